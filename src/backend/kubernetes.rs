@@ -1,0 +1,319 @@
+//! Kubernetes `networking.k8s.io/v1` NetworkPolicy, built from `k8s-openapi` types.
+//!
+//! One NetworkPolicy per policed workload, named after it, and one per namespace default deny.
+//! Semantics follow kubernetes/api `networking/v1/types.go` and the website's
+//! `concepts/services-networking/network-policies.md`; each choice below cites why.
+
+use super::{
+    Backend, EmitContext, EmitError, Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE, MANAGED_BY,
+};
+use crate::ir::{
+    self, Action, Direction, Entity, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program, WorkloadId,
+    KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
+};
+use crate::span::Span;
+use k8s_openapi::api::networking::v1 as net;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use std::collections::BTreeMap;
+
+/// The immutable namespace-name label, set by the API server on every namespace since 1.21.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+pub struct Kubernetes;
+
+impl Backend for Kubernetes {
+    fn target(&self) -> Target {
+        Target::Kubernetes
+    }
+
+    fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
+        let mut e = Emitter { program, cx, errors: Vec::new() };
+        let mut objects = Vec::new();
+        for (i, _) in program.workloads.iter().enumerate() {
+            objects.extend(e.workload_policy(WorkloadId(i as u32)));
+        }
+        for d in &program.default_denies {
+            objects.extend(e.default_deny(d));
+        }
+        if !e.errors.is_empty() {
+            return Err(e.errors);
+        }
+        super::finish(Target::Kubernetes, objects)
+    }
+}
+
+struct Emitter<'a> {
+    program: &'a Program,
+    cx: &'a EmitContext<'a>,
+    errors: Vec<EmitError>,
+}
+
+impl Emitter<'_> {
+    fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
+        let p = self.program;
+        let wl = p.workload(w);
+        let isolated = |dir| {
+            p.rules_of(w, dir).any(|r| r.action == Action::Allow)
+                || p.isolations.iter().any(|i| i.subject == w && i.direction == dir)
+        };
+        let (ingress_on, egress_on) = (isolated(Direction::Ingress), isolated(Direction::Egress));
+        if !ingress_on && !egress_on {
+            return None;
+        }
+        let mut notes = Vec::new();
+        let ingress = self.rules(w, Direction::Ingress, &mut notes);
+        let egress = self.rules(w, Direction::Egress, &mut notes);
+        // Always explicit: if omitted, every policy counts as Ingress and Egress only when an
+        // egress section exists, so an egress-only or deny-all-egress policy would be wrong
+        // (types.go `PolicyTypes`; Calico defaults differently, so never rely on defaults).
+        let mut policy_types = Vec::new();
+        if ingress_on {
+            policy_types.push("Ingress".to_string());
+        }
+        if egress_on {
+            policy_types.push("Egress".to_string());
+        }
+        let spec = net::NetworkPolicySpec {
+            pod_selector: Some(label_selector(&wl.selector)),
+            policy_types: Some(policy_types),
+            ingress: ingress_on.then_some(
+                ingress
+                    .into_iter()
+                    .map(|(from, ports)| net::NetworkPolicyIngressRule { from, ports })
+                    .collect(),
+            ),
+            egress: egress_on.then_some(
+                egress.into_iter().map(|(to, ports)| net::NetworkPolicyEgressRule { to, ports }).collect(),
+            ),
+        };
+        let ns = p.namespace(wl.namespace).name.clone();
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
+        if !notes.is_empty() {
+            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
+        }
+        Some(object(&wl.name, ns, annotations, spec, wl.span))
+    }
+
+    /// One Kubernetes rule per IR allow rule, in source order, with a provenance line each.
+    #[allow(clippy::type_complexity)]
+    fn rules(
+        &mut self,
+        w: WorkloadId,
+        dir: Direction,
+        notes: &mut Vec<String>,
+    ) -> Vec<(Option<Vec<net::NetworkPolicyPeer>>, Option<Vec<net::NetworkPolicyPort>>)> {
+        let mut out = Vec::new();
+        for rule in self.program.rules_of(w, dir) {
+            if rule.action == Action::Deny {
+                let construct = match dir {
+                    Direction::Ingress => "deny rules (`refuses`)",
+                    Direction::Egress => "deny rules (`never connects to`)",
+                };
+                self.unsupported(
+                    construct,
+                    rule.origin,
+                    "Kubernetes NetworkPolicy only allows; Cilium and Calico policies can deny",
+                );
+                continue;
+            }
+            let peers = self.peers(rule, self.program.workload(w).namespace);
+            let ports = ports(&rule.ports);
+            let index = out.len();
+            let reason = rule.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            notes.push(format!("{}[{index}]{reason} ({})", dir.as_str(), (self.cx.locate)(rule.origin)));
+            out.push((peers, ports));
+        }
+        out
+    }
+
+    /// `None` means every peer: "from anywhere" omits `from` entirely. An ipBlock of 0.0.0.0/0
+    /// would not be the same: whether it matches pod and node IPs is CNI-specific (types.go
+    /// `IPBlock`; calico#6634 vs cilium#9209), and Gardener found omission the portable form.
+    fn peers(&mut self, rule: &ir::Rule, home: NamespaceId) -> Option<Vec<net::NetworkPolicyPeer>> {
+        if rule.peers.iter().any(|p| p.peer == Peer::Entity(Entity::Anywhere)) {
+            return None;
+        }
+        let mut out: Vec<net::NetworkPolicyPeer> = Vec::new();
+        for p in &rule.peers {
+            if let Some(peer) = self.peer(&p.peer, home, p.span) {
+                if !out.contains(&peer) {
+                    out.push(peer);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn peer(&mut self, peer: &Peer, home: NamespaceId, span: Span) -> Option<net::NetworkPolicyPeer> {
+        let p = self.program;
+        Some(match peer {
+            Peer::Workload(x) => {
+                let wl = p.workload(*x);
+                // Namespace and pod selector in ONE peer: pods matching podSelector *in* that
+                // namespace. Two peers would mean "local pods OR any pod of the namespace"
+                // (website, "Behavior of to and from selectors").
+                let namespace_selector =
+                    (wl.namespace != home).then(|| namespace_by_name(&p.namespace(wl.namespace).name));
+                net::NetworkPolicyPeer {
+                    pod_selector: Some(label_selector(&wl.selector)),
+                    namespace_selector,
+                    ip_block: None,
+                }
+            }
+            Peer::Namespace(n) => net::NetworkPolicyPeer {
+                namespace_selector: Some(namespace_by_name(&p.namespace(*n).name)),
+                ..Default::default()
+            },
+            Peer::NamespaceSet(s) => net::NetworkPolicyPeer {
+                namespace_selector: Some(label_selector(&p.namespace_set(*s).selector)),
+                ..Default::default()
+            },
+            Peer::Cidr(c) => net::NetworkPolicyPeer {
+                ip_block: Some(net::IPBlock {
+                    cidr: c.net.to_string(),
+                    except: (!c.except.is_empty()).then(|| c.except.iter().map(|e| e.to_string()).collect()),
+                }),
+                ..Default::default()
+            },
+            // `namespaceSelector: {}` selects all namespaces (types.go `NetworkPolicyPeer`).
+            Peer::Entity(Entity::Cluster) => net::NetworkPolicyPeer {
+                namespace_selector: Some(meta::LabelSelector::default()),
+                ..Default::default()
+            },
+            Peer::Entity(Entity::KubeDns) => net::NetworkPolicyPeer {
+                namespace_selector: Some(namespace_by_name(KUBE_DNS_NAMESPACE)),
+                pod_selector: Some(meta::LabelSelector {
+                    match_labels: Some(BTreeMap::from([(
+                        KUBE_DNS_LABEL.0.to_string(),
+                        KUBE_DNS_LABEL.1.to_string(),
+                    )])),
+                    match_expressions: None,
+                }),
+                ip_block: None,
+            },
+            Peer::Entity(Entity::Anywhere) => return None,
+            Peer::Entity(e @ (Entity::World | Entity::Host | Entity::KubeApiserver)) => {
+                let help = match e {
+                    Entity::World => "use `anywhere`, or name the external networks as CIDRs",
+                    Entity::Host => "Kubernetes always allows ingress from the pod's own node; for other nodes name their CIDRs",
+                    _ => "name the API server's address with a `cidr` parameter, as in `param api: cidr = 10.0.0.1`",
+                };
+                self.unsupported(&format!("the `{}` peer", e.keyword()), span, help);
+                return None;
+            }
+            Peer::Fqdn(name) => {
+                self.unsupported(
+                    &format!("DNS names (`\"{name}\"`)"),
+                    span,
+                    "name the destination's addresses as CIDRs; Cilium policies can match DNS names",
+                );
+                return None;
+            }
+        })
+    }
+
+    fn default_deny(&mut self, d: &ir::DefaultDeny) -> Option<Object> {
+        let Some(ns) = d.namespace else {
+            self.unsupported(
+                "a cluster-wide default deny",
+                d.origin,
+                "put `default deny` inside a namespace; a NetworkPolicy is namespaced",
+            );
+            return None;
+        };
+        // The documented pattern: select every pod, list the type, give no rules
+        // (website "Default policies").
+        let dir = match d.direction {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        };
+        let spec = net::NetworkPolicySpec {
+            pod_selector: Some(meta::LabelSelector::default()),
+            policy_types: Some(vec![dir.to_string()]),
+            ingress: None,
+            egress: None,
+        };
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
+        if let Some(r) = &d.reason {
+            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
+        }
+        let name = format!("default-deny-{}", d.direction.as_str());
+        Some(object(&name, self.program.namespace(ns).name.clone(), annotations, spec, d.origin))
+    }
+
+    fn unsupported(&mut self, construct: &str, span: Span, help: &str) {
+        self.errors.push(EmitError::Unsupported {
+            target: Target::Kubernetes,
+            construct: construct.to_string(),
+            span,
+            help: help.to_string(),
+        });
+    }
+}
+
+fn object(
+    name: &str,
+    ns: String,
+    annotations: BTreeMap<String, String>,
+    spec: net::NetworkPolicySpec,
+    origin: Span,
+) -> Object {
+    let policy = net::NetworkPolicy {
+        metadata: meta::ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(ns.clone()),
+            labels: Some(BTreeMap::from([(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())])),
+            annotations: Some(annotations),
+            ..Default::default()
+        },
+        spec: Some(spec),
+    };
+    let body = serde_json::to_value(&policy).unwrap_or(serde_json::Value::Null);
+    Object { kind: "NetworkPolicy", namespace: Some(ns), name: name.to_string(), body, origin }
+}
+
+fn namespace_by_name(name: &str) -> meta::LabelSelector {
+    meta::LabelSelector {
+        match_labels: Some(BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())])),
+        match_expressions: None,
+    }
+}
+
+fn label_selector(s: &LabelSelector) -> meta::LabelSelector {
+    meta::LabelSelector {
+        match_labels: (!s.match_labels.is_empty()).then(|| s.match_labels.clone()),
+        match_expressions: (!s.expressions.is_empty()).then(|| {
+            s.expressions
+                .iter()
+                .map(|e| meta::LabelSelectorRequirement {
+                    key: e.key.clone(),
+                    operator: e.op.as_k8s().to_string(),
+                    values: (!e.values.is_empty()).then(|| e.values.clone()),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// `None` means every port: "If this field is empty or missing, this rule matches all ports"
+/// (types.go). `protocol` is always written out, though Kubernetes defaults it to TCP, because
+/// other dialects default differently (Cilium: ANY).
+fn ports(ports: &Ports) -> Option<Vec<net::NetworkPolicyPort>> {
+    let Ports::Some(list) = ports else { return None };
+    Some(
+        list.iter()
+            .map(|r| {
+                let (port, end_port) = match &r.port {
+                    PortMatch::All => (None, None),
+                    PortMatch::Single(p) => (Some(IntOrString::Int(*p as i32)), None),
+                    // `endPort` needs a numeric `port` and is GA since 1.25 (KEP-2079).
+                    PortMatch::Range(a, b) => (Some(IntOrString::Int(*a as i32)), Some(*b as i32)),
+                    // A named port never gets `endPort` (types.go).
+                    PortMatch::Named(n) => (Some(IntOrString::String(n.clone())), None),
+                };
+                net::NetworkPolicyPort { protocol: Some(r.protocol.as_str().to_string()), port, end_port }
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,216 @@
+//! Stage 3, `check`: IR → warnings and consistency errors (E02xx / W02xx). Collects every
+//! problem; never stops at the first.
+
+use crate::analysis::ports::PortSet;
+use crate::analysis::reach::{Endpoint, Reach};
+use crate::diagnostic::Diagnostic;
+use crate::ir::{Action, Direction, Entity, Peer, PortMatch, Ports, Program, Protocol, Rule, WorkloadId};
+use crate::resolve::{Resolved, Unused};
+use crate::span::Span;
+
+/// Runs every check on a resolved program.
+pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
+    let p = &resolved.program;
+    let reach = Reach::new(p);
+    let mut out = Vec::new();
+    contradictions(p, &mut out);
+    cross_side(p, &reach, &mut out);
+    dns(p, &reach, &mut out);
+    unused(&resolved.unused, &mut out);
+    peer_lints(p, &mut out);
+    out
+}
+
+/// E0201: `accepts nothing` and an allow rule in the same direction.
+fn contradictions(p: &Program, out: &mut Vec<Diagnostic>) {
+    for iso in &p.isolations {
+        if let Some(rule) = p.rules_of(iso.subject, iso.direction).find(|r| r.action == Action::Allow) {
+            let name = &p.workload(iso.subject).name;
+            let (says, verb) = match iso.direction {
+                Direction::Ingress => ("accepts nothing", "accepts traffic"),
+                Direction::Egress => ("connects to nothing", "connects"),
+            };
+            out.push(
+                Diagnostic::error(
+                    "E0201",
+                    format!("`{name}` {says} but also {verb}"),
+                    rule.origin,
+                    "this rule allows traffic",
+                )
+                .with_label(iso.origin, format!("`{name}` {says} here"))
+                .with_help(format!("remove `{says}`, or remove the rule")),
+            );
+        }
+    }
+}
+
+/// W0201 / W0202: one side allows a connection between two workloads that the other side drops.
+fn cross_side(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
+    for rule in p.rules.iter().filter(|r| r.action == Action::Allow) {
+        let other_dir = match rule.direction {
+            Direction::Egress => Direction::Ingress,
+            Direction::Ingress => Direction::Egress,
+        };
+        let wanted = PortSet::from_ports(&rule.ports);
+        for peer in &rule.peers {
+            let Peer::Workload(other) = peer.peer else { continue };
+            if !p.is_isolated(other, other_dir) {
+                continue;
+            }
+            let allowed =
+                reach.side(&Endpoint::Workload(other), other_dir, &Endpoint::Workload(rule.subject));
+            let missing = wanted.subtract(&allowed.possible);
+            if missing.is_empty() {
+                continue;
+            }
+            out.push(cross_side_warning(p, rule, other, peer.span, &missing));
+        }
+    }
+}
+
+fn cross_side_warning(
+    p: &Program,
+    rule: &Rule,
+    other: WorkloadId,
+    at: Span,
+    missing: &PortSet,
+) -> Diagnostic {
+    let (me, them) = (&p.workload(rule.subject).name, &p.workload(other).name);
+    // `PortSet` displays as port syntax (`tcp 80 and udp 53`), so the help is a valid line.
+    let (accept_ports, on_ports) = if missing.is_all() {
+        (String::new(), String::new())
+    } else {
+        (format!("{missing} "), format!(" on {missing}"))
+    };
+    let (code, message, help) = match rule.direction {
+        Direction::Egress => (
+            "W0201",
+            format!("`{me}` connects to `{them}` on {missing}, but `{them}` does not accept it"),
+            format!("add `{them} accepts {accept_ports}from {me}`, or remove the connection"),
+        ),
+        Direction::Ingress => (
+            "W0202",
+            format!("`{me}` accepts {missing} from `{them}`, but `{them}` does not connect to it"),
+            format!("add `{them} connects to {me}{on_ports}`, or remove the rule"),
+        ),
+    };
+    let other_dir = if rule.direction == Direction::Egress { Direction::Ingress } else { Direction::Egress };
+    let side_span = isolating_line(p, other, other_dir).unwrap_or(p.workload(other).span);
+    Diagnostic::warning(code, message, at, "the traffic would be dropped")
+        .with_label(rule.origin, format!("{} of `{me}` here", rule.direction.as_str()))
+        .with_label(side_span, format!("`{them}` restricts {} here", other_dir.as_str()))
+        .with_help(help)
+}
+
+/// The first line that makes a workload isolated in a direction.
+fn isolating_line(p: &Program, w: WorkloadId, dir: Direction) -> Option<Span> {
+    let ns = p.workload(w).namespace;
+    p.rules_of(w, dir)
+        .find(|r| r.action == Action::Allow)
+        .map(|r| r.origin)
+        .or_else(|| p.isolations.iter().find(|i| i.subject == w && i.direction == dir).map(|i| i.origin))
+        .or_else(|| {
+            p.default_denies
+                .iter()
+                .find(|d| d.direction == dir && d.namespace.is_none_or(|n| n == ns))
+                .map(|d| d.origin)
+        })
+}
+
+/// W0203: restricted egress with no way to resolve names.
+fn dns(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
+    let dns = Endpoint::Entity(Entity::KubeDns);
+    for (i, w) in p.workloads.iter().enumerate() {
+        let id = WorkloadId(i as u32);
+        if !p.is_isolated(id, Direction::Egress) {
+            continue;
+        }
+        let allowed = reach.side(&Endpoint::Workload(id), Direction::Egress, &dns).possible;
+        if allowed.contains(Protocol::Udp, 53) {
+            continue;
+        }
+        let mut d = Diagnostic::warning(
+            "W0203",
+            format!("`{}` restricts egress but cannot reach DNS", w.name),
+            w.span,
+            "no rule allows UDP 53 to kube-dns",
+        )
+        .with_help(format!(
+            "add `{} connects to kube-dns`, or ignore this if the pods never resolve names",
+            w.name
+        ));
+        if let Some(line) = isolating_line(p, id, Direction::Egress) {
+            d = d.with_label(line, "egress restricted here");
+        }
+        out.push(d);
+    }
+}
+
+/// W0204: declared but never referenced.
+fn unused(unused: &[Unused], out: &mut Vec<Diagnostic>) {
+    for u in unused {
+        out.push(
+            Diagnostic::warning(
+                "W0204",
+                format!("{} `{}` is never used", u.kind.noun(), u.name),
+                u.span,
+                "declared here",
+            )
+            .with_help("use it in a rule, or remove the declaration"),
+        );
+    }
+}
+
+/// W0205 (named port with an address peer) and W0206 (`0.0.0.0/0`, `::/0`).
+fn peer_lints(p: &Program, out: &mut Vec<Diagnostic>) {
+    for rule in &p.rules {
+        let named = match &rule.ports {
+            Ports::Some(list) => list.iter().any(|r| matches!(r.port, PortMatch::Named(_))),
+            Ports::All => false,
+        };
+        for peer in &rule.peers {
+            let is_address = matches!(
+                peer.peer,
+                Peer::Cidr(_)
+                    | Peer::Fqdn(_)
+                    | Peer::Entity(Entity::World | Entity::Host | Entity::KubeApiserver)
+            );
+            if named && is_address && rule.direction == Direction::Egress {
+                out.push(
+                    Diagnostic::warning(
+                        "W0205",
+                        "named port used with an address peer",
+                        peer.span,
+                        "a named port resolves on the destination pod; an address has no pod",
+                    )
+                    .with_label(rule.origin, "in this rule")
+                    .with_help("use port numbers for networks and external peers"),
+                );
+            }
+        }
+        // One warning per written peer: a group such as `any-ip = 0.0.0.0/0, ::/0` is one place.
+        let mut wide: Vec<(Span, Vec<String>)> = Vec::new();
+        for peer in &rule.peers {
+            if let Peer::Cidr(c) = &peer.peer {
+                if c.net.prefix_len() == 0 {
+                    match wide.iter_mut().find(|(s, _)| *s == peer.span) {
+                        Some((_, nets)) => nets.push(format!("`{}`", c.net)),
+                        None => wide.push((peer.span, vec![format!("`{}`", c.net)])),
+                    }
+                }
+            }
+        }
+        for (span, nets) in wide {
+            let verb = if nets.len() == 1 { "means" } else { "mean" };
+            out.push(
+                Diagnostic::warning(
+                    "W0206",
+                    format!("{} {verb} different things on different CNIs", nets.join(" and ")),
+                    span,
+                    "whether this matches pods and nodes depends on the CNI",
+                )
+                .with_help("use `anywhere` for all traffic, or `world` for traffic from outside the cluster"),
+            );
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The `netpol` command line. The only module that touches files, the terminal and the
+//! process's exit code.
+
+mod output;
+mod render;
+
+use crate::backend::Target;
+use crate::driver::{self, Compilation, Loader, Options};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use render::Format;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Exit codes, documented in the README.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERRORS: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_IO: i32 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "netpol",
+    version,
+    about = "Compile .netpol connectivity rules into Kubernetes network policies",
+    long_about = "Compile .netpol connectivity rules into Kubernetes network policies.\n\n\
+        netpol checks names, values and cross-side consistency, proves `expect` assertions, \
+        and emits deterministic, kubectl-apply-ready manifests.",
+    after_help = "Exit codes: 0 success, 1 errors in the input (or warnings with --deny-warnings), \
+        2 bad command line, 3 output could not be written.\nRun `netpol explain E0101` for the page of a diagnostic code."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check and compile to manifests: one YAML stream on stdout, or one file per object with -o
+    Compile {
+        #[command(flatten)]
+        input: InputArgs,
+        /// The policy dialect to emit
+        #[arg(long, short, value_enum, default_value = "kubernetes")]
+        target: TargetArg,
+        /// Write one file per object under DIR (DIR/<namespace>/<kind>-<name>.yaml); on any error
+        /// nothing is written
+        #[arg(long, short, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Check without writing anything; exit 1 on errors
+    Check {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Also check that this target can express every construct
+        #[arg(long, short, value_enum)]
+        target: Option<TargetArg>,
+    },
+    /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
+    Explain {
+        /// A code such as E0101 or W0203
+        code: String,
+    },
+}
+
+#[derive(Args)]
+struct InputArgs {
+    /// .netpol files, or directories to search for them
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Set a parameter, overriding its default (repeatable)
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    set: Vec<(String, String)>,
+    /// Fail (exit 1) on warnings too
+    #[arg(long)]
+    deny_warnings: bool,
+    /// How to print diagnostics
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TargetArg {
+    Kubernetes,
+}
+
+impl From<TargetArg> for Target {
+    fn from(t: TargetArg) -> Target {
+        match t {
+            TargetArg::Kubernetes => Target::Kubernetes,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Compile { input, target, output } => compile(&input, target.into(), output.as_deref()),
+        Command::Check { input, target } => check(&input, target.map(Into::into)),
+        Command::Explain { code } => explain(&code),
+    }
+}
+
+fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
+    let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
+    let options = Options { overrides: input.set.clone(), targets: vec![target] };
+    let c = driver::compile(&paths, &FsLoader, &options);
+    report(input, &c, true);
+    let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
+    if failed {
+        return EXIT_ERRORS;
+    }
+    let objects: Vec<_> = c.outputs.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    match output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(crate::yaml::stream(&objects).as_bytes())
+                .and_then(|_| stdout.flush())
+                .is_err()
+            {
+                return EXIT_IO;
+            }
+        }
+        Some(dir) => {
+            let files: Vec<_> =
+                objects.iter().map(|o| (output::relative_path(o), crate::yaml::document(o))).collect();
+            if let Err(e) = output::write_tree(dir, &files) {
+                eprintln!("error: cannot write to `{}`: {e}", dir.display());
+                return EXIT_IO;
+            }
+        }
+    }
+    EXIT_OK
+}
+
+fn check(input: &InputArgs, target: Option<Target>) -> i32 {
+    let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
+    let options = Options { overrides: input.set.clone(), targets: target.into_iter().collect() };
+    let c = driver::compile(&paths, &FsLoader, &options);
+    report(input, &c, false);
+    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn explain(code: &str) -> i32 {
+    match crate::explain::page(code) {
+        Some(page) => {
+            print!("{page}");
+            EXIT_OK
+        }
+        None => {
+            eprintln!("error: no diagnostic has the code `{code}`");
+            eprintln!("help: codes look like E0101 or W0203; see docs/errors/README.md for the list");
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Prints diagnostics: machine formats on stdout for `check` (its only output), everything
+/// else on stderr, so `compile`'s stdout stays pure YAML.
+fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) {
+    let d = &c.diagnostics;
+    let machine = match input.format {
+        Format::Human => None,
+        Format::Json => Some(render::json(&c.sources, d)),
+        Format::Github => Some(render::github(&c.sources, d)),
+    };
+    if let Some(text) = machine {
+        if stdout_is_yaml {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        return;
+    }
+    if d.is_empty() {
+        return;
+    }
+    let mut err = StandardStream::stderr(color_choice(input.color));
+    let _ = render::human(&mut err, &c.sources, d);
+    let _ = writeln!(err, "netpol: {}", render::summary(d));
+}
+
+fn color_choice(c: ColorArg) -> ColorChoice {
+    match c {
+        ColorArg::Always => ColorChoice::Always,
+        ColorArg::Never => ColorChoice::Never,
+        ColorArg::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => ColorChoice::Never,
+        ColorArg::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => ColorChoice::Auto,
+        ColorArg::Auto => ColorChoice::Never,
+    }
+}
+
+/// Files as given, and every `.netpol` file below each directory, sorted.
+fn expand_paths(paths: &[PathBuf]) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found = Vec::new();
+            if let Err(e) = collect(p, &mut found) {
+                eprintln!("error: cannot read directory `{}`: {e}", p.display());
+                return None;
+            }
+            found.sort();
+            if found.is_empty() {
+                eprintln!("warning: no .netpol files under `{}`", p.display());
+            }
+            out.extend(found.into_iter().map(|f| f.display().to_string()));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    Some(out)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "netpol") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads sources from the file system.
+struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+            _ => e.to_string(),
+        })
+    }
+
+    fn join(&self, from: &str, import: &str) -> String {
+        let base = Path::new(from).parent().unwrap_or(Path::new(""));
+        base.join(import).display().to_string()
+    }
+
+    fn key(&self, path: &str) -> String {
+        std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
+    }
+}

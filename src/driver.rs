@@ -1,0 +1,165 @@
+//! The pipeline, end to end: load → parse → resolve → check → analyze → emit. The library
+//! does no IO itself; files come through a [`Loader`] the caller provides.
+
+use crate::analysis::expect::check_expects;
+use crate::backend::{EmitContext, Object, Target};
+use crate::diagnostic::{self, Diagnostic};
+use crate::resolve::{self, Override};
+use crate::span::{FileId, SourceMap, Span, Spanned};
+use crate::syntax::{self, ast};
+use std::collections::HashSet;
+
+/// Where source files come from.
+pub trait Loader {
+    /// The text of the file at `path`.
+    fn load(&self, path: &str) -> Result<String, String>;
+    /// The path of `import` written in the file at `from`.
+    fn join(&self, from: &str, import: &str) -> String;
+    /// A key identifying the file, to load each file once.
+    fn key(&self, path: &str) -> String {
+        path.to_string()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--set name=value`, in command-line order.
+    pub overrides: Vec<(String, String)>,
+    /// Targets to emit; empty to stop after the checks.
+    pub targets: Vec<Target>,
+}
+
+/// Everything one run produced. `outputs` is empty unless there are no errors.
+pub struct Compilation {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    pub outputs: Vec<(Target, Vec<Object>)>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles the files at `paths` (and what they import).
+pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Compilation {
+    let mut c = Compilation { sources: SourceMap::new(), diagnostics: Vec::new(), outputs: Vec::new() };
+    let files = load_all(paths, loader, &mut c);
+    if c.has_errors() {
+        return finish(c);
+    }
+    let overrides = overrides(&options.overrides, &mut c.sources);
+    let resolved = match resolve::resolve(&c.sources, &files, &overrides) {
+        Ok(r) => r,
+        Err(errors) => {
+            c.diagnostics.extend(errors.iter().map(|e| e.to_diagnostic()));
+            return finish(c);
+        }
+    };
+    c.diagnostics.extend(crate::check::check(&resolved));
+    c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
+    if c.has_errors() {
+        return finish(c);
+    }
+    let sources = &c.sources;
+    let locate = |span: Span| format!("{}:{}", sources.name(span.file), sources.start_of(span).line);
+    let cx = EmitContext { locate: &locate };
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for target in &options.targets {
+        match target.backend().emit(&resolved.program, &cx) {
+            Ok(objects) => outputs.push((*target, objects)),
+            Err(e) => errors.extend(e.iter().map(|e| e.to_diagnostic())),
+        }
+    }
+    c.diagnostics.extend(errors);
+    if !c.has_errors() {
+        c.outputs = outputs;
+    }
+    finish(c)
+}
+
+fn finish(mut c: Compilation) -> Compilation {
+    diagnostic::sort(&mut c.diagnostics);
+    c.diagnostics.dedup();
+    c
+}
+
+/// Loads and parses every input and, depth first, every file it imports, once each.
+fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(FileId, ast::File)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, Option<Spanned<String>>)> =
+        paths.iter().rev().map(|p| (p.clone(), None)).collect();
+    while let Some((path, imported_at)) = stack.pop() {
+        if !seen.insert(loader.key(&path)) {
+            continue;
+        }
+        let text = match loader.load(&path) {
+            Ok(t) => t,
+            Err(why) => {
+                if let Some(at) = imported_at {
+                    c.diagnostics.push(
+                        Diagnostic::error(
+                            "E0007",
+                            format!("cannot read imported file `{}`", at.value),
+                            at.span,
+                            why,
+                        )
+                        .with_help("import paths are relative to the importing file"),
+                    );
+                } else {
+                    let file = c.sources.add(path.clone(), String::new());
+                    c.diagnostics.push(
+                        Diagnostic::error(
+                            "E0007",
+                            format!("cannot read `{path}`"),
+                            Span::new(file, 0, 0),
+                            why,
+                        )
+                        .with_help("check the path"),
+                    );
+                }
+                continue;
+            }
+        };
+        let file = c.sources.add(path.clone(), text);
+        match syntax::parse(file, c.sources.text(file)) {
+            Ok(ast) => {
+                for item in ast.items.iter().rev() {
+                    if let ast::Item::Import(i) = item {
+                        stack.push((loader.join(&path, &i.value), Some(i.clone())));
+                    }
+                }
+                out.push((file, ast));
+            }
+            Err(errors) => c.diagnostics.extend(errors.iter().map(|e| e.to_diagnostic())),
+        }
+    }
+    out
+}
+
+/// `--set` values as spans into a virtual `<command line>` file, so their errors render like
+/// any other.
+fn overrides(pairs: &[(String, String)], sources: &mut SourceMap) -> Vec<Override> {
+    if pairs.is_empty() {
+        return Vec::new();
+    }
+    let mut text = String::new();
+    let mut spans = Vec::new();
+    for (name, value) in pairs {
+        let start = text.len() + "--set ".len();
+        text.push_str(&format!("--set {name}={value}\n"));
+        spans.push((start, start + name.len(), start + name.len() + 1 + value.len()));
+    }
+    let file = sources.add("<command line>", text);
+    pairs
+        .iter()
+        .zip(spans)
+        .map(|((name, value), (s, m, e))| Override {
+            name: Spanned::new(name.clone(), Span::new(file, s, m)),
+            value: Spanned::new(value.clone(), Span::new(file, m + 1, e)),
+        })
+        .collect()
+}

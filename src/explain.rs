@@ -1,0 +1,52 @@
+//! `netpol explain CODE`: the page of every diagnostic code, from `docs/errors/`.
+
+/// Every code with its page, sorted by code. Codes are stable and never reused.
+pub const PAGES: &[(&str, &str)] = &[
+    ("E0001", include_str!("../docs/errors/E0001.md")),
+    ("E0002", include_str!("../docs/errors/E0002.md")),
+    ("E0003", include_str!("../docs/errors/E0003.md")),
+    ("E0004", include_str!("../docs/errors/E0004.md")),
+    ("E0005", include_str!("../docs/errors/E0005.md")),
+    ("E0006", include_str!("../docs/errors/E0006.md")),
+    ("E0007", include_str!("../docs/errors/E0007.md")),
+    ("E0101", include_str!("../docs/errors/E0101.md")),
+    ("E0102", include_str!("../docs/errors/E0102.md")),
+    ("E0103", include_str!("../docs/errors/E0103.md")),
+    ("E0104", include_str!("../docs/errors/E0104.md")),
+    ("E0105", include_str!("../docs/errors/E0105.md")),
+    ("E0106", include_str!("../docs/errors/E0106.md")),
+    ("E0107", include_str!("../docs/errors/E0107.md")),
+    ("E0108", include_str!("../docs/errors/E0108.md")),
+    ("E0109", include_str!("../docs/errors/E0109.md")),
+    ("E0110", include_str!("../docs/errors/E0110.md")),
+    ("E0111", include_str!("../docs/errors/E0111.md")),
+    ("E0112", include_str!("../docs/errors/E0112.md")),
+    ("E0113", include_str!("../docs/errors/E0113.md")),
+    ("E0114", include_str!("../docs/errors/E0114.md")),
+    ("E0115", include_str!("../docs/errors/E0115.md")),
+    ("E0116", include_str!("../docs/errors/E0116.md")),
+    ("E0117", include_str!("../docs/errors/E0117.md")),
+    ("E0118", include_str!("../docs/errors/E0118.md")),
+    ("E0201", include_str!("../docs/errors/E0201.md")),
+    ("E0301", include_str!("../docs/errors/E0301.md")),
+    ("E0302", include_str!("../docs/errors/E0302.md")),
+    ("E0401", include_str!("../docs/errors/E0401.md")),
+    ("W0201", include_str!("../docs/errors/W0201.md")),
+    ("W0202", include_str!("../docs/errors/W0202.md")),
+    ("W0203", include_str!("../docs/errors/W0203.md")),
+    ("W0204", include_str!("../docs/errors/W0204.md")),
+    ("W0205", include_str!("../docs/errors/W0205.md")),
+    ("W0206", include_str!("../docs/errors/W0206.md")),
+];
+
+/// The page of `code` (case-insensitive), if there is one.
+pub fn page(code: &str) -> Option<&'static str> {
+    let code = code.trim().to_ascii_uppercase();
+    PAGES.iter().find(|(c, _)| *c == code).map(|(_, p)| *p)
+}
+
+/// The one-line summary of a code: the page's title after the code.
+pub fn summary(code: &str) -> Option<&'static str> {
+    let title = page(code)?.lines().next()?;
+    Some(title.split_once(": ").map_or(title, |(_, s)| s))
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../ARCHITECTURE.md")]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod analysis;
+pub mod backend;
+pub mod check;
+pub mod cli;
+pub mod diagnostic;
+pub mod driver;
+pub mod explain;
+pub mod ir;
+pub mod resolve;
+pub mod span;
+pub mod syntax;
+pub mod yaml;

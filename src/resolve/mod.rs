@@ -1,0 +1,392 @@
+//! Stage 2, `resolve`: AST → IR. Binds names to ids, applies parameters and `--set`
+//! overrides, decides conditional blocks, expands groups and edges. Errors: E01xx.
+//!
+//! Passes: (1) parameters from every file, then overrides; (2) declarations, walking namespaces
+//! and the branches conditions select; (3) statements, in source order.
+
+mod error;
+mod names;
+mod params;
+mod peers;
+mod stmts;
+
+pub use error::{Kind, ResolveError};
+pub use params::Override;
+
+use crate::ir::{self, NamespaceId, NamespaceSetId, Program, WorkloadId};
+use crate::span::{FileId, SourceMap, Span};
+use crate::syntax::ast;
+use params::Param;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// A declaration nothing refers to (reported by the checker as W0204).
+#[derive(Clone, Debug)]
+pub struct Unused {
+    pub kind: Kind,
+    pub name: String,
+    pub span: Span,
+}
+
+/// The resolved program and what resolve learned that only the checker reports.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub program: Program,
+    pub unused: Vec<Unused>,
+}
+
+/// Resolves every parsed file of one compilation into one program.
+pub fn resolve(
+    sources: &SourceMap,
+    files: &[(FileId, ast::File)],
+    overrides: &[Override],
+) -> Result<Resolved, Vec<ResolveError>> {
+    let mut r = Resolver::new(sources);
+    for (_, f) in files {
+        for item in &f.items {
+            if let ast::Item::Param(p) = item {
+                r.declare_param(p);
+            }
+        }
+    }
+    r.apply_overrides(overrides);
+    for (_, f) in files {
+        r.walk_file(&f.items);
+    }
+    let stmts = std::mem::take(&mut r.stmts);
+    for (ns, item) in stmts {
+        r.statement(ns, item);
+    }
+    if !r.errors.is_empty() {
+        return Err(r.errors);
+    }
+    let referenced = references(files);
+    let unused = r.unused(&referenced);
+    Ok(Resolved { program: r.program, unused })
+}
+
+/// Declared names that are not workloads: one flat, program-wide scope.
+struct Global<'a> {
+    kind: Kind,
+    span: Span,
+    group: Option<GroupDef<'a>>,
+}
+
+struct GroupDef<'a> {
+    namespace: Option<NamespaceId>,
+    peers: &'a [ast::Peer],
+    expanded: Option<Vec<ir::PeerRef>>,
+}
+
+pub(crate) struct Resolver<'a> {
+    sources: &'a SourceMap,
+    errors: Vec<ResolveError>,
+    program: Program,
+    params: BTreeMap<String, Param>,
+    reported_no_value: HashSet<String>,
+    globals: HashMap<String, Global<'a>>,
+    namespace_ids: HashMap<String, NamespaceId>,
+    workload_ids: HashMap<(NamespaceId, String), WorkloadId>,
+    namespace_set_ids: HashMap<String, NamespaceSetId>,
+    expanding: Vec<String>,
+    stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(sources: &'a SourceMap) -> Self {
+        Resolver {
+            sources,
+            errors: Vec::new(),
+            program: Program::default(),
+            params: BTreeMap::new(),
+            reported_no_value: HashSet::new(),
+            globals: HashMap::new(),
+            namespace_ids: HashMap::new(),
+            workload_ids: HashMap::new(),
+            namespace_set_ids: HashMap::new(),
+            expanding: Vec::new(),
+            stmts: Vec::new(),
+        }
+    }
+
+    fn text_of(&self, span: Span) -> String {
+        self.sources.text(span.file).get(span.range()).unwrap_or("").to_string()
+    }
+
+    /// Pass 2 over one file: the namespace statement applies to the rest of its file.
+    fn walk_file(&mut self, items: &'a [ast::Item]) {
+        let mut ns = None;
+        for item in items {
+            match item {
+                ast::Item::NamespaceStmt(name) => ns = self.namespace(name),
+                ast::Item::Param(_) | ast::Item::Import(_) => {}
+                _ => self.walk(item, ns),
+            }
+        }
+    }
+
+    fn walk(&mut self, item: &'a ast::Item, ns: Option<NamespaceId>) {
+        match item {
+            ast::Item::NamespaceBlock(b) => {
+                let inner = self.namespace(&b.name);
+                b.items.iter().for_each(|i| self.walk(i, inner));
+            }
+            ast::Item::If(b) => {
+                let branch = match self.condition(&b.condition) {
+                    Some(true) => &b.then,
+                    Some(false) => &b.otherwise,
+                    None => return,
+                };
+                branch.iter().for_each(|i| self.walk(i, ns));
+            }
+            ast::Item::Workload(d) => self.declare_workload(d, ns),
+            ast::Item::Namespaces(d) => self.declare_namespace_set(d),
+            ast::Item::Group(g) => {
+                if self.declare_global(&g.name, Kind::Group) {
+                    let def = GroupDef { namespace: ns, peers: &g.peers, expanded: None };
+                    if let Some(global) = self.globals.get_mut(&g.name.name) {
+                        global.group = Some(def);
+                    }
+                }
+            }
+            _ => self.stmts.push((ns, item)),
+        }
+    }
+
+    /// Interns a namespace by name, validating it.
+    fn namespace(&mut self, name: &ast::Ident) -> Option<NamespaceId> {
+        if !names::is_dns1123_label(&name.name) {
+            self.errors.push(ResolveError::BadName {
+                name: name.name.clone(),
+                kind: Kind::Namespace,
+                span: name.span,
+            });
+            return None;
+        }
+        Some(self.intern_namespace(&name.name, name.span))
+    }
+
+    fn intern_namespace(&mut self, name: &str, span: Span) -> NamespaceId {
+        if let Some(id) = self.namespace_ids.get(name) {
+            return *id;
+        }
+        let id = NamespaceId(self.program.namespaces.len() as u32);
+        self.program.namespaces.push(ir::Namespace { name: name.to_string(), span });
+        self.namespace_ids.insert(name.to_string(), id);
+        id
+    }
+
+    /// Registers a program-wide name; false (after reporting) if it is taken or reserved.
+    fn declare_global(&mut self, name: &ast::Ident, kind: Kind) -> bool {
+        if !self.check_declared_name(name, kind) {
+            return false;
+        }
+        if let Some(first) = self.first_declaration(&name.name) {
+            self.errors.push(ResolveError::Duplicate {
+                name: name.name.clone(),
+                kind,
+                first,
+                span: name.span,
+            });
+            return false;
+        }
+        self.globals.insert(name.name.clone(), Global { kind, span: name.span, group: None });
+        true
+    }
+
+    fn first_declaration(&self, name: &str) -> Option<Span> {
+        self.globals.get(name).map(|g| g.span).or_else(|| self.params.get(name).map(|p| p.span))
+    }
+
+    fn check_declared_name(&mut self, name: &ast::Ident, kind: Kind) -> bool {
+        if RESERVED.contains(&name.name.as_str()) {
+            self.errors.push(ResolveError::Reserved { name: name.name.clone(), span: name.span });
+            return false;
+        }
+        if kind == Kind::Workload && !names::is_dns1123_label(&name.name) {
+            self.errors.push(ResolveError::BadName { name: name.name.clone(), kind, span: name.span });
+            return false;
+        }
+        true
+    }
+
+    fn declare_workload(&mut self, d: &ast::SelectorDecl, ns: Option<NamespaceId>) {
+        let Some(ns) = ns else {
+            self.errors.push(ResolveError::NoNamespace { what: "workload declared", span: d.span });
+            return;
+        };
+        if !self.check_declared_name(&d.name, Kind::Workload) {
+            return;
+        }
+        let key = (ns, d.name.name.clone());
+        let first = self.workload_ids.get(&key).map(|id| self.program.workload(*id).span);
+        if let Some(first) = first.or_else(|| self.first_declaration(&d.name.name)) {
+            let name = d.name.name.clone();
+            self.errors.push(ResolveError::Duplicate {
+                name,
+                kind: Kind::Workload,
+                first,
+                span: d.name.span,
+            });
+            return;
+        }
+        let selector = self.selector(&d.selector);
+        let id = WorkloadId(self.program.workloads.len() as u32);
+        self.program.workloads.push(ir::Workload {
+            name: d.name.name.clone(),
+            namespace: ns,
+            selector,
+            span: d.name.span,
+        });
+        self.workload_ids.insert(key, id);
+    }
+
+    fn declare_namespace_set(&mut self, d: &ast::SelectorDecl) {
+        if !self.declare_global(&d.name, Kind::NamespaceSet) {
+            return;
+        }
+        let selector = self.selector(&d.selector);
+        let id = NamespaceSetId(self.program.namespace_sets.len() as u32);
+        self.program.namespace_sets.push(ir::NamespaceSet {
+            name: d.name.name.clone(),
+            selector,
+            span: d.name.span,
+        });
+        self.namespace_set_ids.insert(d.name.name.clone(), id);
+    }
+
+    fn selector(&mut self, s: &ast::Selector) -> ir::LabelSelector {
+        let mut out = ir::LabelSelector::default();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for term in &s.terms {
+            let key = term.key();
+            if let Some(why) = names::label_key_problem(&key.value) {
+                self.errors.push(ResolveError::BadLabelKey { key: key.value.clone(), why, span: key.span });
+            }
+            if let Some(first) = seen.insert(&key.value, key.span) {
+                self.errors.push(ResolveError::DuplicateLabelKey {
+                    key: key.value.clone(),
+                    first,
+                    span: key.span,
+                });
+            }
+            let (op, values) = match term {
+                ast::SelTerm::Eq { value, .. } => {
+                    self.check_label_value(value);
+                    out.match_labels.insert(key.value.clone(), value.value.clone());
+                    continue;
+                }
+                ast::SelTerm::In { values, .. } => (ir::LabelOp::In, values.as_slice()),
+                ast::SelTerm::NotIn { values, .. } => (ir::LabelOp::NotIn, values.as_slice()),
+                ast::SelTerm::Exists { .. } => (ir::LabelOp::Exists, &[][..]),
+                ast::SelTerm::NotExists { .. } => (ir::LabelOp::DoesNotExist, &[][..]),
+            };
+            values.iter().for_each(|v| self.check_label_value(v));
+            let mut values: Vec<String> = values.iter().map(|v| v.value.clone()).collect();
+            values.sort();
+            values.dedup();
+            out.expressions.push(ir::LabelExpr { key: key.value.clone(), op, values });
+        }
+        out.expressions.sort();
+        out
+    }
+
+    fn check_label_value(&mut self, v: &crate::span::Spanned<String>) {
+        if let Some(why) = names::label_value_problem(&v.value) {
+            self.errors.push(ResolveError::BadLabelValue { value: v.value.clone(), why, span: v.span });
+        }
+    }
+
+    /// Declarations whose name is written nowhere else. Usage is textual and counts every
+    /// branch of every `if`, so a name used only under a condition that is off is not unused.
+    fn unused(&self, referenced: &HashSet<&str>) -> Vec<Unused> {
+        let mut out: Vec<Unused> = Vec::new();
+        for w in &self.program.workloads {
+            if !referenced.contains(w.name.as_str()) {
+                out.push(Unused { kind: Kind::Workload, name: w.name.clone(), span: w.span });
+            }
+        }
+        for (name, g) in &self.globals {
+            if !referenced.contains(name.as_str()) {
+                out.push(Unused { kind: g.kind, name: name.clone(), span: g.span });
+            }
+        }
+        out.sort_by_key(|u| u.span);
+        out
+    }
+}
+
+/// Every name a statement refers to (subjects, peers, port names, conditions), in all files
+/// and all branches.
+fn references(files: &[(FileId, ast::File)]) -> HashSet<&str> {
+    fn peers<'a>(ps: &'a [ast::Peer], out: &mut HashSet<&'a str>) {
+        for p in ps {
+            if let ast::Peer::Name(r) = p {
+                out.insert(&r.name.name);
+            }
+        }
+    }
+    fn ports<'a>(spec: &'a Option<ast::PortSpec>, out: &mut HashSet<&'a str>) {
+        for g in spec.iter().flat_map(|s| &s.groups) {
+            for item in &g.ports {
+                if let ast::PortItem::Name(id) = item {
+                    out.insert(&id.name);
+                }
+            }
+        }
+    }
+    fn items<'a>(list: &'a [ast::Item], out: &mut HashSet<&'a str>) {
+        for item in list {
+            match item {
+                ast::Item::NamespaceBlock(b) => items(&b.items, out),
+                ast::Item::If(b) => {
+                    out.insert(&b.condition.param.name);
+                    items(&b.then, out);
+                    items(&b.otherwise, out);
+                }
+                ast::Item::Group(g) => peers(&g.peers, out),
+                ast::Item::Rule(r) => {
+                    out.insert(&r.subject.name.name);
+                    match &r.body {
+                        ast::RuleBody::Accepts { ports: p, peers: ps }
+                        | ast::RuleBody::Refuses { ports: p, peers: ps }
+                        | ast::RuleBody::Connects { peers: ps, ports: p }
+                        | ast::RuleBody::NeverConnects { peers: ps, ports: p } => {
+                            peers(ps, out);
+                            ports(p, out);
+                        }
+                        ast::RuleBody::AcceptsNothing | ast::RuleBody::ConnectsNothing => {}
+                    }
+                }
+                ast::Item::Edge(e) => {
+                    peers(&e.from, out);
+                    peers(&e.to, out);
+                    ports(&e.ports, out);
+                }
+                ast::Item::Expect(e) => {
+                    peers(std::slice::from_ref(&e.from), out);
+                    peers(std::slice::from_ref(&e.to), out);
+                    ports(&e.ports, out);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = HashSet::new();
+    for (_, f) in files {
+        items(&f.items, &mut out);
+    }
+    out
+}
+
+/// Words that name built-in peers; they cannot be declared.
+pub const RESERVED: &[&str] =
+    &["anywhere", "anything", "world", "cluster", "host", "kube-apiserver", "kube-dns"];
+
+/// The closest of `candidates` to `name`, if it is close enough to be a likely typo.
+pub(crate) fn suggest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<String> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, c)| *score > 0.8 && *c != name)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c.to_string())
+}

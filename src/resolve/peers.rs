@@ -1,0 +1,233 @@
+//! Peers, subjects and ports: references in rules, resolved against the declarations.
+
+use super::error::{Kind, ResolveError};
+use super::names;
+use super::params::{ParamType, Value};
+use super::Resolver;
+use crate::ir::{self, Entity, NamespaceId, Peer, PeerRef, PortMatch, PortRule, Ports, WorkloadId};
+use crate::span::Span;
+use crate::syntax::ast::{self, Builtin};
+
+impl Resolver<'_> {
+    /// Resolves a peer list in namespace `ns`, expanding groups.
+    pub(super) fn peers(&mut self, list: &[ast::Peer], ns: Option<NamespaceId>) -> Vec<PeerRef> {
+        let mut out = Vec::new();
+        for p in list {
+            self.peer(p, ns, &mut out);
+        }
+        out
+    }
+
+    fn peer(&mut self, p: &ast::Peer, ns: Option<NamespaceId>, out: &mut Vec<PeerRef>) {
+        let span = p.span();
+        let peer = match p {
+            ast::Peer::Builtin(b) => Peer::Entity(entity(b.value)),
+            ast::Peer::Namespace(name) => match self.namespace(name) {
+                Some(id) => Peer::Namespace(id),
+                None => return,
+            },
+            ast::Peer::Dns(d) => {
+                if !names::is_dns_pattern(&d.value) {
+                    self.errors.push(ResolveError::BadDnsName { name: d.value.clone(), span: d.span });
+                    return;
+                }
+                Peer::Fqdn(d.value.trim_end_matches('.').to_ascii_lowercase())
+            }
+            ast::Peer::Cidr(c) => Peer::Cidr(self.cidr(c)),
+            ast::Peer::Name(r) => return self.named_peer(r, ns, out),
+        };
+        out.push(PeerRef { peer, span });
+    }
+
+    fn cidr(&mut self, c: &ast::CidrPeer) -> ir::CidrBlock {
+        let net = c.net.value;
+        let mut except = Vec::new();
+        for e in &c.except {
+            if net.contains(&e.value) {
+                except.push(e.value);
+            } else {
+                self.errors.push(ResolveError::ExceptOutside {
+                    except: e.value.to_string(),
+                    net: net.to_string(),
+                    span: e.span,
+                    net_span: c.net.span,
+                });
+            }
+        }
+        except.sort();
+        except.dedup();
+        ir::CidrBlock { net, except }
+    }
+
+    fn named_peer(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>, out: &mut Vec<PeerRef>) {
+        if let Some(q) = &r.namespace {
+            match self
+                .namespace_ids
+                .get(&q.name)
+                .and_then(|n| self.workload_ids.get(&(*n, r.name.name.clone())))
+            {
+                Some(id) => {
+                    out.push(PeerRef { peer: Peer::Workload(*id), span: r.span });
+                }
+                None => self.unknown(r, "workload", Some(q.name.as_str())),
+            }
+            return;
+        }
+        let name = &r.name.name;
+        if let Some(id) = ns.and_then(|n| self.workload_ids.get(&(n, name.clone()))).copied() {
+            out.push(PeerRef { peer: Peer::Workload(id), span: r.span });
+            return;
+        }
+        match self.globals.get(name).map(|g| g.kind) {
+            Some(Kind::Group) => return out.extend(self.expand_group(name, r.span)),
+            Some(Kind::NamespaceSet) => {
+                if let Some(id) = self.namespace_set_ids.get(name) {
+                    out.push(PeerRef { peer: Peer::NamespaceSet(*id), span: r.span });
+                }
+                return;
+            }
+            _ => {}
+        }
+        match self.param_value(name, r.span) {
+            Some((ParamType::Cidr, Some(Value::Cidr(net)))) => out
+                .push(PeerRef { peer: Peer::Cidr(ir::CidrBlock { net, except: Vec::new() }), span: r.span }),
+            Some((ParamType::Cidr, _)) => {}
+            Some(_) => self.errors.push(ResolveError::WrongKind {
+                name: name.clone(),
+                kind: Kind::Param,
+                expected: "a peer (a workload, group, network or `cidr` parameter)",
+                span: r.span,
+            }),
+            None => self.unknown(r, "peer", ns.map(|n| self.program.namespace(n).name.clone()).as_deref()),
+        }
+    }
+
+    /// Expands a group once, in the namespace it was declared in, and caches the result.
+    fn expand_group(&mut self, name: &str, at: Span) -> Vec<PeerRef> {
+        let Some(def) = self.globals.get(name).and_then(|g| g.group.as_ref()) else { return Vec::new() };
+        if let Some(done) = &def.expanded {
+            return done.iter().map(|p| PeerRef { peer: p.peer.clone(), span: at }).collect();
+        }
+        if self.expanding.iter().any(|n| n == name) {
+            self.errors.push(ResolveError::GroupCycle { name: name.to_string(), span: at });
+            return Vec::new();
+        }
+        let (ns, peers) = (def.namespace, def.peers);
+        self.expanding.push(name.to_string());
+        let expanded = self.peers(peers, ns);
+        self.expanding.pop();
+        if let Some(def) = self.globals.get_mut(name).and_then(|g| g.group.as_mut()) {
+            def.expanded = Some(expanded.clone());
+        }
+        expanded.into_iter().map(|p| PeerRef { peer: p.peer, span: at }).collect()
+    }
+
+    fn unknown(&mut self, r: &ast::NameRef, what: &'static str, ns: Option<&str>) {
+        let mut candidates: Vec<String> = self.globals.keys().cloned().collect();
+        candidates.extend(self.params.keys().cloned());
+        candidates.extend(super::RESERVED.iter().map(|s| s.to_string()));
+        for (wns, wname) in self.workload_ids.keys() {
+            let ns_name = &self.program.namespace(*wns).name;
+            match (&r.namespace, ns) {
+                (None, Some(cur)) if cur == ns_name => candidates.push(wname.clone()),
+                _ => candidates.push(format!("{ns_name}/{wname}")),
+            }
+        }
+        let name = r.to_string();
+        let suggestion = super::suggest(&name, candidates.iter().map(String::as_str));
+        self.errors.push(ResolveError::Unknown { name, what, suggestion, span: r.span });
+    }
+
+    /// The workloads a rule's subject names: a workload, or a group of workloads.
+    pub(super) fn subjects(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>) -> Vec<WorkloadId> {
+        let errors_before = self.errors.len();
+        let mut peers = Vec::new();
+        self.named_peer(r, ns, &mut peers);
+        if self.errors.len() > errors_before {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for p in peers {
+            match p.peer {
+                Peer::Workload(w) => out.push(w),
+                _ => {
+                    let kind = self.globals.get(&r.name.name).map_or(Kind::Param, |g| g.kind);
+                    self.errors.push(ResolveError::WrongKind {
+                        name: r.to_string(),
+                        kind,
+                        expected: "a workload (or a group of workloads)",
+                        span: r.span,
+                    });
+                    return Vec::new();
+                }
+            }
+        }
+        out
+    }
+
+    /// A port list; `None` (no `on …`) means every port.
+    pub(super) fn ports(&mut self, spec: Option<&ast::PortSpec>) -> Ports {
+        let Some(spec) = spec else { return Ports::All };
+        let mut out = Vec::new();
+        for g in &spec.groups {
+            if g.ports.is_empty() {
+                out.push(PortRule { protocol: g.protocol, port: PortMatch::All });
+            }
+            for item in &g.ports {
+                let port = match item {
+                    ast::PortItem::Number(n) => PortMatch::Single(n.value),
+                    ast::PortItem::Range(r) if r.value.0 == r.value.1 => PortMatch::Single(r.value.0),
+                    ast::PortItem::Range(r) => PortMatch::Range(r.value.0, r.value.1),
+                    ast::PortItem::Name(id) => match self.named_port(id) {
+                        Some(p) => p,
+                        None => continue,
+                    },
+                };
+                out.push(PortRule { protocol: g.protocol, port });
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ports::Some(out)
+    }
+
+    /// A name in port position: a `port`/`int` parameter if one has that name, else a named
+    /// container port.
+    fn named_port(&mut self, id: &ast::Ident) -> Option<PortMatch> {
+        match self.param_value(&id.name, id.span) {
+            Some((_, None)) => return None,
+            Some((_, Some(Value::Port(p)))) => return Some(PortMatch::Single(p)),
+            Some((_, Some(Value::Int(n @ 1..=65535)))) => return Some(PortMatch::Single(n as u16)),
+            Some((ty, Some(v))) => {
+                let value = match v {
+                    Value::Int(n) => n.to_string(),
+                    _ => format!("a {}", ty.name()),
+                };
+                self.errors.push(ResolveError::BadParamValue {
+                    name: id.name.clone(),
+                    ty: "port".into(),
+                    value,
+                    span: id.span,
+                });
+                return None;
+            }
+            None => {}
+        }
+        if !names::is_port_name(&id.name) {
+            self.errors.push(ResolveError::BadNamedPort { name: id.name.clone(), span: id.span });
+            return None;
+        }
+        Some(PortMatch::Named(id.name.clone()))
+    }
+}
+
+fn entity(b: Builtin) -> Entity {
+    match b {
+        Builtin::Anywhere => Entity::Anywhere,
+        Builtin::World => Entity::World,
+        Builtin::Cluster => Entity::Cluster,
+        Builtin::Host => Entity::Host,
+        Builtin::KubeApiserver => Entity::KubeApiserver,
+        Builtin::KubeDns => Entity::KubeDns,
+    }
+}

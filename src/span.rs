@@ -1,0 +1,116 @@
+//! Source files and spans: byte ranges into a file registered in a [`SourceMap`].
+//!
+//! Spans are `Copy` and carry no lifetimes; pest's borrowed spans are converted once, at the
+//! parser boundary, so nothing downstream depends on the parser's types.
+
+use codespan_reporting::files::{Files, SimpleFiles};
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct FileId(pub u32);
+
+impl std::fmt::Debug for FileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "file#{}", self.0)
+    }
+}
+
+/// A byte range `start..end` in one source file.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Debug)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        Span { file, start: start as u32, end: end as u32 }
+    }
+
+    /// The smallest span covering both `self` and `other` (same file assumed).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// A value with the span it was written at.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// A 1-based line and column (columns count characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// All source files of one compilation, by [`FileId`].
+#[derive(Default)]
+pub struct SourceMap {
+    files: SimpleFiles<String, String>,
+    count: u32,
+}
+
+impl SourceMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.add(name.into(), text.into());
+        self.count += 1;
+        FileId(self.count - 1)
+    }
+
+    pub fn name(&self, file: FileId) -> &str {
+        self.files.get(file.0 as usize).map(|f| f.name().as_str()).unwrap_or("<unknown>")
+    }
+
+    pub fn text(&self, file: FileId) -> &str {
+        self.files.get(file.0 as usize).map(|f| f.source().as_str()).unwrap_or("")
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Start position of `span` as line and column.
+    pub fn start_of(&self, span: Span) -> LineCol {
+        self.position(span.file, span.start as usize)
+    }
+
+    /// End position of `span` as line and column.
+    pub fn end_of(&self, span: Span) -> LineCol {
+        self.position(span.file, span.end as usize)
+    }
+
+    fn position(&self, file: FileId, byte: usize) -> LineCol {
+        match self.files.location(file.0 as usize, byte) {
+            Ok(loc) => LineCol { line: loc.line_number, column: loc.column_number },
+            Err(_) => LineCol { line: 1, column: 1 },
+        }
+    }
+
+    /// The files, for codespan-reporting.
+    pub fn files(&self) -> &SimpleFiles<String, String> {
+        &self.files
+    }
+}

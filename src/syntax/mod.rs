@@ -1,0 +1,9 @@
+//! Stage 1, `parse`: text → spanned AST ([`ast::File`]). Knows nothing of names or targets.
+//! Errors: E00xx ([`SyntaxError`]).
+
+pub mod ast;
+mod error;
+mod parser;
+
+pub use error::SyntaxError;
+pub use parser::parse;
