@@ -29,6 +29,19 @@ impl Backend for Kubernetes {
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
         let mut e = Emitter { program, cx, errors: Vec::new() };
+        // Every deny rule is an error here, whether or not its workload gets a policy: a deny
+        // that is not emitted must never pass silently.
+        for rule in program.rules.iter().filter(|r| r.action == Action::Deny) {
+            let construct = match rule.direction {
+                Direction::Ingress => "deny rules (`refuses`)",
+                Direction::Egress => "deny rules (`never connects to`)",
+            };
+            e.unsupported(
+                construct,
+                rule.origin,
+                "Kubernetes NetworkPolicy only allows; Cilium and Calico policies can deny",
+            );
+        }
         let mut objects = Vec::new();
         for (i, _) in program.workloads.iter().enumerate() {
             objects.extend(e.workload_policy(WorkloadId(i as u32)));

@@ -2,7 +2,7 @@
 //! process's exit code.
 
 mod output;
-mod render;
+pub mod render;
 
 use crate::backend::Target;
 use crate::driver::{self, Compilation, Loader, Options};
