@@ -1,0 +1,118 @@
+//! Every diagnostic code has a page, and each page's first example yields exactly that code.
+//! The rendered diagnostic of each example is snapshotted as a user sees it.
+
+mod common;
+
+use common::*;
+use netpol::backend::Target;
+use std::collections::BTreeSet;
+
+/// The first ```netpol block of a page and the `<!-- netpol-args: … -->` line before it.
+fn first_example(page: &str) -> (String, Vec<(String, String)>) {
+    let start = page.find("```netpol\n").expect("page has a ```netpol example") + "```netpol\n".len();
+    let end = start + page[start..].find("```").expect("closed block");
+    let args = page[..start]
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("<!-- netpol-args:")?.strip_suffix("-->").map(str::to_string))
+        .flat_map(|a| {
+            let words: Vec<String> = a.split_whitespace().map(str::to_string).collect();
+            words.chunks(2).filter(|c| c[0] == "--set").map(|c| c[1].clone()).collect::<Vec<_>>()
+        })
+        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect();
+    (page[start..end].to_string(), args)
+}
+
+#[test]
+fn every_page_example_yields_its_code() {
+    for (code, page) in netpol::explain::PAGES {
+        let (source, sets) = first_example(page);
+        let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let c = compile_str(&source, &[Target::Kubernetes], &sets);
+        let got = codes(&c);
+        assert!(got.contains(code), "{code}: the page's example gave {got:?}\n{}", render(&c));
+        let others: Vec<_> = got.iter().filter(|c| *c != code).collect();
+        assert!(others.is_empty(), "{code}: the page's example also gave {others:?}\n{}", render(&c));
+        insta::assert_snapshot!(
+            format!("diagnostic_{code}"),
+            format!("----- SOURCE\n{source}----- DIAGNOSTICS\n{}", render(&c))
+        );
+    }
+}
+
+#[test]
+fn every_page_is_listed_and_every_listed_code_has_a_page() {
+    let dir = root().join("docs/errors");
+    let files: BTreeSet<String> = std::fs::read_dir(&dir)
+        .expect("docs/errors")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with('E') || n.starts_with('W'))
+        .map(|n| n.trim_end_matches(".md").to_string())
+        .collect();
+    let listed: BTreeSet<String> = netpol::explain::PAGES.iter().map(|(c, _)| c.to_string()).collect();
+    assert_eq!(files, listed, "docs/errors and src/explain.rs disagree");
+    let index = std::fs::read_to_string(dir.join("README.md")).expect("index");
+    for code in &listed {
+        assert!(index.contains(code.as_str()), "docs/errors/README.md does not list {code}");
+    }
+}
+
+#[test]
+fn every_code_the_source_emits_has_a_page() {
+    let mut emitted = BTreeSet::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).expect("src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            for (i, _) in text.match_indices('"') {
+                let code = text.get(i + 1..i + 6).unwrap_or("");
+                let closed = text.get(i + 6..i + 7) == Some("\"");
+                if closed
+                    && (code.starts_with('E') || code.starts_with('W'))
+                    && code[1..].chars().all(|c| c.is_ascii_digit())
+                {
+                    emitted.insert(code.to_string());
+                }
+            }
+        }
+    }
+    assert!(emitted.len() > 30, "found only {emitted:?}");
+    for code in emitted {
+        assert!(netpol::explain::page(&code).is_some(), "{code} is emitted but has no page in docs/errors");
+    }
+}
+
+#[test]
+fn every_diagnostic_has_a_help_line() {
+    for (code, page) in netpol::explain::PAGES {
+        let (source, sets) = first_example(page);
+        let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for d in compile_str(&source, &[Target::Kubernetes], &sets).diagnostics {
+            assert!(d.help.as_deref().is_some_and(|h| !h.is_empty()), "{code}: {} has no help", d.code);
+            assert!(!d.message.ends_with('.'), "{}: message ends with a period", d.code);
+        }
+    }
+}
+
+#[test]
+fn all_problems_are_collected_not_just_the_first() {
+    let src = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\nweb connects to backend on tcp 70000\n";
+    let c = compile_str(src, &[], &[]);
+    assert_eq!(codes(&c), ["E0002"], "value errors in one file are all reported before resolving");
+    let src = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\nweb connects to backend on tcp 7000\n";
+    assert_eq!(codes(&compile_str(src, &[], &[])), ["E0101", "E0101"]);
+    let src = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 frm x\nweb connect to y\n";
+    assert_eq!(codes(&compile_str(src, &[], &[])), ["E0001", "E0001"], "syntax errors recover line by line");
+}
+
+#[test]
+fn unknown_names_suggest_the_closest_declaration() {
+    let src = "namespace shop\nworkload frontend { app: web }\nworkload db { app: db }\ndb accepts tcp 80 from frontnd\n";
+    let c = compile_str(src, &[], &[]);
+    assert_eq!(c.diagnostics[0].help.as_deref(), Some("did you mean `frontend`?"));
+}
