@@ -1,0 +1,204 @@
+//! The real binary, as CI pipelines run it: stdout, stderr and exit codes.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn netpol(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run netpol")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).expect("write");
+}
+
+const GOOD: &str = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\nweb -> db on tcp 5432 \"queries\"\nweb connects to kube-dns\n";
+const BAD: &str = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\n";
+const WARN: &str = "namespace shop\nworkload web { app: web }\nworkload unused { app: x }\nweb accepts tcp 80 from anywhere\n";
+
+#[test]
+fn compile_prints_yaml_on_stdout_and_exits_zero() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["compile", "p.netpol", "--target", "kubernetes"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    insta::assert_snapshot!("cli_compile_stdout", text(&out.stdout));
+}
+
+#[test]
+fn errors_exit_one_with_diagnostics_on_stderr_and_nothing_on_stdout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", BAD);
+    let out = netpol(&["compile", "p.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    insta::assert_snapshot!("cli_compile_error_stderr", text(&out.stderr));
+}
+
+#[test]
+fn check_reports_json_and_github_annotations() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", BAD);
+    let out = netpol(&["check", "p.netpol", "--format", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["diagnostics"][0]["code"], "E0101");
+    assert_eq!(report["diagnostics"][0]["line"], 3);
+    assert_eq!(report["diagnostics"][0]["column"], 25);
+    let out = netpol(&["check", "p.netpol", "--format", "github"], dir.path());
+    assert_eq!(
+        text(&out.stdout),
+        "::error file=p.netpol,line=3,col=25,endLine=3,endColumn=33,title=E0101::unknown peer `frontend`%0Ahelp: declare it, as in `workload frontend { app: frontend }`\n"
+    );
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", WARN);
+    let out = netpol(&["check", "p.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("warning[W0204]"));
+    let out = netpol(&["check", "p.netpol", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let out = netpol(&["compile", "p.netpol", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "", "no YAML when warnings are denied");
+}
+
+#[test]
+fn output_folder_gets_one_file_per_object_and_stale_files_go() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["compile", "p.netpol", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let web = dir.path().join("out/shop/networkpolicy-web.yaml");
+    let db = dir.path().join("out/shop/networkpolicy-db.yaml");
+    assert!(web.is_file() && db.is_file());
+    write(dir.path(), "out/notes.yaml", "kept: true\n");
+    // db loses its policy: its file must go, the user's own file must stay.
+    write(
+        dir.path(),
+        "p.netpol",
+        "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from anywhere\n",
+    );
+    let out = netpol(&["compile", "p.netpol", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(web.is_file() && !db.exists());
+    assert!(dir.path().join("out/notes.yaml").is_file());
+}
+
+#[test]
+fn a_failed_compile_leaves_the_output_folder_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    assert_eq!(netpol(&["compile", "p.netpol", "-o", "out"], dir.path()).status.code(), Some(0));
+    let snapshot = |d: &Path| -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = walk(&d.join("out"))
+            .into_iter()
+            .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).expect("read")))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(dir.path());
+    write(dir.path(), "p.netpol", &format!("{GOOD}web accepts tcp 80 from nobody\n"));
+    let out = netpol(&["compile", "p.netpol", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn directories_and_imports_compile_together() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("pol/shared")).expect("mkdir");
+    write(dir.path(), "pol/shared/params.netpol", "param api: cidr = 10.0.0.1\n");
+    write(dir.path(), "pol/a.netpol", "import \"shared/params.netpol\"\nnamespace a\nworkload web { app: web }\nweb connects to api on tcp 443\nweb connects to kube-dns\n");
+    write(dir.path(), "pol/b.netpol", "import \"shared/params.netpol\"\nnamespace b\nworkload job { app: job }\njob connects to api on tcp 6443\njob connects to kube-dns\n");
+    let out = netpol(&["compile", "pol", "--set", "api=192.168.0.1"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    assert!(yaml.contains("namespace: a") && yaml.contains("namespace: b"));
+    assert_eq!(yaml.matches("cidr: 192.168.0.1/32").count(), 2);
+    write(dir.path(), "pol/c.netpol", "import \"missing.netpol\"\n");
+    let out = netpol(&["check", "pol"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0007]"));
+}
+
+#[test]
+fn bad_set_values_are_diagnostics_with_the_command_line_as_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", "namespace a\nparam api: cidr = 10.0.0.1\nworkload web { app: web }\nweb connects to api\nweb connects to kube-dns\n");
+    let out = netpol(&["check", "p.netpol", "--set", "api=not-an-ip"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0107]") && err.contains("<command line>"), "{err}");
+    let out = netpol(&["check", "p.netpol", "--set", "nonsense"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "malformed --set is a usage error");
+}
+
+#[test]
+fn explain_prints_pages_and_rejects_unknown_codes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = netpol(&["explain", "e0101"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).starts_with("# E0101"));
+    let out = netpol(&["explain", "E9999"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_two_and_help_exits_zero() {
+    let dir = tempfile::tempdir().expect("tmp");
+    assert_eq!(netpol(&["compile"], dir.path()).status.code(), Some(2));
+    assert_eq!(netpol(&["compile", "x.netpol", "--target", "nope"], dir.path()).status.code(), Some(2));
+    let help = netpol(&["--help"], dir.path());
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("Exit codes"));
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", BAD);
+    let always = netpol(&["check", "p.netpol", "--color", "always"], dir.path());
+    assert!(text(&always.stderr).contains('\u{1b}'), "escape codes with --color always");
+    let auto = netpol(&["check", "p.netpol"], dir.path());
+    assert!(!text(&auto.stderr).contains('\u{1b}'), "NO_COLOR turns auto off");
+}
+
+#[test]
+fn unreadable_input_is_a_diagnostic_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("bin.netpol"), [0xff, 0xfe, 0x00, 0x41]).expect("write");
+    let out = netpol(&["check", "bin.netpol", "missing.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("not UTF-8") && err.contains("no such file"), "{err}");
+}
