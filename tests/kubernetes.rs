@@ -255,3 +255,15 @@ fn objects_carry_the_managed_by_label_and_provenance() {
     assert_eq!(meta["annotations"]["netpol/rules"], json!("ingress[0]: app queries (test.netpol:4)"));
     assert_eq!(meta["namespace"], json!("shop"));
 }
+
+#[test]
+fn dns_warning_fires_for_restricted_egress_but_not_for_connects_to_nothing() {
+    let c = compile_str(
+        &format!("{HEAD}web connects to db on tcp 5432\ndb accepts tcp 5432 from web\n"),
+        &[],
+        &[],
+    );
+    assert_eq!(codes(&c), ["W0203"]);
+    let c = compile_str(&format!("{HEAD}web connects to nothing\ndb accepts nothing\n"), &[], &[]);
+    assert_eq!(codes(&c), Vec::<&str>::new(), "{}", render(&c));
+}

@@ -125,6 +125,11 @@ fn dns(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
         if !p.is_isolated(id, Direction::Egress) {
             continue;
         }
+        // `connects to nothing` says the pods make no connection at all, DNS included.
+        let says_nothing = p.isolations.iter().any(|i| i.subject == id && i.direction == Direction::Egress);
+        if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
+            continue;
+        }
         let allowed = reach.side(&Endpoint::Workload(id), Direction::Egress, &dns).possible;
         if allowed.contains(Protocol::Udp, 53) {
             continue;
