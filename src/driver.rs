@@ -50,7 +50,9 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
         return finish(c);
     }
     let overrides = overrides(&options.overrides, &mut c.sources);
-    let resolved = match resolve::resolve(&c.sources, &files, &overrides) {
+    let resolved = resolve::resolve(&c.sources, &files, &overrides);
+    drop(files); // the IR owns everything later stages need; the syntax tree can go
+    let resolved = match resolved {
         Ok(r) => r,
         Err(errors) => {
             c.diagnostics.extend(errors.iter().map(|e| e.to_diagnostic()));

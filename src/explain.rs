@@ -37,6 +37,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0204", include_str!("../docs/errors/W0204.md")),
     ("W0205", include_str!("../docs/errors/W0205.md")),
     ("W0206", include_str!("../docs/errors/W0206.md")),
+    ("W0207", include_str!("../docs/errors/W0207.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

@@ -43,6 +43,10 @@ pub struct Program {
     pub isolations: Vec<Isolation>,
     pub default_denies: Vec<DefaultDeny>,
     pub expects: Vec<Expect>,
+    /// Rule indices per workload and direction, and whether each is isolated; see [`Program::index`].
+    index: Vec<[Vec<u32>; 2]>,
+    isolated: Vec<[bool; 2]>,
+    isolation_index: Vec<[Option<u32>; 2]>,
 }
 
 #[derive(Clone, Debug)]
@@ -306,6 +310,13 @@ pub struct Expect {
     pub origin: Span,
 }
 
+fn dir_slot(d: Direction) -> usize {
+    match d {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
 impl Program {
     pub fn workload(&self, id: WorkloadId) -> &Workload {
         &self.workloads[id.index()]
@@ -319,21 +330,48 @@ impl Program {
         &self.namespace_sets[id.index()]
     }
 
+    /// Builds the per-workload lookups. Resolve calls it once the program is complete; a
+    /// program changed afterwards must call it again.
+    pub fn index(&mut self) {
+        let n = self.workloads.len();
+        self.index = vec![[Vec::new(), Vec::new()]; n];
+        for (i, r) in self.rules.iter().enumerate() {
+            self.index[r.subject.index()][dir_slot(r.direction)].push(i as u32);
+        }
+        self.isolated = vec![[false; 2]; n];
+        for r in self.rules.iter().filter(|r| r.action == Action::Allow) {
+            self.isolated[r.subject.index()][dir_slot(r.direction)] = true;
+        }
+        self.isolation_index = vec![[None; 2]; n];
+        for (k, i) in self.isolations.iter().enumerate() {
+            self.isolated[i.subject.index()][dir_slot(i.direction)] = true;
+            self.isolation_index[i.subject.index()][dir_slot(i.direction)].get_or_insert(k as u32);
+        }
+        for (w, wl) in self.workloads.iter().enumerate() {
+            for d in &self.default_denies {
+                if d.namespace.is_none_or(|ns| ns == wl.namespace) {
+                    self.isolated[w][dir_slot(d.direction)] = true;
+                }
+            }
+        }
+    }
+
     /// Rules of one workload in one direction, in source order.
     pub fn rules_of(&self, subject: WorkloadId, direction: Direction) -> impl Iterator<Item = &Rule> {
-        self.rules.iter().filter(move |r| r.subject == subject && r.direction == direction)
+        let ids = self.index.get(subject.index()).map(|d| d[dir_slot(direction)].as_slice()).unwrap_or(&[]);
+        ids.iter().map(move |i| &self.rules[*i as usize])
+    }
+
+    /// The first `accepts nothing` / `connects to nothing` of a workload in a direction.
+    pub fn isolation_of(&self, subject: WorkloadId, direction: Direction) -> Option<&Isolation> {
+        let k = self.isolation_index.get(subject.index())?[dir_slot(direction)]?;
+        self.isolations.get(k as usize)
     }
 
     /// Whether `subject` is isolated in `direction`: some allow rule, an explicit isolation, or a
     /// namespace- or cluster-wide default deny selects it. Deny rules alone do not isolate.
     pub fn is_isolated(&self, subject: WorkloadId, direction: Direction) -> bool {
-        let ns = self.workload(subject).namespace;
-        self.rules_of(subject, direction).any(|r| r.action == Action::Allow)
-            || self.isolations.iter().any(|i| i.subject == subject && i.direction == direction)
-            || self
-                .default_denies
-                .iter()
-                .any(|d| d.direction == direction && d.namespace.is_none_or(|n| n == ns))
+        self.isolated.get(subject.index()).is_some_and(|d| d[dir_slot(direction)])
     }
 
     /// "namespace/name" of a workload, for messages.

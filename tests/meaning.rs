@@ -189,7 +189,7 @@ fn assert_same_meaning(name: &str, c: &netpol::driver::Compilation, program: &Pr
 fn every_example_means_the_same_in_kubernetes_as_in_the_source() {
     for path in examples() {
         let options = Options { overrides: Vec::new(), targets: vec![Target::Kubernetes] };
-        let c = compile(&[path.clone()], &DiskLoader, &options);
+        let c = compile(std::slice::from_ref(&path), &DiskLoader, &options);
         if c.has_errors() {
             continue; // examples a target rejects are covered by examples.rs
         }

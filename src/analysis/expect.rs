@@ -86,7 +86,7 @@ fn blame(program: &Program, ep: &Endpoint, dir: Direction, name: &str) -> Vec<(S
     if let Some(r) = program.rules_of(*w, dir).next() {
         return vec![(r.origin, what)];
     }
-    if let Some(i) = program.isolations.iter().find(|i| i.subject == *w && i.direction == dir) {
+    if let Some(i) = program.isolation_of(*w, dir) {
         return vec![(i.origin, what)];
     }
     let ns = program.workload(*w).namespace;

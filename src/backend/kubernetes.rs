@@ -66,10 +66,8 @@ impl Emitter<'_> {
     fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
         let p = self.program;
         let wl = p.workload(w);
-        let isolated = |dir| {
-            p.rules_of(w, dir).any(|r| r.action == Action::Allow)
-                || p.isolations.iter().any(|i| i.subject == w && i.direction == dir)
-        };
+        let isolated =
+            |dir| p.rules_of(w, dir).any(|r| r.action == Action::Allow) || p.isolation_of(w, dir).is_some();
         let (ingress_on, egress_on) = (isolated(Direction::Ingress), isolated(Direction::Egress));
         if !ingress_on && !egress_on {
             return None;

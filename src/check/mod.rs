@@ -8,6 +8,8 @@ use crate::ir::{Action, Direction, Entity, Peer, PortMatch, Ports, Program, Prot
 use crate::resolve::{Resolved, Unused};
 use crate::span::Span;
 
+mod shadow;
+
 /// Runs every check on a resolved program.
 pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     let p = &resolved.program;
@@ -18,6 +20,7 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     dns(p, &reach, &mut out);
     unused(&resolved.unused, &mut out);
     peer_lints(p, &mut out);
+    shadow::shadowed(p, &mut out);
     out
 }
 
@@ -108,7 +111,7 @@ fn isolating_line(p: &Program, w: WorkloadId, dir: Direction) -> Option<Span> {
     p.rules_of(w, dir)
         .find(|r| r.action == Action::Allow)
         .map(|r| r.origin)
-        .or_else(|| p.isolations.iter().find(|i| i.subject == w && i.direction == dir).map(|i| i.origin))
+        .or_else(|| p.isolation_of(w, dir).map(|i| i.origin))
         .or_else(|| {
             p.default_denies
                 .iter()
@@ -126,7 +129,7 @@ fn dns(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // `connects to nothing` says the pods make no connection at all, DNS included.
-        let says_nothing = p.isolations.iter().any(|i| i.subject == id && i.direction == Direction::Egress);
+        let says_nothing = p.isolation_of(id, Direction::Egress).is_some();
         if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
             continue;
         }

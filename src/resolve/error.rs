@@ -47,6 +47,7 @@ pub enum ResolveError {
     NoNamespace { what: &'static str, span: Span },
     DnsNotDestination { name: String, span: Span },
     EdgeWithoutWorkload { span: Span },
+    BadExpectEndpoint { text: String, span: Span },
 }
 
 impl ResolveError {
@@ -55,7 +56,7 @@ impl ResolveError {
         match self {
             Unknown { .. } => "E0101",
             Duplicate { .. } => "E0102",
-            WrongKind { .. } | EdgeWithoutWorkload { .. } => "E0103",
+            WrongKind { .. } | EdgeWithoutWorkload { .. } | BadExpectEndpoint { .. } => "E0103",
             BadLabelKey { .. } => "E0104",
             BadLabelValue { .. } => "E0105",
             UnknownParam { .. } => "E0106",
@@ -107,6 +108,13 @@ impl ResolveError {
                 "no side of this edge is a workload",
             )
             .with_help("name a declared workload as the source or the destination"),
+            BadExpectEndpoint { text, span } => Diagnostic::error(
+                code,
+                format!("`{text}` cannot be an end of an expectation"),
+                *span,
+                "not one endpoint",
+            )
+            .with_help("name one workload, namespace, network or built-in peer; expect each member of a group separately"),
             BadLabelKey { key, why, span } => {
                 Diagnostic::error(code, format!("invalid label key `{key}`"), *span, why.clone()).with_help(
                     "a key is an optional DNS-subdomain prefix and `/`, then up to 63 characters of \

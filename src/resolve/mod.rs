@@ -61,7 +61,9 @@ pub fn resolve(
     }
     let referenced = references(files);
     let unused = r.unused(&referenced);
-    Ok(Resolved { program: r.program, unused })
+    let mut program = r.program;
+    program.index();
+    Ok(Resolved { program, unused })
 }
 
 /// Declared names that are not workloads: one flat, program-wide scope.

@@ -172,13 +172,8 @@ impl Resolver<'_> {
             return None;
         }
         if peers.len() != 1 || matches!(peers[0].peer, Peer::Fqdn(_) | Peer::NamespaceSet(_)) {
-            let name = self.text_of(p.span());
-            self.errors.push(ResolveError::WrongKind {
-                name,
-                kind: super::Kind::Group,
-                expected: "one workload, namespace, network or built-in peer",
-                span: p.span(),
-            });
+            self.errors
+                .push(ResolveError::BadExpectEndpoint { text: self.text_of(p.span()), span: p.span() });
             return None;
         }
         peers.pop()
