@@ -17,7 +17,8 @@ fn spec(body: &str, name: &str) -> Value {
         assert_eq!(schema_errors(&v, objects), Vec::<String>::new());
     }
     assert_eq!(server_side_errors(objects), Vec::<String>::new());
-    objects.iter().find(|o| o.name == name).unwrap_or_else(|| panic!("no policy {name}")).body["spec"].clone()
+    objects.iter().find(|o| o.name == name).unwrap_or_else(|| panic!("no policy {name}")).body()["spec"]
+        .clone()
 }
 
 fn error_codes(body: &str) -> Vec<&'static str> {
@@ -169,7 +170,7 @@ fn set_expressions_become_match_expressions() {
     let c = compile_str(body, &[Target::Kubernetes], &[]);
     assert!(!c.has_errors(), "{}", render(&c));
     assert_eq!(
-        c.outputs[0].1[0].body["spec"]["podSelector"],
+        c.outputs[0].1[0].body()["spec"]["podSelector"],
         json!({
             "matchExpressions": [
                 {"key": "canary", "operator": "Exists"},
@@ -190,7 +191,8 @@ fn edges_produce_both_sides() {
         &[],
     );
     assert!(c.diagnostics.is_empty(), "{}", render(&c));
-    let by_name = |n: &str| c.outputs[0].1.iter().find(|o| o.name == n).expect("policy").body["spec"].clone();
+    let by_name =
+        |n: &str| c.outputs[0].1.iter().find(|o| o.name == n).expect("policy").body()["spec"].clone();
     assert_eq!(by_name("web")["egress"][0]["to"], json!([{"podSelector": {"matchLabels": {"app": "db"}}}]));
     assert_eq!(
         by_name("db")["ingress"][0]["from"],
@@ -231,7 +233,7 @@ fn parameters_apply_from_the_command_line_and_decide_conditions() {
     let run = |sets: &[(&str, &str)]| {
         let c = compile_str(&format!("{HEAD}{body}"), &[Target::Kubernetes], sets);
         assert!(!c.has_errors(), "{}", render(&c));
-        c.outputs[0].1.iter().find(|o| o.name == "web").expect("web").body["spec"].clone()
+        c.outputs[0].1.iter().find(|o| o.name == "web").expect("web").body()["spec"].clone()
     };
     let default = run(&[]);
     assert_eq!(default["egress"][0]["to"], json!([{"ipBlock": {"cidr": "10.0.0.1/32"}}]));
@@ -249,7 +251,7 @@ fn objects_carry_the_managed_by_label_and_provenance() {
         &[Target::Kubernetes],
         &[],
     );
-    let meta = &c.outputs[0].1[0].body["metadata"];
+    let meta = &c.outputs[0].1[0].body()["metadata"];
     assert_eq!(meta["labels"], json!({"app.kubernetes.io/managed-by": "netpol"}));
     assert_eq!(meta["annotations"]["netpol/source"], json!("test.netpol:3"));
     assert_eq!(meta["annotations"]["netpol/rules"], json!("ingress[0]: app queries (test.netpol:4)"));

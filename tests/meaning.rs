@@ -163,7 +163,7 @@ fn probes(p: &Program) -> Vec<(Protocol, u16)> {
 }
 
 fn assert_same_meaning(name: &str, c: &netpol::driver::Compilation, program: &Program) {
-    let policies: Vec<Value> = c.outputs[0].1.iter().map(|o| o.body.clone()).collect();
+    let policies: Vec<Value> = c.outputs[0].1.iter().map(|o| o.body()).collect();
     let reach = Reach::new(program);
     let eps = endpoints(program);
     let probes = probes(program);

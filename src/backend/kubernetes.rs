@@ -280,8 +280,13 @@ fn object(
         },
         spec: Some(spec),
     };
-    let body = serde_json::to_value(&policy).unwrap_or(serde_json::Value::Null);
-    Object { kind: "NetworkPolicy", namespace: Some(ns), name: name.to_string(), body, origin }
+    Object {
+        kind: "NetworkPolicy",
+        namespace: Some(ns),
+        name: name.to_string(),
+        yaml: crate::yaml::document(&policy),
+        origin,
+    }
 }
 
 fn namespace_by_name(name: &str) -> meta::LabelSelector {

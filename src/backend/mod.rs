@@ -36,10 +36,19 @@ pub struct Object {
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     pub name: String,
-    /// The full object (`apiVersion`, `kind`, `metadata`, `spec`) in API field order.
-    pub body: serde_json::Value,
+    /// The full object (`apiVersion`, `kind`, `metadata`, `spec`) as one YAML document, in
+    /// API field order. Objects are serialized as they are built, so a large program never
+    /// holds a second, generic copy of its output.
+    pub yaml: String,
     /// The statement this object mainly comes from.
     pub origin: Span,
+}
+
+impl Object {
+    /// The object as a JSON value, read back from its YAML (for inspection and validation).
+    pub fn body(&self) -> serde_json::Value {
+        crate::yaml::parse(&self.yaml)
+    }
 }
 
 /// What a backend may ask of its caller beyond the IR: how to print a source location.

@@ -134,21 +134,21 @@ fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
     if failed {
         return EXIT_ERRORS;
     }
-    let objects: Vec<_> = c.outputs.iter().flat_map(|(_, o)| o.iter().cloned()).collect();
+    let objects: Vec<&crate::backend::Object> = c.outputs.iter().flat_map(|(_, o)| o.iter()).collect();
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(crate::yaml::stream(&objects).as_bytes())
-                .and_then(|_| stdout.flush())
-                .is_err()
-            {
+            for o in &objects {
+                if stdout.write_all(b"---\n").and_then(|_| stdout.write_all(o.yaml.as_bytes())).is_err() {
+                    return EXIT_IO;
+                }
+            }
+            if stdout.flush().is_err() {
                 return EXIT_IO;
             }
         }
         Some(dir) => {
-            let files: Vec<_> =
-                objects.iter().map(|o| (output::relative_path(o), crate::yaml::document(o))).collect();
+            let files: Vec<_> = objects.iter().map(|o| (output::relative_path(o), o.yaml.clone())).collect();
             if let Err(e) = output::write_tree(dir, &files) {
                 eprintln!("error: cannot write to `{}`: {e}", dir.display());
                 return EXIT_IO;

@@ -86,15 +86,18 @@ pub fn kubernetes_validator() -> Option<jsonschema::Validator> {
     Some(jsonschema::validator_for(&schema).expect("schema compiles"))
 }
 
-/// Validates every object, returning the problems as text.
+/// Validates every object as a user applies it (its YAML, read back), returning the problems.
 pub fn schema_errors(validator: &jsonschema::Validator, objects: &[netpol::backend::Object]) -> Vec<String> {
+    let bodies: Vec<serde_json::Value> = objects.iter().map(|o| o.body()).collect();
+    value_schema_errors(validator, &bodies)
+}
+
+pub fn value_schema_errors(validator: &jsonschema::Validator, values: &[serde_json::Value]) -> Vec<String> {
     let mut out = Vec::new();
-    for o in objects {
-        // Validate what a user applies: the YAML text, read back.
-        let yaml = netpol::yaml::document(o);
-        let value: serde_json::Value = serde_yaml::from_str(&yaml).expect("emitted YAML parses");
-        for e in validator.iter_errors(&value) {
-            out.push(format!("{}: {} at {}", o.name, e, e.instance_path()));
+    for value in values {
+        assert!(!value.is_null(), "emitted YAML parses");
+        for e in validator.iter_errors(value) {
+            out.push(format!("{}: {} at {}", value["metadata"]["name"], e, e.instance_path()));
         }
     }
     out
@@ -104,7 +107,8 @@ pub fn schema_errors(validator: &jsonschema::Validator, objects: &[netpol::backe
 pub fn server_side_errors(objects: &[netpol::backend::Object]) -> Vec<String> {
     let mut out = Vec::new();
     for o in objects {
-        let spec = &o.body["spec"];
+        let body = o.body();
+        let spec = &body["spec"];
         for dir in ["ingress", "egress"] {
             for rule in spec[dir].as_array().into_iter().flatten() {
                 for peer in
