@@ -1,1 +1,486 @@
-fn main() {}
+//! Compile-time benchmark: generated programs of 1,250 to 10,000 workloads (≈10 rules each),
+//! timed through the whole pipeline (`driver::compile` + `yaml::stream`).
+//!
+//!     cargo bench --bench compile                # every size, one child process per size
+//!     cargo bench --bench compile -- --quick     # the smallest size only (CI smoke run)
+//!     NETPOL_BENCH_QUICK=1 cargo bench --bench compile
+//!     NETPOL_BENCH_SIZE=5000 target/release/deps/compile-*   # one size, in this process
+//!
+//! Each size runs in its own process (the bench re-executes itself with `NETPOL_BENCH_SIZE`), so
+//! the peak memory (`VmHWM`) is per size. It still covers the whole process: the generated
+//! source text, three compilations one after the other, and the emitted YAML.
+//!
+//! The targets are informational: this is a benchmark, not a test, and exits 0 whatever the
+//! numbers are. It exits 1 only when the generated program does not compile, which is a bug in
+//! the generator (or in the compiler).
+
+use netpol::backend::Target;
+use netpol::diagnostic::Diagnostic;
+use netpol::driver::{compile, Compilation, Loader, Options};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+/// Workload counts; namespaces scale with them (100 at 10,000).
+const SIZES: [usize; 4] = [1250, 2500, 5000, 10000];
+const WORKLOADS_PER_NAMESPACE: usize = 100;
+const SEED: u64 = 0x6e65_7470_6f6c;
+const RUNS: usize = 3;
+/// The targets, at the largest size.
+const TARGET_MS: f64 = 1000.0;
+const TARGET_MB: f64 = 300.0;
+const SIZE_VAR: &str = "NETPOL_BENCH_SIZE";
+const QUICK_VAR: &str = "NETPOL_BENCH_QUICK";
+/// The line a child prints for its parent to read.
+const RESULT_TAG: &str = "netpol-bench-result";
+const FILE: &str = "gen.netpol";
+
+// ---- generator ------------------------------------------------------------------------------
+
+/// A tiny deterministic generator (Knuth's MMIX LCG; the high bits are the good ones).
+struct Lcg(u64);
+
+impl Lcg {
+    fn new(seed: u64) -> Self {
+        Lcg(seed ^ 0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    /// Uniform-ish in `0..n` (`n > 0`).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// What a workload listens on; an edge picks one of these on its target, and both the
+/// `connects` of the source and the `accepts` of the target are written with it.
+fn listen_spec(target: usize, kind: usize) -> String {
+    match kind {
+        0 => format!("tcp {}", 5000 + target % 1000),
+        1 => "tcp 9090, 9100".to_string(),
+        2 => "tcp 8000-8100".to_string(),
+        _ => "udp 7000-7010 and tcp 7443".to_string(),
+    }
+}
+const LISTEN_KINDS: usize = 4;
+
+const TIERS: [&str; 4] = ["frontend", "backend", "data", "batch"];
+
+/// A valid program of `workloads` workloads spread over `namespaces` namespace blocks, ≈10 rules
+/// per workload: connections between workloads written on both sides (so the checker's
+/// cross-side warnings stay quiet), in and across namespaces, with port lists, ranges and
+/// several protocols; one-sided rules towards CIDRs (with `except`) and `anywhere`; and a
+/// `connects to kube-dns` per workload.
+fn generate(workloads: usize, namespaces: usize, seed: u64) -> String {
+    let namespaces = namespaces.clamp(1, workloads.max(1));
+    let mut rng = Lcg::new(seed);
+    let ns_of = |w: usize| w * namespaces / workloads;
+    // Workloads of namespace k: first_of(k)..first_of(k + 1).
+    let first_of = |k: usize| (k * workloads).div_ceil(namespaces);
+    let name = |w: usize| format!("w-{w}");
+    // How `w` is written from inside namespace `from`.
+    let reference = |from: usize, w: usize| {
+        if ns_of(w) == from {
+            name(w)
+        } else {
+            format!("ns-{}/w-{w}", ns_of(w))
+        }
+    };
+
+    // Rule lines per subject workload, written in the subject's namespace block.
+    let mut lines: Vec<Vec<String>> = Vec::with_capacity(workloads);
+    // Incoming edges per target: listen kind → sources.
+    let mut incoming: Vec<BTreeMap<usize, Vec<usize>>> = vec![BTreeMap::new(); workloads];
+
+    for a in 0..workloads {
+        let mut mine = Vec::new();
+        let ns = ns_of(a);
+        let (lo, hi) = (first_of(ns), first_of(ns + 1));
+        // Outgoing connections: two in the namespace, one across (when there is another).
+        let mut targets: Vec<usize> = Vec::new();
+        let mut pick = |rng: &mut Lcg, same: bool| -> Option<usize> {
+            for _ in 0..8 {
+                let b = if same { lo + rng.below(hi - lo) } else { rng.below(workloads) };
+                if b != a && !targets.contains(&b) && (same || ns_of(b) != ns) {
+                    targets.push(b);
+                    return Some(b);
+                }
+            }
+            None
+        };
+        let mut out: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for same in [true, true, false] {
+            if !same && namespaces == 1 {
+                continue;
+            }
+            if let Some(b) = pick(&mut rng, same) {
+                let kind = rng.below(LISTEN_KINDS);
+                out.entry(kind).or_default().push(b);
+                incoming[b].entry(kind).or_default().push(a);
+            }
+        }
+        // One line per listen kind, with every target of that kind as a peer list.
+        for (kind, bs) in &out {
+            let peers: Vec<String> = bs.iter().map(|&b| reference(ns, b)).collect();
+            let spec = bs.iter().map(|&b| listen_spec(b, *kind)).collect::<Vec<_>>();
+            // Kind 0 is per-target (each target's own port), so it gets one line per target.
+            if *kind == 0 {
+                for (p, s) in peers.iter().zip(&spec) {
+                    mine.push(format!("{} connects to {p} on {s}", name(a)));
+                }
+            } else {
+                mine.push(format!("{} connects to {} on {}", name(a), peers.join(", "), spec[0]));
+            }
+        }
+        // An edge writes both sides at once; mostly within the namespace, sometimes across.
+        let cross = namespaces > 1 && rng.chance(20);
+        let pick_edge = if cross { pick(&mut rng, false) } else { pick(&mut rng, true) };
+        if let Some(c) = pick_edge {
+            let reason = if rng.chance(50) { "   \"cache\"" } else { "" };
+            mine.push(format!("{} -> {} on tcp 6379{reason}", name(a), reference(ns, c)));
+        }
+        // One-sided rules: addresses and `anywhere`, which the cross-side check does not follow.
+        let (x, y) = (a / 250 % 256, a % 250);
+        mine.push(format!(
+            "{} accepts tcp 443, 8443 from 10.{x}.{y}.0/24 except 10.{x}.{y}.128/25   \"office network\"",
+            name(a)
+        ));
+        mine.push(format!("{} connects to 172.{}.{y}.0/24 on tcp 443 and udp 514", name(a), 16 + x % 16));
+        if a % 4 == 0 {
+            mine.push(format!("{} accepts tcp 80 from anywhere   \"public\"", name(a)));
+        }
+        if a % 5 == 0 {
+            mine.push(format!("{} connects to anywhere on tcp 443", name(a)));
+        }
+        if a % 3 == 0 {
+            mine.push(format!("{} accepts udp 53 from 192.168.{}.0/24", name(a), a % 256));
+        }
+        mine.push(format!("{} connects to kube-dns", name(a)));
+        lines.push(mine);
+    }
+
+    // The accepting side of every connection, grouped by port spec, peers in a list.
+    for (b, by_kind) in incoming.iter().enumerate() {
+        let ns = ns_of(b);
+        for (kind, sources) in by_kind {
+            let peers: Vec<String> = sources.iter().map(|&a| reference(ns, a)).collect();
+            let reason =
+                if kind % 2 == 0 { format!("   \"from {} peers\"", peers.len()) } else { String::new() };
+            lines[b].push(format!(
+                "{} accepts {} from {}{reason}",
+                name(b),
+                listen_spec(b, *kind),
+                peers.join(", ")
+            ));
+        }
+    }
+
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "# Generated by benches/compile.rs: {workloads} workloads, {namespaces} namespaces, seed {seed}."
+    );
+    for k in 0..namespaces {
+        let _ = writeln!(text, "\nnamespace ns-{k} {{");
+        for w in first_of(k)..first_of(k + 1) {
+            let _ = writeln!(
+                text,
+                "  workload {} {{ app: {}, tier: {} }}",
+                name(w),
+                name(w),
+                TIERS[w % TIERS.len()]
+            );
+        }
+        for own in &lines[first_of(k)..first_of(k + 1)] {
+            text.push('\n');
+            for line in own {
+                let _ = writeln!(text, "  {line}");
+            }
+        }
+        text.push_str("}\n");
+    }
+    text
+}
+
+/// Rule statements in a generated program (everything but declarations, braces and comments).
+fn count_rules(text: &str) -> usize {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| {
+            !(l.is_empty()
+                || l.starts_with('#')
+                || l.starts_with("namespace ")
+                || l.starts_with("workload ")
+                || *l == "}")
+        })
+        .count()
+}
+
+// ---- measurement ----------------------------------------------------------------------------
+
+struct Mem(HashMap<String, String>);
+
+impl Loader for Mem {
+    fn load(&self, path: &str) -> Result<String, String> {
+        self.0.get(path).cloned().ok_or_else(|| "missing".into())
+    }
+
+    fn join(&self, _from: &str, import: &str) -> String {
+        import.to_string()
+    }
+}
+
+/// One size's numbers.
+struct Measured {
+    workloads: usize,
+    namespaces: usize,
+    rules: usize,
+    in_bytes: usize,
+    out_bytes: usize,
+    warnings: usize,
+    best: Duration,
+    median: Duration,
+    /// Peak resident memory of the process, KiB (`None` where `/proc` is missing).
+    peak_kib: Option<u64>,
+}
+
+fn namespaces_for(workloads: usize) -> usize {
+    workloads.div_ceil(WORKLOADS_PER_NAMESPACE).max(1)
+}
+
+/// Generates, then compiles `RUNS` times. `Err` when the program does not compile.
+fn measure(workloads: usize) -> Result<Measured, String> {
+    let namespaces = namespaces_for(workloads);
+    let text = generate(workloads, namespaces, SEED);
+    let (rules, in_bytes) = (count_rules(&text), text.len());
+    let loader = Mem(HashMap::from([(FILE.to_string(), text)]));
+    let options = Options { overrides: vec![], targets: vec![Target::Kubernetes] };
+    let paths = [FILE.to_string()];
+
+    let mut times = Vec::new();
+    let (mut out_bytes, mut warnings) = (0, 0);
+    for run in 0..RUNS {
+        let start = Instant::now();
+        let c = compile(&paths, &loader, &options);
+        let yaml = c.outputs.first().map(|(_, objects)| netpol::yaml::stream(objects));
+        times.push(start.elapsed());
+        if run == 0 {
+            if let Some(d) = c.diagnostics.iter().find(|d| d.is_error()) {
+                let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
+                return Err(format!("{errors} error(s); the first: {}", describe(&c, d)));
+            }
+            let Some(yaml) = yaml else { return Err("no Kubernetes output".into()) };
+            out_bytes = yaml.len();
+            warnings = c.diagnostics.len();
+            print_warning_summary(&c);
+        }
+    }
+    times.sort();
+    Ok(Measured {
+        workloads,
+        namespaces,
+        rules,
+        in_bytes,
+        out_bytes,
+        warnings,
+        best: times[0],
+        median: times[times.len() / 2],
+        peak_kib: peak_kib(),
+    })
+}
+
+/// `gen.netpol:LINE: CODE message`, then the line itself.
+fn describe(c: &Compilation, d: &Diagnostic) -> String {
+    let span = d.primary.span;
+    let line = c.sources.start_of(span).line;
+    let text = c.sources.text(span.file).lines().nth(line.saturating_sub(1)).unwrap_or("").trim();
+    format!(
+        "{}:{line}: {} {} ({})\n    {text}",
+        c.sources.name(span.file),
+        d.code,
+        d.message,
+        d.primary.message
+    )
+}
+
+/// Warnings by code, on stderr: a quiet generator has few (each is a generator inconsistency).
+fn print_warning_summary(c: &Compilation) {
+    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in &c.diagnostics {
+        *by_code.entry(d.code).or_default() += 1;
+    }
+    if let Some(d) = c.diagnostics.first() {
+        let codes: Vec<String> = by_code.iter().map(|(code, n)| format!("{code} x{n}")).collect();
+        eprintln!("  warnings: {}; the first: {}", codes.join(", "), describe(c, d));
+    }
+}
+
+/// `VmHWM` of this process, KiB.
+fn peak_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mb(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+impl Measured {
+    fn to_line(&self) -> String {
+        format!(
+            "{RESULT_TAG} {} {} {} {} {} {} {} {} {}",
+            self.workloads,
+            self.namespaces,
+            self.rules,
+            self.in_bytes,
+            self.out_bytes,
+            self.warnings,
+            self.best.as_nanos(),
+            self.median.as_nanos(),
+            self.peak_kib.map_or("-".to_string(), |k| k.to_string())
+        )
+    }
+
+    fn from_line(line: &str) -> Option<Measured> {
+        let f: Vec<&str> = line.strip_prefix(RESULT_TAG)?.split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|s| s.parse::<u64>().ok());
+        let nanos = |i: usize| n(i).map(Duration::from_nanos);
+        Some(Measured {
+            workloads: n(0)? as usize,
+            namespaces: n(1)? as usize,
+            rules: n(2)? as usize,
+            in_bytes: n(3)? as usize,
+            out_bytes: n(4)? as usize,
+            warnings: n(5)? as usize,
+            best: nanos(6)?,
+            median: nanos(7)?,
+            peak_kib: n(8),
+        })
+    }
+}
+
+/// Runs one size in a fresh copy of this process, for a peak memory of that size alone. Falls
+/// back to measuring in this process when re-executing fails.
+fn measure_in_child(workloads: usize) -> Result<Measured, String> {
+    let child = std::env::current_exe().and_then(|exe| {
+        Command::new(exe).env(SIZE_VAR, workloads.to_string()).stderr(std::process::Stdio::inherit()).output()
+    });
+    match child {
+        Ok(out) => {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            match stdout.lines().find_map(Measured::from_line) {
+                Some(m) if out.status.success() => Ok(m),
+                _ => Err(format!("child for {workloads} workloads failed ({}):\n{stdout}", out.status)),
+            }
+        }
+        Err(e) => {
+            eprintln!("  cannot re-execute the bench ({e}); measuring in this process");
+            measure(workloads).map(|m| Measured { peak_kib: None, ..m })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; any other argument but `--quick` is ignored too.
+    let quick = std::env::args().any(|a| a == "--quick")
+        || std::env::var(QUICK_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
+
+    if let Ok(size) = std::env::var(SIZE_VAR) {
+        let Ok(workloads) = size.trim().parse::<usize>() else {
+            eprintln!("{SIZE_VAR}={size}: not a number of workloads");
+            return ExitCode::FAILURE;
+        };
+        return match measure(workloads) {
+            Ok(m) => {
+                println!("{}", m.to_line());
+                eprintln!(
+                    "  {workloads} workloads: best {:.1} ms, median {:.1} ms, peak {}",
+                    ms(m.best),
+                    ms(m.median),
+                    m.peak_kib.map_or("n/a".to_string(), |k| format!("{:.1} MB", mb(k)))
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("generated program for {workloads} workloads does not compile: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let sizes: &[usize] = if quick { &SIZES[..1] } else { &SIZES };
+    println!("netpol compile benchmark: compile + yaml::stream, best and median of {RUNS} runs, one process per size");
+    let mut results = Vec::new();
+    for &workloads in sizes {
+        eprintln!("measuring {workloads} workloads ...");
+        match measure_in_child(workloads) {
+            Ok(m) => results.push(m),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    println!();
+    println!(
+        "{:>9} {:>5} {:>7} {:>10} {:>11} {:>5} {:>9} {:>9} {:>10} {:>9}",
+        "workloads",
+        "ns",
+        "rules",
+        "in bytes",
+        "out bytes",
+        "warn",
+        "best ms",
+        "median ms",
+        "ms/1k wl",
+        "peak MB"
+    );
+    for m in &results {
+        println!(
+            "{:>9} {:>5} {:>7} {:>10} {:>11} {:>5} {:>9.1} {:>9.1} {:>10.1} {:>9}",
+            m.workloads,
+            m.namespaces,
+            m.rules,
+            m.in_bytes,
+            m.out_bytes,
+            m.warnings,
+            ms(m.best),
+            ms(m.median),
+            ms(m.best) / (m.workloads as f64 / 1000.0),
+            m.peak_kib.map_or("n/a".to_string(), |k| format!("{:.1}", mb(k)))
+        );
+    }
+    println!();
+    let largest = SIZES[SIZES.len() - 1];
+    println!("target: {largest} workloads < {TARGET_MS:.0} ms, peak < {TARGET_MB:.0} MB");
+    println!("(smaller sizes: the time budget scaled linearly, the same peak limit; informational only)");
+    for m in &results {
+        let scale = m.workloads as f64 / largest as f64;
+        let time_ok = ms(m.best) < TARGET_MS * scale;
+        let mem_ok = m.peak_kib.is_some_and(|k| mb(k) < TARGET_MB);
+        println!(
+            "  {:>5} workloads: {} (time {:.1} ms vs {:.0} ms, peak {} vs {TARGET_MB:.0} MB)",
+            m.workloads,
+            if time_ok && mem_ok { "PASS" } else { "FAIL" },
+            ms(m.best),
+            TARGET_MS * scale,
+            m.peak_kib.map_or("n/a".to_string(), |k| format!("{:.1} MB", mb(k))),
+        );
+    }
+    ExitCode::SUCCESS
+}
