@@ -101,3 +101,26 @@ fn expectations_hold_or_fail_with_the_reason() {
     );
     assert!(codes(&c).contains(&"E0401"));
 }
+
+#[test]
+fn large_programs_check_and_emit_on_all_cores_without_losing_anything() {
+    let n = 1500;
+    let mut src = String::from("namespace big\n");
+    for i in 0..n {
+        src.push_str(&format!("workload w{i} {{ app: w{i} }}\n"));
+    }
+    for i in 0..n {
+        let next = (i + 1) % n;
+        src.push_str(&format!("w{i} connects to w{next} on tcp 80\nw{next} accepts tcp 81 from w{i}\nw{i} connects to kube-dns\n"));
+    }
+    let first = compile_str(&src, &[netpol::backend::Target::Kubernetes], &[]);
+    let count = |code: &str| first.diagnostics.iter().filter(|d| d.code == code).count();
+    assert_eq!((count("W0201"), count("W0202")), (n, n));
+    assert_eq!(first.outputs[0].1.len(), n, "one policy per workload");
+    let again = compile_str(&src, &[netpol::backend::Target::Kubernetes], &[]);
+    assert_eq!(render(&first), render(&again));
+    assert_eq!(netpol::yaml::stream(&first.outputs[0].1), netpol::yaml::stream(&again.outputs[0].1));
+    let lines: Vec<usize> =
+        first.diagnostics.iter().map(|d| first.sources.start_of(d.primary.span).line).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "diagnostics in source order");
+}

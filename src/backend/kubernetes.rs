@@ -42,9 +42,16 @@ impl Backend for Kubernetes {
                 "Kubernetes NetworkPolicy only allows; Cilium and Calico policies can deny",
             );
         }
+        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+            let mut e = Emitter { program, cx, errors: Vec::new() };
+            let objects: Vec<Object> =
+                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+            (objects, e.errors)
+        });
         let mut objects = Vec::new();
-        for (i, _) in program.workloads.iter().enumerate() {
-            objects.extend(e.workload_policy(WorkloadId(i as u32)));
+        for (part, errors) in parts {
+            objects.extend(part);
+            e.errors.extend(errors);
         }
         for d in &program.default_denies {
             objects.extend(e.default_deny(d));

@@ -53,8 +53,8 @@ impl Object {
 
 /// What a backend may ask of its caller beyond the IR: how to print a source location.
 pub struct EmitContext<'a> {
-    /// `file:line` of a span, for annotations.
-    pub locate: &'a dyn Fn(Span) -> String,
+    /// `file:line` of a span, for annotations. `Sync`: backends may emit on several threads.
+    pub locate: &'a (dyn Fn(Span) -> String + Sync),
 }
 
 pub trait Backend: Sync {

@@ -10,23 +10,31 @@ use crate::span::Span;
 
 mod shadow;
 
-/// Runs every check on a resolved program.
+/// Runs every check on a resolved program. Checks look at one workload at a time, so the
+/// workloads are split across cores; the result is sorted, never in scheduling order.
 pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     let p = &resolved.program;
     let reach = Reach::new(p);
-    let mut out = Vec::new();
-    contradictions(p, &mut out);
-    cross_side(p, &reach, &mut out);
-    dns(p, &reach, &mut out);
+    let parts = crate::par::chunks(p.workloads.len(), 512, |range| {
+        let mut out = Vec::new();
+        for w in range.map(|i| WorkloadId(i as u32)) {
+            contradictions(p, w, &mut out);
+            cross_side(p, &reach, w, &mut out);
+            dns(p, &reach, w, &mut out);
+            peer_lints(p, w, &mut out);
+            shadow::shadowed(p, w, &mut out);
+        }
+        out
+    });
+    let mut out: Vec<Diagnostic> = parts.into_iter().flatten().collect();
     unused(&resolved.unused, &mut out);
-    peer_lints(p, &mut out);
-    shadow::shadowed(p, &mut out);
+    crate::diagnostic::sort(&mut out);
     out
 }
 
 /// E0201: `accepts nothing` and an allow rule in the same direction.
-fn contradictions(p: &Program, out: &mut Vec<Diagnostic>) {
-    for iso in &p.isolations {
+fn contradictions(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
+    for iso in [Direction::Ingress, Direction::Egress].into_iter().filter_map(|d| p.isolation_of(w, d)) {
         if let Some(rule) = p.rules_of(iso.subject, iso.direction).find(|r| r.action == Action::Allow) {
             let name = &p.workload(iso.subject).name;
             let (says, verb) = match iso.direction {
@@ -48,8 +56,9 @@ fn contradictions(p: &Program, out: &mut Vec<Diagnostic>) {
 }
 
 /// W0201 / W0202: one side allows a connection between two workloads that the other side drops.
-fn cross_side(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
-    for rule in p.rules.iter().filter(|r| r.action == Action::Allow) {
+fn cross_side(p: &Program, reach: &Reach, w: WorkloadId, out: &mut Vec<Diagnostic>) {
+    let rules = p.rules_of(w, Direction::Ingress).chain(p.rules_of(w, Direction::Egress));
+    for rule in rules.filter(|r| r.action == Action::Allow) {
         let other_dir = match rule.direction {
             Direction::Egress => Direction::Ingress,
             Direction::Ingress => Direction::Egress,
@@ -121,37 +130,35 @@ fn isolating_line(p: &Program, w: WorkloadId, dir: Direction) -> Option<Span> {
 }
 
 /// W0203: restricted egress with no way to resolve names.
-fn dns(p: &Program, reach: &Reach, out: &mut Vec<Diagnostic>) {
-    let dns = Endpoint::Entity(Entity::KubeDns);
-    for (i, w) in p.workloads.iter().enumerate() {
-        let id = WorkloadId(i as u32);
-        if !p.is_isolated(id, Direction::Egress) {
-            continue;
-        }
-        // `connects to nothing` says the pods make no connection at all, DNS included.
-        let says_nothing = p.isolation_of(id, Direction::Egress).is_some();
-        if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
-            continue;
-        }
-        let allowed = reach.side(&Endpoint::Workload(id), Direction::Egress, &dns).possible;
-        if allowed.contains(Protocol::Udp, 53) {
-            continue;
-        }
-        let mut d = Diagnostic::warning(
-            "W0203",
-            format!("`{}` restricts egress but cannot reach DNS", w.name),
-            w.span,
-            "no rule allows UDP 53 to kube-dns",
-        )
-        .with_help(format!(
-            "add `{} connects to kube-dns`, or ignore this if the pods never resolve names",
-            w.name
-        ));
-        if let Some(line) = isolating_line(p, id, Direction::Egress) {
-            d = d.with_label(line, "egress restricted here");
-        }
-        out.push(d);
+fn dns(p: &Program, reach: &Reach, id: WorkloadId, out: &mut Vec<Diagnostic>) {
+    if !p.is_isolated(id, Direction::Egress) {
+        return;
     }
+    // `connects to nothing` says the pods make no connection at all, DNS included.
+    let says_nothing = p.isolation_of(id, Direction::Egress).is_some();
+    if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
+        return;
+    }
+    let dns = Endpoint::Entity(Entity::KubeDns);
+    let allowed = reach.side(&Endpoint::Workload(id), Direction::Egress, &dns).possible;
+    if allowed.contains(Protocol::Udp, 53) {
+        return;
+    }
+    let w = p.workload(id);
+    let mut d = Diagnostic::warning(
+        "W0203",
+        format!("`{}` restricts egress but cannot reach DNS", w.name),
+        w.span,
+        "no rule allows UDP 53 to kube-dns",
+    )
+    .with_help(format!(
+        "add `{} connects to kube-dns`, or ignore this if the pods never resolve names",
+        w.name
+    ));
+    if let Some(line) = isolating_line(p, id, Direction::Egress) {
+        d = d.with_label(line, "egress restricted here");
+    }
+    out.push(d);
 }
 
 /// W0204: declared but never referenced.
@@ -170,8 +177,8 @@ fn unused(unused: &[Unused], out: &mut Vec<Diagnostic>) {
 }
 
 /// W0205 (named port with an address peer) and W0206 (`0.0.0.0/0`, `::/0`).
-fn peer_lints(p: &Program, out: &mut Vec<Diagnostic>) {
-    for rule in &p.rules {
+fn peer_lints(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
+    for rule in p.rules_of(w, Direction::Ingress).chain(p.rules_of(w, Direction::Egress)) {
         let named = match &rule.ports {
             Ports::Some(list) => list.iter().any(|r| matches!(r.port, PortMatch::Named(_))),
             Ports::All => false,

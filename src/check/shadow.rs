@@ -8,12 +8,10 @@ use crate::ir::{
     CidrBlock, Direction, Entity, LabelSelector, Peer, Program, Rule, WorkloadId, KUBE_DNS_NAMESPACE,
 };
 
-pub fn shadowed(p: &Program, out: &mut Vec<Diagnostic>) {
-    for w in 0..p.workloads.len() {
-        for dir in [Direction::Ingress, Direction::Egress] {
-            let rules: Vec<&Rule> = p.rules_of(WorkloadId(w as u32), dir).collect();
-            shadowed_among(p, &rules, out);
-        }
+pub fn shadowed(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
+    for dir in [Direction::Ingress, Direction::Egress] {
+        let rules: Vec<&Rule> = p.rules_of(w, dir).collect();
+        shadowed_among(p, &rules, out);
     }
 }
 

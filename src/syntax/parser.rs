@@ -16,7 +16,102 @@ pub(crate) struct NetpolParser;
 
 /// Parses one file. Syntax errors are recovered from line by line, so all of them are reported;
 /// a file with syntax errors yields no AST.
+///
+/// A large file is cut at top-level statement boundaries and the pieces are parsed in parallel.
+/// If any piece does not parse, the whole file is parsed again in one piece, so diagnostics are
+/// exactly those of the sequential parse.
 pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
+    parse_split(file, text, CHUNK_BYTES)
+}
+
+fn parse_split(file: FileId, text: &str, chunk_bytes: usize) -> Result<File, Vec<SyntaxError>> {
+    let pieces = split_points(text, chunk_bytes);
+    if pieces.len() > 1 {
+        let parts = crate::par::chunks(pieces.len(), 2, |range| {
+            range.map(|i| parse_piece(file, text, pieces[i].clone())).collect::<Vec<_>>()
+        });
+        let mut items = Vec::new();
+        let mut errors = Vec::new();
+        let mut all_parsed = true;
+        for piece in parts.into_iter().flatten() {
+            match piece {
+                Some(Ok(mut it)) => items.append(&mut it),
+                Some(Err(mut e)) => errors.append(&mut e),
+                None => all_parsed = false,
+            }
+        }
+        if all_parsed {
+            return if errors.is_empty() { Ok(File { items }) } else { Err(errors) };
+        }
+    }
+    parse_whole(file, text)
+}
+
+/// Pieces of at least this size are worth a thread.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// One piece: `None` if it does not fit the grammar (the caller then parses the whole file).
+fn parse_piece(
+    file: FileId,
+    text: &str,
+    range: std::ops::Range<usize>,
+) -> Option<Result<Vec<Item>, Vec<SyntaxError>>> {
+    let offset = range.start;
+    let mut pairs = NetpolParser::parse(Rule::file, &text[range]).ok()?;
+    let mut lower = Lower { file, offset, errors: Vec::new() };
+    let items = lower.items(pairs.next().expect("grammar: file").into_inner());
+    Some(if lower.errors.is_empty() { Ok(items) } else { Err(lower.errors) })
+}
+
+/// Byte ranges covering `text`, cut only between top-level statements: at a line end with no
+/// open brace or parenthesis, outside strings and comments, where the line does not continue
+/// (it does not end in `,`, `=`, `{` or `(`). One range when the text is small.
+pub(crate) fn split_points(text: &str, target: usize) -> Vec<std::ops::Range<usize>> {
+    if text.len() < 2 * target {
+        return std::iter::once(0..text.len()).collect();
+    }
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0i64, false, false, false);
+    let mut last_significant = b'\n';
+    let (mut start, mut out) = (0, Vec::new());
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_comment {
+            in_comment = b != b'\n';
+        } else if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                b'\n' => in_string = false, // unterminated: the parser will say so
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_string = true,
+                b'#' => in_comment = true,
+                b'{' | b'(' => depth += 1,
+                b'}' | b')' => depth -= 1,
+                _ => {}
+            }
+        }
+        if b == b'\n' && !in_string {
+            let continues = matches!(last_significant, b',' | b'=' | b'{' | b'(');
+            if depth == 0 && !continues && i + 1 - start >= target {
+                out.push(start..i + 1);
+                start = i + 1;
+            }
+            last_significant = b'\n';
+        } else if !in_comment && !in_string && !b.is_ascii_whitespace() {
+            last_significant = b;
+        } else if in_string {
+            last_significant = b'"';
+        }
+    }
+    out.push(start..text.len());
+    out
+}
+
+fn parse_whole(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
     let mut errors = Vec::new();
     let mut patched: Option<String> = None;
     loop {
@@ -26,7 +121,7 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
                 if !errors.is_empty() {
                     return Err(errors);
                 }
-                let mut lower = Lower { file, errors: Vec::new() };
+                let mut lower = Lower { file, offset: 0, errors: Vec::new() };
                 let root = pairs.next().expect("grammar: file");
                 let items = lower.items(root.into_inner());
                 return if lower.errors.is_empty() { Ok(File { items }) } else { Err(lower.errors) };
@@ -71,6 +166,8 @@ fn blank_line(text: &str, at: usize) -> Option<String> {
 
 struct Lower {
     file: FileId,
+    /// Where the parsed text starts in the file (pieces of a split file start later).
+    offset: usize,
     errors: Vec<SyntaxError>,
 }
 
@@ -79,7 +176,7 @@ type P<'i> = Pair<'i, Rule>;
 impl Lower {
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, self.offset + s.start(), self.offset + s.end())
     }
 
     fn items<'i>(&mut self, pairs: impl Iterator<Item = P<'i>>) -> Vec<Item> {
@@ -273,10 +370,11 @@ impl Lower {
             .find(|x| x.as_rule() == Rule::peer_list)
             .map(|x| self.peer_list(x.clone()))
             .unwrap_or_default();
+        let nothing = parts.iter().any(|x| x.as_rule() == Rule::kw_nothing);
         match kind {
-            Rule::accepts_nothing => RuleBody::AcceptsNothing,
+            Rule::accepts if nothing => RuleBody::AcceptsNothing,
             Rule::accepts => RuleBody::Accepts { ports, peers },
-            Rule::connects_nothing => RuleBody::ConnectsNothing,
+            Rule::connects if nothing => RuleBody::ConnectsNothing,
             Rule::connects => RuleBody::Connects { peers, ports },
             Rule::refuses => RuleBody::Refuses { ports, peers },
             Rule::never_connects => RuleBody::NeverConnects { peers, ports },
@@ -374,7 +472,7 @@ impl Lower {
             Rule::namespace_peer => Peer::Namespace(self.name(inner(x).nth(1))),
             Rule::dns_name => Peer::Dns(self.string(inner(x).next().expect("grammar: dns string"))),
             Rule::cidr_peer => Peer::Cidr(self.cidr_peer(x)),
-            Rule::qualified | Rule::name => Peer::Name(self.name_ref(x)),
+            Rule::ref_name => Peer::Name(self.name_ref(x)),
             r => unreachable!("grammar: unexpected peer {r:?}"),
         }
     }
@@ -419,8 +517,7 @@ impl Lower {
 
     fn name_ref(&mut self, p: P) -> NameRef {
         let span = self.span(&p);
-        if p.as_rule() == Rule::qualified {
-            let (ns, name) = p.as_str().split_once('/').expect("grammar: qualified has a slash");
+        if let Some((ns, name)) = p.as_str().split_once('/') {
             let ns_span = Span::new(self.file, span.start as usize, span.start as usize + ns.len());
             let name_span = Span::new(self.file, ns_span.end as usize + 1, span.end as usize);
             return NameRef {
@@ -483,5 +580,50 @@ fn builtin(s: &str) -> Builtin {
         "host" => Builtin::Host,
         "kube-apiserver" => Builtin::KubeApiserver,
         _ => Builtin::KubeDns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: usize = 8 * 1024;
+
+    /// A program large enough to be split, with every kind of line continuation.
+    fn big(extra: &str) -> String {
+        let mut s = String::from("param p: bool = true\n");
+        for i in 0..300 {
+            s.push_str(&format!(
+                "namespace ns-{i} {{\n  workload w {{ app: w,\n    tier in (a, b) }}\n  group g{i} =\n    w,\n    10.0.0.0/8 except (\n      10.1.0.0/16)\n  w accepts tcp 80, 443 from g{i}   \"a # not a comment, {{\"\n  if p {{\n    w connects to \"x.example.com\" on tcp 443 # {{ comment\n  }}\n}}\nw{i} -> v{i} on tcp 8000-8100\n"
+            ));
+            if i == 250 {
+                s.push_str(extra);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn split_parse_equals_whole_parse() {
+        let text = big("");
+        let pieces = split_points(&text, SMALL);
+        assert!(pieces.len() > 2, "the test input must be split");
+        assert_eq!(pieces.iter().map(|r| r.len()).sum::<usize>(), text.len());
+        let file = FileId(0);
+        let split = parse_split(file, &text, SMALL).expect("parses");
+        let whole = parse_whole(file, &text).expect("parses");
+        assert_eq!(split, whole);
+    }
+
+    #[test]
+    fn split_parse_reports_what_the_whole_parse_reports() {
+        for extra in ["w accepts tcp 99999 from anywhere\n", "w accepts tcp from\n", "}\n", "\"open string\n"]
+        {
+            let text = big(extra);
+            let file = FileId(0);
+            let split = parse_split(file, &text, SMALL);
+            assert!(split.is_err());
+            assert_eq!(split, parse_whole(file, &text), "{extra:?}");
+        }
     }
 }
