@@ -116,3 +116,11 @@ fn unknown_names_suggest_the_closest_declaration() {
     let c = compile_str(src, &[], &[]);
     assert_eq!(c.diagnostics[0].help.as_deref(), Some("did you mean `frontend`?"));
 }
+
+#[test]
+fn the_readme_lists_every_code() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    for (code, _) in netpol::explain::PAGES {
+        assert!(readme.contains(&format!("[{code}](docs/errors/{code}.md)")), "README.md does not list {code}");
+    }
+}
