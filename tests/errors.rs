@@ -121,6 +121,9 @@ fn unknown_names_suggest_the_closest_declaration() {
 fn the_readme_lists_every_code() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     for (code, _) in netpol::explain::PAGES {
-        assert!(readme.contains(&format!("[{code}](docs/errors/{code}.md)")), "README.md does not list {code}");
+        assert!(
+            readme.contains(&format!("[{code}](docs/errors/{code}.md)")),
+            "README.md does not list {code}"
+        );
     }
 }
