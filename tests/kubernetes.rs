@@ -269,3 +269,10 @@ fn dns_warning_fires_for_restricted_egress_but_not_for_connects_to_nothing() {
     let c = compile_str(&format!("{HEAD}web connects to nothing\ndb accepts nothing\n"), &[], &[]);
     assert_eq!(codes(&c), Vec::<&str>::new(), "{}", render(&c));
 }
+
+#[test]
+fn isolation_reasons_are_carried_into_the_annotations() {
+    let c = compile_str(&format!("{HEAD}db accepts nothing \"batch only\"\n"), &[Target::Kubernetes], &[]);
+    let meta = &c.outputs[0].1[0].body()["metadata"];
+    assert_eq!(meta["annotations"]["netpol/rules"], json!("ingress: nothing: batch only (test.netpol:4)"));
+}

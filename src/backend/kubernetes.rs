@@ -82,6 +82,12 @@ impl Emitter<'_> {
         let mut notes = Vec::new();
         let ingress = self.rules(w, Direction::Ingress, &mut notes);
         let egress = self.rules(w, Direction::Egress, &mut notes);
+        for dir in [Direction::Ingress, Direction::Egress] {
+            if let Some(iso) = p.isolation_of(w, dir) {
+                let reason = iso.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                notes.push(format!("{}: nothing{reason} ({})", dir.as_str(), (self.cx.locate)(iso.origin)));
+            }
+        }
         // Always explicit: if omitted, every policy counts as Ingress and Egress only when an
         // egress section exists, so an egress-only or deny-all-egress policy would be wrong
         // (types.go `PolicyTypes`; Calico defaults differently, so never rely on defaults).
