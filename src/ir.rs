@@ -362,6 +362,27 @@ impl Program {
         ids.iter().map(move |i| &self.rules[*i as usize])
     }
 
+    /// Rules of one workload in both directions: ingress, then egress, each in source order.
+    pub fn rules_of_workload(&self, subject: WorkloadId) -> impl Iterator<Item = &Rule> {
+        self.rules_of(subject, Direction::Ingress).chain(self.rules_of(subject, Direction::Egress))
+    }
+
+    /// The first line that makes a workload isolated in a direction: an allow rule, else
+    /// `accepts nothing` / `connects to nothing`, else a default deny that covers it.
+    pub fn isolating_line(&self, subject: WorkloadId, direction: Direction) -> Option<Span> {
+        let ns = self.workload(subject).namespace;
+        self.rules_of(subject, direction)
+            .find(|r| r.action == Action::Allow)
+            .map(|r| r.origin)
+            .or_else(|| self.isolation_of(subject, direction).map(|i| i.origin))
+            .or_else(|| {
+                self.default_denies
+                    .iter()
+                    .find(|d| d.direction == direction && d.namespace.is_none_or(|n| n == ns))
+                    .map(|d| d.origin)
+            })
+    }
+
     /// The first `accepts nothing` / `connects to nothing` of a workload in a direction.
     pub fn isolation_of(&self, subject: WorkloadId, direction: Direction) -> Option<&Isolation> {
         let k = self.isolation_index.get(subject.index())?[dir_slot(direction)]?;

@@ -83,19 +83,7 @@ fn blame(program: &Program, ep: &Endpoint, dir: Direction, name: &str) -> Vec<(S
         return vec![(r.origin, format!("the {} of `{name}` denies it here", dir.as_str()))];
     }
     let what = format!("`{name}` is isolated for {} here, and no rule allows this", dir.as_str());
-    if let Some(r) = program.rules_of(*w, dir).next() {
-        return vec![(r.origin, what)];
-    }
-    if let Some(i) = program.isolation_of(*w, dir) {
-        return vec![(i.origin, what)];
-    }
-    let ns = program.workload(*w).namespace;
-    program
-        .default_denies
-        .iter()
-        .find(|d| d.direction == dir && d.namespace.is_none_or(|n| n == ns))
-        .map(|d| vec![(d.origin, what)])
-        .unwrap_or_default()
+    program.isolating_line(*w, dir).map(|line| vec![(line, what)]).unwrap_or_default()
 }
 
 fn allowing_rules(

@@ -57,8 +57,7 @@ fn contradictions(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
 
 /// W0201 / W0202: one side allows a connection between two workloads that the other side drops.
 fn cross_side(p: &Program, reach: &Reach, w: WorkloadId, out: &mut Vec<Diagnostic>) {
-    let rules = p.rules_of(w, Direction::Ingress).chain(p.rules_of(w, Direction::Egress));
-    for rule in rules.filter(|r| r.action == Action::Allow) {
+    for rule in p.rules_of_workload(w).filter(|r| r.action == Action::Allow) {
         let other_dir = match rule.direction {
             Direction::Egress => Direction::Ingress,
             Direction::Ingress => Direction::Egress,
@@ -107,26 +106,11 @@ fn cross_side_warning(
         ),
     };
     let other_dir = if rule.direction == Direction::Egress { Direction::Ingress } else { Direction::Egress };
-    let side_span = isolating_line(p, other, other_dir).unwrap_or(p.workload(other).span);
+    let side_span = p.isolating_line(other, other_dir).unwrap_or(p.workload(other).span);
     Diagnostic::warning(code, message, at, "the traffic would be dropped")
         .with_label(rule.origin, format!("{} of `{me}` here", rule.direction.as_str()))
         .with_label(side_span, format!("`{them}` restricts {} here", other_dir.as_str()))
         .with_help(help)
-}
-
-/// The first line that makes a workload isolated in a direction.
-fn isolating_line(p: &Program, w: WorkloadId, dir: Direction) -> Option<Span> {
-    let ns = p.workload(w).namespace;
-    p.rules_of(w, dir)
-        .find(|r| r.action == Action::Allow)
-        .map(|r| r.origin)
-        .or_else(|| p.isolation_of(w, dir).map(|i| i.origin))
-        .or_else(|| {
-            p.default_denies
-                .iter()
-                .find(|d| d.direction == dir && d.namespace.is_none_or(|n| n == ns))
-                .map(|d| d.origin)
-        })
 }
 
 /// W0203: restricted egress with no way to resolve names.
@@ -155,7 +139,7 @@ fn dns(p: &Program, reach: &Reach, id: WorkloadId, out: &mut Vec<Diagnostic>) {
         "add `{} connects to kube-dns`, or ignore this if the pods never resolve names",
         w.name
     ));
-    if let Some(line) = isolating_line(p, id, Direction::Egress) {
+    if let Some(line) = p.isolating_line(id, Direction::Egress) {
         d = d.with_label(line, "egress restricted here");
     }
     out.push(d);
@@ -178,7 +162,7 @@ fn unused(unused: &[Unused], out: &mut Vec<Diagnostic>) {
 
 /// W0205 (named port with an address peer) and W0206 (`0.0.0.0/0`, `::/0`).
 fn peer_lints(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
-    for rule in p.rules_of(w, Direction::Ingress).chain(p.rules_of(w, Direction::Egress)) {
+    for rule in p.rules_of_workload(w) {
         let named = match &rule.ports {
             Ports::Some(list) => list.iter().any(|r| matches!(r.port, PortMatch::Named(_))),
             Ports::All => false,

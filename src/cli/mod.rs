@@ -148,7 +148,7 @@ fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
             }
         }
         Some(dir) => {
-            let files: Vec<_> = objects.iter().map(|o| (output::relative_path(o), o.yaml.clone())).collect();
+            let files: Vec<_> = objects.iter().map(|o| (output::relative_path(o), o.yaml.as_str())).collect();
             if let Err(e) = output::write_tree(dir, &files) {
                 eprintln!("error: cannot write to `{}`: {e}", dir.display());
                 return EXIT_IO;

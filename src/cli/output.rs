@@ -14,7 +14,7 @@ pub fn relative_path(o: &Object) -> PathBuf {
 }
 
 /// Writes `files` (relative path → content) under `root`.
-pub fn write_tree(root: &Path, files: &[(PathBuf, String)]) -> io::Result<()> {
+pub fn write_tree(root: &Path, files: &[(PathBuf, &str)]) -> io::Result<()> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     let result = (|| {
         for (rel, content) in files {
@@ -42,7 +42,7 @@ pub fn write_tree(root: &Path, files: &[(PathBuf, String)]) -> io::Result<()> {
 
 /// Removes YAML files under `root` that carry netpol's managed-by label but were not written
 /// now (the workload or namespace they came from is gone).
-fn remove_stale(root: &Path, keep: &[(PathBuf, String)]) -> io::Result<()> {
+fn remove_stale(root: &Path, keep: &[(PathBuf, &str)]) -> io::Result<()> {
     let keep: std::collections::HashSet<PathBuf> = keep.iter().map(|(p, _)| root.join(p)).collect();
     let marker = format!("{}: {}", MANAGED_BY.0, MANAGED_BY.1);
     for path in yaml_files(root)? {

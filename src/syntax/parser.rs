@@ -57,10 +57,23 @@ fn parse_piece(
     range: std::ops::Range<usize>,
 ) -> Option<Result<Vec<Item>, Vec<SyntaxError>>> {
     let offset = range.start;
-    let mut pairs = NetpolParser::parse(Rule::file, &text[range]).ok()?;
+    let pairs = NetpolParser::parse(Rule::file, &text[range]).ok()?;
+    Some(lower_file(file, offset, pairs))
+}
+
+/// Lowers a parsed `file` rule whose text starts at byte `offset` of the file.
+fn lower_file(
+    file: FileId,
+    offset: usize,
+    mut pairs: pest::iterators::Pairs<Rule>,
+) -> Result<Vec<Item>, Vec<SyntaxError>> {
     let mut lower = Lower { file, offset, errors: Vec::new() };
     let items = lower.items(pairs.next().expect("grammar: file").into_inner());
-    Some(if lower.errors.is_empty() { Ok(items) } else { Err(lower.errors) })
+    if lower.errors.is_empty() {
+        Ok(items)
+    } else {
+        Err(lower.errors)
+    }
 }
 
 /// Byte ranges covering `text`, cut only between top-level statements: at a line end with no
@@ -117,14 +130,11 @@ fn parse_whole(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
     loop {
         let source = patched.as_deref().unwrap_or(text);
         match NetpolParser::parse(Rule::file, source) {
-            Ok(mut pairs) => {
+            Ok(pairs) => {
                 if !errors.is_empty() {
                     return Err(errors);
                 }
-                let mut lower = Lower { file, offset: 0, errors: Vec::new() };
-                let root = pairs.next().expect("grammar: file");
-                let items = lower.items(root.into_inner());
-                return if lower.errors.is_empty() { Ok(File { items }) } else { Err(lower.errors) };
+                return lower_file(file, 0, pairs).map(|items| File { items });
             }
             Err(e) => {
                 let err = SyntaxError::from_pest(file, source, e);
