@@ -263,7 +263,7 @@ fn measure(workloads: usize) -> Result<Measured, String> {
     let text = generate(workloads, namespaces, SEED);
     let (rules, in_bytes) = (count_rules(&text), text.len());
     let loader = Mem(HashMap::from([(FILE.to_string(), text)]));
-    let options = Options { overrides: vec![], targets: vec![Target::Kubernetes] };
+    let options = Options { overrides: vec![], targets: vec![Target::Kubernetes], ..Options::default() };
     let paths = [FILE.to_string()];
 
     let mut times = Vec::new();
@@ -412,7 +412,7 @@ fn stages(workloads: usize) {
     let diags = netpol::check::check(&resolved);
     let check = t.elapsed();
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
-    let cx = netpol::backend::EmitContext { locate: &locate };
+    let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
     let t = Instant::now();
     let objects = netpol::backend::Target::Kubernetes.backend().emit(&resolved.program, &cx).expect("emits");
     let emit = t.elapsed();

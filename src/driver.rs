@@ -2,7 +2,7 @@
 //! does no IO itself; files come through a [`Loader`] the caller provides.
 
 use crate::analysis::expect::check_expects;
-use crate::backend::{EmitContext, Object, Target};
+use crate::backend::{EmitContext, Object, Target, Versions};
 use crate::diagnostic::{self, Diagnostic};
 use crate::resolve::{self, Override};
 use crate::span::{FileId, SourceMap, Span, Spanned};
@@ -27,6 +27,8 @@ pub struct Options {
     pub overrides: Vec<(String, String)>,
     /// Targets to emit; empty to stop after the checks.
     pub targets: Vec<Target>,
+    /// The CNI releases the output must work on.
+    pub versions: Versions,
 }
 
 /// Everything one run produced. `outputs` is empty unless there are no errors.
@@ -66,7 +68,7 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
     }
     let sources = &c.sources;
     let locate = |span: Span| format!("{}:{}", sources.name(span.file), sources.start_of(span).line);
-    let cx = EmitContext { locate: &locate };
+    let cx = EmitContext { locate: &locate, versions: options.versions };
     let mut outputs = Vec::new();
     let mut errors = Vec::new();
     for target in &options.targets {

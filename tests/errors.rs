@@ -4,31 +4,49 @@
 mod common;
 
 use common::*;
-use netpol::backend::Target;
+use netpol::backend::{Target, Versions};
 use std::collections::BTreeSet;
 
+/// What a page's `<!-- netpol-args: … -->` line asks for: `--set k=v`, `--target T`,
+/// `--cilium-version V`, `--calico-version V`. The target defaults to Kubernetes.
+struct PageArgs {
+    sets: Vec<(String, String)>,
+    target: Target,
+    versions: Versions,
+}
+
 /// The first ```netpol block of a page and the `<!-- netpol-args: … -->` line before it.
-fn first_example(page: &str) -> (String, Vec<(String, String)>) {
+fn first_example(page: &str) -> (String, PageArgs) {
     let start = page.find("```netpol\n").expect("page has a ```netpol example") + "```netpol\n".len();
     let end = start + page[start..].find("```").expect("closed block");
-    let args = page[..start]
+    let mut args = PageArgs { sets: Vec::new(), target: Target::Kubernetes, versions: Versions::DEFAULT };
+    let words: Vec<String> = page[..start]
         .lines()
         .filter_map(|l| l.trim().strip_prefix("<!-- netpol-args:")?.strip_suffix("-->").map(str::to_string))
-        .flat_map(|a| {
-            let words: Vec<String> = a.split_whitespace().map(str::to_string).collect();
-            words.chunks(2).filter(|c| c[0] == "--set").map(|c| c[1].clone()).collect::<Vec<_>>()
-        })
-        .filter_map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .flat_map(|a| a.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect();
+    for pair in words.chunks(2) {
+        let [flag, value] = pair else { panic!("netpol-args: `{pair:?}` has no value") };
+        match flag.as_str() {
+            "--set" => {
+                let (k, v) = value.split_once('=').expect("--set k=v");
+                args.sets.push((k.to_string(), v.to_string()));
+            }
+            "--target" => args.target = Target::from_name(value).expect("known target"),
+            "--cilium-version" => args.versions.cilium = value.parse().expect("version"),
+            "--calico-version" => args.versions.calico = value.parse().expect("version"),
+            other => panic!("netpol-args: unknown flag {other}"),
+        }
+    }
     (page[start..end].to_string(), args)
 }
 
 #[test]
 fn every_page_example_yields_its_code() {
     for (code, page) in netpol::explain::PAGES {
-        let (source, sets) = first_example(page);
-        let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let c = compile_str(&source, &[Target::Kubernetes], &sets);
+        let (source, args) = first_example(page);
+        let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let c = compile_with(&source, &[args.target], &sets, args.versions);
         let got = codes(&c);
         assert!(got.contains(code), "{code}: the page's example gave {got:?}\n{}", render(&c));
         let others: Vec<_> = got.iter().filter(|c| *c != code).collect();
@@ -90,9 +108,9 @@ fn every_code_the_source_emits_has_a_page() {
 #[test]
 fn every_diagnostic_has_a_help_line() {
     for (code, page) in netpol::explain::PAGES {
-        let (source, sets) = first_example(page);
-        let sets: Vec<(&str, &str)> = sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        for d in compile_str(&source, &[Target::Kubernetes], &sets).diagnostics {
+        let (source, args) = first_example(page);
+        let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        for d in compile_with(&source, &[args.target], &sets, args.versions).diagnostics {
             assert!(d.help.as_deref().is_some_and(|h| !h.is_empty()), "{code}: {} has no help", d.code);
             assert!(!d.message.ends_with('.'), "{}: message ends with a period", d.code);
         }

@@ -11,7 +11,7 @@ fn compile_example(path: &str) -> netpol::driver::Compilation {
     compile(
         &[path.to_string()],
         &DiskLoader,
-        &Options { overrides: Vec::new(), targets: vec![Target::Kubernetes] },
+        &Options { overrides: Vec::new(), targets: vec![Target::Kubernetes], ..Options::default() },
     )
 }
 

@@ -188,7 +188,8 @@ fn assert_same_meaning(name: &str, c: &netpol::driver::Compilation, program: &Pr
 #[test]
 fn every_example_means_the_same_in_kubernetes_as_in_the_source() {
     for path in examples() {
-        let options = Options { overrides: Vec::new(), targets: vec![Target::Kubernetes] };
+        let options =
+            Options { overrides: Vec::new(), targets: vec![Target::Kubernetes], ..Options::default() };
         let c = compile(std::slice::from_ref(&path), &DiskLoader, &options);
         if c.has_errors() {
             continue; // examples a target rejects are covered by examples.rs
@@ -205,7 +206,7 @@ fn parameters_and_conditions_keep_the_same_meaning() {
     let c = compile(
         &[path.to_string()],
         &DiskLoader,
-        &Options { overrides: sets.to_vec(), targets: vec![Target::Kubernetes] },
+        &Options { overrides: sets.to_vec(), targets: vec![Target::Kubernetes], ..Options::default() },
     );
     assert!(!c.has_errors(), "{}", render(&c));
     assert_same_meaning(path, &c, &program_of(path, &sets));

@@ -32,14 +32,10 @@ impl Backend for Kubernetes {
         // Every deny rule is an error here, whether or not its workload gets a policy: a deny
         // that is not emitted must never pass silently.
         for rule in program.rules.iter().filter(|r| r.action == Action::Deny) {
-            let construct = match rule.direction {
-                Direction::Ingress => "deny rules (`refuses`)",
-                Direction::Egress => "deny rules (`never connects to`)",
-            };
             e.unsupported(
-                construct,
+                super::deny_construct(rule.direction),
                 rule.origin,
-                "Kubernetes NetworkPolicy only allows; Cilium and Calico policies can deny",
+                "Kubernetes NetworkPolicy only allows; use --target cilium or --target calico for deny rules",
             );
         }
         let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
@@ -130,15 +126,7 @@ impl Emitter<'_> {
         let mut out = Vec::new();
         for rule in self.program.rules_of(w, dir) {
             if rule.action == Action::Deny {
-                let construct = match dir {
-                    Direction::Ingress => "deny rules (`refuses`)",
-                    Direction::Egress => "deny rules (`never connects to`)",
-                };
-                self.unsupported(
-                    construct,
-                    rule.origin,
-                    "Kubernetes NetworkPolicy only allows; Cilium and Calico policies can deny",
-                );
+                // Reported once for every deny rule in `emit`.
                 continue;
             }
             let peers = self.peers(rule, self.program.workload(w).namespace);
@@ -219,9 +207,9 @@ impl Emitter<'_> {
             Peer::Entity(Entity::Anywhere) => return None,
             Peer::Entity(e @ (Entity::World | Entity::Host | Entity::KubeApiserver)) => {
                 let help = match e {
-                    Entity::World => "use `anywhere`, or name the external networks as CIDRs",
-                    Entity::Host => "Kubernetes always allows ingress from the pod's own node; for other nodes name their CIDRs",
-                    _ => "name the API server's address with a `cidr` parameter, as in `param api: cidr = 10.0.0.1`",
+                    Entity::World => "use `anywhere`, name the external networks as CIDRs, or use --target cilium",
+                    Entity::Host => "Kubernetes always allows ingress from the pod's own node; for other nodes name their CIDRs, or use --target cilium",
+                    _ => "name the API server's address with a `cidr` parameter, as in `param api: cidr = 10.0.0.1`, or use --target cilium",
                 };
                 self.unsupported(&format!("the `{}` peer", e.keyword()), span, help);
                 return None;
@@ -230,7 +218,7 @@ impl Emitter<'_> {
                 self.unsupported(
                     &format!("DNS names (`\"{name}\"`)"),
                     span,
-                    "name the destination's addresses as CIDRs; Cilium policies can match DNS names",
+                    "name the destination's addresses as CIDRs, or use --target cilium for DNS names",
                 );
                 return None;
             }

@@ -1,31 +1,121 @@
 //! Stage 4, `emit`: IR → manifests. Each target is one module behind [`Backend`], picked by
 //! [`Target`]; differences between CNIs live inside their module. Errors: E03xx.
 
+pub mod calico;
+pub mod cilium;
 pub mod kubernetes;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::Program;
 use crate::span::Span;
+use std::fmt;
+use std::str::FromStr;
 
 /// The policy dialect to emit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
     Kubernetes,
+    Cilium,
+    Calico,
 }
 
 impl Target {
-    pub const ALL: [Target; 1] = [Target::Kubernetes];
+    pub const ALL: [Target; 3] = [Target::Kubernetes, Target::Cilium, Target::Calico];
 
     pub fn name(self) -> &'static str {
         match self {
             Target::Kubernetes => "kubernetes",
+            Target::Cilium => "cilium",
+            Target::Calico => "calico",
         }
+    }
+
+    /// The product name, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Target::Kubernetes => "Kubernetes NetworkPolicy",
+            Target::Cilium => "Cilium",
+            Target::Calico => "Calico",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
     pub fn backend(self) -> &'static dyn Backend {
         match self {
             Target::Kubernetes => &kubernetes::Kubernetes,
+            Target::Cilium => &cilium::Cilium,
+            Target::Calico => &calico::Calico,
         }
+    }
+}
+
+/// A CNI release, `major.minor[.patch]`, as given to `--cilium-version` / `--calico-version`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Version {
+        Version { major, minor, patch }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.patch == 0 {
+            write!(f, "{}.{}", self.major, self.minor)
+        } else {
+            write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+        }
+    }
+}
+
+impl FromStr for Version {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Version, String> {
+        let bad = || format!("expected a version such as 1.16 or 1.16.3, got `{s}`");
+        let t = s.trim().strip_prefix('v').unwrap_or(s.trim());
+        let parts: Vec<&str> = t.split('.').collect();
+        if !(2..=3).contains(&parts.len()) {
+            return Err(bad());
+        }
+        let num = |p: &str| -> Result<u32, String> {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            p.parse().map_err(|_| bad())
+        };
+        Ok(Version {
+            major: num(parts[0])?,
+            minor: num(parts[1])?,
+            patch: parts.get(2).map(|p| num(p)).transpose()?.unwrap_or(0),
+        })
+    }
+}
+
+/// The CNI releases the emitted policies must work on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Versions {
+    pub cilium: Version,
+    pub calico: Version,
+}
+
+impl Versions {
+    /// Cilium 1.18 and Calico 3.32: the oldest Cilium minor release still maintained, and the
+    /// Calico release whose v3 CRDs the tests validate against.
+    pub const DEFAULT: Versions = Versions { cilium: Version::new(1, 18, 0), calico: Version::new(3, 32, 0) };
+}
+
+impl Default for Versions {
+    fn default() -> Versions {
+        Versions::DEFAULT
     }
 }
 
@@ -55,6 +145,8 @@ impl Object {
 pub struct EmitContext<'a> {
     /// `file:line` of a span, for annotations. `Sync`: backends may emit on several threads.
     pub locate: &'a (dyn Fn(Span) -> String + Sync),
+    /// The CNI releases to emit for.
+    pub versions: Versions,
 }
 
 pub trait Backend: Sync {
@@ -77,6 +169,13 @@ pub enum EmitError {
     Unsupported { target: Target, construct: String, span: Span, help: String },
     /// Two objects would share a name; applying both would silently keep only one.
     NameClash { target: Target, name: String, first: Span, span: Span },
+    /// The target can express `construct`, but not in the release the user runs.
+    NeedsVersion { target: Target, construct: String, needs: Version, have: Version, span: Span },
+    /// A value the target's syntax cannot hold (too long, too many items, unquotable).
+    Unrepresentable { target: Target, what: String, span: Span, help: String },
+    /// Cilium resolves DNS names through its DNS proxy, which only sees lookups the
+    /// workload may already send to the cluster DNS.
+    FqdnWithoutDns { workload: String, span: Span },
 }
 
 impl EmitError {
@@ -84,6 +183,9 @@ impl EmitError {
         match self {
             EmitError::Unsupported { .. } => "E0301",
             EmitError::NameClash { .. } => "E0302",
+            EmitError::NeedsVersion { .. } => "E0303",
+            EmitError::Unrepresentable { .. } => "E0304",
+            EmitError::FqdnWithoutDns { .. } => "E0305",
         }
     }
 
@@ -104,6 +206,37 @@ impl EmitError {
             )
             .with_label(*first, "clashes with the object from here")
             .with_help("rename the workload, so every emitted object has its own name"),
+            EmitError::NeedsVersion { target, construct, needs, have, span } => {
+                let flag = format!("--{}-version", target.name());
+                Diagnostic::error(
+                    self.code(),
+                    format!("{construct} need {} {needs} or later; the target is {have}", target.title()),
+                    *span,
+                    format!("needs {} {needs}", target.title()),
+                )
+                .with_help(format!(
+                    "if every cluster runs {} {needs} or later, say so with `{flag} {needs}`; \
+                     otherwise rewrite the rule without {construct}",
+                    target.title()
+                ))
+            }
+            EmitError::Unrepresentable { target, what, span, help } => Diagnostic::error(
+                self.code(),
+                format!("target `{}` cannot hold {what}", target.name()),
+                *span,
+                format!("does not fit {}", target.title()),
+            )
+            .with_help(help.clone()),
+            EmitError::FqdnWithoutDns { workload, span } => Diagnostic::error(
+                self.code(),
+                format!("DNS names need `{workload}` to reach the cluster DNS on UDP and TCP 53"),
+                *span,
+                "Cilium learns the addresses of this name from DNS answers",
+            )
+            .with_help(format!(
+                "Cilium matches DNS names through its DNS proxy, which only sees lookups the workload \
+                 may send; add `{workload} connects to kube-dns`"
+            )),
         }
     }
 }
@@ -126,4 +259,35 @@ pub fn finish(target: Target, mut objects: Vec<Object>) -> Result<Vec<Object>, V
     } else {
         Err(clashes)
     }
+}
+
+/// Object metadata every backend writes: name, namespace, the managed-by label, annotations.
+pub(crate) fn metadata(
+    name: &str,
+    namespace: Option<&str>,
+    annotations: std::collections::BTreeMap<String, String>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: namespace.map(str::to_string),
+        labels: Some(std::collections::BTreeMap::from([(
+            MANAGED_BY.0.to_string(),
+            MANAGED_BY.1.to_string(),
+        )])),
+        annotations: (!annotations.is_empty()).then_some(annotations),
+        ..Default::default()
+    }
+}
+
+/// The words of a deny rule, for messages.
+pub(crate) fn deny_construct(direction: crate::ir::Direction) -> &'static str {
+    match direction {
+        crate::ir::Direction::Ingress => "deny rules (`refuses`)",
+        crate::ir::Direction::Egress => "deny rules (`never connects to`)",
+    }
+}
+
+/// `: reason`, or nothing.
+pub(crate) fn reason_suffix(reason: &Option<String>) -> String {
+    reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 mod output;
 pub mod render;
 
-use crate::backend::Target;
+use crate::backend::{Target, Version, Versions};
 use crate::driver::{self, Compilation, Loader, Options};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -22,8 +22,8 @@ pub const EXIT_IO: i32 = 3;
 #[command(
     name = "netpol",
     version,
-    about = "Compile .netpol connectivity rules into Kubernetes network policies",
-    long_about = "Compile .netpol connectivity rules into Kubernetes network policies.\n\n\
+    about = "Compile .netpol connectivity rules into Kubernetes, Cilium and Calico network policies",
+    long_about = "Compile .netpol connectivity rules into Kubernetes, Cilium and Calico network policies.\n\n\
         netpol checks names, values and cross-side consistency, proves `expect` assertions, \
         and emits deterministic, kubectl-apply-ready manifests.",
     after_help = "Exit codes: 0 success, 1 errors in the input (or warnings with --deny-warnings), \
@@ -40,11 +40,13 @@ enum Command {
     Compile {
         #[command(flatten)]
         input: InputArgs,
-        /// The policy dialect to emit
+        /// The policy dialect to emit; `all` needs -o and writes one folder per target
         #[arg(long, short, value_enum, default_value = "kubernetes")]
         target: TargetArg,
-        /// Write one file per object under DIR (DIR/<namespace>/<kind>-<name>.yaml); on any error
-        /// nothing is written
+        #[command(flatten)]
+        versions: VersionArgs,
+        /// Write one file per object under DIR (DIR/<namespace>/<kind>-<name>.yaml, or
+        /// DIR/<target>/… with --target all); on any error nothing is written
         #[arg(long, short, value_name = "DIR")]
         output: Option<PathBuf>,
     },
@@ -52,9 +54,11 @@ enum Command {
     Check {
         #[command(flatten)]
         input: InputArgs,
-        /// Also check that this target can express every construct
+        /// Also check that this target (or `all` targets) can express every construct
         #[arg(long, short, value_enum)]
         target: Option<TargetArg>,
+        #[command(flatten)]
+        versions: VersionArgs,
     },
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
@@ -82,15 +86,43 @@ struct InputArgs {
     color: ColorArg,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum TargetArg {
-    Kubernetes,
+#[derive(Args)]
+struct VersionArgs {
+    /// The oldest Cilium release the policies must work on (port ranges and `enableDefaultDeny`
+    /// need 1.16)
+    #[arg(long, value_name = "VERSION", default_value_t = Versions::DEFAULT.cilium, value_parser = parse_version)]
+    cilium_version: Version,
+    /// The oldest Calico release the policies must work on (`tier` is written from 3.29)
+    #[arg(long, value_name = "VERSION", default_value_t = Versions::DEFAULT.calico, value_parser = parse_version)]
+    calico_version: Version,
 }
 
-impl From<TargetArg> for Target {
-    fn from(t: TargetArg) -> Target {
-        match t {
-            TargetArg::Kubernetes => Target::Kubernetes,
+impl VersionArgs {
+    fn versions(&self) -> Versions {
+        Versions { cilium: self.cilium_version, calico: self.calico_version }
+    }
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    s.parse()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetArg {
+    Kubernetes,
+    Cilium,
+    Calico,
+    /// Every target
+    All,
+}
+
+impl TargetArg {
+    fn targets(self) -> Vec<Target> {
+        match self {
+            TargetArg::Kubernetes => vec![Target::Kubernetes],
+            TargetArg::Cilium => vec![Target::Cilium],
+            TargetArg::Calico => vec![Target::Calico],
+            TargetArg::All => Target::ALL.to_vec(),
         }
     }
 }
@@ -119,26 +151,33 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Compile { input, target, output } => compile(&input, target.into(), output.as_deref()),
-        Command::Check { input, target } => check(&input, target.map(Into::into)),
+        Command::Compile { input, target, versions, output } => {
+            compile(&input, target, versions.versions(), output.as_deref())
+        }
+        Command::Check { input, target, versions } => {
+            check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
+        }
         Command::Explain { code } => explain(&code),
     }
 }
 
-fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
+fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Option<&Path>) -> i32 {
+    if target == TargetArg::All && output.is_none() {
+        eprintln!("error: `--target all` writes one folder per target; give the output folder with -o DIR");
+        return EXIT_USAGE;
+    }
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
-    let options = Options { overrides: input.set.clone(), targets: vec![target] };
+    let options = Options { overrides: input.set.clone(), targets: target.targets(), versions };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, true);
     let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
     if failed {
         return EXIT_ERRORS;
     }
-    let objects: Vec<&crate::backend::Object> = c.outputs.iter().flat_map(|(_, o)| o.iter()).collect();
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            for o in &objects {
+            for o in c.outputs.iter().flat_map(|(_, o)| o.iter()) {
                 if stdout.write_all(b"---\n").and_then(|_| stdout.write_all(o.yaml.as_bytes())).is_err() {
                     return EXIT_IO;
                 }
@@ -148,7 +187,19 @@ fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
             }
         }
         Some(dir) => {
-            let files: Vec<_> = objects.iter().map(|o| (output::relative_path(o), o.yaml.as_str())).collect();
+            // One target: DIR/<namespace>/…; all of them: DIR/<target>/<namespace>/….
+            let per_target = target == TargetArg::All;
+            let files: Vec<_> = c
+                .outputs
+                .iter()
+                .flat_map(|(t, objects)| {
+                    objects.iter().map(move |o| {
+                        let rel = output::relative_path(o);
+                        let rel = if per_target { Path::new(t.name()).join(rel) } else { rel };
+                        (rel, o.yaml.as_str())
+                    })
+                })
+                .collect();
             if let Err(e) = output::write_tree(dir, &files) {
                 eprintln!("error: cannot write to `{}`: {e}", dir.display());
                 return EXIT_IO;
@@ -158,9 +209,9 @@ fn compile(input: &InputArgs, target: Target, output: Option<&Path>) -> i32 {
     EXIT_OK
 }
 
-fn check(input: &InputArgs, target: Option<Target>) -> i32 {
+fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
-    let options = Options { overrides: input.set.clone(), targets: target.into_iter().collect() };
+    let options = Options { overrides: input.set.clone(), targets, versions };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, false);
     if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {

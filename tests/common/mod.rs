@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use netpol::backend::Target;
+use netpol::backend::{Target, Versions};
 use netpol::driver::{compile, Compilation, Loader, Options};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,10 +36,16 @@ pub fn root() -> PathBuf {
 
 /// Compiles one in-memory program named `test.netpol`.
 pub fn compile_str(src: &str, targets: &[Target], sets: &[(&str, &str)]) -> Compilation {
+    compile_with(src, targets, sets, Versions::DEFAULT)
+}
+
+/// [`compile_str`] for chosen CNI releases.
+pub fn compile_with(src: &str, targets: &[Target], sets: &[(&str, &str)], versions: Versions) -> Compilation {
     let loader = MemLoader(HashMap::from([("test.netpol".to_string(), src.to_string())]));
     let options = Options {
         overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         targets: targets.to_vec(),
+        versions,
     };
     compile(&["test.netpol".to_string()], &loader, &options)
 }

@@ -1,0 +1,568 @@
+//! Calico `projectcalico.org/v3` NetworkPolicy, and GlobalNetworkPolicy for a cluster-wide
+//! default deny.
+//!
+//! One policy per policed workload, named after it, and one per default deny, all in the
+//! `default` tier. Semantics follow projectcalico/calico `api/pkg/apis/projectcalico/v3`
+//! (`networkpolicy.go`, `policy_common.go`, `tier.go`), the selector tokenizer
+//! (`libcalico-go/lib/selector/tokenizer`) and docs.tigera.io's tier reference; each choice
+//! below cites why. The traps:
+//! - `types` is always written: left out, a policy with only egress rules becomes egress-only
+//!   but one with no rules becomes ingress-only (`networkpolicy.go`);
+//! - rules are ordered and the first match decides, and a policy that selects an endpoint
+//!   but matches nothing ends in the tier's default Deny (`tier.go`). So deny rules come
+//!   first; a direction the source does not isolate ends in `Pass`, which hands the packet
+//!   to later tiers and finally the endpoint's profile, which allows (docs.tigera.io
+//!   "Tier": "If the last Tier applying to the endpoint Passes the packet, that endpoint's
+//!   Profiles are evaluated");
+//! - selectors are Calico expressions with quoted values and no escapes;
+//! - namespaces by name use `projectcalico.org/name`;
+//! - `protocol` is set whenever ports are (`policy_common.go`: "Required if any of the
+//!   EntityRules contain Ports"), ranges are `"a:b"`, at most 50 ports per rule;
+//! - open-source Calico has no DNS-name matching (no such field in `EntityRule`).
+
+use super::{
+    metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version, ANNOTATION_RULES,
+    ANNOTATION_SOURCE,
+};
+use crate::ir::{
+    self, Action, Direction, Entity, LabelOp, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program,
+    Protocol, WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
+};
+use crate::span::Span;
+use ipnet::IpNet;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "projectcalico.org/v3";
+/// The label Calico puts on every namespace's profile, holding its name.
+pub const NAMESPACE_NAME_LABEL: &str = "projectcalico.org/name";
+/// The policies' place in the default tier. Calico converts Kubernetes NetworkPolicies to
+/// order 1000 (`libcalico-go/lib/backend/k8s/conversion/conversion.go`), so netpol's deny
+/// rules are decided before any hand-written NetworkPolicy's allows.
+pub const ORDER: u32 = 100;
+pub const TIER: &str = "default";
+/// `spec.tier`: policy tiers came to open-source Calico in 3.29 (calico#9085); before that
+/// every policy is in the one implicit tier, and the field is left out.
+pub const TIER_SINCE: Version = Version::new(3, 29, 0);
+/// `maxLength` of every selector field in the v3 CRDs.
+pub const MAX_SELECTOR: usize = 1024;
+/// `maxItems` of `ports` and of `nets` / `notNets` in an EntityRule.
+pub const MAX_PORTS: usize = 50;
+pub const MAX_NETS: usize = 256;
+/// Per-rule annotations (`Rule.metadata.annotations`).
+pub const ANNOTATION_REASON: &str = "netpol/reason";
+
+pub struct Calico;
+
+impl Backend for Calico {
+    fn target(&self) -> Target {
+        Target::Calico
+    }
+
+    fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
+        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+            let mut e = Emitter { program, cx, errors: Vec::new() };
+            let objects: Vec<Object> =
+                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+            (objects, e.errors)
+        });
+        let mut e = Emitter { program, cx, errors: Vec::new() };
+        let mut objects = Vec::new();
+        for (part, errors) in parts {
+            objects.extend(part);
+            e.errors.extend(errors);
+        }
+        for d in &program.default_denies {
+            objects.push(e.default_deny(d));
+        }
+        if !e.errors.is_empty() {
+            return Err(e.errors);
+        }
+        super::finish(Target::Calico, objects)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Policy {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: meta::ObjectMeta,
+    spec: Spec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tier: Option<&'static str>,
+    order: u32,
+    selector: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace_selector: Option<String>,
+    types: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ingress: Vec<Rule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    egress: Vec<Rule>,
+}
+
+#[derive(Serialize, Clone)]
+struct Rule {
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<EntityRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<EntityRule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<RuleMetadata>,
+}
+
+#[derive(Serialize, Clone)]
+struct RuleMetadata {
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Serialize, Clone, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct EntityRule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nets: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_nets: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    selector: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace_selector: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports: Option<Vec<PortValue>>,
+}
+
+/// A port: a number, a `"min:max"` range, or a named port (`numorstring/port.go`).
+#[derive(Serialize, Clone, PartialEq)]
+#[serde(untagged)]
+enum PortValue {
+    Number(u16),
+    Text(String),
+}
+
+struct Emitter<'a> {
+    program: &'a Program,
+    cx: &'a EmitContext<'a>,
+    errors: Vec<EmitError>,
+}
+
+impl Emitter<'_> {
+    fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
+        let p = self.program;
+        let wl = p.workload(w);
+        let mut types = Vec::new();
+        let mut sections: [Vec<Rule>; 2] = [Vec::new(), Vec::new()];
+        let mut notes = Vec::new();
+        for (slot, dir) in [Direction::Ingress, Direction::Egress].into_iter().enumerate() {
+            let (allow, deny): (Vec<&ir::Rule>, Vec<&ir::Rule>) =
+                p.rules_of(w, dir).partition(|r| r.action == Action::Allow);
+            let isolation = p.isolation_of(w, dir);
+            if allow.is_empty() && deny.is_empty() && isolation.is_none() {
+                continue;
+            }
+            types.push(match dir {
+                Direction::Ingress => "Ingress",
+                Direction::Egress => "Egress",
+            });
+            // The first matching rule decides, so every deny comes before every allow.
+            let out = &mut sections[slot];
+            for rule in deny.iter().chain(&allow) {
+                let rules = self.rules(rule, dir, wl.namespace);
+                out.extend(rules);
+            }
+            if let Some(i) = isolation {
+                notes.push(format!(
+                    "{}: nothing{} ({})",
+                    dir.as_str(),
+                    reason_suffix(&i.reason),
+                    (self.cx.locate)(i.origin)
+                ));
+            }
+            if !p.is_isolated(w, dir) {
+                // Not isolated: what no deny rule matched goes on as if this policy did not
+                // select the workload, instead of meeting the tier's default Deny.
+                out.push(Rule {
+                    action: "Pass",
+                    protocol: None,
+                    source: None,
+                    destination: None,
+                    metadata: Some(RuleMetadata {
+                        annotations: BTreeMap::from([(
+                            ANNOTATION_REASON.to_string(),
+                            format!("{} is not isolated: the deny rules above only subtract", dir.as_str()),
+                        )]),
+                    }),
+                });
+            }
+        }
+        if types.is_empty() {
+            return None;
+        }
+        let selector = self.selector(&wl.selector, wl.span);
+        let [ingress, egress] = sections;
+        let spec = Spec {
+            tier: self.tier(),
+            order: ORDER,
+            selector,
+            namespace_selector: None,
+            types,
+            ingress,
+            egress,
+        };
+        let ns = p.namespace(wl.namespace).name.clone();
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
+        if !notes.is_empty() {
+            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
+        }
+        Some(object("NetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
+    }
+
+    fn tier(&self) -> Option<&'static str> {
+        (self.cx.versions.calico >= TIER_SINCE).then_some(TIER)
+    }
+
+    /// The Calico rules of one source rule: one per peer shape and protocol, each carrying the
+    /// source line and reason.
+    fn rules(&mut self, rule: &ir::Rule, dir: Direction, home: NamespaceId) -> Vec<Rule> {
+        let action = match rule.action {
+            Action::Allow => "Allow",
+            Action::Deny => "Deny",
+        };
+        let peers = self.peers(rule, home);
+        let ports = port_groups(&rule.ports);
+        let mut annotations =
+            BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(rule.origin))]);
+        if let Some(r) = &rule.reason {
+            annotations.insert(ANNOTATION_REASON.to_string(), r.clone());
+        }
+        let mut out = Vec::new();
+        for peer in &peers {
+            for (protocol, ports) in &ports {
+                let ports = ports.clone().map(|p| EntityRule { ports: Some(p), ..EntityRule::default() });
+                let (source, destination) = match dir {
+                    // Ingress: the peer is the source; ports are the policed pod's own.
+                    Direction::Ingress => (peer.clone(), ports),
+                    Direction::Egress => {
+                        let mut d = peer.clone().unwrap_or_default();
+                        d.ports = ports.and_then(|p| p.ports);
+                        (None, (d != EntityRule::default()).then_some(d))
+                    }
+                };
+                out.push(Rule {
+                    action,
+                    protocol: protocol.map(Protocol::as_str),
+                    source,
+                    destination,
+                    metadata: Some(RuleMetadata { annotations: annotations.clone() }),
+                });
+            }
+        }
+        out
+    }
+
+    /// The peer side of each rule to emit; `None` matches every peer.
+    fn peers(&mut self, rule: &ir::Rule, home: NamespaceId) -> Vec<Option<EntityRule>> {
+        let p = self.program;
+        if rule.peers.iter().any(|r| r.peer == Peer::Entity(Entity::Anywhere)) {
+            return vec![None];
+        }
+        let mut out: Vec<Option<EntityRule>> = Vec::new();
+        let mut plain_nets: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+        for r in &rule.peers {
+            let entity = match &r.peer {
+                Peer::Workload(x) => {
+                    let wl = p.workload(*x);
+                    // Without a namespaceSelector, a NetworkPolicy's selector picks endpoints of
+                    // the policy's own namespace (`policy_common.go`, EntityRule).
+                    EntityRule {
+                        selector: Some(self.selector(&wl.selector, r.span)),
+                        namespace_selector: (wl.namespace != home)
+                            .then(|| namespace_by_name(&p.namespace(wl.namespace).name)),
+                        ..EntityRule::default()
+                    }
+                }
+                Peer::Namespace(n) => EntityRule {
+                    namespace_selector: Some(namespace_by_name(&p.namespace(*n).name)),
+                    ..EntityRule::default()
+                },
+                Peer::NamespaceSet(s) => EntityRule {
+                    namespace_selector: Some(self.selector(&p.namespace_set(*s).selector, r.span)),
+                    ..EntityRule::default()
+                },
+                Peer::Entity(Entity::Cluster) => {
+                    EntityRule { namespace_selector: Some("all()".to_string()), ..EntityRule::default() }
+                }
+                Peer::Entity(Entity::KubeDns) => EntityRule {
+                    selector: Some(format!("{} == '{}'", KUBE_DNS_LABEL.0, KUBE_DNS_LABEL.1)),
+                    namespace_selector: Some(namespace_by_name(KUBE_DNS_NAMESPACE)),
+                    ..EntityRule::default()
+                },
+                Peer::Cidr(c) if c.except.is_empty() => {
+                    // Plain networks of one address family share a rule.
+                    let family = usize::from(matches!(c.net, IpNet::V6(_)));
+                    if !plain_nets[family].contains(&c.net.to_string()) {
+                        plain_nets[family].push(c.net.to_string());
+                    }
+                    continue;
+                }
+                // `notNets` excludes from the whole rule, so a network with exceptions gets a
+                // rule of its own (as Calico converts `ipBlock.except`, conversion.go).
+                Peer::Cidr(c) => {
+                    if c.except.len() > MAX_NETS {
+                        self.errors.push(EmitError::Unrepresentable {
+                            target: Target::Calico,
+                            what: format!(
+                                "{} exceptions in one network (`notNets` holds {MAX_NETS})",
+                                c.except.len()
+                            ),
+                            span: r.span,
+                            help: "merge the excepted blocks into larger ones, or split the network"
+                                .to_string(),
+                        });
+                        continue;
+                    }
+                    EntityRule {
+                        nets: Some(vec![c.net.to_string()]),
+                        not_nets: Some(c.except.iter().map(|e| e.to_string()).collect()),
+                        ..EntityRule::default()
+                    }
+                }
+                Peer::Entity(e @ (Entity::World | Entity::Host | Entity::KubeApiserver)) => {
+                    let help = match e {
+                        Entity::World => {
+                            "Calico has no peer for \"outside the cluster\"; name the external networks as CIDRs, use `anywhere`, or use --target cilium"
+                        }
+                        Entity::Host => "name the nodes' addresses as CIDRs, or use --target cilium",
+                        _ => "name the API server's address with a `cidr` parameter, or use --target cilium",
+                    };
+                    self.unsupported(&format!("the `{}` peer", e.keyword()), r.span, help);
+                    continue;
+                }
+                Peer::Entity(Entity::Anywhere) => unreachable!("handled above"),
+                Peer::Fqdn(name) => {
+                    self.unsupported(
+                        &format!("DNS names (`\"{name}\"`)"),
+                        r.span,
+                        "open-source Calico cannot match DNS names; name the addresses as CIDRs, or use --target cilium",
+                    );
+                    continue;
+                }
+            };
+            let entity = Some(entity);
+            if !out.contains(&entity) {
+                out.push(entity);
+            }
+        }
+        for nets in plain_nets.iter().filter(|n| !n.is_empty()) {
+            for chunk in nets.chunks(MAX_NETS) {
+                out.push(Some(EntityRule { nets: Some(chunk.to_vec()), ..EntityRule::default() }));
+            }
+        }
+        out
+    }
+
+    fn default_deny(&mut self, d: &ir::DefaultDeny) -> Object {
+        let (kind, namespace, namespace_selector) = match d.namespace {
+            Some(ns) => ("NetworkPolicy", Some(self.program.namespace(ns).name.clone()), None),
+            // Pods of every namespace, and not host endpoints, which have none (the
+            // "default deny" example of docs.tigera.io/calico/latest/network-policy/get-started).
+            None => ("GlobalNetworkPolicy", None, Some(format!("has({NAMESPACE_NAME_LABEL})"))),
+        };
+        let spec = Spec {
+            tier: self.tier(),
+            order: ORDER,
+            selector: "all()".to_string(),
+            namespace_selector,
+            types: vec![match d.direction {
+                Direction::Ingress => "Ingress",
+                Direction::Egress => "Egress",
+            }],
+            ingress: Vec::new(),
+            egress: Vec::new(),
+        };
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
+        if let Some(r) = &d.reason {
+            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
+        }
+        let name = format!("default-deny-{}", d.direction.as_str());
+        object(kind, &name, namespace, annotations, spec, d.origin)
+    }
+
+    /// A selector expression, or an error where Calico cannot hold it.
+    fn selector(&mut self, s: &LabelSelector, span: Span) -> String {
+        match selector_expr(s) {
+            Ok(expr) => expr,
+            Err(what) => {
+                self.errors.push(EmitError::Unrepresentable {
+                    target: Target::Calico,
+                    what,
+                    span,
+                    help: "shorten the selector: fewer or shorter labels and values".to_string(),
+                });
+                String::new()
+            }
+        }
+    }
+
+    fn unsupported(&mut self, construct: &str, span: Span, help: &str) {
+        self.errors.push(EmitError::Unsupported {
+            target: Target::Calico,
+            construct: construct.to_string(),
+            span,
+            help: help.to_string(),
+        });
+    }
+}
+
+/// The (protocol, ports) pairs of a rule: every protocol and port, or per protocol every
+/// port or up to [`MAX_PORTS`] at a time.
+#[allow(clippy::type_complexity)]
+fn port_groups(ports: &Ports) -> Vec<(Option<Protocol>, Option<Vec<PortValue>>)> {
+    let Ports::Some(list) = ports else { return vec![(None, None)] };
+    let mut out = Vec::new();
+    for proto in Protocol::ALL {
+        let of: Vec<&ir::PortRule> = list.iter().filter(|r| r.protocol == proto).collect();
+        if of.is_empty() {
+            continue;
+        }
+        if of.iter().any(|r| r.port == PortMatch::All) {
+            out.push((Some(proto), None));
+            continue;
+        }
+        let values: Vec<PortValue> = of
+            .iter()
+            .map(|r| match &r.port {
+                PortMatch::Single(n) => PortValue::Number(*n),
+                PortMatch::Range(a, b) => PortValue::Text(format!("{a}:{b}")),
+                PortMatch::Named(n) => PortValue::Text(n.clone()),
+                PortMatch::All => unreachable!("handled above"),
+            })
+            .collect();
+        for chunk in values.chunks(MAX_PORTS) {
+            out.push((Some(proto), Some(chunk.to_vec())));
+        }
+    }
+    out
+}
+
+fn object(
+    kind: &'static str,
+    name: &str,
+    namespace: Option<String>,
+    annotations: BTreeMap<String, String>,
+    spec: Spec,
+    origin: Span,
+) -> Object {
+    let policy = Policy {
+        api_version: API_VERSION,
+        kind,
+        metadata: metadata(name, namespace.as_deref(), annotations),
+        spec,
+    };
+    Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&policy), origin }
+}
+
+fn namespace_by_name(name: &str) -> String {
+    // Namespace names are DNS labels, so they never need anything but plain quotes.
+    format!("{NAMESPACE_NAME_LABEL} == '{name}'")
+}
+
+/// A string literal in Calico's selector language: single or double quotes and no escapes
+/// (`tokenizer.go`), so a value holding both quote characters cannot be written.
+pub fn quote(value: &str) -> Option<String> {
+    if !value.contains('\'') {
+        Some(format!("'{value}'"))
+    } else if !value.contains('"') {
+        Some(format!("\"{value}\""))
+    } else {
+        None
+    }
+}
+
+/// A label selector as a Calico selector expression: `k == 'v'`, `k in {'a', 'b'}`,
+/// `k not in {…}` (which, like Kubernetes `NotIn`, also matches pods without the label),
+/// `has(k)`, `!has(k)`, joined by `&&`; `all()` when empty. `Err` says what cannot be written.
+pub fn selector_expr(s: &LabelSelector) -> Result<String, String> {
+    let q =
+        |v: &str| quote(v).ok_or_else(|| format!("the label value `{v}`, which holds both quote characters"));
+    let set = |values: &[String]| -> Result<String, String> {
+        Ok(format!("{{{}}}", values.iter().map(|v| q(v)).collect::<Result<Vec<_>, _>>()?.join(", ")))
+    };
+    let mut parts = Vec::new();
+    for (k, v) in &s.match_labels {
+        parts.push(format!("{k} == {}", q(v)?));
+    }
+    for e in &s.expressions {
+        parts.push(match e.op {
+            LabelOp::In => format!("{} in {}", e.key, set(&e.values)?),
+            LabelOp::NotIn => format!("{} not in {}", e.key, set(&e.values)?),
+            LabelOp::Exists => format!("has({})", e.key),
+            LabelOp::DoesNotExist => format!("!has({})", e.key),
+        });
+    }
+    let expr = if parts.is_empty() { "all()".to_string() } else { parts.join(" && ") };
+    if expr.len() > MAX_SELECTOR {
+        return Err(format!("a selector of {} characters (Calico allows {MAX_SELECTOR})", expr.len()));
+    }
+    Ok(expr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::LabelExpr;
+
+    #[test]
+    fn quoting_picks_a_quote_the_value_lacks() {
+        assert_eq!(quote("web").as_deref(), Some("'web'"));
+        assert_eq!(quote("").as_deref(), Some("''"));
+        assert_eq!(quote("it's").as_deref(), Some("\"it's\""));
+        assert_eq!(quote("say \"hi\"").as_deref(), Some("'say \"hi\"'"));
+        assert_eq!(quote("both ' and \""), None);
+    }
+
+    #[test]
+    fn selectors_render_every_operator() {
+        let s = LabelSelector {
+            match_labels: BTreeMap::from([("app.kubernetes.io/name".to_string(), "kafka".to_string())]),
+            expressions: vec![
+                LabelExpr { key: "tier".into(), op: LabelOp::In, values: vec!["a".into(), "b".into()] },
+                LabelExpr { key: "env".into(), op: LabelOp::NotIn, values: vec!["test".into()] },
+                LabelExpr { key: "team".into(), op: LabelOp::Exists, values: vec![] },
+                LabelExpr { key: "legacy".into(), op: LabelOp::DoesNotExist, values: vec![] },
+            ],
+        };
+        assert_eq!(
+            selector_expr(&s).unwrap(),
+            "app.kubernetes.io/name == 'kafka' && tier in {'a', 'b'} && env not in {'test'} && has(team) && !has(legacy)"
+        );
+        assert_eq!(selector_expr(&LabelSelector::default()).unwrap(), "all()");
+    }
+
+    #[test]
+    fn unwritable_selectors_are_errors() {
+        let both = LabelSelector {
+            match_labels: BTreeMap::from([("k".to_string(), "a'b\"c".to_string())]),
+            expressions: vec![],
+        };
+        assert!(selector_expr(&both).unwrap_err().contains("both quote characters"));
+        let long = LabelSelector {
+            match_labels: BTreeMap::new(),
+            expressions: vec![LabelExpr {
+                key: "k".into(),
+                op: LabelOp::In,
+                values: (0..200).map(|i| format!("value-{i}")).collect(),
+            }],
+        };
+        assert!(selector_expr(&long).unwrap_err().contains("1024"));
+    }
+}

@@ -1,0 +1,579 @@
+//! Cilium `cilium.io/v2` CiliumNetworkPolicy, and CiliumClusterwideNetworkPolicy for a
+//! cluster-wide default deny.
+//!
+//! One policy per policed workload, named after it, and one per default deny. Semantics follow
+//! cilium/cilium `Documentation/security/policy/{intro,language,layer3,layer4,deny,kubernetes}.rst`
+//! and `pkg/policy/api`; each choice below cites why. The traps:
+//! - one kind of L3 peer per rule (endpoints, entities, CIDR sets, FQDNs), so mixed peer lists
+//!   are split ("only one selector type being allowed in a single API rule", cilium#38795);
+//! - every label key carries the `k8s:` source, and every peer selector names its namespace;
+//! - `protocol` is always written (omitted means ANY in Cilium, TCP in Kubernetes);
+//! - at most 40 ports per `toPorts` entry (`l4.go`, `MaxItems=40`);
+//! - isolation without rules uses an empty non-nil peer list, which selects nothing
+//!   (`mergeEndpointSelectors`: "Explicitly check for empty non-nil slices"), never `ingress: []`;
+//! - deny rules never isolate: where the source does not isolate a direction that has deny rules,
+//!   `enableDefaultDeny` turns Cilium's implicit default deny off (`intro.rst`, 1.16+).
+
+use super::{
+    deny_construct, metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
+    ANNOTATION_RULES, ANNOTATION_SOURCE,
+};
+use crate::analysis::reach::{Endpoint, Reach};
+use crate::ir::{
+    self, Action, Direction, Entity, LabelOp, LabelSelector, Peer, PortMatch, Ports, Program, Protocol,
+    WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
+};
+use crate::span::Span;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const API_VERSION: &str = "cilium.io/v2";
+/// The label Cilium gives every pod identity for its namespace (`kubernetes.rst`).
+pub const NAMESPACE_LABEL: &str = "k8s:io.kubernetes.pod.namespace";
+/// The prefix of namespace labels copied onto pod identities (`kubernetes.rst`, "Namespace
+/// labels"); `getEndpointSelector` in `pkg/k8s/apis/cilium.io/utils` leaves a selector that
+/// names [`NAMESPACE_LABEL`] alone instead of scoping it to the policy's namespace.
+pub const NAMESPACE_LABELS_PREFIX: &str = "k8s:io.cilium.k8s.namespace.labels.";
+/// Label source of Kubernetes pod labels. Without it a key matches labels from any source.
+pub const K8S_SOURCE: &str = "k8s:";
+/// Most ports one `toPorts` entry may list (`pkg/policy/api/l4.go`, `+kubebuilder:validation:MaxItems=40`).
+pub const MAX_PORTS: usize = 40;
+/// `endPort`: "policy: Add support for port ranges" (cilium#32807, released in 1.16).
+pub const RANGES_SINCE: Version = Version::new(1, 16, 0);
+/// `enableDefaultDeny` (cilium#35558, 1.16).
+pub const ENABLE_DEFAULT_DENY_SINCE: Version = Version::new(1, 16, 0);
+/// `ingressDeny` / `egressDeny` (`deny.rst`: "introduced in 1.9").
+pub const DENY_SINCE: Version = Version::new(1, 9, 0);
+
+pub struct Cilium;
+
+impl Backend for Cilium {
+    fn target(&self) -> Target {
+        Target::Cilium
+    }
+
+    fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
+        let has_fqdn = program.rules.iter().any(|r| r.peers.iter().any(|p| matches!(p.peer, Peer::Fqdn(_))));
+        let reach = has_fqdn.then(|| Reach::new(program));
+        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+            let mut e = Emitter { program, cx, reach: reach.as_ref(), errors: Vec::new() };
+            let objects: Vec<Object> =
+                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+            (objects, e.errors)
+        });
+        let mut e = Emitter { program, cx, reach: reach.as_ref(), errors: Vec::new() };
+        let mut objects = Vec::new();
+        for (part, errors) in parts {
+            objects.extend(part);
+            e.errors.extend(errors);
+        }
+        for d in &program.default_denies {
+            objects.push(e.default_deny(d));
+        }
+        if !e.errors.is_empty() {
+            return Err(e.errors);
+        }
+        super::finish(Target::Cilium, objects)
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Policy {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: meta::ObjectMeta,
+    spec: Spec,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Spec {
+    endpoint_selector: meta::LabelSelector,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enable_default_deny: Option<DefaultDeny>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ingress: Vec<Rule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ingress_deny: Vec<Rule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    egress: Vec<Rule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    egress_deny: Vec<Rule>,
+}
+
+#[derive(Serialize, Default)]
+struct DefaultDeny {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingress: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    egress: Option<bool>,
+}
+
+/// One ingress or egress rule. Exactly one of the peer fields is set (`None` is omitted,
+/// `Some(vec![])` is the explicit "nothing").
+#[derive(Serialize, Default, Clone)]
+#[serde(rename_all = "camelCase")]
+struct Rule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_endpoints: Option<Vec<meta::LabelSelector>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from_entities: Option<Vec<&'static str>>,
+    #[serde(rename = "fromCIDRSet", skip_serializing_if = "Option::is_none")]
+    from_cidr_set: Option<Vec<CidrRule>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_endpoints: Option<Vec<meta::LabelSelector>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_entities: Option<Vec<&'static str>>,
+    #[serde(rename = "toCIDRSet", skip_serializing_if = "Option::is_none")]
+    to_cidr_set: Option<Vec<CidrRule>>,
+    #[serde(rename = "toFQDNs", skip_serializing_if = "Option::is_none")]
+    to_fqdns: Option<Vec<FqdnSelector>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to_ports: Option<Vec<PortRule>>,
+}
+
+#[derive(Serialize, Clone, PartialEq)]
+struct CidrRule {
+    cidr: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    except: Vec<String>,
+}
+
+#[derive(Serialize, Clone, PartialEq)]
+#[serde(rename_all = "camelCase")]
+struct FqdnSelector {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    match_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    match_pattern: Option<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct PortRule {
+    ports: Vec<PortProtocol>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rules: Option<L7Rules>,
+}
+
+#[derive(Serialize, Clone)]
+#[serde(rename_all = "camelCase")]
+struct PortProtocol {
+    port: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_port: Option<i32>,
+    protocol: &'static str,
+}
+
+#[derive(Serialize, Clone)]
+struct L7Rules {
+    dns: Vec<FqdnSelector>,
+}
+
+/// The peers of one IR rule, sorted into Cilium's mutually exclusive selector kinds.
+#[derive(Default)]
+struct Peers {
+    endpoints: Vec<meta::LabelSelector>,
+    entities: Vec<&'static str>,
+    cidrs: Vec<CidrRule>,
+    fqdns: Vec<FqdnSelector>,
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+struct Emitter<'a> {
+    program: &'a Program,
+    cx: &'a EmitContext<'a>,
+    /// Present when some rule names a DNS name: decides whether the DNS-proxy rule is allowed.
+    reach: Option<&'a Reach<'a>>,
+    errors: Vec<EmitError>,
+}
+
+impl Emitter<'_> {
+    fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
+        let p = self.program;
+        let wl = p.workload(w);
+        let mut spec = Spec { endpoint_selector: pod_selector(&wl.selector, None), ..Spec::default() };
+        let mut notes = Vec::new();
+        let mut default_deny = DefaultDeny::default();
+        let mut any = false;
+        for dir in [Direction::Ingress, Direction::Egress] {
+            let (allow, deny): (Vec<&ir::Rule>, Vec<&ir::Rule>) =
+                p.rules_of(w, dir).partition(|r| r.action == Action::Allow);
+            let isolation = p.isolation_of(w, dir);
+            if allow.is_empty() && deny.is_empty() && isolation.is_none() {
+                continue;
+            }
+            any = true;
+            let (allow_name, deny_name) = match dir {
+                Direction::Ingress => ("ingress", "ingressDeny"),
+                Direction::Egress => ("egress", "egressDeny"),
+            };
+            let mut allows = Vec::new();
+            let mut fqdn_at = None;
+            for rule in &allow {
+                let rules = self.rules(rule, dir);
+                fqdn_at = fqdn_at
+                    .or_else(|| rule.peers.iter().find(|p| matches!(p.peer, Peer::Fqdn(_))).map(|p| p.span));
+                self.note(&mut notes, allow_name, allows.len(), rules.len(), &rule.reason, rule.origin);
+                allows.extend(rules);
+            }
+            if let Some(span) = fqdn_at {
+                if let Some(rule) = self.dns_proxy_rule(w, span) {
+                    notes.push(format!(
+                        "{allow_name}[{}]: DNS lookups through Cilium's DNS proxy, so DNS names resolve ({})",
+                        allows.len(),
+                        (self.cx.locate)(span)
+                    ));
+                    allows.push(rule);
+                }
+            }
+            let isolated = p.is_isolated(w, dir);
+            if isolated && allows.is_empty() {
+                // Isolated with nothing allowed: a rule whose peer list is empty but present.
+                // It turns on default deny for the direction and selects no peer.
+                let (reason, origin) = match isolation {
+                    Some(i) => (i.reason.clone(), i.origin),
+                    None => (None, p.isolating_line(w, dir).unwrap_or(wl.span)),
+                };
+                notes.push(format!(
+                    "{allow_name}[0]: nothing{} ({})",
+                    reason_suffix(&reason),
+                    (self.cx.locate)(origin)
+                ));
+                allows.push(match dir {
+                    Direction::Ingress => Rule { from_entities: Some(Vec::new()), ..Rule::default() },
+                    Direction::Egress => Rule { to_entities: Some(Vec::new()), ..Rule::default() },
+                });
+            }
+            let mut denies = Vec::new();
+            for rule in &deny {
+                if self.cx.versions.cilium < DENY_SINCE {
+                    self.needs(deny_construct(dir), DENY_SINCE, rule.origin);
+                }
+                let rules = self.rules(rule, dir);
+                self.note(&mut notes, deny_name, denies.len(), rules.len(), &rule.reason, rule.origin);
+                denies.extend(rules);
+            }
+            if !isolated && !deny.is_empty() {
+                // A deny section alone turns on default deny for its direction
+                // (`evaluateDefaultDenyForRule`); the source only subtracts.
+                if self.cx.versions.cilium < ENABLE_DEFAULT_DENY_SINCE {
+                    self.needs(
+                        &format!(
+                            "{} for a workload whose {} is otherwise open (`enableDefaultDeny`)",
+                            deny_construct(dir),
+                            dir.as_str()
+                        ),
+                        ENABLE_DEFAULT_DENY_SINCE,
+                        deny[0].origin,
+                    );
+                }
+                match dir {
+                    Direction::Ingress => default_deny.ingress = Some(false),
+                    Direction::Egress => default_deny.egress = Some(false),
+                }
+            }
+            match dir {
+                Direction::Ingress => (spec.ingress, spec.ingress_deny) = (allows, denies),
+                Direction::Egress => (spec.egress, spec.egress_deny) = (allows, denies),
+            }
+        }
+        if !any {
+            return None;
+        }
+        if default_deny.ingress.is_some() || default_deny.egress.is_some() {
+            spec.enable_default_deny = Some(default_deny);
+        }
+        let ns = p.namespace(wl.namespace).name.clone();
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
+        if !notes.is_empty() {
+            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
+        }
+        Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
+    }
+
+    /// `section[i]: reason (file:line)` for each Cilium rule one source rule became.
+    fn note(
+        &self,
+        notes: &mut Vec<String>,
+        section: &str,
+        start: usize,
+        n: usize,
+        reason: &Option<String>,
+        at: Span,
+    ) {
+        for i in start..start + n {
+            notes.push(format!("{section}[{i}]{} ({})", reason_suffix(reason), (self.cx.locate)(at)));
+        }
+    }
+
+    /// The Cilium rules of one source rule: one per kind of peer, each with the same ports.
+    fn rules(&mut self, rule: &ir::Rule, dir: Direction) -> Vec<Rule> {
+        let to_ports = self.port_rules(&rule.ports, rule.origin);
+        let mut peers = Peers::default();
+        for p in &rule.peers {
+            self.peer(&p.peer, p.span, rule.action, &mut peers);
+        }
+        if peers.entities.contains(&"all") {
+            // `all` covers every other peer of the rule.
+            peers = Peers { entities: vec!["all"], ..Peers::default() };
+        }
+        let mut out = Vec::new();
+        let ingress = dir == Direction::Ingress;
+        if !peers.endpoints.is_empty() {
+            out.push(if ingress {
+                Rule { from_endpoints: Some(peers.endpoints), ..Rule::default() }
+            } else {
+                Rule { to_endpoints: Some(peers.endpoints), ..Rule::default() }
+            });
+        }
+        if !peers.entities.is_empty() {
+            out.push(if ingress {
+                Rule { from_entities: Some(peers.entities), ..Rule::default() }
+            } else {
+                Rule { to_entities: Some(peers.entities), ..Rule::default() }
+            });
+        }
+        if !peers.cidrs.is_empty() {
+            out.push(if ingress {
+                Rule { from_cidr_set: Some(peers.cidrs), ..Rule::default() }
+            } else {
+                Rule { to_cidr_set: Some(peers.cidrs), ..Rule::default() }
+            });
+        }
+        if !peers.fqdns.is_empty() {
+            out.push(Rule { to_fqdns: Some(peers.fqdns), ..Rule::default() });
+        }
+        for r in &mut out {
+            r.to_ports.clone_from(&to_ports);
+        }
+        out
+    }
+
+    fn peer(&mut self, peer: &Peer, span: Span, action: Action, out: &mut Peers) {
+        let p = self.program;
+        match peer {
+            Peer::Workload(x) => {
+                let wl = p.workload(*x);
+                push_unique(
+                    &mut out.endpoints,
+                    pod_selector(&wl.selector, Some(&p.namespace(wl.namespace).name)),
+                );
+            }
+            Peer::Namespace(n) => push_unique(&mut out.endpoints, namespace_selector(&p.namespace(*n).name)),
+            Peer::NamespaceSet(s) => {
+                push_unique(&mut out.endpoints, namespace_set_selector(&p.namespace_set(*s).selector))
+            }
+            // Every pod: any endpoint that has a namespace. The `cluster` entity would also
+            // take in the nodes (`layer3.rst`: "cluster … including host/remote-node").
+            Peer::Entity(Entity::Cluster) => push_unique(&mut out.endpoints, all_pods_selector()),
+            Peer::Entity(Entity::KubeDns) => push_unique(&mut out.endpoints, kube_dns_selector()),
+            Peer::Entity(Entity::Anywhere) => push_unique(&mut out.entities, "all"),
+            Peer::Entity(Entity::World) => push_unique(&mut out.entities, "world"),
+            Peer::Entity(Entity::Host) => push_unique(&mut out.entities, "host"),
+            Peer::Entity(Entity::KubeApiserver) => push_unique(&mut out.entities, "kube-apiserver"),
+            Peer::Cidr(c) => push_unique(
+                &mut out.cidrs,
+                CidrRule {
+                    cidr: c.net.to_string(),
+                    except: c.except.iter().map(|e| e.to_string()).collect(),
+                },
+            ),
+            Peer::Fqdn(name) if action == Action::Deny => self.errors.push(EmitError::Unsupported {
+                target: Target::Cilium,
+                construct: format!("DNS names in deny rules (`\"{name}\"`)"),
+                span,
+                help: "Cilium deny rules take no `toFQDNs` (deny.rst); name the addresses as CIDRs"
+                    .to_string(),
+            }),
+            // `*` matches within one dot-separated label (`layer3.rst`, "DNS based").
+            Peer::Fqdn(name) => push_unique(
+                &mut out.fqdns,
+                if name.contains('*') {
+                    FqdnSelector { match_name: None, match_pattern: Some(name.clone()) }
+                } else {
+                    FqdnSelector { match_name: Some(name.clone()), match_pattern: None }
+                },
+            ),
+        }
+    }
+
+    /// `None` for every port of every protocol (no L4 restriction). Protocol-only rules use
+    /// port 0, which is how Cilium itself reads a NetworkPolicy port without a number
+    /// (cilium#14720, "treat empty NetworkPolicyPort as all ports").
+    fn port_rules(&mut self, ports: &Ports, span: Span) -> Option<Vec<PortRule>> {
+        let Ports::Some(list) = ports else { return None };
+        let mut out = Vec::new();
+        for r in list {
+            let protocol = r.protocol.as_str();
+            out.push(match &r.port {
+                PortMatch::All => PortProtocol { port: "0".to_string(), end_port: None, protocol },
+                PortMatch::Single(n) => PortProtocol { port: n.to_string(), end_port: None, protocol },
+                PortMatch::Range(a, b) => {
+                    if self.cx.versions.cilium < RANGES_SINCE {
+                        self.needs("port ranges", RANGES_SINCE, span);
+                    }
+                    PortProtocol { port: a.to_string(), end_port: Some(i32::from(*b)), protocol }
+                }
+                PortMatch::Named(n) => PortProtocol { port: n.clone(), end_port: None, protocol },
+            });
+        }
+        Some(out.chunks(MAX_PORTS).map(|c| PortRule { ports: c.to_vec(), rules: None }).collect())
+    }
+
+    /// The rule that sends the workload's DNS lookups through Cilium's DNS proxy, without which
+    /// `toFQDNs` never learns an address (`layer3.rst` "DNS based", `layer7.rst` "DNS Proxy").
+    /// It only covers what the source already allows towards the cluster DNS, so it never
+    /// widens: no allowed lookups is an error instead.
+    fn dns_proxy_rule(&mut self, w: WorkloadId, span: Span) -> Option<Rule> {
+        let reach = self.reach.expect("reach is built when some rule names a DNS name");
+        let allowed =
+            reach.side(&Endpoint::Workload(w), Direction::Egress, &Endpoint::Entity(Entity::KubeDns)).certain;
+        let ports: Vec<PortProtocol> = [Protocol::Udp, Protocol::Tcp]
+            .into_iter()
+            .filter(|p| allowed.contains(*p, 53))
+            .map(|p| PortProtocol { port: "53".to_string(), end_port: None, protocol: p.as_str() })
+            .collect();
+        if ports.is_empty() {
+            self.errors
+                .push(EmitError::FqdnWithoutDns { workload: self.program.workload(w).name.clone(), span });
+            return None;
+        }
+        Some(Rule {
+            to_endpoints: Some(vec![kube_dns_selector()]),
+            to_ports: Some(vec![PortRule {
+                ports,
+                rules: Some(L7Rules {
+                    dns: vec![FqdnSelector { match_name: None, match_pattern: Some("*".to_string()) }],
+                }),
+            }]),
+            ..Rule::default()
+        })
+    }
+
+    fn default_deny(&mut self, d: &ir::DefaultDeny) -> Object {
+        let rule = match d.direction {
+            Direction::Ingress => Rule { from_entities: Some(Vec::new()), ..Rule::default() },
+            Direction::Egress => Rule { to_entities: Some(Vec::new()), ..Rule::default() },
+        };
+        let (kind, namespace, endpoint_selector) = match d.namespace {
+            // An empty selector in a namespaced policy selects every pod of its namespace.
+            Some(ns) => (
+                "CiliumNetworkPolicy",
+                Some(self.program.namespace(ns).name.clone()),
+                meta::LabelSelector::default(),
+            ),
+            // Every pod of the cluster, and not Cilium's own endpoints (health, ingress),
+            // which have no namespace.
+            None => ("CiliumClusterwideNetworkPolicy", None, all_pods_selector()),
+        };
+        let mut spec = Spec { endpoint_selector, ..Spec::default() };
+        match d.direction {
+            Direction::Ingress => spec.ingress = vec![rule],
+            Direction::Egress => spec.egress = vec![rule],
+        }
+        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
+        if let Some(r) = &d.reason {
+            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
+        }
+        let name = format!("default-deny-{}", d.direction.as_str());
+        object(kind, &name, namespace, annotations, spec, d.origin)
+    }
+
+    fn needs(&mut self, construct: &str, needs: Version, span: Span) {
+        self.errors.push(EmitError::NeedsVersion {
+            target: Target::Cilium,
+            construct: construct.to_string(),
+            needs,
+            have: self.cx.versions.cilium,
+            span,
+        });
+    }
+}
+
+fn object(
+    kind: &'static str,
+    name: &str,
+    namespace: Option<String>,
+    annotations: BTreeMap<String, String>,
+    spec: Spec,
+    origin: Span,
+) -> Object {
+    let policy = Policy {
+        api_version: API_VERSION,
+        kind,
+        metadata: metadata(name, namespace.as_deref(), annotations),
+        spec,
+    };
+    Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&policy), origin }
+}
+
+/// A workload's selector over Kubernetes pod labels, optionally pinned to a namespace.
+pub fn pod_selector(s: &LabelSelector, namespace: Option<&str>) -> meta::LabelSelector {
+    let mut labels: BTreeMap<String, String> =
+        s.match_labels.iter().map(|(k, v)| (format!("{K8S_SOURCE}{k}"), v.clone())).collect();
+    if let Some(ns) = namespace {
+        labels.insert(NAMESPACE_LABEL.to_string(), ns.to_string());
+    }
+    let expressions =
+        s.expressions.iter().map(|e| requirement(&format!("{K8S_SOURCE}{}", e.key), e.op, &e.values));
+    selector(labels, expressions.collect())
+}
+
+fn namespace_selector(name: &str) -> meta::LabelSelector {
+    selector(BTreeMap::from([(NAMESPACE_LABEL.to_string(), name.to_string())]), Vec::new())
+}
+
+/// Pods of the namespaces whose labels match `s`. The namespace-key requirement keeps Cilium
+/// from scoping the selector to the policy's own namespace (`getEndpointSelector`).
+fn namespace_set_selector(s: &LabelSelector) -> meta::LabelSelector {
+    let labels =
+        s.match_labels.iter().map(|(k, v)| (format!("{NAMESPACE_LABELS_PREFIX}{k}"), v.clone())).collect();
+    let mut expressions: Vec<meta::LabelSelectorRequirement> = s
+        .expressions
+        .iter()
+        .map(|e| requirement(&format!("{NAMESPACE_LABELS_PREFIX}{}", e.key), e.op, &e.values))
+        .collect();
+    expressions.push(requirement(NAMESPACE_LABEL, LabelOp::Exists, &[]));
+    selector(labels, expressions)
+}
+
+/// Every pod in every namespace: what Cilium itself adds to a clusterwide selector
+/// (`getEndpointSelector`: "only match endpoints that contains a namespace label").
+fn all_pods_selector() -> meta::LabelSelector {
+    selector(BTreeMap::new(), vec![requirement(NAMESPACE_LABEL, LabelOp::Exists, &[])])
+}
+
+fn kube_dns_selector() -> meta::LabelSelector {
+    selector(
+        BTreeMap::from([
+            (NAMESPACE_LABEL.to_string(), KUBE_DNS_NAMESPACE.to_string()),
+            (format!("{K8S_SOURCE}{}", KUBE_DNS_LABEL.0), KUBE_DNS_LABEL.1.to_string()),
+        ]),
+        Vec::new(),
+    )
+}
+
+fn requirement(key: &str, op: LabelOp, values: &[String]) -> meta::LabelSelectorRequirement {
+    meta::LabelSelectorRequirement {
+        key: key.to_string(),
+        operator: op.as_k8s().to_string(),
+        values: (!values.is_empty()).then(|| values.to_vec()),
+    }
+}
+
+fn selector(
+    labels: BTreeMap<String, String>,
+    expressions: Vec<meta::LabelSelectorRequirement>,
+) -> meta::LabelSelector {
+    meta::LabelSelector {
+        match_labels: (!labels.is_empty()).then_some(labels),
+        match_expressions: (!expressions.is_empty()).then_some(expressions),
+    }
+}
