@@ -1,5 +1,6 @@
-//! Every example compiles for Kubernetes (or fails with the error its header names), matches
-//! its snapshot, validates against the upstream schema, and compiles deterministically.
+//! Every example compiles for every target (or fails with the error its header names for that
+//! target), matches its snapshot, validates against the upstream schemas, and compiles
+//! deterministically.
 
 mod common;
 
@@ -7,12 +8,8 @@ use common::*;
 use netpol::backend::Target;
 use netpol::driver::{compile, Options};
 
-fn compile_example(path: &str) -> netpol::driver::Compilation {
-    compile(
-        &[path.to_string()],
-        &DiskLoader,
-        &Options { overrides: Vec::new(), targets: vec![Target::Kubernetes], ..Options::default() },
-    )
+fn compile_example(path: &str, target: Target) -> netpol::driver::Compilation {
+    compile(&[path.to_string()], &DiskLoader, &Options { targets: vec![target], ..Options::default() })
 }
 
 #[test]
@@ -21,24 +18,27 @@ fn every_example_compiles_or_fails_as_declared() {
     assert!(examples.len() >= 8, "expected the seed and construct examples, found {examples:?}");
     for path in examples {
         let text = std::fs::read_to_string(root().join(&path)).expect("read example");
-        let c = compile_example(&path);
         let name = path.trim_start_matches("examples/").trim_end_matches(".netpol").to_string();
-        match expected_error(&text, "kubernetes") {
-            Some(code) => {
-                assert!(c.has_errors(), "{path}: expected {code}, but it compiled");
-                assert!(
-                    codes(&c).iter().all(|c| *c == code || c.starts_with('W')),
-                    "{path}: {:?}",
-                    codes(&c)
-                );
-                insta::assert_snapshot!(format!("{name}.kubernetes.diagnostics"), render(&c));
-            }
-            None => {
-                assert!(!c.has_errors(), "{path} failed:\n{}", render(&c));
-                let yaml = netpol::yaml::stream(&c.outputs[0].1);
-                insta::assert_snapshot!(format!("{name}.kubernetes"), yaml);
-                if !c.diagnostics.is_empty() {
-                    insta::assert_snapshot!(format!("{name}.warnings"), render(&c));
+        for target in Target::ALL {
+            let c = compile_example(&path, target);
+            let t = target.name();
+            match expected_error(&text, t) {
+                Some(code) => {
+                    assert!(c.has_errors(), "{path}: expected {code} for {t}, but it compiled");
+                    assert!(
+                        codes(&c).iter().all(|c| *c == code || c.starts_with('W')),
+                        "{path} ({t}): {:?}",
+                        codes(&c)
+                    );
+                    insta::assert_snapshot!(format!("{name}.{t}.diagnostics"), render(&c));
+                }
+                None => {
+                    assert!(!c.has_errors(), "{path} failed for {t}:\n{}", render(&c));
+                    let yaml = netpol::yaml::stream(&c.outputs[0].1);
+                    insta::assert_snapshot!(format!("{name}.{t}"), yaml);
+                    if !c.diagnostics.is_empty() {
+                        insta::assert_snapshot!(format!("{name}.warnings"), render(&c));
+                    }
                 }
             }
         }
@@ -51,7 +51,7 @@ fn construct_examples_have_no_warnings() {
         if path.contains("event-streams") || path.contains("kyma-telemetry") {
             continue; // Seed transcriptions: their warnings point at the seed tables' own gaps.
         }
-        let c = compile_example(&path);
+        let c = compile_example(&path, Target::Kubernetes);
         let warnings: Vec<_> = c.diagnostics.iter().filter(|d| !d.is_error()).map(|d| d.code).collect();
         assert!(warnings.is_empty(), "{path}: {warnings:?}\n{}", render(&c));
     }
@@ -62,7 +62,7 @@ fn emitted_objects_validate_against_the_upstream_schema() {
     let Some(validator) = kubernetes_validator() else { return };
     let mut checked = 0;
     for path in examples() {
-        let c = compile_example(&path);
+        let c = compile_example(&path, Target::Kubernetes);
         for (_, objects) in &c.outputs {
             let errors = schema_errors(&validator, objects);
             assert!(errors.is_empty(), "{path}: {errors:#?}");
@@ -75,9 +75,58 @@ fn emitted_objects_validate_against_the_upstream_schema() {
 }
 
 #[test]
+fn cilium_and_calico_objects_validate_against_the_upstream_crds() {
+    for target in [Target::Cilium, Target::Calico] {
+        let Some(schemas) = CrdSchemas::for_target(target) else { return };
+        let mut checked = 0;
+        for path in examples() {
+            let c = compile_example(&path, target);
+            for (_, objects) in &c.outputs {
+                let errors = schemas.object_errors(objects);
+                assert!(errors.is_empty(), "{path} ({}): {errors:#?}", target.name());
+                for o in objects {
+                    let body = o.body();
+                    let errors = match target {
+                        Target::Cilium => cilium_semantic_errors(&body),
+                        _ => calico_semantic_errors(&body),
+                    };
+                    assert!(errors.is_empty(), "{path} ({}): {errors:#?}", target.name());
+                }
+                checked += objects.len();
+            }
+        }
+        assert!(checked > 20, "{}: only {checked} objects validated", target.name());
+    }
+}
+
+#[test]
+fn crd_validation_catches_broken_objects() {
+    for target in [Target::Cilium, Target::Calico] {
+        let Some(schemas) = CrdSchemas::for_target(target) else { return };
+        let c = compile_example("examples/event-streams.netpol", target);
+        let mut body = c.outputs[0].1[0].body();
+        assert!(schemas.errors(std::slice::from_ref(&body)).is_empty(), "{}", target.name());
+        let mut typo = body.clone();
+        typo["spec"]["ingress"][0]["form"] = serde_json::json!([]);
+        assert!(!schemas.errors(&[typo]).is_empty(), "{}: a typo'd field must fail", target.name());
+        let mut kind = body.clone();
+        kind["apiVersion"] = serde_json::json!("cilium.io/v1");
+        kind["kind"] = serde_json::json!("NetworkPolicy2");
+        assert!(!schemas.errors(&[kind]).is_empty(), "{}: a wrong kind must fail", target.name());
+        match target {
+            Target::Cilium => {
+                body["spec"]["ingress"][0]["toPorts"][0]["ports"][0]["protocol"] = "ICMP".into()
+            }
+            _ => body["spec"]["ingress"][0]["action"] = "Accept".into(),
+        }
+        assert!(!schemas.errors(&[body]).is_empty(), "{}: a bad enum value must fail", target.name());
+    }
+}
+
+#[test]
 fn schema_validation_catches_a_broken_object() {
     let Some(validator) = kubernetes_validator() else { return };
-    let c = compile_example("examples/event-streams.netpol");
+    let c = compile_example("examples/event-streams.netpol", Target::Kubernetes);
     let mut body = c.outputs[0].1[0].body();
     assert!(value_schema_errors(&validator, std::slice::from_ref(&body)).is_empty());
     body["spec"]["ingress"][0]["form"] = serde_json::json!([]);
@@ -90,13 +139,15 @@ fn schema_validation_catches_a_broken_object() {
 #[test]
 fn output_is_deterministic() {
     for path in examples() {
-        let a = compile_example(&path);
-        let b = compile_example(&path);
-        let text = |c: &netpol::driver::Compilation| {
-            c.outputs.iter().map(|(_, o)| netpol::yaml::stream(o)).collect::<String>()
-        };
-        assert_eq!(text(&a), text(&b), "{path}");
-        assert_eq!(render(&a), render(&b), "{path}");
+        for target in Target::ALL {
+            let a = compile_example(&path, target);
+            let b = compile_example(&path, target);
+            let text = |c: &netpol::driver::Compilation| {
+                c.outputs.iter().map(|(_, o)| netpol::yaml::stream(o)).collect::<String>()
+            };
+            assert_eq!(text(&a), text(&b), "{path} ({})", target.name());
+            assert_eq!(render(&a), render(&b), "{path} ({})", target.name());
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use super::{
     deny_construct, metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
     ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
-use crate::analysis::reach::{Endpoint, Reach};
+use crate::analysis::ports::PortSet;
+use crate::analysis::reach::{Endpoint, Match, Reach};
 use crate::ir::{
     self, Action, Direction, Entity, LabelOp, LabelSelector, Peer, PortMatch, Ports, Program, Protocol,
     WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
@@ -432,9 +433,7 @@ impl Emitter<'_> {
     /// It only covers what the source already allows towards the cluster DNS, so it never
     /// widens: no allowed lookups is an error instead.
     fn dns_proxy_rule(&mut self, w: WorkloadId, span: Span) -> Option<Rule> {
-        let reach = self.reach.expect("reach is built when some rule names a DNS name");
-        let allowed =
-            reach.side(&Endpoint::Workload(w), Direction::Egress, &Endpoint::Entity(Entity::KubeDns)).certain;
+        let allowed = self.dns_allowed(w);
         let ports: Vec<PortProtocol> = [Protocol::Udp, Protocol::Tcp]
             .into_iter()
             .filter(|p| allowed.contains(*p, 53))
@@ -455,6 +454,28 @@ impl Emitter<'_> {
             }]),
             ..Rule::default()
         })
+    }
+
+    /// The ports on which the workload's own egress rules let it reach the cluster DNS on
+    /// Cilium. Only peers that certainly cover the DNS pods count, and CIDR peers never do:
+    /// "CIDR rules do not apply to traffic where both sides … are managed by Cilium"
+    /// (`layer3.rst`), so neither an allowed nor a denied network touches this traffic.
+    fn dns_allowed(&self, w: WorkloadId) -> PortSet {
+        let reach = self.reach.expect("reach is built when some rule names a DNS name");
+        let dns = Endpoint::Entity(Entity::KubeDns);
+        let mut allow =
+            if self.program.is_isolated(w, Direction::Egress) { PortSet::empty() } else { PortSet::all() };
+        let mut deny = PortSet::empty();
+        for rule in self.program.rules_of(w, Direction::Egress) {
+            if rule.peers.iter().any(|p| reach.matches(&p.peer, &dns) == Match::Yes) {
+                let ports = PortSet::from_ports(&rule.ports);
+                match rule.action {
+                    Action::Allow => allow = allow.union(&ports),
+                    Action::Deny => deny = deny.union(&ports),
+                }
+            }
+        }
+        allow.subtract(&deny)
     }
 
     fn default_deny(&mut self, d: &ir::DefaultDeny) -> Object {

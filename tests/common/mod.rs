@@ -168,3 +168,217 @@ pub fn render(c: &Compilation) -> String {
     netpol::cli::render::human(&mut buf, &c.sources, &c.diagnostics).expect("render");
     String::from_utf8(buf.into_inner()).expect("utf8")
 }
+
+/// The `openAPIV3Schema` of a CRD, made strict the way kubeconform's `-strict` is: every object
+/// that declares properties rejects unknown ones (unless the CRD preserves unknown fields),
+/// and `apiVersion` / `kind` are pinned. CEL rules (`x-kubernetes-validations`) are not
+/// evaluated here; the per-target checks below cover the ones that matter for netpol's output.
+pub fn crd_validator(path: &Path) -> jsonschema::Validator {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let crd: serde_json::Value = serde_yaml::from_str(&text).expect("CRD is YAML");
+    let group = crd["spec"]["group"].as_str().expect("group");
+    let kind = crd["spec"]["names"]["kind"].as_str().expect("kind");
+    let version = crd["spec"]["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .find(|v| v["served"] == true && v["storage"] == true)
+        .expect("a served storage version");
+    let mut schema = version["schema"]["openAPIV3Schema"].clone();
+    strict(&mut schema);
+    let api_version = format!("{group}/{}", version["name"].as_str().expect("version name"));
+    let wrapped = serde_json::json!({
+        "allOf": [schema, {
+            "properties": {"apiVersion": {"const": api_version}, "kind": {"const": kind}},
+            "required": ["apiVersion", "kind", "metadata", "spec"],
+        }]
+    });
+    jsonschema::validator_for(&wrapped).expect("CRD schema compiles")
+}
+
+fn strict(s: &mut serde_json::Value) {
+    let Some(map) = s.as_object_mut() else { return };
+    if map.get("x-kubernetes-int-or-string") == Some(&serde_json::Value::Bool(true))
+        && !map.contains_key("anyOf")
+        && !map.contains_key("type")
+    {
+        map.insert("type".into(), serde_json::json!(["integer", "string"]));
+    }
+    // Only real object schemas: the `oneOf`/`anyOf` branches of a CRD name properties only to
+    // require them.
+    if map.contains_key("properties")
+        && map.get("type") == Some(&serde_json::json!("object"))
+        && !map.contains_key("additionalProperties")
+        && map.get("x-kubernetes-preserve-unknown-fields") != Some(&serde_json::Value::Bool(true))
+    {
+        map.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+    }
+    for (_, v) in map.iter_mut() {
+        match v {
+            serde_json::Value::Object(_) => strict(v),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strict),
+            _ => {}
+        }
+    }
+}
+
+/// Validators for every kind a target emits, each against every upstream release on file:
+/// Cilium 1.17.6 and the 1.19 branch point; Calico v3.32.1 and master (stricter).
+pub struct CrdSchemas {
+    by_kind: Vec<(&'static str, String, jsonschema::Validator)>,
+}
+
+impl CrdSchemas {
+    pub fn for_target(target: Target) -> Option<CrdSchemas> {
+        let dir = schemas_dir()?;
+        let files: &[(&str, &str)] = match target {
+            Target::Kubernetes => return None,
+            Target::Cilium => &[
+                ("CiliumNetworkPolicy", "cilium/ciliumnetworkpolicies.yaml"),
+                ("CiliumNetworkPolicy", "cilium/v1.19-branchpoint/ciliumnetworkpolicies.yaml"),
+                ("CiliumClusterwideNetworkPolicy", "cilium/ciliumclusterwidenetworkpolicies.yaml"),
+                (
+                    "CiliumClusterwideNetworkPolicy",
+                    "cilium/v1.19-branchpoint/ciliumclusterwidenetworkpolicies.yaml",
+                ),
+            ],
+            Target::Calico => &[
+                ("NetworkPolicy", "calico/projectcalico.org_v3_networkpolicies.yaml"),
+                ("NetworkPolicy", "calico/master/projectcalico.org_v3_networkpolicies.yaml"),
+                ("GlobalNetworkPolicy", "calico/projectcalico.org_v3_globalnetworkpolicies.yaml"),
+                ("GlobalNetworkPolicy", "calico/master/projectcalico.org_v3_globalnetworkpolicies.yaml"),
+            ],
+        };
+        Some(CrdSchemas {
+            by_kind: files
+                .iter()
+                .map(|(kind, file)| (*kind, file.to_string(), crd_validator(&dir.join(file))))
+                .collect(),
+        })
+    }
+
+    /// Problems with each object (read back from its YAML), against every schema for its kind.
+    pub fn errors(&self, values: &[serde_json::Value]) -> Vec<String> {
+        let mut out = Vec::new();
+        for value in values {
+            let kind = value["kind"].as_str().unwrap_or_default();
+            let schemas: Vec<_> = self.by_kind.iter().filter(|(k, _, _)| *k == kind).collect();
+            if schemas.is_empty() {
+                out.push(format!("{}: no schema for kind {kind}", value["metadata"]["name"]));
+            }
+            for (_, file, validator) in schemas {
+                for e in validator.iter_errors(value) {
+                    out.push(format!("{} ({file}): {e} at {}", value["metadata"]["name"], e.instance_path()));
+                }
+            }
+        }
+        out
+    }
+
+    pub fn object_errors(&self, objects: &[netpol::backend::Object]) -> Vec<String> {
+        self.errors(&objects.iter().map(|o| o.body()).collect::<Vec<_>>())
+    }
+}
+
+/// Rules the Cilium agent enforces beyond the CRD schema (`pkg/policy/api/rule_validation.go`):
+/// one L3 selector kind per rule, `toFQDNs` alone, `endPort` above `port`, explicit protocols,
+/// and no rule sections that are present but empty.
+pub fn cilium_semantic_errors(value: &serde_json::Value) -> Vec<String> {
+    let name = &value["metadata"]["name"];
+    let mut out = Vec::new();
+    let spec = &value["spec"];
+    for section in ["ingress", "ingressDeny", "egress", "egressDeny"] {
+        if let Some(rules) = spec.get(section) {
+            if rules.as_array().is_none_or(|r| r.is_empty()) {
+                out.push(format!("{name}: `{section}` is present but empty (an inert policy)"));
+            }
+        }
+        for rule in spec[section].as_array().into_iter().flatten() {
+            let l3: Vec<&str> = [
+                "fromEndpoints",
+                "fromEntities",
+                "fromCIDR",
+                "fromCIDRSet",
+                "toEndpoints",
+                "toEntities",
+                "toCIDR",
+                "toCIDRSet",
+                "toFQDNs",
+                "toServices",
+                "fromRequires",
+                "toRequires",
+            ]
+            .into_iter()
+            .filter(|k| rule.get(*k).is_some())
+            .collect();
+            if l3.len() > 1 {
+                out.push(format!("{name}: {section} rule mixes {l3:?}"));
+            }
+            if l3.iter().any(|k| k.ends_with("Requires")) {
+                out.push(format!("{name}: uses {l3:?}, removed in Cilium 1.19"));
+            }
+            for pr in rule["toPorts"].as_array().into_iter().flatten() {
+                for p in pr["ports"].as_array().into_iter().flatten() {
+                    if p.get("protocol").is_none() {
+                        out.push(format!("{name}: port without protocol (Cilium reads it as ANY)"));
+                    }
+                    if let Some(end) = p.get("endPort") {
+                        let start: Option<i64> = p["port"].as_str().and_then(|s| s.parse().ok());
+                        if start.is_none_or(|s| s > end.as_i64().expect("int")) {
+                            out.push(format!("{name}: endPort without a numeric port below it"));
+                        }
+                    }
+                    if pr.get("rules").is_some() && (p["port"] == "0" || p.get("endPort").is_some()) {
+                        out.push(format!("{name}: L7 rules on a wildcard port or range"));
+                    }
+                }
+            }
+        }
+    }
+    if ["ingress", "ingressDeny", "egress", "egressDeny"].iter().all(|s| spec.get(*s).is_none()) {
+        out.push(format!("{name}: no rule section (Cilium 1.19 rejects it)"));
+    }
+    out
+}
+
+/// Rules the Calico API server enforces beyond the CRD schema (`policy_common.go` and the
+/// validator): ports need a port protocol, selectors fit 1024 characters and hold no
+/// `global()`, `types` is explicit, and `notNets` only with `nets`.
+pub fn calico_semantic_errors(value: &serde_json::Value) -> Vec<String> {
+    let name = &value["metadata"]["name"];
+    let mut out = Vec::new();
+    let spec = &value["spec"];
+    if spec.get("types").is_none() {
+        out.push(format!("{name}: types missing"));
+    }
+    let selector_ok =
+        |s: &serde_json::Value| s.as_str().is_none_or(|s| s.len() <= 1024 && !s.contains("global("));
+    if !selector_ok(&spec["selector"]) || !selector_ok(&spec["namespaceSelector"]) {
+        out.push(format!("{name}: bad policy selector"));
+    }
+    for dir in ["ingress", "egress"] {
+        for rule in spec[dir].as_array().into_iter().flatten() {
+            for side in ["source", "destination"] {
+                let e = &rule[side];
+                if e.get("ports").is_some() {
+                    let proto = rule["protocol"].as_str().unwrap_or_default();
+                    if !["TCP", "UDP", "SCTP"].contains(&proto) {
+                        out.push(format!("{name}: ports with protocol `{proto}`"));
+                    }
+                }
+                if !selector_ok(&e["selector"]) || !selector_ok(&e["namespaceSelector"]) {
+                    out.push(format!("{name}: bad rule selector"));
+                }
+                if e.get("notNets").is_some() && e.get("nets").is_none() {
+                    out.push(format!("{name}: notNets without nets"));
+                }
+                let family = |n: &serde_json::Value| n.as_str().map(|s| s.contains(':'));
+                let nets: Vec<_> = e["nets"].as_array().into_iter().flatten().map(family).collect();
+                if nets.windows(2).any(|w| w[0] != w[1]) {
+                    out.push(format!("{name}: nets mix IPv4 and IPv6"));
+                }
+            }
+        }
+    }
+    out
+}
