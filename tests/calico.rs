@@ -1,0 +1,269 @@
+//! One test per Calico trap (SEMANTICS.md §2.3): each compiles a small program for
+//! `--target calico` and checks the field that carries the trap.
+
+mod common;
+
+use common::*;
+use netpol::backend::{Target, Version, Versions};
+use serde_json::{json, Value};
+
+const HEAD: &str =
+    "namespace shop\nworkload web { app: web }\nworkload api { app: api }\nworkload db { app: db }\n";
+
+fn calico(src: &str) -> netpol::driver::Compilation {
+    compile_str(&format!("{HEAD}{src}"), &[Target::Calico], &[])
+}
+
+/// The body of the object named `name`, after checking the whole output is valid.
+fn object(c: &netpol::driver::Compilation, name: &str) -> Value {
+    assert!(!c.has_errors(), "{}", render(c));
+    let objects = &c.outputs[0].1;
+    for o in objects {
+        let body = o.body();
+        assert!(calico_semantic_errors(&body).is_empty(), "{:?}", calico_semantic_errors(&body));
+        assert_eq!(body["apiVersion"], "projectcalico.org/v3", "v3 only, never crd.projectcalico.org/v1");
+    }
+    if let Some(schemas) = CrdSchemas::for_target(Target::Calico) {
+        let errors = schemas.object_errors(objects);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    objects.iter().find(|o| o.name == name).unwrap_or_else(|| panic!("no object {name}")).body()
+}
+
+fn error_codes(c: &netpol::driver::Compilation) -> Vec<&'static str> {
+    codes(c).into_iter().filter(|c| c.starts_with('E')).collect()
+}
+
+/// The rules of a section without their provenance annotations.
+fn bare(rules: &Value) -> Value {
+    let mut rules = rules.clone();
+    for r in rules.as_array_mut().into_iter().flatten() {
+        r.as_object_mut().expect("rule").remove("metadata");
+    }
+    rules
+}
+
+#[test]
+fn selectors_are_calico_expressions_with_quoted_values() {
+    let c = compile_str(
+        "namespace shop\nworkload web { app.kubernetes.io/name: web, tier in (a, b), env notin (test), team exists, legacy does-not-exist }\n\
+         workload api { app: api }\nweb accepts from api\n",
+        &[Target::Calico],
+        &[],
+    );
+    assert_eq!(
+        object(&c, "web")["spec"]["selector"],
+        "app.kubernetes.io/name == 'web' && env not in {'test'} && !has(legacy) && has(team) && tier in {'a', 'b'}"
+    );
+}
+
+#[test]
+fn awkward_label_values_stay_literal_values() {
+    // Values that look like numbers, keywords or functions of the selector language, and the
+    // empty value: quoted, each stays a value.
+    let c = compile_str(
+        "namespace shop\nworkload web { version: \"\", app: all, mode in (has, in, not, \"9\") }\nworkload api { app: api }\nweb accepts from api\n",
+        &[Target::Calico],
+        &[],
+    );
+    assert_eq!(
+        object(&c, "web")["spec"]["selector"],
+        "app == 'all' && version == '' && mode in {'9', 'has', 'in', 'not'}"
+    );
+}
+
+#[test]
+fn over_long_selectors_are_errors_not_truncations() {
+    let values: Vec<String> = (0..120).map(|i| format!("value-number-{i}")).collect();
+    let c = calico(&format!("workload big {{ app in ({}) }}\nbig accepts from web\n", values.join(", ")));
+    assert_eq!(error_codes(&c), ["E0304"]);
+    assert!(render(&c).contains("1024"), "{}", render(&c));
+}
+
+#[test]
+fn namespaces_by_name_and_label() {
+    let c = compile_str(
+        "namespace shop { workload web { app: web }\n web accepts tcp 80 from api, mon/prom, namespace mon, prod, cluster }\n\
+         namespace shop { workload api { app: api } }\nnamespace mon { workload prom { app: prom } }\n\
+         namespaces prod { env: prod }\n",
+        &[Target::Calico],
+        &[],
+    );
+    let sources: Vec<Value> = object(&c, "web")["spec"]["ingress"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["source"].clone())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            json!({"selector": "app == 'api'"}),
+            json!({"selector": "app == 'prom'", "namespaceSelector": "projectcalico.org/name == 'mon'"}),
+            json!({"namespaceSelector": "projectcalico.org/name == 'mon'"}),
+            json!({"namespaceSelector": "env == 'prod'"}),
+            json!({"namespaceSelector": "all()"}),
+        ]
+    );
+}
+
+#[test]
+fn types_order_and_tier_are_explicit() {
+    let c = calico("web connects to api on tcp 80\nweb connects to kube-dns\napi accepts nothing\n");
+    let web = object(&c, "web")["spec"].clone();
+    assert_eq!(web["types"], json!(["Egress"]), "egress rules only: Egress only");
+    assert_eq!(web["order"], 100);
+    assert_eq!(web["tier"], "default");
+    let api = object(&c, "api")["spec"].clone();
+    assert_eq!(api["types"], json!(["Ingress"]));
+    assert!(api.get("ingress").is_none(), "isolated with no rule: the tier's default Deny decides");
+    // Before 3.29 open-source Calico has no tiers and no `tier` field.
+    let c = compile_with(
+        &format!("{HEAD}web accepts from api\n"),
+        &[Target::Calico],
+        &[],
+        Versions { calico: Version::new(3, 28, 0), ..Versions::DEFAULT },
+    );
+    assert!(object(&c, "web")["spec"].get("tier").is_none());
+}
+
+#[test]
+fn deny_rules_come_first_and_open_directions_end_in_pass() {
+    let c = calico("web accepts tcp 80 from anywhere\nweb refuses tcp 80 from 198.51.100.0/24\n");
+    assert_eq!(
+        bare(&object(&c, "web")["spec"]["ingress"]),
+        json!([
+            {"action": "Deny", "protocol": "TCP", "source": {"nets": ["198.51.100.0/24"]}, "destination": {"ports": [80]}},
+            {"action": "Allow", "protocol": "TCP", "destination": {"ports": [80]}},
+        ]),
+        "the deny is written after the allow but must be decided first"
+    );
+    let c = calico("web never connects to 169.254.169.254\n");
+    let web = object(&c, "web")["spec"].clone();
+    assert_eq!(web["types"], json!(["Egress"]));
+    assert_eq!(
+        bare(&web["egress"]),
+        json!([
+            {"action": "Deny", "destination": {"nets": ["169.254.169.254/32"]}},
+            {"action": "Pass"},
+        ]),
+        "not isolated: what is not denied goes on instead of meeting the tier's default Deny"
+    );
+}
+
+#[test]
+fn networks_with_exceptions_get_their_own_rule_and_families_are_not_mixed() {
+    let c = calico(
+        "web accepts tcp 443 from 10.0.0.0/8 except 10.1.0.0/16, 192.168.0.0/16, fd00::/8, 172.16.0.0/12\n",
+    );
+    let sources: Vec<Value> = object(&c, "web")["spec"]["ingress"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["source"].clone())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            json!({"nets": ["10.0.0.0/8"], "notNets": ["10.1.0.0/16"]}),
+            json!({"nets": ["192.168.0.0/16", "172.16.0.0/12"]}),
+            json!({"nets": ["fd00::/8"]}),
+        ]
+    );
+}
+
+#[test]
+fn ports_ranges_named_ports_and_protocols() {
+    let c = calico("web accepts tcp 80, 8000-8100, http and udp and sctp 2905 from api\n");
+    let rules = bare(&object(&c, "web")["spec"]["ingress"]);
+    let ports: Vec<(Value, Value)> = rules
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| (r["protocol"].clone(), r["destination"].clone()))
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            (json!("TCP"), json!({"ports": [80, "8000:8100", "http"]})),
+            (json!("UDP"), Value::Null),
+            (json!("SCTP"), json!({"ports": [2905]})),
+        ]
+    );
+    let c = calico("web accepts from api\n");
+    let rule = &bare(&object(&c, "web")["spec"]["ingress"])[0];
+    assert!(rule.get("protocol").is_none() && rule.get("destination").is_none(), "every port: {rule}");
+}
+
+#[test]
+fn at_most_fifty_ports_per_rule() {
+    let ports: Vec<String> = (1000..1060).map(|p| p.to_string()).collect();
+    let c = calico(&format!("web accepts tcp {} from api\n", ports.join(", ")));
+    let rules = object(&c, "web")["spec"]["ingress"].clone();
+    let sizes: Vec<usize> = rules
+        .as_array()
+        .expect("rules")
+        .iter()
+        .map(|r| r["destination"]["ports"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(sizes, [50, 10]);
+}
+
+#[test]
+fn kube_dns_anywhere_and_egress_shape() {
+    let c = calico("web connects to kube-dns\nweb accepts from anywhere\n");
+    let web = object(&c, "web")["spec"].clone();
+    assert_eq!(
+        bare(&web["egress"]),
+        json!([
+            {"action": "Allow", "protocol": "TCP", "destination": {
+                "selector": "k8s-app == 'kube-dns'", "namespaceSelector": "projectcalico.org/name == 'kube-system'", "ports": [53]}},
+            {"action": "Allow", "protocol": "UDP", "destination": {
+                "selector": "k8s-app == 'kube-dns'", "namespaceSelector": "projectcalico.org/name == 'kube-system'", "ports": [53]}},
+        ])
+    );
+    assert_eq!(bare(&web["ingress"]), json!([{"action": "Allow"}]), "anywhere: no source at all");
+}
+
+#[test]
+fn what_open_source_calico_cannot_express_is_an_error_naming_it() {
+    for (src, what) in [
+        ("web connects to \"api.example.com\" on tcp 443\n", "DNS names"),
+        ("web accepts from world\n", "`world`"),
+        ("web accepts from host\n", "`host`"),
+        ("web connects to kube-apiserver on tcp 443\n", "`kube-apiserver`"),
+    ] {
+        let c = calico(src);
+        assert_eq!(error_codes(&c), ["E0301"], "{src}");
+        let text = render(&c);
+        assert!(text.contains("target `calico` cannot express") && text.contains(what), "{text}");
+        assert!(text.contains("--target cilium"), "the help names a target that can: {text}");
+        assert!(c.outputs.is_empty(), "nothing is emitted");
+    }
+}
+
+#[test]
+fn default_deny_per_namespace_and_cluster_wide() {
+    let c = compile_str(
+        "default deny egress\nnamespace shop { default deny ingress\n workload web { app: web }\n web accepts from anywhere }\n",
+        &[Target::Calico],
+        &[],
+    );
+    let gnp = c.outputs[0].1.iter().find(|o| o.kind == "GlobalNetworkPolicy").expect("GNP").body();
+    assert_eq!(gnp["spec"]["namespaceSelector"], "has(projectcalico.org/name)", "pods, not host endpoints");
+    assert_eq!(gnp["spec"]["selector"], "all()");
+    assert_eq!(gnp["spec"]["types"], json!(["Egress"]));
+    let np = object(&c, "default-deny-ingress");
+    assert_eq!(np["metadata"]["namespace"], "shop");
+    assert_eq!(np["spec"]["types"], json!(["Ingress"]));
+    assert!(np["spec"].get("ingress").is_none());
+}
+
+#[test]
+fn every_rule_carries_its_source_line_and_reason() {
+    let c = calico("web accepts tcp 80 from api \"the shop front\"\n");
+    assert_eq!(
+        object(&c, "web")["spec"]["ingress"][0]["metadata"],
+        json!({"annotations": {"netpol/reason": "the shop front", "netpol/source": "test.netpol:5"}})
+    );
+}
