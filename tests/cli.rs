@@ -202,3 +202,107 @@ fn unreadable_input_is_a_diagnostic_not_a_panic() {
     let err = text(&out.stderr);
     assert!(err.contains("not UTF-8") && err.contains("no such file"), "{err}");
 }
+
+const DENY: &str = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from anywhere\nweb refuses tcp 80 from 198.51.100.0/24\n";
+
+#[test]
+fn target_all_writes_one_folder_per_target() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["compile", "p.netpol", "--target", "all", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for file in [
+        "out/kubernetes/shop/networkpolicy-web.yaml",
+        "out/cilium/shop/ciliumnetworkpolicy-web.yaml",
+        "out/calico/shop/networkpolicy-web.yaml",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file} missing; wrote {:?}", walk(&dir.path().join("out")));
+    }
+    let calico =
+        std::fs::read_to_string(dir.path().join("out/calico/shop/networkpolicy-web.yaml")).expect("read");
+    assert!(calico.starts_with("apiVersion: projectcalico.org/v3\n"), "{calico}");
+    // Each target's file is exactly what `--target T` prints.
+    let single = netpol(&["compile", "p.netpol", "--target", "cilium"], dir.path());
+    let cilium = std::fs::read_to_string(dir.path().join("out/cilium/shop/ciliumnetworkpolicy-web.yaml"))
+        .expect("read");
+    assert!(text(&single.stdout).contains(&cilium));
+}
+
+#[test]
+fn target_all_fails_whole_when_one_target_cannot_express_the_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    assert_eq!(netpol(&["compile", "p.netpol", "-t", "all", "-o", "out"], dir.path()).status.code(), Some(0));
+    let contents = |d: &Path| -> Vec<(std::path::PathBuf, String)> {
+        let mut files: Vec<_> = walk(&d.join("out"))
+            .into_iter()
+            .map(|p| (p.clone(), std::fs::read_to_string(&p).expect("read")))
+            .collect();
+        files.sort();
+        files
+    };
+    let before = contents(dir.path());
+    assert_eq!(before.len(), 6, "two policies for each of three targets");
+    // Deny rules: fine for Cilium and Calico, E0301 for Kubernetes, so nothing is written.
+    write(dir.path(), "p.netpol", DENY);
+    let out = netpol(&["compile", "p.netpol", "-t", "all", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0301]: target `kubernetes` cannot express deny rules"));
+    assert_eq!(contents(dir.path()), before, "nothing written, nothing removed");
+    // The same for `check`.
+    let out = netpol(&["check", "p.netpol", "-t", "all"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let out = netpol(&["check", "p.netpol", "-t", "calico"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn target_all_without_an_output_folder_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["compile", "p.netpol", "--target", "all"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(text(&out.stderr).contains("-o DIR"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn cni_versions_are_checked_and_validated() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "p.netpol",
+        "namespace shop\nworkload web { app: web }\nweb accepts tcp 8000-8100 from anywhere\n",
+    );
+    let out = netpol(&["compile", "p.netpol", "-t", "cilium", "--cilium-version", "1.15"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0303]"), "{}", text(&out.stderr));
+    let out = netpol(&["compile", "p.netpol", "-t", "cilium", "--cilium-version", "v1.16.2"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("endPort: 8100"));
+    let out = netpol(&["compile", "p.netpol", "-t", "cilium", "--cilium-version", "latest"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("expected a version such as 1.16"), "{}", text(&out.stderr));
+    let out = netpol(&["compile", "p.netpol", "-t", "calico", "--calico-version", "3.28"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("tier:"), "no tiers before Calico 3.29");
+}
+
+#[test]
+fn cluster_scoped_objects_go_to_the_cluster_folder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "p.netpol",
+        "default deny ingress\nnamespace shop\nworkload web { app: web }\nweb accepts tcp 80 from anywhere\n",
+    );
+    let out = netpol(&["compile", "p.netpol", "-t", "cilium", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir
+        .path()
+        .join("out/_cluster/ciliumclusterwidenetworkpolicy-default-deny-ingress.yaml")
+        .is_file());
+    let out = netpol(&["compile", "p.netpol", "-t", "calico", "-o", "out2"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("out2/_cluster/globalnetworkpolicy-default-deny-ingress.yaml").is_file());
+}
