@@ -5,6 +5,7 @@
 //!     cargo bench --bench compile -- --quick     # the smallest size only (CI smoke run)
 //!     NETPOL_BENCH_QUICK=1 cargo bench --bench compile
 //!     NETPOL_BENCH_SIZE=5000 target/release/deps/compile-*   # one size, in this process
+//!     NETPOL_BENCH_TARGET=all cargo bench --bench compile  # kubernetes (default), cilium, calico or all
 //!
 //! Each size runs in its own process (the bench re-executes itself with `NETPOL_BENCH_SIZE`), so
 //! the peak memory (`VmHWM`) is per size. It still covers the whole process: the generated
@@ -32,6 +33,18 @@ const TARGET_MS: f64 = 1000.0;
 const TARGET_MB: f64 = 300.0;
 const SIZE_VAR: &str = "NETPOL_BENCH_SIZE";
 const QUICK_VAR: &str = "NETPOL_BENCH_QUICK";
+const TARGET_VAR: &str = "NETPOL_BENCH_TARGET";
+
+/// The targets to emit: `$NETPOL_BENCH_TARGET` (a target name or `all`), else Kubernetes.
+fn bench_targets() -> Vec<Target> {
+    match std::env::var(TARGET_VAR).ok().as_deref() {
+        None | Some("") => vec![Target::Kubernetes],
+        Some("all") => Target::ALL.to_vec(),
+        Some(name) => {
+            vec![Target::from_name(name).unwrap_or_else(|| panic!("{TARGET_VAR}: unknown target {name}"))]
+        }
+    }
+}
 /// The line a child prints for its parent to read.
 const RESULT_TAG: &str = "netpol-bench-result";
 const FILE: &str = "gen.netpol";
@@ -263,7 +276,7 @@ fn measure(workloads: usize) -> Result<Measured, String> {
     let text = generate(workloads, namespaces, SEED);
     let (rules, in_bytes) = (count_rules(&text), text.len());
     let loader = Mem(HashMap::from([(FILE.to_string(), text)]));
-    let options = Options { overrides: vec![], targets: vec![Target::Kubernetes], ..Options::default() };
+    let options = Options { overrides: vec![], targets: bench_targets(), ..Options::default() };
     let paths = [FILE.to_string()];
 
     let mut times = Vec::new();
@@ -271,14 +284,15 @@ fn measure(workloads: usize) -> Result<Measured, String> {
     for run in 0..RUNS {
         let start = Instant::now();
         let c = compile(&paths, &loader, &options);
-        let yaml = c.outputs.first().map(|(_, objects)| netpol::yaml::stream(objects));
+        let yaml = (!c.outputs.is_empty())
+            .then(|| c.outputs.iter().map(|(_, objects)| netpol::yaml::stream(objects)).collect::<String>());
         times.push(start.elapsed());
         if run == 0 {
             if let Some(d) = c.diagnostics.iter().find(|d| d.is_error()) {
                 let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
                 return Err(format!("{errors} error(s); the first: {}", describe(&c, d)));
             }
-            let Some(yaml) = yaml else { return Err("no Kubernetes output".into()) };
+            let Some(yaml) = yaml else { return Err("no output".into()) };
             out_bytes = yaml.len();
             warnings = c.diagnostics.len();
             print_warning_summary(&c);
@@ -413,16 +427,25 @@ fn stages(workloads: usize) {
     let check = t.elapsed();
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
-    let t = Instant::now();
-    let objects = netpol::backend::Target::Kubernetes.backend().emit(&resolved.program, &cx).expect("emits");
-    let emit = t.elapsed();
-    let t = Instant::now();
-    let yaml = netpol::yaml::stream(&objects);
-    let stream = t.elapsed();
     eprintln!(
-        "  stages at {workloads} workloads: parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({} diagnostics), emit+serialize {:.0} ms, stream {:.0} ms ({} bytes)",
-        ms(parse), ms(resolve), ms(check), diags.len(), ms(emit), ms(stream), yaml.len()
+        "  stages at {workloads} workloads: parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({} diagnostics)",
+        ms(parse), ms(resolve), ms(check), diags.len()
     );
+    for target in bench_targets() {
+        let t = Instant::now();
+        let objects = target.backend().emit(&resolved.program, &cx).expect("emits");
+        let emit = t.elapsed();
+        let t = Instant::now();
+        let yaml = netpol::yaml::stream(&objects);
+        let stream = t.elapsed();
+        eprintln!(
+            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({} bytes)",
+            target.name(),
+            ms(emit),
+            ms(stream),
+            yaml.len()
+        );
+    }
 }
 
 fn main() -> ExitCode {
