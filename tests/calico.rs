@@ -128,27 +128,49 @@ fn types_order_and_tier_are_explicit() {
 }
 
 #[test]
-fn deny_rules_come_first_and_open_directions_end_in_pass() {
+fn deny_rules_live_in_a_tier_of_their_own_that_passes_the_rest() {
     let c = calico("web accepts tcp 80 from anywhere\nweb refuses tcp 80 from 198.51.100.0/24\n");
+    let allow = object(&c, "web")["spec"].clone();
+    assert_eq!(allow["tier"], "default");
     assert_eq!(
-        bare(&object(&c, "web")["spec"]["ingress"]),
-        json!([
-            {"action": "Deny", "protocol": "TCP", "source": {"nets": ["198.51.100.0/24"]}, "destination": {"ports": [80]}},
-            {"action": "Allow", "protocol": "TCP", "destination": {"ports": [80]}},
-        ]),
-        "the deny is written after the allow but must be decided first"
+        bare(&allow["ingress"]),
+        json!([{"action": "Allow", "protocol": "TCP", "destination": {"ports": [80]}}])
     );
+    let deny = object(&c, "netpol-deny.web");
+    assert_eq!(deny["metadata"]["namespace"], "shop");
+    assert_eq!(deny["spec"]["tier"], "netpol-deny");
+    assert_eq!(deny["spec"]["selector"], "app == 'web'");
+    assert_eq!(deny["spec"]["types"], json!(["Ingress"]));
+    assert_eq!(
+        bare(&deny["spec"]["ingress"]),
+        json!([{"action": "Deny", "protocol": "TCP", "source": {"nets": ["198.51.100.0/24"]}, "destination": {"ports": [80]}}])
+    );
+    // The tier: before the default tier (order 1,000,000), and Pass where no deny matched,
+    // so a deny never isolates and never skips an allow.
+    let tier = object(&c, "netpol-deny");
+    assert_eq!(tier["kind"], "Tier");
+    assert!(tier["metadata"].get("namespace").is_none());
+    assert_eq!(tier["spec"], json!({"order": 900000, "defaultAction": "Pass"}));
+    // Deny only: no default-tier policy, so the direction stays open.
     let c = calico("web never connects to 169.254.169.254\n");
-    let web = object(&c, "web")["spec"].clone();
-    assert_eq!(web["types"], json!(["Egress"]));
-    assert_eq!(
-        bare(&web["egress"]),
-        json!([
-            {"action": "Deny", "destination": {"nets": ["169.254.169.254/32"]}},
-            {"action": "Pass"},
-        ]),
-        "not isolated: what is not denied goes on instead of meeting the tier's default Deny"
+    let names: Vec<&str> = c.outputs[0].1.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["netpol-deny", "netpol-deny.web"]);
+    assert_eq!(object(&c, "netpol-deny.web")["spec"]["types"], json!(["Egress"]));
+    // No deny rule: no tier.
+    let c = calico("web accepts from api\n");
+    assert!(c.outputs[0].1.iter().all(|o| o.kind != "Tier"));
+}
+
+#[test]
+fn deny_rules_need_calico_tiers() {
+    let c = compile_with(
+        &format!("{HEAD}web refuses from api\n"),
+        &[Target::Calico],
+        &[],
+        Versions { calico: Version::new(3, 28, 0), ..Versions::DEFAULT },
     );
+    assert_eq!(error_codes(&c), ["E0303"]);
+    assert!(render(&c).contains("--calico-version 3.29"), "{}", render(&c));
 }
 
 #[test]

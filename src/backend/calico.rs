@@ -1,19 +1,22 @@
-//! Calico `projectcalico.org/v3` NetworkPolicy, and GlobalNetworkPolicy for a cluster-wide
-//! default deny.
+//! Calico `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy for a cluster-wide default
+//! deny, and a Tier for deny rules.
 //!
-//! One policy per policed workload, named after it, and one per default deny, all in the
-//! `default` tier. Semantics follow projectcalico/calico `api/pkg/apis/projectcalico/v3`
+//! One policy per policed workload, named after it, in the `default` tier, and one per default
+//! deny. Semantics follow projectcalico/calico `api/pkg/apis/projectcalico/v3`
 //! (`networkpolicy.go`, `policy_common.go`, `tier.go`), the selector tokenizer
 //! (`libcalico-go/lib/selector/tokenizer`) and docs.tigera.io's tier reference; each choice
 //! below cites why. The traps:
 //! - `types` is always written: left out, a policy with only egress rules becomes egress-only
 //!   but one with no rules becomes ingress-only (`networkpolicy.go`);
-//! - rules are ordered and the first match decides, and a policy that selects an endpoint
-//!   but matches nothing ends in the tier's default Deny (`tier.go`). So deny rules come
-//!   first; a direction the source does not isolate ends in `Pass`, which hands the packet
-//!   to later tiers and finally the endpoint's profile, which allows (docs.tigera.io
-//!   "Tier": "If the last Tier applying to the endpoint Passes the packet, that endpoint's
-//!   Profiles are evaluated");
+//! - within a tier, the first matching rule of the first policy decides, and a tier whose
+//!   policies select an endpoint but match nothing ends in its default action, Deny for the
+//!   default tier (`tier.go`). So the default tier holds only allow rules, exactly as Calico's
+//!   own conversion of Kubernetes NetworkPolicies does, and isolation means "selected";
+//! - deny rules live in their own tier, [`DENY_TIER`], ordered before the default tier, whose
+//!   default action is Pass: what they deny is denied whatever any policy allows, what they do
+//!   not match goes on to the default tier untouched, so they never isolate (docs.tigera.io
+//!   "Tier": "If a NetworkPolicy or GlobalNetworkPolicy in the Tier Passes the packet, the
+//!   next Tier containing a Policy that applies to the endpoint processes the packet");
 //! - selectors are Calico expressions with quoted values and no escapes;
 //! - namespaces by name use `projectcalico.org/name`;
 //! - `protocol` is set whenever ports are (`policy_common.go`: "Required if any of the
@@ -21,8 +24,8 @@
 //! - open-source Calico has no DNS-name matching (no such field in `EntityRule`).
 
 use super::{
-    metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version, ANNOTATION_RULES,
-    ANNOTATION_SOURCE,
+    deny_construct, metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
+    ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
 use crate::ir::{
     self, Action, Direction, Entity, LabelOp, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program,
@@ -42,9 +45,17 @@ pub const NAMESPACE_NAME_LABEL: &str = "projectcalico.org/name";
 /// rules are decided before any hand-written NetworkPolicy's allows.
 pub const ORDER: u32 = 100;
 pub const TIER: &str = "default";
-/// `spec.tier`: policy tiers came to open-source Calico in 3.29 (calico#9085); before that
-/// every policy is in the one implicit tier, and the field is left out.
+/// `spec.tier` and Tier's `defaultAction`: policy tiers came to open-source Calico in 3.29
+/// (calico#9085, calico#9232); before that every policy is in the one implicit tier, and the
+/// field is left out.
 pub const TIER_SINCE: Version = Version::new(3, 29, 0);
+/// The tier of netpol's deny rules. Its policies are named `netpol-deny.<workload>`: before
+/// 3.32 a policy outside the default tier had to carry its tier as a prefix (calico#11232
+/// lifted that), and the prefixed name stays valid after.
+pub const DENY_TIER: &str = "netpol-deny";
+/// Before the default tier (order 1,000,000, calico#9085) and after the `kube-admin` tier of
+/// ClusterNetworkPolicy (order 1,000).
+pub const DENY_TIER_ORDER: u32 = 900_000;
 /// `maxLength` of every selector field in the v3 CRDs.
 pub const MAX_SELECTOR: usize = 1024;
 /// `maxItems` of `ports` and of `nets` / `notNets` in an EntityRule.
@@ -64,7 +75,7 @@ impl Backend for Calico {
         let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
             let mut e = Emitter { program, cx, errors: Vec::new() };
             let objects: Vec<Object> =
-                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+                range.flat_map(|i| e.workload_policies(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
         let mut e = Emitter { program, cx, errors: Vec::new() };
@@ -75,6 +86,9 @@ impl Backend for Calico {
         }
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
+        }
+        if let Some(first) = program.rules.iter().find(|r| r.action == Action::Deny) {
+            objects.push(e.deny_tier(first.origin));
         }
         if !e.errors.is_empty() {
             return Err(e.errors);
@@ -106,6 +120,22 @@ struct Spec {
     ingress: Vec<Rule>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     egress: Vec<Rule>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Tier {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: meta::ObjectMeta,
+    spec: TierSpec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TierSpec {
+    order: u32,
+    default_action: &'static str,
 }
 
 #[derive(Serialize, Clone)]
@@ -156,28 +186,29 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
+    /// The workload's allow policy in the default tier and its deny policy in [`DENY_TIER`],
+    /// each where it has something to say.
+    fn workload_policies(&mut self, w: WorkloadId) -> Vec<Object> {
         let p = self.program;
         let wl = p.workload(w);
+        let ns = p.namespace(wl.namespace).name.clone();
+        let selector = self.selector(&wl.selector, wl.span);
+        let mut out = Vec::new();
+        // Allows: every direction with an allow rule or `accepts nothing` is isolated by being
+        // selected, and the default tier's Deny ends what no rule allows.
         let mut types = Vec::new();
         let mut sections: [Vec<Rule>; 2] = [Vec::new(), Vec::new()];
         let mut notes = Vec::new();
         for (slot, dir) in [Direction::Ingress, Direction::Egress].into_iter().enumerate() {
-            let (allow, deny): (Vec<&ir::Rule>, Vec<&ir::Rule>) =
-                p.rules_of(w, dir).partition(|r| r.action == Action::Allow);
             let isolation = p.isolation_of(w, dir);
-            if allow.is_empty() && deny.is_empty() && isolation.is_none() {
+            let allow: Vec<&ir::Rule> = p.rules_of(w, dir).filter(|r| r.action == Action::Allow).collect();
+            if allow.is_empty() && isolation.is_none() {
                 continue;
             }
-            types.push(match dir {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            });
-            // The first matching rule decides, so every deny comes before every allow.
-            let out = &mut sections[slot];
-            for rule in deny.iter().chain(&allow) {
+            types.push(type_name(dir));
+            for rule in allow {
                 let rules = self.rules(rule, dir, wl.namespace);
-                out.extend(rules);
+                sections[slot].extend(rules);
             }
             if let Some(i) = isolation {
                 notes.push(format!(
@@ -187,43 +218,85 @@ impl Emitter<'_> {
                     (self.cx.locate)(i.origin)
                 ));
             }
-            if !p.is_isolated(w, dir) {
-                // Not isolated: what no deny rule matched goes on as if this policy did not
-                // select the workload, instead of meeting the tier's default Deny.
-                out.push(Rule {
-                    action: "Pass",
-                    protocol: None,
-                    source: None,
-                    destination: None,
-                    metadata: Some(RuleMetadata {
-                        annotations: BTreeMap::from([(
-                            ANNOTATION_REASON.to_string(),
-                            format!("{} is not isolated: the deny rules above only subtract", dir.as_str()),
-                        )]),
-                    }),
+        }
+        if !types.is_empty() {
+            let [ingress, egress] = sections;
+            let spec = Spec {
+                tier: self.tier(),
+                order: ORDER,
+                selector: selector.clone(),
+                namespace_selector: None,
+                types,
+                ingress,
+                egress,
+            };
+            let mut annotations =
+                BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
+            if !notes.is_empty() {
+                annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
+            }
+            out.push(object("NetworkPolicy", &wl.name, Some(ns.clone()), annotations, spec, wl.span));
+        }
+        // Denies: in their own tier, which passes on whatever they do not match.
+        let mut types = Vec::new();
+        let mut sections: [Vec<Rule>; 2] = [Vec::new(), Vec::new()];
+        for (slot, dir) in [Direction::Ingress, Direction::Egress].into_iter().enumerate() {
+            let deny: Vec<&ir::Rule> = p.rules_of(w, dir).filter(|r| r.action == Action::Deny).collect();
+            if deny.is_empty() {
+                continue;
+            }
+            if self.cx.versions.calico < TIER_SINCE {
+                self.errors.push(EmitError::NeedsVersion {
+                    target: Target::Calico,
+                    construct: format!("{} (a policy tier of their own)", deny_construct(dir)),
+                    needs: TIER_SINCE,
+                    have: self.cx.versions.calico,
+                    span: deny[0].origin,
                 });
             }
+            types.push(type_name(dir));
+            for rule in deny {
+                let rules = self.rules(rule, dir, wl.namespace);
+                sections[slot].extend(rules);
+            }
         }
-        if types.is_empty() {
-            return None;
+        if !types.is_empty() {
+            let [ingress, egress] = sections;
+            let spec = Spec {
+                tier: Some(DENY_TIER),
+                order: ORDER,
+                selector,
+                namespace_selector: None,
+                types,
+                ingress,
+                egress,
+            };
+            let annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
+            let name = format!("{DENY_TIER}.{}", wl.name);
+            out.push(object("NetworkPolicy", &name, Some(ns), annotations, spec, wl.span));
         }
-        let selector = self.selector(&wl.selector, wl.span);
-        let [ingress, egress] = sections;
-        let spec = Spec {
-            tier: self.tier(),
-            order: ORDER,
-            selector,
-            namespace_selector: None,
-            types,
-            ingress,
-            egress,
+        out
+    }
+
+    /// The tier of the deny policies: Pass, not Deny, when none of its rules matched.
+    fn deny_tier(&self, origin: Span) -> Object {
+        let tier = Tier {
+            api_version: API_VERSION,
+            kind: "Tier",
+            metadata: metadata(
+                DENY_TIER,
+                None,
+                BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(origin))]),
+            ),
+            spec: TierSpec { order: DENY_TIER_ORDER, default_action: "Pass" },
         };
-        let ns = p.namespace(wl.namespace).name.clone();
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
-        if !notes.is_empty() {
-            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
+        Object {
+            kind: "Tier",
+            namespace: None,
+            name: DENY_TIER.to_string(),
+            yaml: crate::yaml::document(&tier),
+            origin,
         }
-        Some(object("NetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
     }
 
     fn tier(&self) -> Option<&'static str> {
@@ -382,10 +455,7 @@ impl Emitter<'_> {
             order: ORDER,
             selector: "all()".to_string(),
             namespace_selector,
-            types: vec![match d.direction {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            }],
+            types: vec![type_name(d.direction)],
             ingress: Vec::new(),
             egress: Vec::new(),
         };
@@ -469,6 +539,13 @@ fn object(
         spec,
     };
     Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&policy), origin }
+}
+
+fn type_name(dir: Direction) -> &'static str {
+    match dir {
+        Direction::Ingress => "Ingress",
+        Direction::Egress => "Egress",
+    }
 }
 
 fn namespace_by_name(name: &str) -> String {

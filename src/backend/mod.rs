@@ -229,7 +229,7 @@ impl EmitError {
             .with_help(help.clone()),
             EmitError::FqdnWithoutDns { workload, span } => Diagnostic::error(
                 self.code(),
-                format!("DNS names need `{workload}` to reach the cluster DNS on UDP and TCP 53"),
+                format!("DNS names need `{workload}` to reach the cluster DNS on UDP or TCP 53"),
                 *span,
                 "Cilium learns the addresses of this name from DNS answers",
             )

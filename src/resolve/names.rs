@@ -80,6 +80,9 @@ pub fn is_dns_pattern(s: &str) -> bool {
             !label.is_empty()
                 && label.len() <= 63
                 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                // `*` stands for part of one label. Cilium reads `**.` as any number of
+                // labels (`pkg/fqdn/matchpattern`), which would widen the pattern.
+                && !label.contains("**")
         })
 }
 
@@ -115,5 +118,7 @@ mod tests {
         assert!(is_dns_pattern("api.example.com."));
         assert!(!is_dns_pattern("a..b"));
         assert!(!is_dns_pattern("bad_name.com"));
+        assert!(!is_dns_pattern("**.example.com"), "`**` would mean any depth on Cilium");
+        assert!(is_dns_pattern("api-*.example.com"));
     }
 }

@@ -247,6 +247,8 @@ impl CrdSchemas {
                 ("NetworkPolicy", "calico/master/projectcalico.org_v3_networkpolicies.yaml"),
                 ("GlobalNetworkPolicy", "calico/projectcalico.org_v3_globalnetworkpolicies.yaml"),
                 ("GlobalNetworkPolicy", "calico/master/projectcalico.org_v3_globalnetworkpolicies.yaml"),
+                ("Tier", "calico/projectcalico.org_v3_tiers.yaml"),
+                ("Tier", "calico/master/projectcalico.org_v3_tiers.yaml"),
             ],
         };
         Some(CrdSchemas {
@@ -348,6 +350,13 @@ pub fn calico_semantic_errors(value: &serde_json::Value) -> Vec<String> {
     let name = &value["metadata"]["name"];
     let mut out = Vec::new();
     let spec = &value["spec"];
+    if value["kind"] == "Tier" {
+        // `default` must keep Deny; a tier without `order` would run last (tier.go).
+        if value["metadata"]["name"] == "default" || spec.get("order").is_none() {
+            out.push(format!("{name}: a tier netpol must not write"));
+        }
+        return out;
+    }
     if spec.get("types").is_none() {
         out.push(format!("{name}: types missing"));
     }
