@@ -217,7 +217,7 @@ fn constructs_kubernetes_cannot_express_are_errors_naming_the_target() {
         assert!(e.help.is_some());
     }
     let c = compile_str("default deny ingress\n", &[Target::Kubernetes], &[]);
-    assert_eq!(codes(&c), ["E0301"], "cluster-wide default deny");
+    assert_eq!(codes(&c), ["E0301", "W0208"], "cluster-wide default deny (and the DNS it would isolate)");
 }
 
 #[test]

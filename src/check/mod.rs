@@ -28,8 +28,52 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     });
     let mut out: Vec<Diagnostic> = parts.into_iter().flatten().collect();
     unused(&resolved.unused, &mut out);
+    cluster_dns(p, &mut out);
     crate::diagnostic::sort(&mut out);
     out
+}
+
+/// W0208: a cluster-wide default deny also isolates the cluster DNS pods in `kube-system`, so
+/// unless a declared workload for them allows that direction, every lookup in the cluster
+/// fails (ingress) or the DNS server cannot reach its upstreams and the API server (egress).
+fn cluster_dns(p: &Program, out: &mut Vec<Diagnostic>) {
+    let (key, value) = crate::ir::KUBE_DNS_LABEL;
+    let dns_workloads: Vec<WorkloadId> = (0..p.workloads.len())
+        .map(|i| WorkloadId(i as u32))
+        .filter(|w| {
+            let wl = p.workload(*w);
+            p.namespace(wl.namespace).name == crate::ir::KUBE_DNS_NAMESPACE
+                && wl.selector.representative().get(key).is_some_and(|v| v == value)
+        })
+        .collect();
+    for d in p.default_denies.iter().filter(|d| d.namespace.is_none()) {
+        let allowed =
+            dns_workloads.iter().any(|w| p.rules_of(*w, d.direction).any(|r| r.action == Action::Allow));
+        if allowed {
+            continue;
+        }
+        let (what, rule) = match d.direction {
+            Direction::Ingress => {
+                ("no pod can resolve names", "coredns accepts udp 53 and tcp 53 from cluster")
+            }
+            Direction::Egress => (
+                "the DNS pods cannot reach their upstream servers",
+                "coredns connects to anywhere on udp 53 and tcp 53",
+            ),
+        };
+        out.push(
+            Diagnostic::warning(
+                "W0208",
+                format!("this cluster-wide default deny also isolates the cluster DNS: {what}"),
+                d.origin,
+                format!("isolates the {} of every pod, `kube-system` included", d.direction.as_str()),
+            )
+            .with_help(format!(
+                "declare the DNS pods and allow them: `namespace kube-system {{ workload coredns {{ {key}: {value} }} }}` \
+                 and `{rule}`"
+            )),
+        );
+    }
 }
 
 /// E0201: `accepts nothing` and an allow rule in the same direction.
