@@ -119,9 +119,19 @@ impl<'p> Reach<'p> {
             (Peer::Workload(x), Endpoint::Workload(w)) => yes_if(self.selects(*x, *w)),
             (Peer::Namespace(n), Endpoint::Workload(w)) => yes_if(self.program.workload(*w).namespace == *n),
             (Peer::Namespace(n), Endpoint::NamespacePod(m)) => yes_if(n == m),
-            (Peer::NamespaceSet(s), Endpoint::Workload(_) | Endpoint::NamespacePod(_)) => {
-                let ns =
-                    self.namespace_of(ep).map(|n| self.program.namespace(n).name.clone()).unwrap_or_default();
+            // The cluster DNS pods are pods of `kube-system`, so a namespace set covers them as
+            // it covers that namespace.
+            (
+                Peer::NamespaceSet(s),
+                Endpoint::Workload(_) | Endpoint::NamespacePod(_) | Endpoint::Entity(Entity::KubeDns),
+            ) => {
+                let ns = match ep {
+                    Endpoint::Entity(_) => crate::ir::KUBE_DNS_NAMESPACE.to_string(),
+                    _ => self
+                        .namespace_of(ep)
+                        .map(|n| self.program.namespace(n).name.clone())
+                        .unwrap_or_default(),
+                };
                 let labels = BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ns)]);
                 if self.program.namespace_set(*s).selector.matches(&labels) {
                     Yes
