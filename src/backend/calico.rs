@@ -24,7 +24,7 @@
 //! - open-source Calico has no DNS-name matching (no such field in `EntityRule`).
 
 use super::{
-    deny_construct, metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
+    deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
     ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
 use crate::ir::{
@@ -33,7 +33,6 @@ use crate::ir::{
 };
 use crate::span::Span;
 use ipnet::IpNet;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -99,15 +98,6 @@ impl Backend for Calico {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Policy {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: meta::ObjectMeta,
-    spec: Spec,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Spec {
     #[serde(skip_serializing_if = "Option::is_none")]
     tier: Option<&'static str>,
@@ -120,15 +110,6 @@ struct Spec {
     ingress: Vec<Rule>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     egress: Vec<Rule>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Tier {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: meta::ObjectMeta,
-    spec: TierSpec,
 }
 
 #[derive(Serialize)]
@@ -280,23 +261,9 @@ impl Emitter<'_> {
 
     /// The tier of the deny policies: Pass, not Deny, when none of its rules matched.
     fn deny_tier(&self, origin: Span) -> Object {
-        let tier = Tier {
-            api_version: API_VERSION,
-            kind: "Tier",
-            metadata: metadata(
-                DENY_TIER,
-                None,
-                BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(origin))]),
-            ),
-            spec: TierSpec { order: DENY_TIER_ORDER, default_action: "Pass" },
-        };
-        Object {
-            kind: "Tier",
-            namespace: None,
-            name: DENY_TIER.to_string(),
-            yaml: crate::yaml::document(&tier),
-            origin,
-        }
+        let annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(origin))]);
+        let spec = TierSpec { order: DENY_TIER_ORDER, default_action: "Pass" };
+        super::custom_object(API_VERSION, "Tier", DENY_TIER, None, annotations, spec, origin)
     }
 
     fn tier(&self) -> Option<&'static str> {
@@ -532,13 +499,7 @@ fn object(
     spec: Spec,
     origin: Span,
 ) -> Object {
-    let policy = Policy {
-        api_version: API_VERSION,
-        kind,
-        metadata: metadata(name, namespace.as_deref(), annotations),
-        spec,
-    };
-    Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&policy), origin }
+    super::custom_object(API_VERSION, kind, name, namespace, annotations, spec, origin)
 }
 
 fn type_name(dir: Direction) -> &'static str {

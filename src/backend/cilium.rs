@@ -15,7 +15,7 @@
 //!   `enableDefaultDeny` turns Cilium's implicit default deny off (`intro.rst`, 1.16+).
 
 use super::{
-    deny_construct, metadata, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
+    deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
     ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
 use crate::analysis::ports::PortSet;
@@ -77,15 +77,6 @@ impl Backend for Cilium {
         }
         super::finish(Target::Cilium, objects)
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Policy {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: meta::ObjectMeta,
-    spec: Spec,
 }
 
 #[derive(Serialize, Default)]
@@ -526,13 +517,7 @@ fn object(
     spec: Spec,
     origin: Span,
 ) -> Object {
-    let policy = Policy {
-        api_version: API_VERSION,
-        kind,
-        metadata: metadata(name, namespace.as_deref(), annotations),
-        spec,
-    };
-    Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&policy), origin }
+    super::custom_object(API_VERSION, kind, name, namespace, annotations, spec, origin)
 }
 
 /// A workload's selector over Kubernetes pod labels, optionally pinned to a namespace.

@@ -261,6 +261,31 @@ pub fn finish(target: Target, mut objects: Vec<Object>) -> Result<Vec<Object>, V
     }
 }
 
+/// A custom resource as written: `apiVersion`, `kind`, `metadata`, `spec`, in that order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest<'a, S> {
+    api_version: &'a str,
+    kind: &'a str,
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    spec: S,
+}
+
+/// An [`Object`] for a custom resource (Cilium, Calico) whose spec is a typed serde struct.
+pub(crate) fn custom_object<S: serde::Serialize>(
+    api_version: &str,
+    kind: &'static str,
+    name: &str,
+    namespace: Option<String>,
+    annotations: std::collections::BTreeMap<String, String>,
+    spec: S,
+    origin: Span,
+) -> Object {
+    let manifest =
+        Manifest { api_version, kind, metadata: metadata(name, namespace.as_deref(), annotations), spec };
+    Object { kind, namespace, name: name.to_string(), yaml: crate::yaml::document(&manifest), origin }
+}
+
 /// Object metadata every backend writes: name, namespace, the managed-by label, annotations.
 pub(crate) fn metadata(
     name: &str,
