@@ -71,28 +71,19 @@ impl Backend for Calico {
     }
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
-        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+        let (mut objects, errors) = super::per_workload(program, |range| {
             let mut e = Emitter { program, cx, errors: Vec::new() };
-            let objects: Vec<Object> =
-                range.flat_map(|i| e.workload_policies(WorkloadId(i as u32))).collect();
+            let objects = range.flat_map(|i| e.workload_policies(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut e = Emitter { program, cx, errors: Vec::new() };
-        let mut objects = Vec::new();
-        for (part, errors) in parts {
-            objects.extend(part);
-            e.errors.extend(errors);
-        }
+        let mut e = Emitter { program, cx, errors };
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
         }
         if let Some(first) = program.rules.iter().find(|r| r.action == Action::Deny) {
             objects.push(e.deny_tier(first.origin));
         }
-        if !e.errors.is_empty() {
-            return Err(e.errors);
-        }
-        super::finish(Target::Calico, objects)
+        super::finish(Target::Calico, objects, e.errors)
     }
 }
 

@@ -57,25 +57,16 @@ impl Backend for Cilium {
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
         let has_fqdn = program.rules.iter().any(|r| r.peers.iter().any(|p| matches!(p.peer, Peer::Fqdn(_))));
         let reach = has_fqdn.then(|| Reach::new(program));
-        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+        let (mut objects, errors) = super::per_workload(program, |range| {
             let mut e = Emitter { program, cx, reach: reach.as_ref(), errors: Vec::new() };
-            let objects: Vec<Object> =
-                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+            let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut e = Emitter { program, cx, reach: reach.as_ref(), errors: Vec::new() };
-        let mut objects = Vec::new();
-        for (part, errors) in parts {
-            objects.extend(part);
-            e.errors.extend(errors);
-        }
+        let mut e = Emitter { program, cx, reach: reach.as_ref(), errors };
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
         }
-        if !e.errors.is_empty() {
-            return Err(e.errors);
-        }
-        super::finish(Target::Cilium, objects)
+        super::finish(Target::Cilium, objects, e.errors)
     }
 }
 
@@ -124,6 +115,31 @@ struct Rule {
     to_fqdns: Option<Vec<FqdnSelector>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     to_ports: Option<Vec<PortRule>>,
+}
+
+impl Rule {
+    /// A rule towards endpoints: `fromEndpoints` on ingress, `toEndpoints` on egress.
+    fn endpoints(dir: Direction, peers: Vec<meta::LabelSelector>) -> Rule {
+        match dir {
+            Direction::Ingress => Rule { from_endpoints: Some(peers), ..Rule::default() },
+            Direction::Egress => Rule { to_endpoints: Some(peers), ..Rule::default() },
+        }
+    }
+
+    /// `fromEntities` / `toEntities`; an empty list selects nothing.
+    fn entities(dir: Direction, peers: Vec<&'static str>) -> Rule {
+        match dir {
+            Direction::Ingress => Rule { from_entities: Some(peers), ..Rule::default() },
+            Direction::Egress => Rule { to_entities: Some(peers), ..Rule::default() },
+        }
+    }
+
+    fn cidrs(dir: Direction, peers: Vec<CidrRule>) -> Rule {
+        match dir {
+            Direction::Ingress => Rule { from_cidr_set: Some(peers), ..Rule::default() },
+            Direction::Egress => Rule { to_cidr_set: Some(peers), ..Rule::default() },
+        }
+    }
 }
 
 #[derive(Serialize, Clone, PartialEq)]
@@ -238,10 +254,7 @@ impl Emitter<'_> {
                     reason_suffix(&reason),
                     (self.cx.locate)(origin)
                 ));
-                allows.push(match dir {
-                    Direction::Ingress => Rule { from_entities: Some(Vec::new()), ..Rule::default() },
-                    Direction::Egress => Rule { to_entities: Some(Vec::new()), ..Rule::default() },
-                });
+                allows.push(Rule::entities(dir, Vec::new()));
             }
             let mut denies = Vec::new();
             for rule in &deny {
@@ -317,27 +330,14 @@ impl Emitter<'_> {
             peers = Peers { entities: vec!["all"], ..Peers::default() };
         }
         let mut out = Vec::new();
-        let ingress = dir == Direction::Ingress;
         if !peers.endpoints.is_empty() {
-            out.push(if ingress {
-                Rule { from_endpoints: Some(peers.endpoints), ..Rule::default() }
-            } else {
-                Rule { to_endpoints: Some(peers.endpoints), ..Rule::default() }
-            });
+            out.push(Rule::endpoints(dir, peers.endpoints));
         }
         if !peers.entities.is_empty() {
-            out.push(if ingress {
-                Rule { from_entities: Some(peers.entities), ..Rule::default() }
-            } else {
-                Rule { to_entities: Some(peers.entities), ..Rule::default() }
-            });
+            out.push(Rule::entities(dir, peers.entities));
         }
         if !peers.cidrs.is_empty() {
-            out.push(if ingress {
-                Rule { from_cidr_set: Some(peers.cidrs), ..Rule::default() }
-            } else {
-                Rule { to_cidr_set: Some(peers.cidrs), ..Rule::default() }
-            });
+            out.push(Rule::cidrs(dir, peers.cidrs));
         }
         if !peers.fqdns.is_empty() {
             out.push(Rule { to_fqdns: Some(peers.fqdns), ..Rule::default() });
@@ -470,10 +470,7 @@ impl Emitter<'_> {
     }
 
     fn default_deny(&mut self, d: &ir::DefaultDeny) -> Object {
-        let rule = match d.direction {
-            Direction::Ingress => Rule { from_entities: Some(Vec::new()), ..Rule::default() },
-            Direction::Egress => Rule { to_entities: Some(Vec::new()), ..Rule::default() },
-        };
+        let rule = Rule::entities(d.direction, Vec::new());
         let (kind, namespace, endpoint_selector) = match d.namespace {
             // An empty selector in a namespaced policy selects every pod of its namespace.
             Some(ns) => (

@@ -38,24 +38,16 @@ impl Backend for Kubernetes {
                 "Kubernetes NetworkPolicy only allows; use --target cilium or --target calico for deny rules",
             );
         }
-        let parts = crate::par::chunks(program.workloads.len(), 256, |range| {
+        let (mut objects, errors) = super::per_workload(program, |range| {
             let mut e = Emitter { program, cx, errors: Vec::new() };
-            let objects: Vec<Object> =
-                range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+            let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut objects = Vec::new();
-        for (part, errors) in parts {
-            objects.extend(part);
-            e.errors.extend(errors);
-        }
+        e.errors.extend(errors);
         for d in &program.default_denies {
             objects.extend(e.default_deny(d));
         }
-        if !e.errors.is_empty() {
-            return Err(e.errors);
-        }
-        super::finish(Target::Kubernetes, objects)
+        super::finish(Target::Kubernetes, objects, e.errors)
     }
 }
 

@@ -241,8 +241,31 @@ impl EmitError {
     }
 }
 
-/// Sorts objects by (namespace, kind, name) and reports clashing names.
-pub fn finish(target: Target, mut objects: Vec<Object>) -> Result<Vec<Object>, Vec<EmitError>> {
+/// Emits every workload's objects on several threads. `emit` gets a range of workload indices
+/// and returns that range's objects and errors; they come back joined in workload order, so
+/// the result never depends on scheduling.
+pub(crate) fn per_workload(
+    program: &Program,
+    emit: impl Fn(std::ops::Range<usize>) -> (Vec<Object>, Vec<EmitError>) + Sync,
+) -> (Vec<Object>, Vec<EmitError>) {
+    let (mut objects, mut errors) = (Vec::new(), Vec::new());
+    for (o, e) in crate::par::chunks(program.workloads.len(), 256, emit) {
+        objects.extend(o);
+        errors.extend(e);
+    }
+    (objects, errors)
+}
+
+/// The end of every backend's `emit`: its errors if there are any, else the objects sorted by
+/// (namespace, kind, name), or the names that clash.
+pub fn finish(
+    target: Target,
+    mut objects: Vec<Object>,
+    errors: Vec<EmitError>,
+) -> Result<Vec<Object>, Vec<EmitError>> {
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     objects.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
     let clashes: Vec<EmitError> = objects
         .windows(2)
