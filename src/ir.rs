@@ -362,6 +362,16 @@ impl Program {
         ids.iter().map(move |i| &self.rules[*i as usize])
     }
 
+    /// Indices into `rules` of one workload's rules in one direction, in source order.
+    pub fn rule_indices(
+        &self,
+        subject: WorkloadId,
+        direction: Direction,
+    ) -> impl Iterator<Item = usize> + '_ {
+        let ids = self.index.get(subject.index()).map(|d| d[dir_slot(direction)].as_slice()).unwrap_or(&[]);
+        ids.iter().map(|i| *i as usize)
+    }
+
     /// Rules of one workload in both directions: ingress, then egress, each in source order.
     pub fn rules_of_workload(&self, subject: WorkloadId) -> impl Iterator<Item = &Rule> {
         self.rules_of(subject, Direction::Ingress).chain(self.rules_of(subject, Direction::Egress))

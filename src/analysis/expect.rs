@@ -1,14 +1,28 @@
-//! `expect` assertions decided against the IR's meaning (E0401).
+//! `expect` assertions (E0401), decided against the source's meaning and against each target's
+//! reading of its own manifests.
+//!
+//! `expect A can reach B [on PORTS]` holds when every point A stands for reaches every point B
+//! stands for on every listed port (on some port, without `on`), whatever the open facts are.
+//! `expect A cannot reach B [on PORTS]` holds when no point of A may reach any point of B on a
+//! listed port (on any port, without `on`), whatever the open facts are. A workload stands for
+//! its pods, a namespace for every pod in it, `cluster` for every pod, a network for its
+//! addresses, `world` for addresses outside the cluster.
 
+use super::matrix::Semantics;
 use super::ports::PortSet;
-use super::reach::{Endpoint, Match, Reach};
+use super::side::{Act, Cell, Origin, Side, Step};
+use super::universe::{PointId, Universe};
+use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
-use crate::ir::{Action, Direction, Expect, Program};
+use crate::ir::{Direction, Expect, Program};
 use crate::span::Span;
+use std::collections::HashMap;
 
 /// A failed assertion, with the lines that explain it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpectFailure {
+    /// `None`: the source itself says otherwise; else only this target's manifests do.
+    pub target: Option<Target>,
     pub message: String,
     pub span: Span,
     pub explain: Vec<(Span, String)>,
@@ -27,88 +41,232 @@ impl ExpectFailure {
     }
 }
 
-/// Checks every `expect` of the program.
-pub fn check_expects(program: &Program) -> Vec<ExpectFailure> {
-    let reach = Reach::new(program);
-    program.expects.iter().filter_map(|e| check_one(program, &reach, e)).collect()
+/// Checks every `expect` of the program against `sem`: the source's meaning (`target: None`),
+/// or a target's reading of its manifests. `locate` turns a manifest origin into the source
+/// line it names.
+pub fn check(
+    program: &Program,
+    u: &Universe,
+    sem: &dyn Semantics,
+    target: Option<Target>,
+    locate: &dyn Fn(&Origin) -> Option<Span>,
+) -> Vec<ExpectFailure> {
+    let mut sides = Sides { sem, cache: HashMap::new() };
+    program.expects.iter().filter_map(|e| check_one(program, u, &mut sides, e, target, locate)).collect()
 }
 
-fn check_one(program: &Program, reach: &Reach, e: &Expect) -> Option<ExpectFailure> {
-    let src = Endpoint::from_peer(&e.from)?;
-    let dst = Endpoint::from_peer(&e.to)?;
-    let wanted = e.ports.as_ref().map_or_else(PortSet::all, PortSet::from_ports);
-    let names = (endpoint_name(program, &src), endpoint_name(program, &dst));
-    let out = reach.side(&src, Direction::Egress, &dst);
-    let inn = reach.side(&dst, Direction::Ingress, &src);
-    if e.can {
-        let certain = out.certain.intersect(&inn.certain);
-        let ok = if e.ports.is_some() { wanted.is_subset(&certain) } else { !certain.is_empty() };
-        if ok {
-            return None;
-        }
-        let missing = if e.ports.is_some() { wanted.subtract(&certain) } else { wanted.clone() };
-        let mut explain = Vec::new();
-        if !wanted.subtract(&out.certain).is_empty() || (e.ports.is_none() && out.certain.is_empty()) {
-            explain.extend(blame(program, &src, Direction::Egress, &names.0));
-        }
-        if !wanted.subtract(&inn.certain).is_empty() || (e.ports.is_none() && inn.certain.is_empty()) {
-            explain.extend(blame(program, &dst, Direction::Ingress, &names.1));
-        }
-        return Some(ExpectFailure {
-            message: format!("expected `{}` to reach `{}` on {missing}, but it cannot", names.0, names.1),
-            span: e.origin,
-            explain,
-            help: "add the missing rule, or correct the expectation".into(),
-        });
+/// Checks every `expect` against the source's meaning.
+pub fn check_expects(program: &Program) -> Vec<ExpectFailure> {
+    if program.expects.is_empty() {
+        return Vec::new();
     }
-    let possible = out.possible.intersect(&inn.possible).intersect(&wanted);
-    if possible.is_empty() {
-        return None;
-    }
-    let mut explain = allowing_rules(program, reach, &src, Direction::Egress, &dst, &possible);
-    explain.extend(allowing_rules(program, reach, &dst, Direction::Ingress, &src, &possible));
-    Some(ExpectFailure {
-        message: format!("expected `{}` not to reach `{}`, but it can on {possible}", names.0, names.1),
-        span: e.origin,
-        explain,
-        help: "narrow the rules that allow it, or correct the expectation".into(),
+    let u = Universe::new(program);
+    let sem = super::reach::SourceSemantics::new(program, &u);
+    check(program, &u, &sem, None, &|o| match o {
+        Origin::Source(s) => Some(*s),
+        Origin::Manifest { .. } => None,
     })
 }
 
-/// Why one side does not allow: its deny rules, or the lines that isolate it.
-fn blame(program: &Program, ep: &Endpoint, dir: Direction, name: &str) -> Vec<(Span, String)> {
-    let Endpoint::Workload(w) = ep else { return Vec::new() };
-    let denies: Vec<_> = program.rules_of(*w, dir).filter(|r| r.action == Action::Deny).collect();
-    if let Some(r) = denies.first() {
-        return vec![(r.origin, format!("the {} of `{name}` denies it here", dir.as_str()))];
-    }
-    let what = format!("`{name}` is isolated for {} here, and no rule allows this", dir.as_str());
-    program.isolating_line(*w, dir).map(|line| vec![(line, what)]).unwrap_or_default()
+/// Sides computed once each.
+struct Sides<'a> {
+    sem: &'a dyn Semantics,
+    cache: HashMap<(PointId, Direction), Side>,
 }
 
-fn allowing_rules(
+impl Sides<'_> {
+    fn get(&mut self, p: PointId, dir: Direction) -> &Side {
+        let sem = self.sem;
+        self.cache.entry((p, dir)).or_insert_with(|| sem.side(p, dir))
+    }
+
+    /// The connection from `s` to `d`, and what each side allows of it.
+    fn connection(&mut self, u: &Universe, s: PointId, d: PointId) -> (Cell, Cell, Cell) {
+        let out = self.get(s, Direction::Egress).at(u, d);
+        // The node always reaches the pods on it (see `matrix`).
+        let inn = if s == u.host() && u.point(d).is_pod() {
+            Cell::all()
+        } else {
+            self.get(d, Direction::Ingress).at(u, s)
+        };
+        (out.intersect(&inn), out, inn)
+    }
+}
+
+fn check_one(
     program: &Program,
-    reach: &Reach,
-    subject: &Endpoint,
-    dir: Direction,
-    other: &Endpoint,
-    ports: &PortSet,
-) -> Vec<(Span, String)> {
-    let Endpoint::Workload(w) = subject else { return Vec::new() };
-    program
-        .rules_of(*w, dir)
-        .filter(|r| r.action == Action::Allow)
-        .filter(|r| r.peers.iter().any(|p| reach.matches(&p.peer, other) != Match::No))
-        .filter(|r| !PortSet::from_ports(&r.ports).intersect(ports).is_empty())
-        .map(|r| (r.origin, format!("{} allowed here", dir.as_str())))
-        .collect()
+    u: &Universe,
+    sides: &mut Sides,
+    e: &Expect,
+    target: Option<Target>,
+    locate: &dyn Fn(&Origin) -> Option<Span>,
+) -> Option<ExpectFailure> {
+    let sources = u.points_of_peer(program, &e.from.peer);
+    let destinations = u.points_of_peer(program, &e.to.peer);
+    let wanted = e.ports.as_ref().map_or_else(PortSet::all, PortSet::from_ports);
+    let on = |t: Option<Target>| t.map(|t| format!(" on {}", t.name())).unwrap_or_default();
+    let whom = |p: PointId| u.point(p).name.clone();
+    let single = sources.len() == 1 && destinations.len() == 1;
+    // `it`, or the pair that fails when an end stands for several points.
+    let pair = |s: PointId, d: PointId| {
+        if single {
+            "it".to_string()
+        } else {
+            format!("`{}` -> `{}`", whom(s), whom(d))
+        }
+    };
+    for &s in &sources {
+        for &d in &destinations {
+            if s == d && u.point(s).is_pod() && !matches!(u.point(s).role, super::universe::Role::Workload(_))
+            {
+                continue;
+            }
+            let (cell, out, inn) = sides.connection(u, s, d);
+            if e.can {
+                let ok = if e.ports.is_some() {
+                    wanted.is_subset(&cell.certain)
+                } else {
+                    !cell.certain.is_empty()
+                };
+                if ok {
+                    continue;
+                }
+                let missing = if e.ports.is_some() { wanted.subtract(&cell.certain) } else { wanted.clone() };
+                let mut explain = Vec::new();
+                for (dir, side_cell, subject, other) in
+                    [(Direction::Egress, &out, s, d), (Direction::Ingress, &inn, d, s)]
+                {
+                    let short = if e.ports.is_some() {
+                        !missing.is_subset(&side_cell.certain)
+                    } else {
+                        side_cell.certain.is_empty()
+                    };
+                    if short {
+                        let side = sides.get(subject, dir).clone();
+                        explain.extend(blame(u, &side, other, dir, &whom(subject), &missing, target, locate));
+                    }
+                }
+                return Some(ExpectFailure {
+                    target,
+                    message: format!(
+                        "expected `{}` to reach `{}` on {missing}, but{} {} cannot",
+                        text(program, &e.from),
+                        text(program, &e.to),
+                        on(target),
+                        pair(s, d)
+                    ),
+                    span: e.origin,
+                    explain,
+                    help: "add the missing rule, or correct the expectation".into(),
+                });
+            }
+            let possible = cell.possible.intersect(&wanted);
+            if possible.is_empty() {
+                continue;
+            }
+            let mut explain = Vec::new();
+            for (dir, subject, other) in [(Direction::Egress, s, d), (Direction::Ingress, d, s)] {
+                let side = sides.get(subject, dir).clone();
+                explain.extend(allowing(u, &side, other, dir, &whom(subject), &possible, target, locate));
+            }
+            let maybe = if cell.certain.intersect(&wanted).is_empty() { "possibly " } else { "" };
+            return Some(ExpectFailure {
+                target,
+                message: format!(
+                    "expected `{}` not to reach `{}`, but{} {} {maybe}can on {possible}",
+                    text(program, &e.from),
+                    text(program, &e.to),
+                    on(target),
+                    pair(s, d)
+                ),
+                span: e.origin,
+                explain,
+                help: "narrow the rules that allow it, or correct the expectation".into(),
+            });
+        }
+    }
+    None
 }
 
-fn endpoint_name(program: &Program, ep: &Endpoint) -> String {
-    match ep {
-        Endpoint::Workload(w) => program.workload(*w).name.clone(),
-        Endpoint::NamespacePod(n) => format!("namespace {}", program.namespace(*n).name),
-        Endpoint::Net(c) => c.net.to_string(),
-        Endpoint::Entity(e) => e.keyword().to_string(),
+/// How an `expect` names an end: its source text is not at hand, so the peer's display name.
+fn text(program: &Program, p: &crate::ir::PeerRef) -> String {
+    use crate::ir::Peer;
+    match &p.peer {
+        Peer::Workload(w) => program.workload(*w).name.clone(),
+        Peer::Namespace(n) => format!("namespace {}", program.namespace(*n).name),
+        Peer::NamespaceSet(s) => program.namespace_set(*s).name.clone(),
+        Peer::Cidr(c) => c.net.to_string(),
+        Peer::Entity(e) => e.keyword().to_string(),
+        Peer::Fqdn(f) => f.clone(),
     }
+}
+
+fn label(target: Option<Target>, origin: &Origin, text: String) -> String {
+    match (target, origin) {
+        (Some(t), Origin::Manifest { object, rule, .. }) => format!("{}: {object} {rule}: {text}", t.name()),
+        _ => text,
+    }
+}
+
+/// Why one side does not allow `missing`: the deny clauses that hit, or what isolates it.
+#[allow(clippy::too_many_arguments)]
+fn blame(
+    u: &Universe,
+    side: &Side,
+    other: PointId,
+    dir: Direction,
+    name: &str,
+    missing: &PortSet,
+    target: Option<Target>,
+    locate: &dyn Fn(&Origin) -> Option<Span>,
+) -> Vec<(Span, String)> {
+    let mut out = Vec::new();
+    for hit in side.explain(u, other) {
+        let (origin, what) = match hit.step {
+            Step::Clause(c) if c.act != Act::Allow && hit.ports.meets(missing) => {
+                (&c.origin, format!("the {} of `{name}` denies it here", dir.as_str()))
+            }
+            Step::EndOfTier { origin, .. } if hit.ports.meets(missing) => {
+                (origin, format!("the {} of `{name}` ends in deny here", dir.as_str()))
+            }
+            _ => continue,
+        };
+        if let Some(span) = locate(origin) {
+            out.push((span, label(target, origin, what)));
+        }
+    }
+    if out.is_empty() {
+        let what = format!("`{name}` is isolated for {} here, and no rule allows this", dir.as_str());
+        if let Some((span, origin)) = side.isolation.iter().find_map(|o| locate(o).map(|s| (s, o))) {
+            out.push((span, label(target, origin, what)));
+        }
+    }
+    out
+}
+
+/// The allow clauses of one side that let `ports` through.
+#[allow(clippy::too_many_arguments)]
+fn allowing(
+    u: &Universe,
+    side: &Side,
+    other: PointId,
+    dir: Direction,
+    name: &str,
+    ports: &PortSet,
+    target: Option<Target>,
+    locate: &dyn Fn(&Origin) -> Option<Span>,
+) -> Vec<(Span, String)> {
+    let mut out = Vec::new();
+    for hit in side.explain(u, other) {
+        let Step::Clause(c) = hit.step else { continue };
+        if c.act == Act::Allow && hit.ports.meets(ports) {
+            if let Some(span) = locate(&c.origin) {
+                out.push((
+                    span,
+                    label(target, &c.origin, format!("{} of `{name}` allowed here", dir.as_str())),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 /// Inclusive, sorted, disjoint, non-adjacent intervals over 1..=65535.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Intervals(Vec<(u16, u16)>);
 
 impl Intervals {
@@ -88,12 +88,74 @@ impl Intervals {
     }
 }
 
-/// A set of connections' destination ports: numeric intervals per protocol and named ports.
-/// A named port is only known to be in a set that names it or holds every port of its protocol.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The port names of one protocol in a set: some names, or every name but some.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Names {
+    Only(BTreeSet<String>),
+    AllBut(BTreeSet<String>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Only(BTreeSet::new())
+    }
+}
+
+impl Names {
+    fn all() -> Self {
+        Names::AllBut(BTreeSet::new())
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match self {
+            Names::Only(s) => s.contains(name),
+            Names::AllBut(s) => !s.contains(name),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Names::Only(s) if s.is_empty())
+    }
+
+    fn is_all(&self) -> bool {
+        matches!(self, Names::AllBut(s) if s.is_empty())
+    }
+
+    fn complement(&self) -> Names {
+        match self {
+            Names::Only(s) => Names::AllBut(s.clone()),
+            Names::AllBut(s) => Names::Only(s.clone()),
+        }
+    }
+
+    fn union(&self, other: &Names) -> Names {
+        match (self, other) {
+            (Names::Only(a), Names::Only(b)) => Names::Only(a.union(b).cloned().collect()),
+            (Names::AllBut(a), Names::AllBut(b)) => Names::AllBut(a.intersection(b).cloned().collect()),
+            (Names::Only(a), Names::AllBut(b)) | (Names::AllBut(b), Names::Only(a)) => {
+                Names::AllBut(b.difference(a).cloned().collect())
+            }
+        }
+    }
+
+    fn intersect(&self, other: &Names) -> Names {
+        self.complement().union(&other.complement()).complement()
+    }
+}
+
+/// A set of connections' destination ports, per protocol: numeric intervals, and names of the
+/// destination pod's container ports.
+///
+/// A port name stands for a number only the destination pod knows, so names and numbers are
+/// kept apart: a rule for `tcp 80` does not cover the port named `http`, and a rule for `http`
+/// does not cover 80, in the source and in every target's reading alike. A rule for every port
+/// of a protocol covers every name too. Names are kept as a finite set or as "every name but a
+/// finite set", so every operation is exact: taking `tcp 80` out of "every port" leaves every
+/// name in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
     numeric: [Intervals; 3],
-    named: BTreeSet<(Protocol, String)>,
+    names: [Names; 3],
 }
 
 fn slot(p: Protocol) -> usize {
@@ -110,78 +172,158 @@ impl PortSet {
     }
 
     pub fn all() -> Self {
-        PortSet { numeric: [Intervals::full(), Intervals::full(), Intervals::full()], named: BTreeSet::new() }
+        PortSet {
+            numeric: [Intervals::full(), Intervals::full(), Intervals::full()],
+            names: [Names::all(), Names::all(), Names::all()],
+        }
+    }
+
+    /// Every port of one protocol.
+    pub fn protocol(protocol: Protocol) -> Self {
+        let mut out = Self::empty();
+        out.numeric[slot(protocol)] = Intervals::full();
+        out.names[slot(protocol)] = Names::all();
+        out
+    }
+
+    /// The ports `lo..=hi` of one protocol.
+    pub fn range(protocol: Protocol, lo: u16, hi: u16) -> Self {
+        let mut out = Self::empty();
+        out.numeric[slot(protocol)].insert(lo.max(1), hi);
+        out
+    }
+
+    /// The container port called `name`, of one protocol.
+    pub fn named(protocol: Protocol, name: &str) -> Self {
+        let mut out = Self::empty();
+        out.names[slot(protocol)] = Names::Only(BTreeSet::from([name.to_string()]));
+        out
     }
 
     pub fn from_ports(ports: &Ports) -> Self {
         let Ports::Some(list) = ports else { return Self::all() };
         let mut out = Self::empty();
         for r in list {
-            let n = &mut out.numeric[slot(r.protocol)];
+            let i = slot(r.protocol);
             match &r.port {
-                PortMatch::All => n.insert(1, u16::MAX),
-                PortMatch::Single(p) => n.insert(*p, *p),
-                PortMatch::Range(a, b) => n.insert(*a, *b),
+                PortMatch::All => {
+                    out.numeric[i] = Intervals::full();
+                    out.names[i] = Names::all();
+                }
+                PortMatch::Single(p) => out.numeric[i].insert(*p, *p),
+                PortMatch::Range(a, b) => out.numeric[i].insert(*a, *b),
                 PortMatch::Named(name) => {
-                    out.named.insert((r.protocol, name.clone()));
+                    out.names[i] = out.names[i].union(&Names::Only([name.clone()].into()))
                 }
             }
         }
-        out.normalize();
         out
     }
 
-    /// Drops named ports already covered by a full protocol range.
-    fn normalize(&mut self) {
-        let numeric = &self.numeric;
-        self.named.retain(|(p, _)| !numeric[slot(*p)].is_full());
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.numeric.iter().all(Intervals::is_empty) && self.named.is_empty()
+        self.numeric.iter().all(Intervals::is_empty) && self.names.iter().all(Names::is_empty)
     }
 
     pub fn is_all(&self) -> bool {
-        self.numeric.iter().all(Intervals::is_full)
+        self.numeric.iter().all(Intervals::is_full) && self.names.iter().all(Names::is_all)
     }
 
     pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
         self.numeric[slot(protocol)].contains(port)
     }
 
+    pub fn contains_name(&self, protocol: Protocol, name: &str) -> bool {
+        self.names[slot(protocol)].contains(name)
+    }
+
     pub fn union(&self, other: &PortSet) -> PortSet {
-        let mut out = PortSet {
+        PortSet {
             numeric: std::array::from_fn(|i| self.numeric[i].union(&other.numeric[i])),
-            named: self.named.union(&other.named).cloned().collect(),
-        };
-        out.normalize();
-        out
+            names: std::array::from_fn(|i| self.names[i].union(&other.names[i])),
+        }
     }
 
     pub fn intersect(&self, other: &PortSet) -> PortSet {
-        let keep = |set: &PortSet, (p, name): &(Protocol, String)| {
-            set.numeric[slot(*p)].is_full() || set.named.contains(&(*p, name.clone()))
-        };
-        let mut named: BTreeSet<_> = self.named.iter().filter(|n| keep(other, n)).cloned().collect();
-        named.extend(other.named.iter().filter(|n| keep(self, n)).cloned());
-        let mut out =
-            PortSet { numeric: std::array::from_fn(|i| self.numeric[i].intersect(&other.numeric[i])), named };
-        out.normalize();
-        out
+        PortSet {
+            numeric: std::array::from_fn(|i| self.numeric[i].intersect(&other.numeric[i])),
+            names: std::array::from_fn(|i| self.names[i].intersect(&other.names[i])),
+        }
     }
 
     pub fn subtract(&self, other: &PortSet) -> PortSet {
-        let named = self
-            .named
-            .iter()
-            .filter(|(p, n)| !(other.numeric[slot(*p)].is_full() || other.named.contains(&(*p, n.clone()))))
-            .cloned()
-            .collect();
-        PortSet { numeric: std::array::from_fn(|i| self.numeric[i].subtract(&other.numeric[i])), named }
+        PortSet {
+            numeric: std::array::from_fn(|i| self.numeric[i].subtract(&other.numeric[i])),
+            names: std::array::from_fn(|i| self.names[i].intersect(&other.names[i].complement())),
+        }
     }
 
     pub fn is_subset(&self, other: &PortSet) -> bool {
         self.subtract(other).is_empty()
+    }
+
+    /// Whether the two sets share a port, without building their intersection.
+    pub fn meets(&self, other: &PortSet) -> bool {
+        (0..3).any(|i| {
+            !self.numeric[i].intersect(&other.numeric[i]).is_empty()
+                || !self.names[i].intersect(&other.names[i]).is_empty()
+        })
+    }
+
+    /// One port of the set, for a witness: the lowest number of the first protocol that has one,
+    /// else a name.
+    pub fn sample(&self) -> Option<Port> {
+        for p in Protocol::ALL {
+            if let Some(&(a, _)) = self.numeric[slot(p)].ranges().first() {
+                return Some(Port { protocol: p, port: PortId::Number(a) });
+            }
+        }
+        for p in Protocol::ALL {
+            match &self.names[slot(p)] {
+                Names::Only(s) => {
+                    if let Some(n) = s.iter().next() {
+                        return Some(Port { protocol: p, port: PortId::Name(n.clone()) });
+                    }
+                }
+                Names::AllBut(s) => {
+                    let name =
+                        (0..).map(|k| format!("port-{k}")).find(|n| !s.contains(n)).unwrap_or_default();
+                    return Some(Port { protocol: p, port: PortId::Name(name) });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// One destination port: a number or a container port's name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Port {
+    pub protocol: Protocol,
+    pub port: PortId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PortId {
+    Number(u16),
+    Name(String),
+}
+
+impl Port {
+    pub fn to_set(&self) -> PortSet {
+        match &self.port {
+            PortId::Number(n) => PortSet::range(self.protocol, *n, *n),
+            PortId::Name(name) => PortSet::named(self.protocol, name),
+        }
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = self.protocol.as_str().to_ascii_lowercase();
+        match &self.port {
+            PortId::Number(n) => write!(f, "{p} {n}"),
+            PortId::Name(n) => write!(f, "{p} {n}"),
+        }
     }
 }
 
@@ -193,20 +335,27 @@ impl fmt::Display for PortSet {
         }
         let mut parts = Vec::new();
         for p in Protocol::ALL {
-            let n = &self.numeric[slot(p)];
-            let mut items: Vec<String> = if n.is_full() {
-                Vec::new()
-            } else {
-                n.ranges()
-                    .iter()
-                    .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
-                    .collect()
-            };
-            items.extend(self.named.iter().filter(|(q, _)| *q == p).map(|(_, name)| name.clone()));
-            if n.is_full() {
-                parts.push(p.as_str().to_ascii_lowercase());
-            } else if !items.is_empty() {
-                parts.push(format!("{} {}", p.as_str().to_ascii_lowercase(), items.join(", ")));
+            let (n, names) = (&self.numeric[slot(p)], &self.names[slot(p)]);
+            let proto = p.as_str().to_ascii_lowercase();
+            if n.is_full() && names.is_all() {
+                parts.push(proto);
+                continue;
+            }
+            let mut items: Vec<String> = n
+                .ranges()
+                .iter()
+                .map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                .collect();
+            match names {
+                Names::Only(s) => items.extend(s.iter().cloned()),
+                Names::AllBut(s) if s.is_empty() => items.push("every named port".to_string()),
+                Names::AllBut(s) => items.push(format!(
+                    "every named port but {}",
+                    s.iter().cloned().collect::<Vec<_>>().join(", ")
+                )),
+            }
+            if !items.is_empty() {
+                parts.push(format!("{proto} {}", items.join(", ")));
             }
         }
         if parts.is_empty() {
@@ -259,5 +408,20 @@ mod tests {
         assert!(named.is_subset(&all_tcp));
         assert!(named.is_subset(&named));
         assert!(named.intersect(&numeric).is_empty());
+    }
+
+    #[test]
+    fn taking_numbers_out_of_every_port_keeps_the_names() {
+        let http = ports(&[(Protocol::Tcp, PortMatch::Named("http".into()))]);
+        let eighty = ports(&[(Protocol::Tcp, PortMatch::Single(80))]);
+        let rest = PortSet::all().subtract(&eighty);
+        assert!(http.is_subset(&rest));
+        assert!(!rest.contains(Protocol::Tcp, 80));
+        let no_http = PortSet::all().subtract(&http);
+        assert!(!http.is_subset(&no_http));
+        assert!(no_http.contains_name(Protocol::Tcp, "metrics"));
+        assert!(no_http.union(&http).is_all());
+        assert_eq!(no_http.to_string(), "tcp 1-65535, every named port but http and udp and sctp");
+        assert_eq!(http.sample().map(|p| p.to_string()), Some("tcp http".to_string()));
     }
 }

@@ -1,180 +1,203 @@
-//! What the IR allows: for a source and a destination endpoint, the ports on which a connection
-//! is allowed, by the source's egress and the destination's ingress together.
+//! What the source means: the [`Side`] of every point of the [`Universe`], read from the IR.
 //!
 //! Semantics of the source language (each backend must implement exactly this):
-//! - a workload is isolated in a direction when an allow rule, `accepts nothing` /
-//!   `connects to nothing`, or a default deny selects it; otherwise everything is allowed;
-//! - an isolated workload allows the union of its matching allow rules;
+//! - the rules of a workload apply to every pod its selector picks in its namespace, so pods
+//!   that several workloads pick get the rules of all of them;
+//! - a pod is isolated in a direction when an allow rule, `accepts nothing` /
+//!   `connects to nothing` of a workload that picks it, or a default deny over its namespace
+//!   (or the cluster) applies; otherwise everything is allowed;
+//! - an isolated pod allows the union of its allow rules;
 //! - deny rules subtract from what is allowed and never isolate by themselves;
 //! - a connection needs the egress of its source and the ingress of its destination
 //!   (Kubernetes: "both the egress policy on the source pod and the ingress policy on the
 //!   destination pod need to allow the connection", kubernetes/website network-policies.md).
 //!
-//! Endpoints that are not declared workloads are not policed here. Matching of a peer against
-//! an endpoint is three-valued: a CIDR may or may not contain a pod's address depending on the
-//! CNI (calico#6634 vs cilium#9209), so the analysis keeps a *certain* and a *possible* answer.
+//! Open facts ([`Match::Maybe`]): whether a network holds a pod's, the node's or the API
+//! server's address (Calico matches pod addresses, calico#6634; Cilium does not, cilium#9209;
+//! Kubernetes leaves it to the CNI, network-policies.md); whether an address a rule names is
+//! outside the cluster (`world`); which addresses a DNS name resolves to; and which labels a
+//! namespace carries besides its name.
 
 use super::ports::PortSet;
-use crate::ir::{Action, CidrBlock, Direction, Entity, NamespaceId, Peer, PeerRef, Program, WorkloadId};
+use super::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use super::universe::{Kind, PointId, Role, Universe, ZoneId, NAMESPACE_NAME_LABEL};
+use crate::ir::{Action, CidrBlock, Direction, Entity, LabelOp, LabelSelector, Peer, Program, WorkloadId};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-/// One side of a connection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Endpoint {
-    /// A pod of a declared workload.
-    Workload(WorkloadId),
-    /// Some pod of a namespace with no particular labels.
-    NamespacePod(NamespaceId),
-    Net(CidrBlock),
-    Entity(Entity),
-}
-
-impl Endpoint {
-    pub fn from_peer(p: &PeerRef) -> Option<Endpoint> {
-        Some(match &p.peer {
-            Peer::Workload(w) => Endpoint::Workload(*w),
-            Peer::Namespace(n) => Endpoint::NamespacePod(*n),
-            Peer::Cidr(c) => Endpoint::Net(c.clone()),
-            Peer::Entity(e) => Endpoint::Entity(*e),
-            Peer::NamespaceSet(_) | Peer::Fqdn(_) => return None,
-        })
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Match {
-    No,
-    Maybe,
-    Yes,
-}
-
-/// The ports allowed between two endpoints: certainly, and possibly.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Allowed {
-    pub certain: PortSet,
-    pub possible: PortSet,
-}
-
-pub struct Reach<'p> {
+/// The source's meaning, ready to give the side of any point.
+pub struct SourceSemantics<'p> {
     program: &'p Program,
-    /// Representative labels of every workload's pods.
-    labels: Vec<BTreeMap<String, String>>,
+    u: &'p Universe,
+    /// What each rule's peers cover, by rule index.
+    covers: Vec<Arc<Coverage>>,
+    /// The workloads whose selectors pick each pod, by point.
+    picked_by: Vec<Vec<WorkloadId>>,
 }
 
-impl<'p> Reach<'p> {
-    pub fn new(program: &'p Program) -> Self {
-        let labels = program.workloads.iter().map(|w| w.selector.representative()).collect();
-        Reach { program, labels }
-    }
-
-    /// Ports on which `src` may open a connection to `dst`.
-    pub fn allowed(&self, src: &Endpoint, dst: &Endpoint) -> Allowed {
-        let out = self.side(src, Direction::Egress, dst);
-        let inn = self.side(dst, Direction::Ingress, src);
-        Allowed {
-            certain: out.certain.intersect(&inn.certain),
-            possible: out.possible.intersect(&inn.possible),
+impl<'p> SourceSemantics<'p> {
+    pub fn new(program: &'p Program, u: &'p Universe) -> Self {
+        let mut picked_by = vec![Vec::new(); u.len()];
+        for (i, w) in program.workloads.iter().enumerate() {
+            for p in u.select(u.zone_of_namespace(w.namespace), &w.selector) {
+                picked_by[p as usize].push(WorkloadId(i as u32));
+            }
         }
+        let covers = crate::par::chunks(program.rules.len(), 2048, |range| {
+            program.rules[range]
+                .iter()
+                .map(|r| Arc::new(peers_coverage(program, u, &r.peers)))
+                .collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect();
+        SourceSemantics { program, u, covers, picked_by }
     }
 
-    /// What `subject`'s own policy in `direction` allows with `other`.
-    pub fn side(&self, subject: &Endpoint, direction: Direction, other: &Endpoint) -> Allowed {
-        let Endpoint::Workload(w) = subject else {
-            return Allowed { certain: PortSet::all(), possible: PortSet::all() };
+    /// The workloads whose rules apply to a point.
+    pub fn workloads_of(&self, p: PointId) -> &[WorkloadId] {
+        &self.picked_by[p as usize]
+    }
+
+    pub fn side(&self, p: PointId, dir: Direction) -> Side {
+        let point = self.u.point(p);
+        let Some(zone) = point.zone else { return Side::open() };
+        let mut isolation = Vec::new();
+        let mut steps = Vec::new();
+        let workloads = &self.picked_by[p as usize];
+        for &w in workloads {
+            if self.program.is_isolated(w, dir) {
+                if let Some(line) = self.program.isolating_line(w, dir) {
+                    isolation.push(Origin::Source(line));
+                }
+            }
+        }
+        let namespace = self.u.zone(zone).namespace;
+        for d in &self.program.default_denies {
+            if d.direction == dir && d.namespace.is_none_or(|n| Some(n) == namespace) {
+                isolation.push(Origin::Source(d.origin));
+            }
+        }
+        // Rules in source order, whichever workload they belong to.
+        let mut rules: Vec<usize> = Vec::new();
+        for &w in workloads {
+            rules.extend(self.program.rule_indices(w, dir));
+        }
+        rules.sort_unstable();
+        rules.dedup();
+        for i in rules {
+            let r = &self.program.rules[i];
+            steps.push(Step::Clause(Clause {
+                cover: self.covers[i].clone(),
+                ports: PortSet::from_ports(&r.ports),
+                act: match r.action {
+                    Action::Allow => Act::Allow,
+                    Action::Deny => Act::Deny,
+                },
+                origin: Origin::Source(r.origin),
+            }));
+        }
+        if isolation.is_empty() && steps.is_empty() {
+            return Side::open();
+        }
+        isolation.dedup();
+        Side { fold: Fold::Union { isolated: !isolation.is_empty() }, steps, isolation }
+    }
+
+    pub fn coverage(&self, peer: &Peer) -> Coverage {
+        peer_coverage(self.program, self.u, peer)
+    }
+}
+
+fn peers_coverage(program: &Program, u: &Universe, peers: &[crate::ir::PeerRef]) -> Coverage {
+    let mut out = Coverage::none();
+    for (i, p) in peers.iter().enumerate() {
+        let c = peer_coverage(program, u, &p.peer);
+        out = if i == 0 { c } else { out.union(&c, u) };
+    }
+    out
+}
+
+/// The points one peer of the source covers.
+pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
+    use Match::*;
+    match peer {
+        Peer::Workload(w) => {
+            let wl = program.workload(*w);
+            Coverage::points(
+                u.select(u.zone_of_namespace(wl.namespace), &wl.selector).into_iter().map(|p| (p, Yes)),
+            )
+        }
+        Peer::Namespace(n) => Coverage::zones([(u.zone_of_namespace(*n), Yes)]),
+        Peer::NamespaceSet(s) => {
+            let sel = &program.namespace_set(*s).selector;
+            Coverage::zones(
+                (0..u.zones.len() as ZoneId).map(|z| (z, namespace_match(sel, &u.zone(z).labels))),
+            )
+        }
+        Peer::Cidr(c) => {
+            let mut cover = Coverage::points(u.addresses_in(&c.net).map(|(ip, p)| (p, address_match(c, ip))));
+            // Pods, the node and the API server have addresses too; whether this network
+            // holds them is open.
+            for k in [Kind::Pod, Kind::Host, Kind::ApiServer] {
+                cover.kinds[k.index()] = Maybe;
+            }
+            cover
+        }
+        Peer::Fqdn(_) => Coverage::kind(Kind::Net, Maybe),
+        Peer::Entity(e) => match e {
+            Entity::Anywhere => Coverage::everything(),
+            Entity::World => {
+                let mut c = Coverage::points(
+                    u.ids().filter(|p| matches!(u.point(*p).role, Role::World(_))).map(|p| (p, Yes)),
+                );
+                c.kinds[Kind::Net.index()] = Maybe;
+                c
+            }
+            Entity::Cluster => Coverage::kind(Kind::Pod, Yes),
+            Entity::Host => Coverage::points([(u.host(), Yes)]),
+            Entity::KubeApiserver => Coverage::points([(u.api_server(), Yes)]),
+            Entity::KubeDns => {
+                let (k, v) = crate::ir::KUBE_DNS_LABEL;
+                let zone = u.point(u.kube_dns()).zone.unwrap_or(0);
+                Coverage::points(u.select_pods(zone, Some((k, v)), |_| true).into_iter().map(|p| (p, Yes)))
+            }
+        },
+    }
+}
+
+/// Whether an address a network names is in it: outside the network or in an `except`, no.
+fn address_match(c: &CidrBlock, ip: std::net::IpAddr) -> Match {
+    if c.net.contains(&ip) && !c.except.iter().any(|e| e.contains(&ip)) {
+        Match::Yes
+    } else {
+        Match::No
+    }
+}
+
+/// Whether a namespace selector picks a namespace known only by its name label: requirements on
+/// the name decide; any other requirement is open.
+pub fn namespace_match(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> Match {
+    let name = labels.get(NAMESPACE_NAME_LABEL);
+    let mut m = Match::Yes;
+    for (k, v) in &sel.match_labels {
+        m = m.min(if k == NAMESPACE_NAME_LABEL { yes_if(name == Some(v)) } else { Match::Maybe });
+    }
+    for e in &sel.expressions {
+        if e.key != NAMESPACE_NAME_LABEL {
+            m = m.min(Match::Maybe);
+            continue;
+        }
+        let ok = match e.op {
+            LabelOp::In => name.is_some_and(|v| e.values.contains(v)),
+            LabelOp::NotIn => name.is_none_or(|v| !e.values.contains(v)),
+            LabelOp::Exists => name.is_some(),
+            LabelOp::DoesNotExist => name.is_none(),
         };
-        let (mut certain, mut possible) = if self.program.is_isolated(*w, direction) {
-            (PortSet::empty(), PortSet::empty())
-        } else {
-            (PortSet::all(), PortSet::all())
-        };
-        let (mut deny_certain, mut deny_possible) = (PortSet::empty(), PortSet::empty());
-        for rule in self.program.rules_of(*w, direction) {
-            let m = rule.peers.iter().map(|p| self.matches(&p.peer, other)).max().unwrap_or(Match::No);
-            if m == Match::No {
-                continue;
-            }
-            let ports = PortSet::from_ports(&rule.ports);
-            match (rule.action, m) {
-                (Action::Allow, Match::Yes) => {
-                    certain = certain.union(&ports);
-                    possible = possible.union(&ports);
-                }
-                (Action::Allow, _) => possible = possible.union(&ports),
-                (Action::Deny, Match::Yes) => {
-                    deny_certain = deny_certain.union(&ports);
-                    deny_possible = deny_possible.union(&ports);
-                }
-                (Action::Deny, _) => deny_possible = deny_possible.union(&ports),
-            }
-        }
-        Allowed { certain: certain.subtract(&deny_possible), possible: possible.subtract(&deny_certain) }
+        m = m.min(yes_if(ok));
     }
-
-    /// Whether a rule's peer covers an endpoint.
-    pub fn matches(&self, peer: &Peer, ep: &Endpoint) -> Match {
-        use Match::*;
-        match (peer, ep) {
-            (Peer::Entity(Entity::Anywhere), _) => Yes,
-            (_, Endpoint::Entity(Entity::Anywhere)) => Maybe,
-            (Peer::Workload(x), Endpoint::Workload(w)) => yes_if(self.selects(*x, *w)),
-            (Peer::Namespace(n), Endpoint::Workload(w)) => yes_if(self.program.workload(*w).namespace == *n),
-            (Peer::Namespace(n), Endpoint::NamespacePod(m)) => yes_if(n == m),
-            // The cluster DNS pods are pods of `kube-system`, so a namespace set covers them as
-            // it covers that namespace.
-            (
-                Peer::NamespaceSet(s),
-                Endpoint::Workload(_) | Endpoint::NamespacePod(_) | Endpoint::Entity(Entity::KubeDns),
-            ) => {
-                let ns = match ep {
-                    Endpoint::Entity(_) => crate::ir::KUBE_DNS_NAMESPACE.to_string(),
-                    _ => self
-                        .namespace_of(ep)
-                        .map(|n| self.program.namespace(n).name.clone())
-                        .unwrap_or_default(),
-                };
-                let labels = BTreeMap::from([("kubernetes.io/metadata.name".to_string(), ns)]);
-                if self.program.namespace_set(*s).selector.matches(&labels) {
-                    Yes
-                } else {
-                    Maybe
-                }
-            }
-            (Peer::Entity(Entity::Cluster), Endpoint::Workload(_) | Endpoint::NamespacePod(_)) => Yes,
-            (Peer::Entity(Entity::Cluster), Endpoint::Entity(Entity::Cluster | Entity::KubeDns)) => Yes,
-            (Peer::Entity(e), Endpoint::Entity(f)) if e == f => Yes,
-            (Peer::Entity(Entity::KubeDns), Endpoint::Workload(w)) => yes_if(self.is_kube_dns(*w)),
-            (Peer::Namespace(n), Endpoint::Entity(Entity::KubeDns)) => {
-                yes_if(self.program.namespace(*n).name == crate::ir::KUBE_DNS_NAMESPACE)
-            }
-            (Peer::Cidr(c), Endpoint::Net(n)) => cidr_match(c, n),
-            // Whether an ipBlock matches pod, node or API-server addresses is CNI-specific.
-            (Peer::Cidr(_), _) => Maybe,
-            (Peer::Entity(Entity::World), Endpoint::Net(_)) => Maybe,
-            (_, Endpoint::Entity(Entity::Cluster)) => Maybe,
-            _ => No,
-        }
-    }
-
-    /// Whether workload `x`'s selector picks the pods of workload `w`.
-    fn selects(&self, x: WorkloadId, w: WorkloadId) -> bool {
-        let (xw, ww) = (self.program.workload(x), self.program.workload(w));
-        x == w || (xw.namespace == ww.namespace && xw.selector.matches(&self.labels[w.index()]))
-    }
-
-    fn is_kube_dns(&self, w: WorkloadId) -> bool {
-        let wl = self.program.workload(w);
-        let (k, v) = crate::ir::KUBE_DNS_LABEL;
-        self.program.namespace(wl.namespace).name == crate::ir::KUBE_DNS_NAMESPACE
-            && self.labels[w.index()].get(k).is_some_and(|x| x == v)
-    }
-
-    fn namespace_of(&self, ep: &Endpoint) -> Option<NamespaceId> {
-        match ep {
-            Endpoint::Workload(w) => Some(self.program.workload(*w).namespace),
-            Endpoint::NamespacePod(n) => Some(*n),
-            _ => None,
-        }
-    }
+    m
 }
 
 fn yes_if(b: bool) -> Match {
@@ -183,20 +206,4 @@ fn yes_if(b: bool) -> Match {
     } else {
         Match::No
     }
-}
-
-/// Does the peer block `c` cover every address of `n` (Yes), some (Maybe), or none (No)?
-fn cidr_match(c: &CidrBlock, n: &CidrBlock) -> Match {
-    let overlaps = |a: &ipnet::IpNet, b: &ipnet::IpNet| a.contains(b) || b.contains(a);
-    if !overlaps(&c.net, &n.net) {
-        return Match::No;
-    }
-    let holed = c.except.iter().any(|e| overlaps(e, &n.net));
-    if c.net.contains(&n.net) && !holed {
-        return Match::Yes;
-    }
-    if c.except.iter().any(|e| e.contains(&n.net)) {
-        return Match::No;
-    }
-    Match::Maybe
 }

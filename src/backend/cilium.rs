@@ -19,7 +19,9 @@ use super::{
     ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
 use crate::analysis::ports::PortSet;
-use crate::analysis::reach::{Endpoint, Match, Reach};
+use crate::analysis::reach::peer_coverage;
+use crate::analysis::side::Match;
+use crate::analysis::universe::Universe;
 use crate::ir::{
     self, Action, Direction, Entity, LabelOp, LabelSelector, Peer, PortMatch, Ports, Program, Protocol,
     WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
@@ -56,13 +58,13 @@ impl Backend for Cilium {
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
         let has_fqdn = program.rules.iter().any(|r| r.peers.iter().any(|p| matches!(p.peer, Peer::Fqdn(_))));
-        let reach = has_fqdn.then(|| Reach::new(program));
+        let universe = has_fqdn.then(|| Universe::new(program));
         let (mut objects, errors) = super::per_workload(program, |range| {
-            let mut e = Emitter { program, cx, reach: reach.as_ref(), errors: Vec::new() };
+            let mut e = Emitter { program, cx, universe: universe.as_ref(), errors: Vec::new() };
             let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut e = Emitter { program, cx, reach: reach.as_ref(), errors };
+        let mut e = Emitter { program, cx, universe: universe.as_ref(), errors };
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
         }
@@ -198,7 +200,7 @@ struct Emitter<'a> {
     program: &'a Program,
     cx: &'a EmitContext<'a>,
     /// Present when some rule names a DNS name: decides whether the DNS-proxy rule is allowed.
-    reach: Option<&'a Reach<'a>>,
+    universe: Option<&'a Universe>,
     errors: Vec<EmitError>,
 }
 
@@ -452,13 +454,16 @@ impl Emitter<'_> {
     /// "CIDR rules do not apply to traffic where both sides … are managed by Cilium"
     /// (`layer3.rst`), so neither an allowed nor a denied network touches this traffic.
     fn dns_allowed(&self, w: WorkloadId) -> PortSet {
-        let reach = self.reach.expect("reach is built when some rule names a DNS name");
-        let dns = Endpoint::Entity(Entity::KubeDns);
+        let u = self.universe.expect("the universe is built when some rule names a DNS name");
         let mut allow =
             if self.program.is_isolated(w, Direction::Egress) { PortSet::empty() } else { PortSet::all() };
         let mut deny = PortSet::empty();
         for rule in self.program.rules_of(w, Direction::Egress) {
-            if rule.peers.iter().any(|p| reach.matches(&p.peer, &dns) == Match::Yes) {
+            if rule
+                .peers
+                .iter()
+                .any(|p| peer_coverage(self.program, u, &p.peer).get(u, u.kube_dns()) == Match::Yes)
+            {
                 let ports = PortSet::from_ports(&rule.ports);
                 match rule.action {
                     Action::Allow => allow = allow.union(&ports),

@@ -2,7 +2,8 @@
 //! problem; never stops at the first.
 
 use crate::analysis::ports::PortSet;
-use crate::analysis::reach::{Endpoint, Reach};
+use crate::analysis::reach::SourceSemantics;
+use crate::analysis::universe::Universe;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Action, Direction, Entity, Peer, PortMatch, Ports, Program, Protocol, Rule, WorkloadId};
 use crate::resolve::{Resolved, Unused};
@@ -14,7 +15,8 @@ mod shadow;
 /// workloads are split across cores; the result is sorted, never in scheduling order.
 pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     let p = &resolved.program;
-    let reach = Reach::new(p);
+    let u = Universe::new(p);
+    let reach = Reach { u: &u, sem: SourceSemantics::new(p, &u) };
     let parts = crate::par::chunks(p.workloads.len(), 512, |range| {
         let mut out = Vec::new();
         for w in range.map(|i| WorkloadId(i as u32)) {
@@ -99,6 +101,19 @@ fn contradictions(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The source's meaning, for checks that ask what a side allows.
+struct Reach<'a> {
+    u: &'a Universe,
+    sem: SourceSemantics<'a>,
+}
+
+impl Reach<'_> {
+    /// What the policies of `subject`'s pods allow in `dir` towards the pods of `other`.
+    fn side(&self, subject: WorkloadId, dir: Direction, other: WorkloadId) -> crate::analysis::side::Cell {
+        self.sem.side(self.u.workload(subject), dir).at(self.u, self.u.workload(other))
+    }
+}
+
 /// W0201 / W0202: one side allows a connection between two workloads that the other side drops.
 fn cross_side(p: &Program, reach: &Reach, w: WorkloadId, out: &mut Vec<Diagnostic>) {
     for rule in p.rules_of_workload(w).filter(|r| r.action == Action::Allow) {
@@ -112,8 +127,7 @@ fn cross_side(p: &Program, reach: &Reach, w: WorkloadId, out: &mut Vec<Diagnosti
             if !p.is_isolated(other, other_dir) {
                 continue;
             }
-            let allowed =
-                reach.side(&Endpoint::Workload(other), other_dir, &Endpoint::Workload(rule.subject));
+            let allowed = reach.side(other, other_dir, rule.subject);
             let missing = wanted.subtract(&allowed.possible);
             if missing.is_empty() {
                 continue;
@@ -167,8 +181,8 @@ fn dns(p: &Program, reach: &Reach, id: WorkloadId, out: &mut Vec<Diagnostic>) {
     if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
         return;
     }
-    let dns = Endpoint::Entity(Entity::KubeDns);
-    let allowed = reach.side(&Endpoint::Workload(id), Direction::Egress, &dns).possible;
+    let allowed =
+        reach.sem.side(reach.u.workload(id), Direction::Egress).at(reach.u, reach.u.kube_dns()).possible;
     if allowed.contains(Protocol::Udp, 53) {
         return;
     }

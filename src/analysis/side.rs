@@ -1,0 +1,426 @@
+//! One side of connections: what the policies of one point allow in one direction, towards
+//! every other point of the [`Universe`].
+//!
+//! Every semantics (the source's, and each CNI's reading of its manifests) describes a side as
+//! a list of [`Step`]s: clauses that allow, deny or pass some ports to the points they cover,
+//! and, for tiered CNIs, the ends of tiers. How the steps combine is the [`Fold`]:
+//! - [`Fold::Union`] (the source, Kubernetes, Cilium): an isolated side starts from nothing and
+//!   an open one from everything; allows add, and denies take away whatever allowed it;
+//! - [`Fold::Ordered`] (Calico): the first clause that matches a port decides it; `Pass` hands
+//!   the port to the next tier; the end of a tier denies or passes what is left; what the last
+//!   tier passes on is allowed (the profile).
+//!
+//! Coverage is three-valued ([`Match`]) because the source leaves some facts open (whether a
+//! network holds a pod's or a node's address, whether an address is outside the cluster, which
+//! labels a namespace has besides its name). Each side is folded twice: with open facts against
+//! the connection (allows miss, denies and passes hit), giving what is *certainly* allowed, and
+//! for it, giving what is *possibly* allowed.
+//!
+//! A [`Row`] is a side evaluated at every point, stored by regions: one value per kind of point,
+//! one per namespace some clause singles out, and one per point some clause singles out. Nothing
+//! is evaluated per point unless a clause names that point.
+
+use super::ports::PortSet;
+use super::universe::{Kind, PointId, Universe, ZoneId};
+use crate::span::Span;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Match {
+    #[default]
+    No,
+    Maybe,
+    Yes,
+}
+
+/// The points a clause covers: per kind, overridden per namespace (for its pods), overridden
+/// per point.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Coverage {
+    pub kinds: [Match; 4],
+    /// Sorted by zone.
+    pub zones: Vec<(ZoneId, Match)>,
+    /// Sorted by point.
+    pub points: Vec<(PointId, Match)>,
+}
+
+impl Coverage {
+    pub fn none() -> Coverage {
+        Coverage::default()
+    }
+
+    pub fn everything() -> Coverage {
+        Coverage { kinds: [Match::Yes; 4], ..Coverage::default() }
+    }
+
+    /// Every point of one kind.
+    pub fn kind(kind: Kind, m: Match) -> Coverage {
+        let mut c = Coverage::none();
+        c.kinds[kind.index()] = m;
+        c
+    }
+
+    /// Every pod of some zones.
+    pub fn zones(zones: impl IntoIterator<Item = (ZoneId, Match)>) -> Coverage {
+        let mut c =
+            Coverage { zones: zones.into_iter().filter(|z| z.1 != Match::No).collect(), ..Coverage::none() };
+        c.zones.sort();
+        c.zones.dedup_by_key(|z| z.0);
+        c
+    }
+
+    /// Some points.
+    pub fn points(points: impl IntoIterator<Item = (PointId, Match)>) -> Coverage {
+        let mut c = Coverage {
+            points: points.into_iter().filter(|p| p.1 != Match::No).collect(),
+            ..Coverage::none()
+        };
+        c.points.sort();
+        c.points.dedup_by_key(|p| p.0);
+        c
+    }
+
+    pub fn is_none(&self) -> bool {
+        self.kinds.iter().all(|m| *m == Match::No)
+            && self.zones.iter().all(|z| z.1 == Match::No)
+            && self.points.iter().all(|p| p.1 == Match::No)
+    }
+
+    /// How far the clause covers the pods of `zone` that no point entry names.
+    pub fn zone_match(&self, zone: ZoneId) -> Match {
+        match self.zones.binary_search_by_key(&zone, |z| z.0) {
+            Ok(i) => self.zones[i].1,
+            Err(_) => self.kinds[Kind::Pod.index()],
+        }
+    }
+
+    pub fn get(&self, u: &Universe, p: PointId) -> Match {
+        if let Ok(i) = self.points.binary_search_by_key(&p, |x| x.0) {
+            return self.points[i].1;
+        }
+        let point = u.point(p);
+        match point.zone {
+            Some(z) => self.zone_match(z),
+            None => self.kinds[point.kind().index()],
+        }
+    }
+
+    /// The points either covers, each as far as the farther one covers it.
+    pub fn union(&self, other: &Coverage, u: &Universe) -> Coverage {
+        let kinds = std::array::from_fn(|i| self.kinds[i].max(other.kinds[i]));
+        let mut zones: Vec<ZoneId> = self.zones.iter().chain(&other.zones).map(|z| z.0).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        let mut points: Vec<PointId> = self.points.iter().chain(&other.points).map(|p| p.0).collect();
+        points.sort_unstable();
+        points.dedup();
+        Coverage {
+            kinds,
+            zones: zones.into_iter().map(|z| (z, self.zone_match(z).max(other.zone_match(z)))).collect(),
+            points: points.into_iter().map(|p| (p, self.get(u, p).max(other.get(u, p)))).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Act {
+    Allow,
+    Deny,
+    Pass,
+}
+
+/// Where a clause comes from, for `why`: a line of the source, or a rule of an emitted object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    Source(Span),
+    Manifest {
+        /// `Kind namespace/name`.
+        object: String,
+        /// Where in the object: `spec.ingress[1]`.
+        rule: String,
+        /// The `file:line` the object's annotations give for it.
+        source: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Source(s) => write!(f, "{s:?}"),
+            Origin::Manifest { object, rule, source: Some(line) } => {
+                write!(f, "{object} {rule} (from {line})")
+            }
+            Origin::Manifest { object, rule, source: None } => write!(f, "{object} {rule}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Clause {
+    pub cover: Arc<Coverage>,
+    pub ports: PortSet,
+    pub act: Act,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    Clause(Clause),
+    /// The end of a tier some policy of which applied: what no rule decided is denied, or
+    /// passed to the next tier. Only in [`Fold::Ordered`].
+    EndOfTier {
+        pass: bool,
+        origin: Origin,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fold {
+    /// Allows add up, denies win. `isolated`: starts from nothing rather than everything.
+    Union { isolated: bool },
+    /// The first step that matches a port decides it; see the module comment.
+    Ordered,
+}
+
+/// What one point's policies say in one direction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Side {
+    pub fold: Fold,
+    pub steps: Vec<Step>,
+    /// What makes the side isolated, for explanations.
+    pub isolation: Vec<Origin>,
+}
+
+/// The ports allowed towards one point: certainly, and possibly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Cell {
+    pub certain: PortSet,
+    pub possible: PortSet,
+}
+
+impl Cell {
+    pub fn all() -> Cell {
+        Cell { certain: PortSet::all(), possible: PortSet::all() }
+    }
+
+    pub fn none() -> Cell {
+        Cell::default()
+    }
+
+    pub fn intersect(&self, other: &Cell) -> Cell {
+        Cell {
+            certain: self.certain.intersect(&other.certain),
+            possible: self.possible.intersect(&other.possible),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.possible.is_empty()
+    }
+}
+
+/// How one step bore on one connection, for explanations.
+#[derive(Clone, Debug)]
+pub struct Hit<'a> {
+    pub step: &'a Step,
+    pub matched: Match,
+    /// The ports this step decided (allowed, denied or passed), open facts for the connection.
+    pub ports: PortSet,
+}
+
+impl Side {
+    /// A side no policy polices: everything is allowed.
+    pub fn open() -> Side {
+        Side { fold: Fold::Union { isolated: false }, steps: Vec::new(), isolation: Vec::new() }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.fold == (Fold::Union { isolated: false }) && self.steps.is_empty()
+    }
+
+    /// The ports allowed towards a point its clauses cover as `matched` says.
+    pub fn eval(&self, matched: impl Fn(&Clause) -> Match) -> Cell {
+        Cell { certain: self.fold_with(&matched, false), possible: self.fold_with(&matched, true) }
+    }
+
+    /// The ports allowed towards point `p`.
+    pub fn at(&self, u: &Universe, p: PointId) -> Cell {
+        self.eval(|c| c.cover.get(u, p))
+    }
+
+    fn fold_with(&self, matched: &dyn Fn(&Clause) -> Match, possible: bool) -> PortSet {
+        // Open facts: for the connection when `possible`, else against it.
+        let hits = |c: &Clause| match matched(c) {
+            Match::Yes => true,
+            Match::No => false,
+            Match::Maybe => possible == (c.act == Act::Allow),
+        };
+        match self.fold {
+            Fold::Union { isolated } => {
+                let mut allowed = if isolated { PortSet::empty() } else { PortSet::all() };
+                let mut denied = PortSet::empty();
+                for step in &self.steps {
+                    let Step::Clause(c) = step else { continue };
+                    if hits(c) {
+                        match c.act {
+                            Act::Allow => allowed = allowed.union(&c.ports),
+                            Act::Deny | Act::Pass => denied = denied.union(&c.ports),
+                        }
+                    }
+                }
+                allowed.subtract(&denied)
+            }
+            Fold::Ordered => {
+                let (mut allowed, mut open, mut passed) =
+                    (PortSet::empty(), PortSet::all(), PortSet::empty());
+                for step in &self.steps {
+                    match step {
+                        Step::Clause(c) => {
+                            if open.is_empty() || !hits(c) {
+                                continue;
+                            }
+                            let decided = open.intersect(&c.ports);
+                            open = open.subtract(&decided);
+                            match c.act {
+                                Act::Allow => allowed = allowed.union(&decided),
+                                Act::Deny => {}
+                                Act::Pass => passed = passed.union(&decided),
+                            }
+                        }
+                        Step::EndOfTier { pass, .. } => {
+                            if *pass {
+                                passed = passed.union(&open);
+                            }
+                            open = std::mem::take(&mut passed);
+                        }
+                    }
+                }
+                allowed.union(&open)
+            }
+        }
+    }
+
+    /// Every step that bears on the connection towards `p`, with the ports it decided.
+    pub fn explain(&self, u: &Universe, p: PointId) -> Vec<Hit<'_>> {
+        let mut out = Vec::new();
+        let mut open = PortSet::all();
+        for step in &self.steps {
+            match step {
+                Step::Clause(c) => {
+                    let m = c.cover.get(u, p);
+                    if m == Match::No {
+                        continue;
+                    }
+                    let ports = match self.fold {
+                        Fold::Union { .. } => c.ports.clone(),
+                        Fold::Ordered => {
+                            let d = open.intersect(&c.ports);
+                            if m == Match::Yes {
+                                open = open.subtract(&d);
+                            }
+                            d
+                        }
+                    };
+                    if !ports.is_empty() {
+                        out.push(Hit { step, matched: m, ports });
+                    }
+                }
+                Step::EndOfTier { .. } => {
+                    if !open.is_empty() {
+                        out.push(Hit { step, matched: Match::Yes, ports: open.clone() });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Where a point falls in a row when no point entry names it: the pods of a zone, or a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Region {
+    Zone(ZoneId),
+    Kind(Kind),
+}
+
+impl Region {
+    pub fn of(u: &Universe, p: PointId) -> Region {
+        let point = u.point(p);
+        match point.zone {
+            Some(z) => Region::Zone(z),
+            None => Region::Kind(point.kind()),
+        }
+    }
+}
+
+/// The values of a row at the points it does not name, which many rows share.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Generic {
+    pub kinds: [Cell; 4],
+    /// Pods of a zone; sorted. Pods of other zones take `kinds[Pod]`.
+    pub zones: Vec<(ZoneId, Cell)>,
+}
+
+impl Generic {
+    pub fn at(&self, region: Region) -> &Cell {
+        match region {
+            Region::Zone(z) => match self.zones.binary_search_by_key(&z, |x| x.0) {
+                Ok(i) => &self.zones[i].1,
+                Err(_) => &self.kinds[Kind::Pod.index()],
+            },
+            Region::Kind(k) => &self.kinds[k.index()],
+        }
+    }
+}
+
+/// A side evaluated at every point, by regions (see the module comment).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Row {
+    pub generic: Arc<Generic>,
+    /// Sorted.
+    pub points: Vec<(PointId, Cell)>,
+}
+
+impl Row {
+    pub fn open() -> Row {
+        Row {
+            generic: Arc::new(Generic { kinds: std::array::from_fn(|_| Cell::all()), zones: Vec::new() }),
+            points: Vec::new(),
+        }
+    }
+
+    pub fn of(side: &Side, u: &Universe) -> Row {
+        if side.is_open() {
+            return Row::open();
+        }
+        let mut zones: Vec<ZoneId> = Vec::new();
+        let mut points: Vec<PointId> = Vec::new();
+        for step in &side.steps {
+            if let Step::Clause(c) = step {
+                zones.extend(c.cover.zones.iter().map(|z| z.0));
+                points.extend(c.cover.points.iter().map(|p| p.0));
+            }
+        }
+        zones.sort_unstable();
+        zones.dedup();
+        points.sort_unstable();
+        points.dedup();
+        let generic = Generic {
+            kinds: std::array::from_fn(|k| side.eval(|c| c.cover.kinds[k])),
+            zones: zones.into_iter().map(|z| (z, side.eval(|c| c.cover.zone_match(z)))).collect(),
+        };
+        Row { generic: Arc::new(generic), points: points.into_iter().map(|p| (p, side.at(u, p))).collect() }
+    }
+
+    /// The value at a point.
+    pub fn get(&self, u: &Universe, p: PointId) -> &Cell {
+        match self.points.binary_search_by_key(&p, |x| x.0) {
+            Ok(i) => &self.points[i].1,
+            Err(_) => self.generic.at(Region::of(u, p)),
+        }
+    }
+
+    pub fn names_point(&self, p: PointId) -> bool {
+        self.points.binary_search_by_key(&p, |x| x.0).is_ok()
+    }
+}

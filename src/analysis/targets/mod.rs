@@ -1,0 +1,56 @@
+//! Each target's reading of its own emitted manifests, with that CNI's documented semantics,
+//! written from upstream documentation and source, never from the backends' code:
+//! - [`kubernetes`]: `networking.k8s.io/v1` NetworkPolicy;
+//! - [`cilium`]: `cilium.io/v2` CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy;
+//! - [`calico`]: `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier.
+//!
+//! A reader takes the objects as JSON values (as read back from the YAML) and gives the
+//! [`Side`](super::side::Side) of any point of the [`Universe`]. Shapes the CNI would reject or
+//! read in a way no source means (two selector kinds in one Cilium rule, a port without a
+//! protocol where that matters) are reported as problems rather than guessed at.
+
+pub mod calico;
+pub mod cilium;
+pub mod kubernetes;
+
+use super::matrix::Semantics;
+use super::side::Origin;
+use super::universe::Universe;
+use crate::backend::{Target, ANNOTATION_SOURCE};
+use serde_json::Value;
+
+/// A target's reading of a set of objects.
+pub struct Reading<'u> {
+    pub semantics: Box<dyn Semantics + 'u>,
+    /// Objects or fields the CNI would reject or that mean nothing the source can say.
+    pub problems: Vec<String>,
+}
+
+/// Reads `objects` (each a whole manifest) as `target` would.
+pub fn read<'u>(target: Target, objects: &[Value], u: &'u Universe) -> Reading<'u> {
+    match target {
+        Target::Kubernetes => kubernetes::read(objects, u),
+        Target::Cilium => cilium::read(objects, u),
+        Target::Calico => calico::read(objects, u),
+    }
+}
+
+/// `Kind namespace/name` (or `Kind name` for cluster-scoped objects).
+pub fn object_name(obj: &Value) -> String {
+    let kind = obj["kind"].as_str().unwrap_or("?");
+    let name = obj["metadata"]["name"].as_str().unwrap_or("?");
+    match obj["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// Where a rule of an object comes from: the object, the path of the rule in it, and the
+/// `file:line` its `netpol/source` annotation names (a Calico rule's own metadata first).
+pub fn origin(obj: &Value, rule: String, rule_value: Option<&Value>) -> Origin {
+    let own = rule_value.and_then(|r| r["metadata"]["annotations"][ANNOTATION_SOURCE].as_str());
+    let source = own
+        .or_else(|| obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str())
+        .map(|s| s.split(',').next().unwrap_or(s).trim().to_string());
+    Origin::Manifest { object: object_name(obj), rule, source }
+}

@@ -1,0 +1,350 @@
+//! The endpoints reachability is computed over: a finite set of representative points that
+//! every policy in the program tells apart.
+//!
+//! - one pod per declared workload, with the labels its selector requires
+//!   ([`LabelSelector::representative`]);
+//! - one pod without labels per namespace (a pod no workload declares), and the cluster DNS pod
+//!   (`k8s-app: kube-dns` in `kube-system`, [`KUBE_DNS_LABEL`]);
+//! - addresses: two outside the cluster by construction (documentation ranges, RFC 5737 and
+//!   RFC 3849), and the first and last address of every network a rule or an `expect` names,
+//!   and of every `except` in it;
+//! - the node the pods run on, and the Kubernetes API server.
+//!
+//! Each namespace is a *zone*: the namespaces of the program, and `kube-system` even when the
+//! program does not name it. A namespace carries exactly one label here, its name
+//! (`kubernetes.io/metadata.name`, set by the API server since 1.22).
+
+use crate::ir::{
+    CidrBlock, Entity, LabelSelector, NamespaceId, Peer, Program, WorkloadId, KUBE_DNS_LABEL,
+    KUBE_DNS_NAMESPACE,
+};
+use ipnet::IpNet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+/// Index of a point in [`Universe::points`].
+pub type PointId = u32;
+/// Index of a namespace in [`Universe::zones`].
+pub type ZoneId = u32;
+
+/// The namespace label every namespace carries.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Addresses outside every cluster: TEST-NET-3 (RFC 5737) and the IPv6 documentation prefix
+/// (RFC 3849).
+pub const WORLD_ADDRESSES: [&str; 2] = ["203.0.113.7", "2001:db8:1::7"];
+
+/// What a point is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Pod,
+    Net,
+    Host,
+    ApiServer,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::Pod, Kind::Net, Kind::Host, Kind::ApiServer];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Which endpoint of the source a point stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The pod of a declared workload.
+    Workload(WorkloadId),
+    /// The cluster DNS pod.
+    KubeDns,
+    /// A pod of its namespace that no workload declares, without labels.
+    Unlabelled,
+    /// An address outside the cluster (a documentation address).
+    World(IpAddr),
+    /// An address of a network the program names; whether it is inside the cluster is open.
+    Address(IpAddr),
+    /// The node the pods run on.
+    Host,
+    /// The Kubernetes API server.
+    ApiServer,
+}
+
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub role: Role,
+    /// The namespace of a pod.
+    pub zone: Option<ZoneId>,
+    /// The labels of a pod.
+    pub labels: BTreeMap<String, String>,
+    /// How messages and tables name it: `namespace/workload`, an address, `host`.
+    pub name: String,
+}
+
+impl Point {
+    pub fn kind(&self) -> Kind {
+        match self.role {
+            Role::Workload(_) | Role::KubeDns | Role::Unlabelled => Kind::Pod,
+            Role::World(_) | Role::Address(_) => Kind::Net,
+            Role::Host => Kind::Host,
+            Role::ApiServer => Kind::ApiServer,
+        }
+    }
+
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self.role {
+            Role::World(ip) | Role::Address(ip) => Some(ip),
+            _ => None,
+        }
+    }
+
+    pub fn is_pod(&self) -> bool {
+        self.kind() == Kind::Pod
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Zone {
+    pub name: String,
+    /// The program's namespace, if the program names it.
+    pub namespace: Option<NamespaceId>,
+    /// The namespace's labels (its name only).
+    pub labels: BTreeMap<String, String>,
+    /// Every pod of the zone, the unlabelled one included.
+    pub pods: Vec<PointId>,
+    pub unlabelled: PointId,
+}
+
+pub struct Universe {
+    pub points: Vec<Point>,
+    pub zones: Vec<Zone>,
+    /// Pods per (zone, label key, label value).
+    by_label: HashMap<(ZoneId, String, String), Vec<PointId>>,
+    /// Addresses, sorted.
+    nets: Vec<(IpAddr, PointId)>,
+    workloads: Vec<PointId>,
+    kube_dns: PointId,
+    host: PointId,
+    api_server: PointId,
+}
+
+impl Universe {
+    pub fn new(program: &Program) -> Universe {
+        let mut u = Universe {
+            points: Vec::new(),
+            zones: Vec::new(),
+            by_label: HashMap::new(),
+            nets: Vec::new(),
+            workloads: Vec::new(),
+            kube_dns: 0,
+            host: 0,
+            api_server: 0,
+        };
+        let mut zone_of_ns = Vec::new();
+        for (i, ns) in program.namespaces.iter().enumerate() {
+            zone_of_ns.push(u.add_zone(&ns.name, Some(NamespaceId(i as u32))));
+        }
+        let kube_system = match program.namespaces.iter().position(|n| n.name == KUBE_DNS_NAMESPACE) {
+            Some(i) => zone_of_ns[i],
+            None => u.add_zone(KUBE_DNS_NAMESPACE, None),
+        };
+        for (i, w) in program.workloads.iter().enumerate() {
+            let id = WorkloadId(i as u32);
+            let p = u.add_pod(
+                Role::Workload(id),
+                zone_of_ns[w.namespace.index()],
+                w.selector.representative(),
+                program.qualified_name(id),
+            );
+            u.workloads.push(p);
+        }
+        let (k, v) = KUBE_DNS_LABEL;
+        u.kube_dns = u.add_pod(
+            Role::KubeDns,
+            kube_system,
+            BTreeMap::from([(k.to_string(), v.to_string())]),
+            "kube-dns".to_string(),
+        );
+        for z in 0..u.zones.len() {
+            let name = format!("{}/<unlabelled pod>", u.zones[z].name);
+            let p = u.add_pod(Role::Unlabelled, z as ZoneId, BTreeMap::new(), name);
+            u.zones[z].unlabelled = p;
+        }
+        let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut add_net = |c: &CidrBlock| {
+            addresses.insert(c.net.network());
+            addresses.insert(c.net.broadcast());
+            for e in &c.except {
+                addresses.insert(e.network());
+                addresses.insert(e.broadcast());
+            }
+        };
+        for rule in &program.rules {
+            for peer in &rule.peers {
+                if let Peer::Cidr(c) = &peer.peer {
+                    add_net(c);
+                }
+            }
+        }
+        for e in &program.expects {
+            for peer in [&e.from, &e.to] {
+                if let Peer::Cidr(c) = &peer.peer {
+                    add_net(c);
+                }
+            }
+        }
+        let world: Vec<IpAddr> = WORLD_ADDRESSES.iter().filter_map(|a| a.parse().ok()).collect();
+        for ip in &world {
+            addresses.remove(ip);
+            u.add_point(Role::World(*ip), ip.to_string());
+        }
+        for ip in addresses {
+            u.add_point(Role::Address(ip), ip.to_string());
+        }
+        u.nets =
+            u.points.iter().enumerate().filter_map(|(i, p)| p.ip().map(|ip| (ip, i as PointId))).collect();
+        u.nets.sort();
+        u.host = u.add_point(Role::Host, "host".to_string());
+        u.api_server = u.add_point(Role::ApiServer, "kube-apiserver".to_string());
+        u
+    }
+
+    fn add_zone(&mut self, name: &str, namespace: Option<NamespaceId>) -> ZoneId {
+        self.zones.push(Zone {
+            name: name.to_string(),
+            namespace,
+            labels: BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())]),
+            pods: Vec::new(),
+            unlabelled: 0,
+        });
+        (self.zones.len() - 1) as ZoneId
+    }
+
+    fn add_point(&mut self, role: Role, name: String) -> PointId {
+        self.points.push(Point { role, zone: None, labels: BTreeMap::new(), name });
+        (self.points.len() - 1) as PointId
+    }
+
+    fn add_pod(
+        &mut self,
+        role: Role,
+        zone: ZoneId,
+        labels: BTreeMap<String, String>,
+        name: String,
+    ) -> PointId {
+        let id = self.points.len() as PointId;
+        for (k, v) in &labels {
+            self.by_label.entry((zone, k.clone(), v.clone())).or_default().push(id);
+        }
+        self.points.push(Point { role, zone: Some(zone), labels, name });
+        self.zones[zone as usize].pods.push(id);
+        id
+    }
+
+    pub fn point(&self, p: PointId) -> &Point {
+        &self.points[p as usize]
+    }
+
+    pub fn zone(&self, z: ZoneId) -> &Zone {
+        &self.zones[z as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = PointId> {
+        0..self.points.len() as PointId
+    }
+
+    pub fn zone_named(&self, name: &str) -> Option<ZoneId> {
+        self.zones.iter().position(|z| z.name == name).map(|z| z as ZoneId)
+    }
+
+    /// The zone of a namespace of the program.
+    pub fn zone_of_namespace(&self, ns: NamespaceId) -> ZoneId {
+        // Zones are created in the program's namespace order, first.
+        ns.0
+    }
+
+    pub fn workload(&self, w: WorkloadId) -> PointId {
+        self.workloads[w.index()]
+    }
+
+    pub fn kube_dns(&self) -> PointId {
+        self.kube_dns
+    }
+
+    pub fn host(&self) -> PointId {
+        self.host
+    }
+
+    pub fn api_server(&self) -> PointId {
+        self.api_server
+    }
+
+    /// The pods of `zone` carrying the label `key: value`.
+    pub fn pods_with_label(&self, zone: ZoneId, key: &str, value: &str) -> &[PointId] {
+        self.by_label.get(&(zone, key.to_string(), value.to_string())).map_or(&[], Vec::as_slice)
+    }
+
+    /// The pods of `zone` a selector picks. `hint` is a label every pod it picks carries, which
+    /// narrows the search to the pods with that label.
+    pub fn select_pods(
+        &self,
+        zone: ZoneId,
+        hint: Option<(&str, &str)>,
+        matches: impl Fn(&BTreeMap<String, String>) -> bool,
+    ) -> Vec<PointId> {
+        let candidates = match hint {
+            Some((k, v)) => self.pods_with_label(zone, k, v),
+            None => &self.zone(zone).pods,
+        };
+        candidates.iter().copied().filter(|p| matches(&self.point(*p).labels)).collect()
+    }
+
+    /// The pods of `zone` a Kubernetes label selector picks.
+    pub fn select(&self, zone: ZoneId, selector: &LabelSelector) -> Vec<PointId> {
+        let hint = selector.match_labels.iter().next().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.select_pods(zone, hint, |labels| selector.matches(labels))
+    }
+
+    /// Every address point inside `net` (whatever its excepts), in address order.
+    pub fn addresses_in(&self, net: &IpNet) -> impl Iterator<Item = (IpAddr, PointId)> + '_ {
+        let (lo, hi) = (net.network(), net.broadcast());
+        let start = self.nets.partition_point(|(ip, _)| *ip < lo);
+        self.nets[start..].iter().take_while(move |(ip, _)| *ip <= hi).copied()
+    }
+
+    /// The points an `expect` names by a peer: what it stands for in full.
+    pub fn points_of_peer(&self, program: &Program, peer: &Peer) -> Vec<PointId> {
+        match peer {
+            Peer::Workload(w) => vec![self.workload(*w)],
+            Peer::Namespace(n) => self.zone(self.zone_of_namespace(*n)).pods.clone(),
+            Peer::NamespaceSet(s) => {
+                let sel = &program.namespace_set(*s).selector;
+                self.zones.iter().filter(|z| sel.matches(&z.labels)).flat_map(|z| z.pods.clone()).collect()
+            }
+            Peer::Cidr(c) => self
+                .addresses_in(&c.net)
+                .filter(|(ip, _)| !c.except.iter().any(|e| e.contains(ip)))
+                .map(|(_, p)| p)
+                .collect(),
+            Peer::Entity(e) => match e {
+                Entity::Anywhere => self.ids().collect(),
+                Entity::World => {
+                    self.ids().filter(|p| matches!(self.point(*p).role, Role::World(_))).collect()
+                }
+                Entity::Cluster => self.ids().filter(|p| self.point(*p).is_pod()).collect(),
+                Entity::Host => vec![self.host],
+                Entity::KubeApiserver => vec![self.api_server],
+                Entity::KubeDns => vec![self.kube_dns],
+            },
+            Peer::Fqdn(_) => Vec::new(),
+        }
+    }
+}
