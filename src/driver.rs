@@ -36,6 +36,8 @@ pub struct Compilation {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
     pub outputs: Vec<(Target, Vec<Object>)>,
+    /// The checked program, when resolving succeeded (for the analyses: verify, why, matrix).
+    pub program: Option<crate::ir::Program>,
 }
 
 impl Compilation {
@@ -46,7 +48,8 @@ impl Compilation {
 
 /// Compiles the files at `paths` (and what they import).
 pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Compilation {
-    let mut c = Compilation { sources: SourceMap::new(), diagnostics: Vec::new(), outputs: Vec::new() };
+    let mut c =
+        Compilation { sources: SourceMap::new(), diagnostics: Vec::new(), outputs: Vec::new(), program: None };
     let files = load_all(paths, loader, &mut c);
     if c.has_errors() {
         return finish(c);
@@ -64,6 +67,7 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
     c.diagnostics.extend(crate::check::check(&resolved));
     c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
     if c.has_errors() {
+        c.program = Some(resolved.program);
         return finish(c);
     }
     let sources = &c.sources;
@@ -81,6 +85,7 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
     if !c.has_errors() {
         c.outputs = outputs;
     }
+    c.program = Some(resolved.program);
     finish(c)
 }
 
