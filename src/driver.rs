@@ -29,6 +29,9 @@ pub struct Options {
     pub targets: Vec<Target>,
     /// The CNI releases the output must work on.
     pub versions: Versions,
+    /// Questions about the program, as `expect` lines (`netpol why`): resolved like the program's
+    /// own, but returned in [`Compilation::queries`] instead of being asserted.
+    pub queries: Vec<String>,
 }
 
 /// Everything one run produced. `outputs` is empty unless there are no errors.
@@ -38,6 +41,8 @@ pub struct Compilation {
     pub outputs: Vec<(Target, Vec<Object>)>,
     /// The checked program, when resolving succeeded (for the analyses: verify, why, matrix).
     pub program: Option<crate::ir::Program>,
+    /// The resolved [`Options::queries`].
+    pub queries: Vec<crate::ir::Expect>,
 }
 
 impl Compilation {
@@ -48,22 +53,44 @@ impl Compilation {
 
 /// Compiles the files at `paths` (and what they import).
 pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Compilation {
-    let mut c =
-        Compilation { sources: SourceMap::new(), diagnostics: Vec::new(), outputs: Vec::new(), program: None };
-    let files = load_all(paths, loader, &mut c);
+    let mut c = Compilation {
+        sources: SourceMap::new(),
+        diagnostics: Vec::new(),
+        outputs: Vec::new(),
+        program: None,
+        queries: Vec::new(),
+    };
+    let mut files = load_all(paths, loader, &mut c);
+    let query_file = (!options.queries.is_empty()).then(|| {
+        let text: String = options.queries.iter().map(|q| format!("{q}\n")).collect();
+        c.sources.add("<query>", text)
+    });
+    if let Some(file) = query_file {
+        match syntax::parse(file, c.sources.text(file)) {
+            Ok(ast) => files.push((file, ast)),
+            Err(errors) => c.diagnostics.extend(errors.iter().map(|e| e.to_diagnostic())),
+        }
+    }
     if c.has_errors() {
         return finish(c);
     }
     let overrides = overrides(&options.overrides, &mut c.sources);
     let resolved = resolve::resolve(&c.sources, &files, &overrides);
     drop(files); // the IR owns everything later stages need; the syntax tree can go
-    let resolved = match resolved {
+    let mut resolved = match resolved {
         Ok(r) => r,
         Err(errors) => {
             c.diagnostics.extend(errors.iter().map(|e| e.to_diagnostic()));
             return finish(c);
         }
     };
+    if let Some(file) = query_file {
+        let (queries, expects) = std::mem::take(&mut resolved.program.expects)
+            .into_iter()
+            .partition(|e: &crate::ir::Expect| e.origin.file == file);
+        resolved.program.expects = expects;
+        c.queries = queries;
+    }
     c.diagnostics.extend(crate::check::check(&resolved));
     c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
     if c.has_errors() {
@@ -83,10 +110,40 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
     }
     c.diagnostics.extend(errors);
     if !c.has_errors() {
+        c.diagnostics.extend(check_target_expects(&resolved.program, &c.sources, &outputs));
+    }
+    if !c.has_errors() {
         c.outputs = outputs;
     }
     c.program = Some(resolved.program);
     finish(c)
+}
+
+/// The `expect`s of the program, against each target's reading of its own manifests. They
+/// already hold in the source; a failure here means a target cannot keep what the source says.
+fn check_target_expects(
+    program: &crate::ir::Program,
+    sources: &SourceMap,
+    outputs: &[(Target, Vec<Object>)],
+) -> Vec<Diagnostic> {
+    use crate::analysis::{side::Origin, targets, universe::Universe};
+    if program.expects.is_empty() || outputs.is_empty() {
+        return Vec::new();
+    }
+    let u = Universe::new(program);
+    let locate = |o: &Origin| match o {
+        Origin::Source(s) => Some(*s),
+        Origin::Manifest { source, .. } => source.as_deref().and_then(|l| sources.locate(l)),
+    };
+    let mut out = Vec::new();
+    for (target, objects) in outputs {
+        let bodies: Vec<serde_json::Value> = objects.iter().map(Object::body).collect();
+        let reading = targets::read(*target, &bodies, &u);
+        let failures =
+            crate::analysis::expect::check(program, &u, &*reading.semantics, Some(*target), &locate);
+        out.extend(failures.iter().map(|f| f.to_diagnostic()));
+    }
+    out
 }
 
 fn finish(mut c: Compilation) -> Compilation {

@@ -109,6 +109,22 @@ impl SourceMap {
         }
     }
 
+    /// The span of a whole line, from a `file:line` location as backends write it in
+    /// annotations. Leading indentation is left out.
+    pub fn locate(&self, location: &str) -> Option<Span> {
+        let (name, line) = location.rsplit_once(':')?;
+        let line: usize = line.trim().parse().ok()?;
+        let file = (0..self.count).map(FileId).find(|f| self.name(*f) == name)?;
+        let text = self.text(file);
+        let mut start = 0;
+        for _ in 1..line {
+            start += text[start..].find('\n')? + 1;
+        }
+        let end = text[start..].find('\n').map_or(text.len(), |e| start + e);
+        let indent = text[start..end].len() - text[start..end].trim_start().len();
+        Some(Span::new(file, start + indent, end))
+    }
+
     /// The files, for codespan-reporting.
     pub fn files(&self) -> &SimpleFiles<String, String> {
         &self.files

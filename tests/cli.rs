@@ -306,3 +306,80 @@ fn cluster_scoped_objects_go_to_the_cluster_folder() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(dir.path().join("out2/_cluster/globalnetworkpolicy-default-deny-ingress.yaml").is_file());
 }
+
+#[test]
+fn verify_agrees_on_every_target_and_exits_zero() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "p.netpol",
+        &format!("{GOOD}expect web can reach db on tcp 5432\nexpect db cannot reach web\n"),
+    );
+    let out = netpol(&["verify", "p.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for t in ["kubernetes", "cilium", "calico"] {
+        assert!(stdout.contains(&format!("{t}: agrees with the source")), "{stdout}");
+    }
+    let out = netpol(&["verify", "p.netpol", "--json", "-t", "calico"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["targets"][0]["target"], "calico");
+    assert_eq!(report["targets"][0]["differences"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn a_failing_expect_fails_compile_check_and_verify() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", &format!("{GOOD}expect db can reach web\n"));
+    for cmd in ["compile", "check", "verify"] {
+        let out = netpol(&[cmd, "p.netpol"], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(text(&out.stderr).contains("error[E0401]"), "{cmd}: {}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn why_names_the_lines_on_both_sides_for_every_target() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["why", "p.netpol", "shop/web", "shop/db", "on", "tcp", "5432"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("shop/web -> shop/db on tcp 5432\n"), "{stdout}");
+    for t in ["source", "kubernetes", "cilium", "calico"] {
+        assert!(stdout.contains(&format!("  {t}: allowed\n")), "{t}: {stdout}");
+    }
+    assert!(stdout.contains("p.netpol:4: web -> db on tcp 5432"), "{stdout}");
+    assert!(stdout.contains("NetworkPolicy shop/db spec.ingress[0] (from p.netpol:4)"), "{stdout}");
+    // web's egress is isolated by its first egress rule, which is named.
+    let out = netpol(&["why", "p.netpol", "shop/web", "world", "-t", "kubernetes"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("  source: not allowed"), "{stdout}");
+    assert!(stdout.contains("isolated by p.netpol:4: web -> db on tcp 5432"), "{stdout}");
+    assert!(stdout.contains("ingress of 203.0.113.7: not isolated"), "{stdout}");
+    // A name that does not exist is an ordinary diagnostic.
+    let out = netpol(&["why", "p.netpol", "shop/nope", "shop/db"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("<query>"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn matrix_prints_a_table_csv_and_json() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["matrix", "p.netpol", "--as", "csv"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert!(csv.starts_with("from,to,certain,possible\n"));
+    assert!(csv.contains("shop/web,shop/db,tcp 5432,tcp 5432\n"), "{csv}");
+    assert!(csv.contains("shop/db,shop/web,all ports,all ports\n"), "neither side restricts it: {csv}");
+    assert!(!csv.contains("shop/web,203.0.113.7"), "web's egress is restricted: {csv}");
+    let out = netpol(&["matrix", "p.netpol", "--as", "json", "-t", "cilium"], dir.path());
+    let m: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(m["semantics"], "cilium");
+    assert!(m["connections"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|x| x["from"] == "shop/web" && x["to"] == "shop/db")));
+    let out = netpol(&["matrix", "p.netpol"], dir.path());
+    assert!(text(&out.stdout).starts_with("reachability (source)"), "{}", text(&out.stdout));
+}

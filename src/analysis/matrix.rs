@@ -75,7 +75,11 @@ impl Rows {
                 .collect::<Vec<_>>()
         });
         let mut interned: HashMap<Arc<Generic>, ()> = HashMap::new();
+        let open = Row::open().generic;
         let mut share = |row: &mut Row| {
+            if Arc::ptr_eq(&row.generic, &open) {
+                return;
+            }
             if let Some((g, _)) = interned.get_key_value(&row.generic) {
                 row.generic = g.clone();
             } else {

@@ -40,9 +40,29 @@ impl Intervals {
     }
 
     pub fn union(&self, other: &Intervals) -> Intervals {
-        let mut out = self.clone();
-        other.0.iter().for_each(|&(a, b)| out.insert(a, b));
-        out
+        if other.0.is_empty() {
+            return self.clone();
+        }
+        if self.0.is_empty() {
+            return other.clone();
+        }
+        // Both are sorted: merge them, then join what touches.
+        let mut merged: Vec<(u16, u16)> = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut i, mut j) = (0, 0);
+        while i < self.0.len() || j < other.0.len() {
+            let next = if j >= other.0.len() || (i < self.0.len() && self.0[i] <= other.0[j]) {
+                i += 1;
+                self.0[i - 1]
+            } else {
+                j += 1;
+                other.0[j - 1]
+            };
+            match merged.last_mut() {
+                Some(last) if next.0 as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(next.1),
+                _ => merged.push(next),
+            }
+        }
+        Intervals(merged)
     }
 
     pub fn intersect(&self, other: &Intervals) -> Intervals {

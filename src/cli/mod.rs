@@ -1,6 +1,7 @@
 //! The `netpol` command line. The only module that touches files, the terminal and the
 //! process's exit code.
 
+pub mod analyze;
 mod output;
 pub mod render;
 
@@ -59,6 +60,54 @@ enum Command {
         target: Option<TargetArg>,
         #[command(flatten)]
         versions: VersionArgs,
+    },
+    /// Prove every `expect` on every target, and check that each target's manifests allow
+    /// exactly what the source means; exit 1 on any difference
+    Verify {
+        #[command(flatten)]
+        input: InputArgs,
+        /// The targets to verify
+        #[arg(long, short, value_enum, default_value = "all")]
+        target: TargetArg,
+        #[command(flatten)]
+        versions: VersionArgs,
+        /// Print the report as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Is a connection allowed, and by which lines? e.g. `netpol why shop.netpol shop/web shop/db on tcp 5432`
+    Why {
+        /// A .netpol file or a directory of them
+        #[arg(value_name = "PATH")]
+        path: PathBuf,
+        /// The source: a workload (`ns/name`), `namespace NAME`, a network, or a built-in peer
+        from: String,
+        /// The destination, written the same way
+        to: String,
+        /// Optional ports, as in the language: `on tcp 5432`, `on udp 53 and tcp 53`
+        #[arg(trailing_var_arg = true, value_name = "on PORTS")]
+        ports: Vec<String>,
+        /// The targets to ask besides the source
+        #[arg(long, short, value_enum, default_value = "all")]
+        target: TargetArg,
+        #[command(flatten)]
+        versions: VersionArgs,
+        /// Set a parameter, overriding its default (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
+    },
+    /// The reachability matrix: which point may open a connection to which, on which ports
+    Matrix {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Whose reading: the source's meaning, or a target's reading of its manifests
+        #[arg(long, short, value_enum, default_value = "source")]
+        target: SemanticsArg,
+        #[command(flatten)]
+        versions: VersionArgs,
+        /// A table for people, or every allowed pair as CSV or JSON
+        #[arg(long = "as", id = "as", value_enum, default_value = "table")]
+        layout: analyze::MatrixFormat,
     },
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
@@ -127,6 +176,15 @@ impl TargetArg {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SemanticsArg {
+    /// What the source means
+    Source,
+    Kubernetes,
+    Cilium,
+    Calico,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ColorArg {
     Auto,
@@ -157,7 +215,104 @@ pub fn main() -> i32 {
         Command::Check { input, target, versions } => {
             check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
         }
+        Command::Verify { input, target, versions, json } => {
+            verify(&input, target.targets(), versions.versions(), json)
+        }
+        Command::Why { path, from, to, ports, target, versions, set } => {
+            let input = InputArgs {
+                paths: vec![path],
+                set,
+                deny_warnings: false,
+                format: Format::Human,
+                color: ColorArg::Auto,
+            };
+            why(&input, &from, &to, &ports, target.targets(), versions.versions())
+        }
+        Command::Matrix { input, target, versions, layout: format } => {
+            matrix(&input, target, versions.versions(), format)
+        }
         Command::Explain { code } => explain(&code),
+    }
+}
+
+/// Compiles for `targets`; reports diagnostics (all of them, or only when there are errors).
+fn compile_for(
+    input: &InputArgs,
+    targets: Vec<Target>,
+    versions: Versions,
+    queries: Vec<String>,
+) -> Option<Compilation> {
+    let paths = expand_paths(&input.paths)?;
+    let options = Options { overrides: input.set.clone(), targets, versions, queries };
+    Some(driver::compile(&paths, &FsLoader, &options))
+}
+
+fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
+    let Some(c) = compile_for(input, targets, versions, Vec::new()) else { return EXIT_IO };
+    report(input, &c, true);
+    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+        return EXIT_ERRORS;
+    }
+    let Some(r) = analyze::verify(&c) else { return EXIT_ERRORS };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    } else {
+        print!("{}", analyze::print_verify(&r));
+    }
+    if r.ok() {
+        EXIT_OK
+    } else {
+        EXIT_ERRORS
+    }
+}
+
+fn why(
+    input: &InputArgs,
+    from: &str,
+    to: &str,
+    ports: &[String],
+    targets: Vec<Target>,
+    versions: Versions,
+) -> i32 {
+    let words: Vec<&str> = ports.iter().map(String::as_str).collect();
+    let ports = match words.split_first() {
+        None => String::new(),
+        Some((&"on", rest)) => format!(" on {}", rest.join(" ")),
+        Some(_) => format!(" on {}", words.join(" ")),
+    };
+    let query = format!("expect {from} can reach {to}{ports}");
+    let Some(c) = compile_for(input, targets, versions, vec![query]) else { return EXIT_IO };
+    if c.has_errors() {
+        report(input, &c, true);
+        return EXIT_ERRORS;
+    }
+    match analyze::why(&c) {
+        Some(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        None => EXIT_ERRORS,
+    }
+}
+
+fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: analyze::MatrixFormat) -> i32 {
+    let (targets, name) = match target {
+        SemanticsArg::Source => (Vec::new(), "source"),
+        SemanticsArg::Kubernetes => (vec![Target::Kubernetes], "kubernetes"),
+        SemanticsArg::Cilium => (vec![Target::Cilium], "cilium"),
+        SemanticsArg::Calico => (vec![Target::Calico], "calico"),
+    };
+    let Some(c) = compile_for(input, targets, versions, Vec::new()) else { return EXIT_IO };
+    report(input, &c, true);
+    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+        return EXIT_ERRORS;
+    }
+    match analyze::matrix(&c, name, format) {
+        Some(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        None => EXIT_ERRORS,
     }
 }
 
@@ -167,7 +322,8 @@ fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Opt
         return EXIT_USAGE;
     }
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
-    let options = Options { overrides: input.set.clone(), targets: target.targets(), versions };
+    let options =
+        Options { overrides: input.set.clone(), targets: target.targets(), versions, queries: Vec::new() };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, true);
     let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
@@ -211,7 +367,7 @@ fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Opt
 
 fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
-    let options = Options { overrides: input.set.clone(), targets, versions };
+    let options = Options { overrides: input.set.clone(), targets, versions, queries: Vec::new() };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, false);
     if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {

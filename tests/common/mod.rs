@@ -46,6 +46,7 @@ pub fn compile_with(src: &str, targets: &[Target], sets: &[(&str, &str)], versio
         overrides: sets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         targets: targets.to_vec(),
         versions,
+        ..Options::default()
     };
     compile(&["test.netpol".to_string()], &loader, &options)
 }

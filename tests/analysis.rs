@@ -1,0 +1,145 @@
+//! The reachability engine on its own: the matrix's class-grouped enumeration and count agree
+//! with asking every pair; the source's meaning for constructs the old model left out
+//! (overlapping workloads, default-denied pods nobody declares, named ports after a deny, the
+//! node reaching its pods).
+
+mod common;
+
+use common::*;
+use netpol::analysis::matrix::{connection, Rows};
+use netpol::analysis::ports::PortSet;
+use netpol::analysis::reach::SourceSemantics;
+use netpol::analysis::side::Cell;
+use netpol::analysis::universe::{PointId, Universe};
+use netpol::ir::{Program, Protocol, WorkloadId};
+
+fn program(src: &str) -> Program {
+    let c = compile_str(src, &[], &[]);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics);
+    c.program.expect("program")
+}
+
+fn workload(p: &Program, u: &Universe, qualified: &str) -> PointId {
+    let i = (0..p.workloads.len())
+        .find(|i| p.qualified_name(WorkloadId(*i as u32)) == qualified)
+        .unwrap_or_else(|| panic!("no workload {qualified}"));
+    u.workload(WorkloadId(i as u32))
+}
+
+/// Every pair, the slow way.
+fn naive(rows: &Rows, u: &Universe) -> Vec<(PointId, PointId, Cell)> {
+    let mut out = Vec::new();
+    for s in u.ids() {
+        for d in u.ids() {
+            let c = rows.cell(u, s, d);
+            if !c.is_empty() {
+                out.push((s, d, c));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn grouped_enumeration_and_count_agree_with_every_pair_on_every_example() {
+    let mut checked = 0;
+    for path in examples() {
+        let c = netpol::driver::compile(&[path.clone()], &DiskLoader, &netpol::driver::Options::default());
+        let Some(p) = c.program.as_ref().filter(|_| !c.has_errors()) else { continue };
+        let u = Universe::new(p);
+        let sem = SourceSemantics::new(p, &u);
+        let rows = Rows::build(&sem, &u);
+        let slow = naive(&rows, &u);
+        let mut fast = Vec::new();
+        rows.for_each_allowed(&u, |s, d, c| fast.push((s, d, c.clone())));
+        assert_eq!(fast, slow, "{path}: enumeration");
+        let certain = slow.iter().filter(|x| !x.2.certain.is_empty()).count() as u64;
+        assert_eq!(rows.count(&u), (slow.len() as u64, certain), "{path}: count");
+        // Rows agree with the sides they come from.
+        for &(s, d, ref cell) in slow.iter().take(200) {
+            assert_eq!(&connection(&sem, &u, s, d), cell, "{path}: {s} -> {d}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} examples compiled");
+}
+
+#[test]
+fn pods_several_workloads_pick_get_the_rules_of_all_of_them() {
+    let p = program(
+        "namespace shop\n\
+         workload api { app: api }\n\
+         workload backends { tier: backend }\n\
+         workload web { app: web }\n\
+         api accepts tcp 8080 from web\n\
+         backends accepts tcp 9090 from web\n",
+    );
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let (web, api) = (workload(&p, &u, "shop/web"), workload(&p, &u, "shop/api"));
+    // api's representative pod carries only `app: api`, so `backends` does not pick it...
+    assert!(connection(&sem, &u, web, api).certain.contains(Protocol::Tcp, 8080));
+    assert!(!connection(&sem, &u, web, api).possible.contains(Protocol::Tcp, 9090));
+    // ...but a workload whose selector both pick gets both rules.
+    let p = program(
+        "namespace shop\n\
+         workload api { app: api, tier: backend }\n\
+         workload backends { tier: backend }\n\
+         workload web { app: web }\n\
+         api accepts tcp 8080 from web\n\
+         backends accepts tcp 9090 from web\n",
+    );
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let (web, api) = (workload(&p, &u, "shop/web"), workload(&p, &u, "shop/api"));
+    let cell = connection(&sem, &u, web, api);
+    assert!(cell.certain.contains(Protocol::Tcp, 8080) && cell.certain.contains(Protocol::Tcp, 9090));
+}
+
+#[test]
+fn a_default_deny_isolates_pods_no_workload_declares() {
+    let p = program("namespace shop\nworkload web { app: web }\ndefault deny ingress\n");
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let web = workload(&p, &u, "shop/web");
+    let other = u.zone(u.zone_named("shop").expect("zone")).unlabelled;
+    assert!(connection(&sem, &u, web, other).is_empty(), "the unlabelled pod of shop is isolated too");
+    let dns = u.kube_dns();
+    assert!(!connection(&sem, &u, web, dns).is_empty(), "kube-system is not covered");
+}
+
+#[test]
+fn a_cluster_wide_default_deny_isolates_the_cluster_dns() {
+    let p = program(
+        "default deny ingress\nnamespace shop\nworkload web { app: web }\nweb connects to kube-dns\n",
+    );
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    assert!(connection(&sem, &u, workload(&p, &u, "shop/web"), u.kube_dns()).is_empty());
+}
+
+#[test]
+fn named_ports_survive_a_deny_of_other_ports() {
+    let p = program(
+        "namespace shop\nworkload web { app: web }\nworkload db { app: db }\ndb refuses tcp 22 from web\n",
+    );
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let cell = connection(&sem, &u, workload(&p, &u, "shop/web"), workload(&p, &u, "shop/db"));
+    assert!(cell.certain.contains_name(Protocol::Tcp, "http"));
+    assert!(!cell.possible.contains(Protocol::Tcp, 22));
+    assert!(cell.certain.contains(Protocol::Tcp, 23));
+}
+
+#[test]
+fn the_node_always_reaches_its_pods() {
+    let p = program("namespace shop\nworkload db { app: db }\ndb accepts nothing\n");
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let db = workload(&p, &u, "shop/db");
+    assert!(connection(&sem, &u, u.host(), db).certain.is_all());
+    let rows = Rows::build(&sem, &u);
+    assert!(rows.cell(&u, u.host(), db).certain.is_all());
+    assert!(rows.cell(&u, u.zone(0).unlabelled, db).is_empty());
+    assert_eq!(PortSet::all().to_string(), "all ports");
+}
