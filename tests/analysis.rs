@@ -44,7 +44,11 @@ fn naive(rows: &Rows, u: &Universe) -> Vec<(PointId, PointId, Cell)> {
 fn grouped_enumeration_and_count_agree_with_every_pair_on_every_example() {
     let mut checked = 0;
     for path in examples() {
-        let c = netpol::driver::compile(&[path.clone()], &DiskLoader, &netpol::driver::Options::default());
+        let c = netpol::driver::compile(
+            std::slice::from_ref(&path),
+            &DiskLoader,
+            &netpol::driver::Options::default(),
+        );
         let Some(p) = c.program.as_ref().filter(|_| !c.has_errors()) else { continue };
         let u = Universe::new(p);
         let sem = SourceSemantics::new(p, &u);
