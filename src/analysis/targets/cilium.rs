@@ -23,12 +23,17 @@
 //!   (cilium#18865). Such selectors are reported and read the older way.
 //! - Default deny, per direction: a selected pod is isolated in a direction when a policy that
 //!   selects it has rules (allow or deny) in that direction, unless its `enableDefaultDeny`
-//!   says otherwise (`intro.rst`: "If any rule selects an endpoint and the rule has an ingress
+//!   turns that off (`intro.rst`: "If any rule selects an endpoint and the rule has an ingress
 //!   section, the endpoint goes into default deny-mode for ingress"; "Rules with
-//!   EnableDefaultDeny disabled are ignored when determining the default mode"). An empty
-//!   section (`ingress: []`) is no section; a rule whose peer list is present but empty
-//!   selects no peer ("Explicitly check for empty non-nil slices, it should not result in any
-//!   identity being selected", `mergeEndpointSelectors`), yet still isolates.
+//!   EnableDefaultDeny disabled are ignored when determining the default mode";
+//!   `evaluateDefaultDenyForRule`, with the agent's default
+//!   `--enable-non-default-deny-policies`). The flag travels with each rule's policy entry
+//!   (`ParseCiliumRule`), so `enableDefaultDeny: true` over a direction without rules isolates
+//!   nothing (reported). An empty section (`ingress: []`) is no section; a rule whose peer list
+//!   is present but empty selects no peer ("Explicitly check for empty non-nil slices, it
+//!   should not result in any identity being selected", `mergeEndpointSelectors`), yet still
+//!   isolates. A rule without `toPorts`, or with an empty list, covers every port (an entry's
+//!   "L4 specifies the source/destination port rules or none if empty").
 //! - Allows add up, and deny rules take precedence over allow rules ("Deny policies take
 //!   precedence over allow policies, regardless of whether they are a Cilium Network Policy,
 //!   a Clusterwide Cilium Network Policy or even a Kubernetes Network Policy", `deny.rst`).
@@ -405,12 +410,16 @@ impl Reader<'_, '_> {
             let allow = self.section(obj, path, spec, allow_key);
             let deny = self.section(obj, path, spec, deny_key);
             let explicit = edd[allow_key].as_bool();
-            let default_deny = explicit.unwrap_or(!allow.is_empty() || !deny.is_empty());
-            if explicit == Some(true) && allow.is_empty() && deny.is_empty() {
+            let has_rules = !allow.is_empty() || !deny.is_empty();
+            // Default deny travels with each rule (`ParseCiliumRule` makes one policy entry per
+            // rule, each with the spec's `evaluateDefaultDenyForRule`), so a direction without
+            // rules never turns it on, whatever `enableDefaultDeny` says.
+            let default_deny = has_rules && explicit.unwrap_or(true);
+            if explicit == Some(true) && !has_rules {
                 self.problem(
                     obj,
                     &format!("{path}.enableDefaultDeny.{allow_key}"),
-                    "default deny without rules did not enforce in Cilium 1.16 (cilium#35558)",
+                    "default deny without rules in the direction does not isolate (cilium#35558)",
                 );
             }
             if default_deny {
@@ -988,6 +997,24 @@ mod tests {
                 && from_web.certain.contains(Protocol::Udp, 8080)
         );
         assert!(side.at(&u, tool).certain.is_all());
+    }
+
+    #[test]
+    fn default_deny_without_rules_isolates_nothing() {
+        let p = program(SHOP);
+        let u = Universe::new(&p);
+        let objects = [cnp(
+            "shop",
+            "web",
+            json!({"endpointSelector": {}, "enableDefaultDeny": {"egress": true},
+                "ingress": [{"toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}]}]}]}),
+        )];
+        let r = read(&objects, &u);
+        assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+        let web = pt(&u, "shop/web");
+        assert!(r.semantics.side(web, Direction::Egress).is_open());
+        let ingress = r.semantics.side(web, Direction::Ingress).at(&u, u.api_server());
+        assert!(ingress.certain.contains(Protocol::Tcp, 80) && !ingress.possible.contains(Protocol::Tcp, 81));
     }
 
     #[test]

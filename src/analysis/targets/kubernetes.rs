@@ -9,8 +9,10 @@
 //!   "Any policy that does not specify policyTypes implies at least "Ingress"", Egress added
 //!   when `len(Spec.Egress) != 0`).
 //! - A pod some policy selects in a direction is isolated there and allows the union of the
-//!   rules of every such policy ("policies are additive", network-policies.md); a pod no policy
-//!   selects is open.
+//!   rules of every such policy ("Network policies do not conflict; they are additive. If any
+//!   policy or policies select a pod, the pod is restricted to what is allowed by the union of
+//!   those policies' ingress/egress rules", network-policies.md); a pod no policy selects is
+//!   open.
 //! - A rule without `from`/`to`, or with an empty list, matches every peer; without `ports`, or
 //!   with an empty list, every port ("If this field is empty or missing, this rule matches all
 //!   sources / all ports", types.go).
@@ -21,8 +23,10 @@
 //! - A port without `protocol` is TCP; without `port`, every port of the protocol; a string
 //!   port is a named container port; `endPort` ends a numeric range (`NetworkPolicyPort`).
 //! - Whether an `ipBlock` covers a pod's, the node's or the API server's address is left to
-//!   the CNI ("ipBlock … cluster-external IPs", network-policies.md: "the behavior of ipBlock
-//!   for pod IPs is implementation-defined"), so it is open here ([`Match::Maybe`]).
+//!   the CNI, so it is open here ([`Match::Maybe`]). network-policies.md: "These should be
+//!   cluster-external IPs, since Pod IPs are ephemeral and unpredictable", and whether address
+//!   rewriting happens "before or after NetworkPolicy processing … may be different for
+//!   different combinations of network plugin, cloud provider, `Service` implementation".
 //!
 //! The label selector reading ([`Selector`]) and the pods-in-namespaces coverage
 //! ([`pods_in_zones`]) are shared with the Cilium reader.
@@ -580,7 +584,7 @@ impl Reader<'_, '_> {
             Peer::Block { net, except } => {
                 let mut c = block_coverage(u, net, except);
                 // Pods, the node and the API server have addresses too; whether an ipBlock
-                // matches them is the CNI's choice (network-policies.md).
+                // matches them is the CNI's choice (see the module comment).
                 for k in [Kind::Pod, Kind::Host, Kind::ApiServer] {
                     c.kinds[k.index()] = Match::Maybe;
                 }
