@@ -47,6 +47,10 @@ const RESULT_TAG: &str = "netpol-bench-result";
 const FILE: &str = "gen.netpol";
 
 mod gen;
+
+/// The allocator the `netpol` binary uses (`src/main.rs`), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gen::{generate, namespaces_for, SEED};
 
 /// Rule statements in a generated program (everything but declarations, braces and comments).

@@ -16,12 +16,16 @@
 
 mod gen;
 
+/// The allocator the `netpol` binary uses (`src/main.rs`), so the numbers are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use netpol::analysis::matrix::Rows;
 use netpol::analysis::reach::SourceSemantics;
 use netpol::analysis::targets;
 use netpol::analysis::universe::Universe;
 use netpol::analysis::verify;
-use netpol::backend::{Object, Target};
+use netpol::backend::Target;
 use netpol::driver::{compile, Loader, Options};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -106,9 +110,10 @@ fn main() -> ExitCode {
     let mut failed = false;
     for (target, objects) in &c.outputs {
         let t = Instant::now();
-        let bodies: Vec<serde_json::Value> = objects.iter().map(Object::body).collect();
+        let bodies = targets::bodies(objects);
         let read_yaml = t.elapsed();
         let reading = targets::read(*target, &bodies, &u);
+        drop(bodies);
         let rows = Rows::build(&*reading.semantics, &u);
         let build = t.elapsed() - read_yaml;
         let differences = verify::compare(&u, &source_rows, &rows);

@@ -137,7 +137,7 @@ fn check_target_expects(
     };
     let mut out = Vec::new();
     for (target, objects) in outputs {
-        let bodies: Vec<serde_json::Value> = objects.iter().map(Object::body).collect();
+        let bodies = crate::analysis::targets::bodies(objects);
         let reading = targets::read(*target, &bodies, &u);
         let failures =
             crate::analysis::expect::check(program, &u, &*reading.semantics, Some(*target), &locate);

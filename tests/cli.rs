@@ -313,7 +313,7 @@ fn verify_agrees_on_every_target_and_exits_zero() {
     write(
         dir.path(),
         "p.netpol",
-        &format!("{GOOD}expect web can reach db on tcp 5432\nexpect db cannot reach web\n"),
+        &format!("{GOOD}expect web can reach db on tcp 5432\nexpect web cannot reach world\n"),
     );
     let out = netpol(&["verify", "p.netpol"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
@@ -330,7 +330,7 @@ fn verify_agrees_on_every_target_and_exits_zero() {
 #[test]
 fn a_failing_expect_fails_compile_check_and_verify() {
     let dir = tempfile::tempdir().expect("tmp");
-    write(dir.path(), "p.netpol", &format!("{GOOD}expect db can reach web\n"));
+    write(dir.path(), "p.netpol", &format!("{GOOD}expect web can reach world\n"));
     for cmd in ["compile", "check", "verify"] {
         let out = netpol(&[cmd, "p.netpol"], dir.path());
         assert_eq!(out.status.code(), Some(1), "{cmd}");

@@ -239,25 +239,19 @@ fn lets_through(set: &PortSet, protocol: Protocol, port: u16) -> bool {
 }
 
 /// The semantics whose matrices must equal the suite's tables: the source's meaning, and each
-/// target's reading of the manifests it emitted (`objects`, one list per target that compiled).
-///
-/// The per-target readers (`netpol::analysis::targets::read`) are still placeholders that
-/// panic (`unimplemented!()`). To check them too, set `READ_TARGETS` to `true`: every case then
-/// runs against the source and against every target.
+/// target's reading of the manifests it emitted (`objects`, one list per target that compiled),
+/// through `netpol::analysis::targets::read`.
 fn semantics_under_test<'u>(
     program: &'u Program,
     u: &'u Universe,
     objects: &[(Target, Vec<serde_json::Value>)],
 ) -> Vec<(String, Box<dyn Semantics + 'u>)> {
-    const READ_TARGETS: bool = false;
     let mut out: Vec<(String, Box<dyn Semantics + 'u>)> =
         vec![("source".to_string(), Box::new(SourceSemantics::new(program, u)))];
-    if READ_TARGETS {
-        for (target, values) in objects {
-            let reading = netpol::analysis::targets::read(*target, values, u);
-            assert!(reading.problems.is_empty(), "{}: {:?}", target.name(), reading.problems);
-            out.push((target.name().to_string(), reading.semantics));
-        }
+    for (target, values) in objects {
+        let reading = netpol::analysis::targets::read(*target, values, u);
+        assert!(reading.problems.is_empty(), "{}: {:?}", target.name(), reading.problems);
+        out.push((target.name().to_string(), reading.semantics));
     }
     out
 }

@@ -240,7 +240,27 @@ impl Side {
 
     /// The ports allowed towards a point its clauses cover as `matched` says.
     pub fn eval(&self, matched: impl Fn(&Clause) -> Match) -> Cell {
-        Cell { certain: self.fold_with(&matched, false), possible: self.fold_with(&matched, true) }
+        self.eval_signature(&self.signature(matched))
+    }
+
+    /// How each step matches one point (`No` for the ends of tiers): all a fold needs.
+    fn signature(&self, matched: impl Fn(&Clause) -> Match) -> Vec<Match> {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Clause(c) => matched(c),
+                Step::EndOfTier { .. } => Match::No,
+            })
+            .collect()
+    }
+
+    fn eval_signature(&self, sig: &[Match]) -> Cell {
+        let certain = self.fold_with(sig, false);
+        // Without an open fact both folds are the same.
+        if !sig.contains(&Match::Maybe) {
+            return Cell { possible: certain.clone(), certain };
+        }
+        Cell { certain, possible: self.fold_with(sig, true) }
     }
 
     /// The ports allowed towards point `p`.
@@ -248,9 +268,9 @@ impl Side {
         self.eval(|c| c.cover.get(u, p))
     }
 
-    fn fold_with(&self, matched: &dyn Fn(&Clause) -> Match, possible: bool) -> PortSet {
+    fn fold_with(&self, sig: &[Match], possible: bool) -> PortSet {
         // Open facts: for the connection when `possible`, else against it.
-        let hits = |c: &Clause| match matched(c) {
+        let hits = |i: usize, c: &Clause| match sig[i] {
             Match::Yes => true,
             Match::No => false,
             Match::Maybe => possible == (c.act == Act::Allow),
@@ -259,9 +279,9 @@ impl Side {
             Fold::Union { isolated } => {
                 let mut allowed = if isolated { PortSet::empty() } else { PortSet::all() };
                 let mut denied = PortSet::empty();
-                for step in &self.steps {
+                for (i, step) in self.steps.iter().enumerate() {
                     let Step::Clause(c) = step else { continue };
-                    if hits(c) {
+                    if hits(i, c) {
                         match c.act {
                             Act::Allow => allowed = allowed.union(&c.ports),
                             Act::Deny | Act::Pass => denied = denied.union(&c.ports),
@@ -273,10 +293,10 @@ impl Side {
             Fold::Ordered => {
                 let (mut allowed, mut open, mut passed) =
                     (PortSet::empty(), PortSet::all(), PortSet::empty());
-                for step in &self.steps {
+                for (i, step) in self.steps.iter().enumerate() {
                     match step {
                         Step::Clause(c) => {
-                            if open.is_empty() || !hits(c) {
+                            if open.is_empty() || !hits(i, c) {
                                 continue;
                             }
                             let decided = open.intersect(&c.ports);
@@ -405,11 +425,16 @@ impl Row {
         zones.dedup();
         points.sort_unstable();
         points.dedup();
-        let generic = Generic {
-            kinds: std::array::from_fn(|k| side.eval(|c| c.cover.kinds[k])),
-            zones: zones.into_iter().map(|z| (z, side.eval(|c| c.cover.zone_match(z)))).collect(),
+        // Regions that every step matches alike share one fold.
+        let mut folded: std::collections::HashMap<Vec<Match>, Cell> = std::collections::HashMap::new();
+        let mut eval = |matched: &dyn Fn(&Clause) -> Match| {
+            let sig = side.signature(matched);
+            folded.entry(sig).or_insert_with_key(|sig| side.eval_signature(sig)).clone()
         };
-        Row { generic: Arc::new(generic), points: points.into_iter().map(|p| (p, side.at(u, p))).collect() }
+        let kinds = std::array::from_fn(|k| eval(&|c: &Clause| c.cover.kinds[k]));
+        let zones = zones.into_iter().map(|z| (z, eval(&|c: &Clause| c.cover.zone_match(z)))).collect();
+        let points = points.into_iter().map(|p| (p, eval(&|c: &Clause| c.cover.get(u, p)))).collect();
+        Row { generic: Arc::new(Generic { kinds, zones }), points }
     }
 
     /// The value at a point.

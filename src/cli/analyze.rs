@@ -29,7 +29,7 @@ impl<'a> Analysis<'a> {
         let readings = outputs
             .iter()
             .map(|(t, objects)| {
-                let bodies: Vec<serde_json::Value> = objects.iter().map(Object::body).collect();
+                let bodies = crate::analysis::targets::bodies(objects);
                 (*t, targets::read(*t, &bodies, universe))
             })
             .collect();
@@ -221,9 +221,11 @@ fn explain_side(
             describe_origin(sources, origin)
         ));
     }
-    if out.len() == 1 && cell.certain.intersect(ports).is_empty() {
+    if !ports.is_subset(&cell.certain) {
+        let rest =
+            if out.len() == 1 { "and no rule allows it" } else { "and only the rules above allow anything" };
         for o in &side.isolation {
-            out.push(format!("  isolated by {}, and no rule allows it", describe_origin(sources, o)));
+            out.push(format!("  isolated by {}, {rest}", describe_origin(sources, o)));
         }
     }
     out

@@ -85,7 +85,7 @@ enum Command {
         /// The destination, written the same way
         to: String,
         /// Optional ports, as in the language: `on tcp 5432`, `on udp 53 and tcp 53`
-        #[arg(trailing_var_arg = true, value_name = "on PORTS")]
+        #[arg(num_args = 0.., value_name = "on PORTS")]
         ports: Vec<String>,
         /// The targets to ask besides the source
         #[arg(long, short, value_enum, default_value = "all")]

@@ -16,7 +16,7 @@ pub mod kubernetes;
 use super::matrix::Semantics;
 use super::side::Origin;
 use super::universe::Universe;
-use crate::backend::{Target, ANNOTATION_SOURCE};
+use crate::backend::{Target, ANNOTATION_RULES, ANNOTATION_SOURCE};
 use serde_json::Value;
 
 /// A target's reading of a set of objects.
@@ -35,6 +35,14 @@ pub fn read<'u>(target: Target, objects: &[Value], u: &'u Universe) -> Reading<'
     }
 }
 
+/// The emitted objects read back from their YAML, on every core, in order.
+pub fn bodies(objects: &[crate::backend::Object]) -> Vec<Value> {
+    crate::par::chunks(objects.len(), 64, |range| objects[range].iter().map(|o| o.body()).collect::<Vec<_>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 /// `Kind namespace/name` (or `Kind name` for cluster-scoped objects).
 pub fn object_name(obj: &Value) -> String {
     let kind = obj["kind"].as_str().unwrap_or("?");
@@ -46,11 +54,25 @@ pub fn object_name(obj: &Value) -> String {
 }
 
 /// Where a rule of an object comes from: the object, the path of the rule in it, and the
-/// `file:line` its `netpol/source` annotation names (a Calico rule's own metadata first).
+/// `file:line` of the statement it was emitted for. That is the rule's own `netpol/source`
+/// annotation (Calico rules carry metadata), else the rule's entry in the object's
+/// `netpol/rules` annotation (`ingress[1]: reason (file:line)`), else the object's
+/// `netpol/source`.
 pub fn origin(obj: &Value, rule: String, rule_value: Option<&Value>) -> Origin {
-    let own = rule_value.and_then(|r| r["metadata"]["annotations"][ANNOTATION_SOURCE].as_str());
-    let source = own
-        .or_else(|| obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str())
-        .map(|s| s.split(',').next().unwrap_or(s).trim().to_string());
+    let first = |s: &str| s.split(',').next().unwrap_or(s).trim().to_string();
+    let own = rule_value.and_then(|r| r["metadata"]["annotations"][ANNOTATION_SOURCE].as_str()).map(first);
+    let key = rule.strip_prefix("spec.").unwrap_or(&rule);
+    let listed = obj["metadata"]["annotations"][ANNOTATION_RULES].as_str().and_then(|notes| {
+        notes.lines().find_map(|line| {
+            let rest = line.strip_prefix(key)?;
+            if !(rest.starts_with(':') || rest.starts_with(' ')) {
+                return None;
+            }
+            let open = rest.rfind('(')?;
+            Some(rest[open + 1..].trim_end().trim_end_matches(')').to_string())
+        })
+    });
+    let source =
+        own.or(listed).or_else(|| obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str().map(first));
     Origin::Manifest { object: object_name(obj), rule, source }
 }
