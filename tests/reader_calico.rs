@@ -299,3 +299,81 @@ fn calico_not_nets_dropped_is_caught() {
         })
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The reader's selector parser against the backend's selector rendering (ported from the
+// reference evaluators' property test).
+
+mod selectors {
+    use netpol::analysis::targets::calico::parse_selector;
+    use netpol::ir::{LabelExpr, LabelOp, LabelSelector};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    const KEYS: &[&str] = &[
+        "app",
+        "app.kubernetes.io/name",
+        "example.com/team",
+        "in",
+        "not",
+        "has",
+        "all",
+        "global",
+        "contains",
+        "9x",
+        "a-b_c.d",
+    ];
+    const VALUES: &[&str] =
+        &["", "in", "not", "has", "all", "9x", "a.b-c_d", "prod", "Prod", "x", "1.2.3", "not-in"];
+
+    fn key() -> impl Strategy<Value = String> {
+        prop::sample::select(KEYS).prop_map(str::to_string)
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop::sample::select(VALUES).prop_map(str::to_string)
+    }
+
+    fn label_expr() -> impl Strategy<Value = LabelExpr> {
+        (key(), 0..4usize, prop::collection::vec(value(), 1..4)).prop_map(|(key, op, mut values)| {
+            let op = [LabelOp::In, LabelOp::NotIn, LabelOp::Exists, LabelOp::DoesNotExist][op];
+            values.sort();
+            values.dedup();
+            if matches!(op, LabelOp::Exists | LabelOp::DoesNotExist) {
+                values.clear();
+            }
+            LabelExpr { key, op, values }
+        })
+    }
+
+    fn label_selector() -> impl Strategy<Value = LabelSelector> {
+        (prop::collection::btree_map(key(), value(), 0..3), prop::collection::vec(label_expr(), 0..4))
+            .prop_map(|(match_labels, mut expressions)| {
+                expressions.sort();
+                expressions.dedup();
+                LabelSelector { match_labels, expressions }
+            })
+    }
+
+    fn labels() -> impl Strategy<Value = BTreeMap<String, String>> {
+        prop::collection::btree_map(key(), value(), 0..6)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn calico_selector_expressions_select_what_kubernetes_selects(
+            sel in label_selector(),
+            random in labels(),
+        ) {
+            let expr = netpol::backend::calico::selector_expr(&sel).expect("writable");
+            let parsed = parse_selector(&expr).map_err(|e| TestCaseError::fail(format!("{expr}: {e}")))?;
+            let mut close = sel.representative();
+            close.extend(random.iter().take(1).map(|(k, v)| (k.clone(), v.clone())));
+            for l in [&random, &sel.representative(), &close] {
+                prop_assert_eq!(parsed.matches(l), sel.matches(l), "{} on {:?}", expr, l);
+            }
+        }
+    }
+}

@@ -5,16 +5,20 @@
 //! What a side is, after Felix (`felix/calc/policy_sorter.go`, the per-endpoint chains of
 //! `felix/rules`) and the tier reference (docs.tigera.io "Tier"):
 //! - the policies that select a pod and govern a direction are grouped by tier, tiers in their
-//!   `order` (a missing order is last, ties by name: `TierLess`), policies in a tier by their
+//!   `order` ("If the order is omitted, it may be considered to be "infinite" … Tiers with
+//!   identical order will be applied in alphanumerical order based on the Tier "Name"",
+//!   `tier.go`; Felix's `TierLess`), policies in a tier by their
 //!   `order` (missing = infinite, "Policies with identical order will be applied in
 //!   alphanumerical order based on the Policy 'Name'", `networkpolicy.go`; Felix's name of a
 //!   namespaced policy is `namespace/name`, `networkpolicyprocessor.go`), rules in order;
 //! - the first rule that matches a packet decides: Allow and Deny end the evaluation, Pass goes
 //!   to the next tier, Log goes on to the next rule;
-//! - a tier in which some policy applies to the endpoint ends in its `defaultAction`: Deny (the
-//!   default, and always for the `default` tier) or Pass ("If a NetworkPolicy or
+//! - a tier in which some policy applies to the endpoint ends in its `defaultAction`, "the
+//!   action applied to workloads selected by a policy in the tier, but not rule matched the
+//!   workload's traffic. [Default: Deny]", or Pass (`tier.go`; "If a NetworkPolicy or
 //!   GlobalNetworkPolicy in the Tier Passes the packet, the next Tier containing a Policy that
-//!   applies to the endpoint processes the packet");
+//!   applies to the endpoint processes the packet"); the `default` tier exists without a Tier
+//!   object, at order 1,000,000, and denies;
 //! - what the last tier passes on goes to the endpoint's profiles ("If the last Tier applying
 //!   to the endpoint Passes the packet, that endpoint's Profiles are evaluated"), and the
 //!   profile of a Kubernetes namespace allows everything (`NamespaceToProfile`,
@@ -52,7 +56,6 @@ use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 pub const API_VERSION: &str = "projectcalico.org/v3";
@@ -162,7 +165,7 @@ struct Read {
 
 /// Where a rule's selectors look when it names no namespaces (`rules.go`,
 /// `getEndpointSelector`): a NetworkPolicy's own namespace, or every namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Scope {
     Namespace(Option<ZoneId>),
     Global,
@@ -194,33 +197,193 @@ enum PortEntry {
     Name(String),
 }
 
-/// Caches keyed by text, with a fast hash (FNV-1a; the keys come from one manifest set, and a
-/// collision only costs a comparison).
-type Cache<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+/// A spec that is left out reads as an empty one.
+fn empty_map() -> &'static Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(Map::new)
+}
 
+/// The caches' hasher: Fx (rustc's), a word at a time. The keys come from one set of
+/// manifests; a collision only costs a comparison.
 #[derive(Default)]
-struct Fnv(u64);
+struct Fx(u64);
 
-impl std::hash::Hasher for Fnv {
+impl Fx {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for Fx {
     fn finish(&self) -> u64 {
         self.0
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for b in bytes {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
         }
-        self.0 = h;
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
-struct Reader<'u> {
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+
+/// Keys that carry their own hash, computed once (tables re-hash on growth).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not reached: the keys write their hash alone.
+        let mut fx = Fx(self.0);
+        fx.write(bytes);
+        self.0 = fx.0;
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+}
+
+type PrehashedMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Prehashed>>;
+
+/// A JSON value, hashed by its content (equal values, as `==` says, hash alike).
+fn hash_value<H: std::hash::Hasher>(v: &Value, h: &mut H) {
+    use std::hash::Hash;
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+        Value::Number(n) => {
+            h.write_u8(3);
+            match (n.as_u64(), n.as_i64()) {
+                (Some(x), _) => h.write_u64(x),
+                (None, Some(x)) => h.write_i64(x),
+                (None, None) => h.write_u64(n.as_f64().unwrap_or_default().to_bits()),
+            }
+        }
+        Value::String(s) => {
+            h.write_u8(4);
+            s.hash(h);
+        }
+        Value::Array(items) => {
+            h.write_u8(5);
+            h.write_usize(items.len());
+            items.iter().for_each(|x| hash_value(x, h));
+        }
+        Value::Object(m) => {
+            h.write_u8(6);
+            h.write_usize(m.len());
+            for (k, x) in m {
+                k.hash(h);
+                hash_value(x, h);
+            }
+        }
+    }
+}
+
+/// An entity rule's deciding fields (all but its ports), borrowed from the manifest, and the
+/// scope when its selectors depend on it.
+#[derive(Clone, Copy)]
+struct EntityKey<'a> {
+    hash: u64,
+    map: &'a Map<String, Value>,
+    scope: Option<Scope>,
+}
+
+impl<'a> EntityKey<'a> {
+    fn new(map: &'a Map<String, Value>, scope: Option<Scope>) -> EntityKey<'a> {
+        use std::hash::{Hash, Hasher};
+        let mut h = Fx::default();
+        for (k, v) in map.iter().filter(|(k, _)| *k != "ports" && *k != "notPorts") {
+            k.hash(&mut h);
+            hash_value(v, &mut h);
+        }
+        scope.hash(&mut h);
+        EntityKey { hash: h.finish(), map, scope }
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.map.iter().filter(|(k, _)| *k != "ports" && *k != "notPorts")
+    }
+}
+
+impl std::hash::Hash for EntityKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for EntityKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.scope == other.scope && self.fields().eq(other.fields())
+    }
+}
+
+impl Eq for EntityKey<'_> {}
+
+/// The fields that decide a rule's ports, borrowed from the manifest.
+#[derive(Clone, Copy)]
+struct PortsKey<'a> {
+    hash: u64,
+    fields: [Option<&'a Value>; 5],
+}
+
+impl<'a> PortsKey<'a> {
+    fn new(fields: [Option<&'a Value>; 5]) -> PortsKey<'a> {
+        use std::hash::Hasher;
+        let mut h = Fx::default();
+        for v in fields {
+            match v {
+                Some(v) => hash_value(v, &mut h),
+                None => h.write_u8(0xff),
+            }
+        }
+        PortsKey { hash: h.finish(), fields }
+    }
+}
+
+impl std::hash::Hash for PortsKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for PortsKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.fields == other.fields
+    }
+}
+
+impl Eq for PortsKey<'_> {}
+
+/// Reads objects that live for `'a`; its caches borrow their keys from them.
+struct Reader<'u, 'a> {
     u: &'u Universe,
     problems: Vec<String>,
-    selectors: Cache<Result<Arc<Expr>, String>>,
-    entities: Cache<Arc<Entity>>,
-    port_sets: Cache<Arc<(PortSet, Vec<String>)>>,
+    selectors: FastMap<&'a str, Result<Arc<Expr>, String>>,
+    entities: PrehashedMap<EntityKey<'a>, Arc<Entity>>,
+    port_sets: PrehashedMap<PortsKey<'a>, Arc<(PortSet, Vec<String>)>>,
     everything: Arc<Coverage>,
     all_zones: Vec<(ZoneId, Match)>,
     zones_by_name: HashMap<&'u str, ZoneId>,
@@ -239,6 +402,7 @@ impl<'u> Calico<'u> {
         // Each object on its own, on every core, each worker with its own caches.
         let parts = crate::par::chunks(objects.len(), 512, |range| {
             let mut r = Reader::new(u);
+            r.reserve(range.len());
             let items: Vec<Item> = objects[range].iter().map(|obj| r.object(obj)).collect();
             (items, r.problems)
         });
@@ -423,11 +587,6 @@ impl<'u> Calico<'u> {
         steps.push(end(t));
         Side { fold: Fold::Ordered, steps, isolation }
     }
-
-    /// The tiers, in evaluation order, with whether each passes at its end.
-    pub fn tiers(&self) -> Vec<(&str, bool)> {
-        self.tiers.iter().map(|t| (t.name.as_str(), t.pass)).collect()
-    }
 }
 
 impl Semantics for Calico<'_> {
@@ -536,21 +695,28 @@ fn normalize(mut c: Coverage, u: &Universe) -> Coverage {
     c
 }
 
-impl<'u> Reader<'u> {
-    fn new(u: &'u Universe) -> Reader<'u> {
+impl<'u, 'a> Reader<'u, 'a> {
+    fn new(u: &'u Universe) -> Reader<'u, 'a> {
         Reader {
             u,
             problems: Vec::new(),
-            selectors: Cache::default(),
-            entities: Cache::default(),
-            port_sets: Cache::default(),
+            selectors: FastMap::default(),
+            entities: PrehashedMap::default(),
+            port_sets: PrehashedMap::default(),
             everything: Arc::new(Coverage::everything()),
             all_zones: (0..u.zones.len() as ZoneId).map(|z| (z, Match::Yes)).collect(),
             zones_by_name: u.zones.iter().enumerate().map(|(i, z)| (z.name.as_str(), i as ZoneId)).collect(),
         }
     }
 
-    fn object(&mut self, obj: &Value) -> Item {
+    /// Room in the caches for about `objects` policies.
+    fn reserve(&mut self, objects: usize) {
+        self.selectors.reserve(objects * 2);
+        self.entities.reserve(objects * 4);
+        self.port_sets.reserve(64);
+    }
+
+    fn object(&mut self, obj: &'a Value) -> Item {
         if obj["apiVersion"] != API_VERSION {
             let what = format!("apiVersion {} is not {API_VERSION}; not read", obj["apiVersion"]);
             self.problem(&object_name(obj), what);
@@ -580,10 +746,9 @@ impl<'u> Reader<'u> {
             self.problem(&object, "no metadata.name; not read");
             return None;
         };
-        let empty = Map::new();
         let spec = match &obj["spec"] {
             Value::Object(m) => m,
-            Value::Null => &empty,
+            Value::Null => empty_map(),
             _ => {
                 self.problem(&object, "spec is not an object; not read");
                 return None;
@@ -594,7 +759,7 @@ impl<'u> Reader<'u> {
                 self.problem(&object, format_args!("spec.{k} is not read"));
             }
         }
-        // `defaultAction`: "[Default: Deny]"; the other choice is Pass (`tier.go`).
+        // `defaultAction`: "[Default: Deny]", `Enum=Pass;Deny` (`tier.go`).
         let pass = match spec.get("defaultAction") {
             None | Some(Value::Null) => false,
             Some(v) if v == "Deny" => false,
@@ -607,9 +772,6 @@ impl<'u> Reader<'u> {
                 false
             }
         };
-        if name == DEFAULT_TIER && pass {
-            self.problem(&object, "the default tier's defaultAction is Deny; Pass read as written");
-        }
         let order = match spec.get("order") {
             None | Some(Value::Null) => None,
             Some(v) => match v.as_f64() {
@@ -626,7 +788,7 @@ impl<'u> Reader<'u> {
 
     /// A selector field (`what` names it in problems). The empty string is no selector, as in
     /// Go (`!= ""` throughout `rules.go`).
-    fn selector_field(&mut self, v: Option<&Value>, what: &str, problems: &mut Vec<String>) -> Field {
+    fn selector_field(&mut self, v: Option<&'a Value>, what: &str, problems: &mut Vec<String>) -> Field {
         let text = match v {
             None | Some(Value::Null) => return Field::Absent,
             Some(Value::String(s)) if s.is_empty() => return Field::Absent,
@@ -640,10 +802,9 @@ impl<'u> Reader<'u> {
             // `maxLength` of every selector field in the v3 CRDs.
             problems.push(format!("{what} is longer than 1024 characters; the API server refuses it"));
         }
-        if !self.selectors.contains_key(text.as_str()) {
-            self.selectors.insert(text.clone(), parse_selector(text).map(Arc::new));
-        }
-        match &self.selectors[text.as_str()] {
+        let parsed =
+            self.selectors.entry(text.as_str()).or_insert_with(|| parse_selector(text).map(Arc::new));
+        match parsed {
             Ok(e) => Field::Parsed(e.clone()),
             Err(e) => {
                 problems.push(format!("{what} `{text}` does not parse ({e}); read as matching nothing"));
@@ -652,7 +813,7 @@ impl<'u> Reader<'u> {
         }
     }
 
-    fn policy(&mut self, obj: &Value, global: bool) -> Option<Read> {
+    fn policy(&mut self, obj: &'a Value, global: bool) -> Option<Read> {
         let object = object_name(obj);
         let Some(name) = obj["metadata"]["name"].as_str() else {
             self.problem(&object, "no metadata.name; not read");
@@ -677,10 +838,9 @@ impl<'u> Reader<'u> {
                 (name.to_string(), Scope::Global)
             }
         };
-        let empty = Map::new();
         let spec = match &obj["spec"] {
             Value::Object(m) => m,
-            Value::Null => &empty,
+            Value::Null => empty_map(),
             _ => {
                 self.problem(&object, "spec is not an object; not read");
                 return None;
@@ -705,8 +865,8 @@ impl<'u> Reader<'u> {
                     );
                     selects_nothing = true;
                 }
-                // "DoNotTrack and PreDNAT policies only apply to host endpoints" (policy
-                // reference): never to pods.
+                // Untracked and pre-DNAT policies are host endpoint policies (docs.tigera.io,
+                // "Summary of host endpoint policies", "Pre-DNAT policy"): not a pod's own.
                 "doNotTrack" | "preDNAT" => {
                     if spec.get(k) == Some(&Value::Bool(true)) {
                         problems.push(format!(
@@ -825,7 +985,7 @@ impl<'u> Reader<'u> {
         scope: Scope,
         d: usize,
         i: usize,
-        r: &Value,
+        r: &'a Value,
         problems: &mut Vec<String>,
     ) -> Option<Rule> {
         let path = || format!("spec.{}[{i}]", DIRS[d]);
@@ -943,8 +1103,8 @@ impl<'u> Reader<'u> {
     /// rule.
     fn ports(
         &mut self,
-        [protocol, not_protocol, icmp]: [Option<&Value>; 3],
-        destination: Option<&Map<String, Value>>,
+        [protocol, not_protocol, icmp]: [Option<&'a Value>; 3],
+        destination: Option<&'a Map<String, Value>>,
     ) -> Arc<(PortSet, Vec<String>)> {
         let (mut ports, mut not_ports) = (None, None);
         for (k, v) in destination.into_iter().flatten() {
@@ -954,19 +1114,12 @@ impl<'u> Reader<'u> {
                 _ => {}
             }
         }
-        let fields = [protocol, not_protocol, icmp, ports, not_ports];
-        let mut key = String::new();
-        for v in fields {
-            match v {
-                Some(v) => key_of(v, &mut key),
-                None => key.push('-'),
-            }
-        }
+        let key = PortsKey::new([protocol, not_protocol, icmp, ports, not_ports]);
         if let Some(p) = self.port_sets.get(&key) {
             return p.clone();
         }
         let mut problems = Vec::new();
-        let set = Arc::new((port_set(fields, &mut problems), problems));
+        let set = Arc::new((port_set(key.fields, &mut problems), problems));
         self.port_sets.insert(key, set.clone());
         set
     }
@@ -975,7 +1128,7 @@ impl<'u> Reader<'u> {
     /// `at` names it in problems.
     fn entity(
         &mut self,
-        v: Option<&Value>,
+        v: Option<&'a Value>,
         scope: Scope,
         problems: &mut Vec<String>,
         at: &dyn Fn() -> String,
@@ -989,30 +1142,20 @@ impl<'u> Reader<'u> {
             }
         };
         // The cache key: the fields that decide, and the scope where selectors depend on it.
-        let mut key = String::new();
         let mut scoped = false;
-        for (k, v) in m {
+        let mut deciding = false;
+        for k in m.keys() {
             match k.as_str() {
                 "ports" | "notPorts" => continue,
                 "selector" | "notSelector" | "namespaceSelector" | "serviceAccounts" => scoped = true,
                 _ => {}
             }
-            let _ = write!(key, "'{}:", k.len());
-            key.push_str(k);
-            key_of(v, &mut key);
+            deciding = true;
         }
-        if key.is_empty() {
+        if !deciding {
             return None;
         }
-        if scoped {
-            match scope {
-                Scope::Global => key.push_str("@global"),
-                Scope::Namespace(Some(z)) => {
-                    let _ = write!(key, "@{z}");
-                }
-                Scope::Namespace(None) => key.push_str("@none"),
-            }
-        }
+        let key = EntityKey::new(m, scoped.then_some(scope));
         let entity = match self.entities.get(&key) {
             Some(e) => e.clone(),
             None => {
@@ -1029,7 +1172,7 @@ impl<'u> Reader<'u> {
     }
 
     /// `EntityRule` (`policy_common.go`), every field but the ports: all of them must hold.
-    fn read_entity(&mut self, m: &Map<String, Value>, scope: Scope) -> Entity {
+    fn read_entity(&mut self, m: &'a Map<String, Value>, scope: Scope) -> Entity {
         let u = self.u;
         let mut problems = Vec::new();
         let mut conditions: Vec<Coverage> = Vec::new();
@@ -1194,35 +1337,6 @@ impl<'u> Reader<'u> {
         points.sort_unstable();
         c.points = points;
         c
-    }
-}
-
-/// A JSON value written into a cache key, unambiguously (every value says where it ends).
-fn key_of(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push('n'),
-        Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
-        Value::Number(n) => {
-            let _ = write!(out, "#{n};");
-        }
-        Value::String(s) => {
-            let _ = write!(out, "'{}:", s.len());
-            out.push_str(s);
-        }
-        Value::Array(items) => {
-            out.push('[');
-            items.iter().for_each(|x| key_of(x, out));
-            out.push(']');
-        }
-        Value::Object(m) => {
-            out.push('{');
-            for (k, x) in m {
-                let _ = write!(out, "'{}:", k.len());
-                out.push_str(k);
-                key_of(x, out);
-            }
-            out.push('}');
-        }
     }
 }
 

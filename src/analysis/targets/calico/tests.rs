@@ -271,21 +271,27 @@ fn rule_selectors_are_scoped_as_in_rules_go() {
 #[test]
 fn selectors_that_match_everything_stay_zone_or_kind_wide() {
     let u = universe();
-    let mut r = Reader::new(&u);
     let shop = u.zone_named("shop").expect("shop");
-    let cover = |r: &mut Reader, v: Value, scope: Scope| {
-        r.entity(Some(&v), scope, &mut Vec::new(), &|| "x".to_string()).expect("a condition")
+    let values = [
+        json!({"namespaceSelector": "all()"}),
+        json!({"selector": "all()"}),
+        json!({"selector": "!has(tier)"}),
+        json!({"selector": "app == 'api'"}),
+    ];
+    let mut r = Reader::new(&u);
+    let mut cover = |i: usize, scope: Scope| {
+        r.entity(Some(&values[i]), scope, &mut Vec::new(), &|| "x".to_string()).expect("a condition")
     };
-    let all = cover(&mut r, json!({"namespaceSelector": "all()"}), Scope::Global);
+    let all = cover(0, Scope::Global);
     assert_eq!(*all, Coverage::kind(Kind::Pod, Match::Yes));
-    let own = cover(&mut r, json!({"selector": "all()"}), Scope::Namespace(Some(shop)));
+    let own = cover(1, Scope::Namespace(Some(shop)));
     assert_eq!(*own, Coverage::zones([(shop, Match::Yes)]));
     // `!has(tier)` holds for the unlabelled pod: the zone, less the pod that has it.
-    let lacking = cover(&mut r, json!({"selector": "!has(tier)"}), Scope::Namespace(Some(shop)));
+    let lacking = cover(2, Scope::Namespace(Some(shop)));
     assert_eq!(lacking.zones, vec![(shop, Match::Yes)]);
     assert_eq!(lacking.points, vec![(point(&u, "shop/db"), Match::No)]);
     // A hint: only the pods with the label are looked at.
-    let api = cover(&mut r, json!({"selector": "app == 'api'"}), Scope::Global);
+    let api = cover(3, Scope::Global);
     assert_eq!(api.points, vec![(point(&u, "shop/api"), Match::Yes)]);
     assert!(api.zones.is_empty() && api.kinds == [Match::No; 4]);
 }
