@@ -119,45 +119,7 @@ fn parameters_and_conditions_keep_the_same_meaning() {
 /// Constructs the examples do not use (after the reference evaluators' own list).
 #[test]
 fn more_constructs_keep_the_same_meaning() {
-    let programs = [
-        // A cluster-wide default deny: a GlobalNetworkPolicy.
-        "default deny all\n\
-         namespace shop {\n\
-           workload web { app: web }\n\
-           workload api { app: api }\n\
-           web connects to kube-dns\n\
-           web -> api on tcp 8080\n\
-           web accepts tcp 80 from namespace edge\n\
-         }\n",
-        // Set-based selectors; namespace sets by labels and by name.
-        "namespace apps\n\
-         workload api { app: api, tier in (backend, core), track notin (canary), team exists, !legacy }\n\
-         workload web { app in (web, \"web-v2\") }\n\
-         namespaces teams { team in (a, b), env: prod }\n\
-         namespaces by-name { kubernetes.io/metadata.name in (apps, tools) }\n\
-         api accepts tcp 8080 from web\n\
-         api accepts tcp 9090 from teams\n\
-         api accepts udp 53 from by-name\n\
-         web connects to api on tcp 8080 and udp 8080\n\
-         web connects to cluster on sctp\n",
-        // Deny rules over namespaces, CIDRs with exceptions and port ranges, on open and
-        // isolated directions.
-        "namespace ops\n\
-         workload tool { app: tool }\n\
-         workload db { app: db }\n\
-         tool never connects to namespace prod on tcp 5432\n\
-         tool never connects to 10.0.0.0/8 except 10.1.0.0/16 on udp 1000-2000\n\
-         db refuses sctp from tool\n\
-         db accepts from namespace ops\n\
-         tool connects to db on tcp 5432 and sctp 1-65535\n",
-        // Namespace sets that pick kube-system (a namespace with only its name label).
-        "namespace apps\n\
-         workload api { app: api }\n\
-         namespaces non-prod { env notin (prod) }\n\
-         namespaces no-owner { !owner }\n\
-         api accepts tcp 9090 from non-prod\n\
-         api accepts udp 53 from no-owner\n",
-    ];
+    let programs = MORE_CONSTRUCTS;
     for src in programs {
         let c = compile_str(src, &[Target::Calico], &[]);
         assert!(!c.has_errors(), "{src}{}", render(&c));
@@ -168,18 +130,6 @@ fn more_constructs_keep_the_same_meaning() {
 
 // ---------------------------------------------------------------------------------------------
 // Broken output is caught: each mutation of correct output must make the comparison differ.
-
-/// Applies `f` to every JSON object in `v`, depth first.
-fn each_object(v: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
-    match v {
-        Value::Object(m) => {
-            f(m);
-            m.values_mut().for_each(|x| each_object(x, f));
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| each_object(x, f)),
-        _ => {}
-    }
-}
 
 /// Asserts that the output is right as emitted and wrong once `mutate` has changed it (and that
 /// `mutate` changed something).

@@ -84,7 +84,7 @@ impl Sides<'_> {
     fn connection(&mut self, u: &Universe, s: PointId, d: PointId) -> (Cell, Cell, Cell) {
         let out = self.get(s, Direction::Egress).at(u, d);
         // The node always reaches the pods on it (see `matrix`).
-        let inn = if s == u.host() && u.point(d).is_pod() {
+        let inn = if super::matrix::node_to_its_pod(u, s, d) {
             Cell::all()
         } else {
             self.get(d, Direction::Ingress).at(u, s)

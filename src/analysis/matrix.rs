@@ -51,14 +51,16 @@ pub fn row_of(sem: &dyn Semantics, u: &Universe, p: PointId, dir: Direction) -> 
     row
 }
 
+/// Whether `s` is the node and `d` a pod on it: the destination's ingress then allows
+/// everything, whatever its policies say (see the module comment).
+pub fn node_to_its_pod(u: &Universe, s: PointId, d: PointId) -> bool {
+    s == u.host() && u.point(d).is_pod()
+}
+
 /// The connection from `s` to `d`, from their sides alone (no rows needed).
 pub fn connection(sem: &dyn Semantics, u: &Universe, s: PointId, d: PointId) -> Cell {
     let out = sem.side(s, Direction::Egress).at(u, d);
-    let inn = if d == s || !(u.point(d).is_pod() && s == u.host()) {
-        sem.side(d, Direction::Ingress).at(u, s)
-    } else {
-        Cell::all()
-    };
+    let inn = if node_to_its_pod(u, s, d) { Cell::all() } else { sem.side(d, Direction::Ingress).at(u, s) };
     out.intersect(&inn)
 }
 

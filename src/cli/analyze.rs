@@ -168,7 +168,7 @@ pub fn explain_connection(
     ports: &PortSet,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let host_to_pod = s == u.host() && u.point(d).is_pod();
+    let host_to_pod = crate::analysis::matrix::node_to_its_pod(u, s, d);
     for (dir, subject, other) in [(Direction::Egress, s, d), (Direction::Ingress, d, s)] {
         let side = sem.side(subject, dir);
         let name = &u.point(subject).name;
