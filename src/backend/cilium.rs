@@ -65,6 +65,9 @@ impl Backend for Cilium {
             (objects, e.errors)
         });
         let mut e = Emitter { program, cx, universe: universe.as_ref(), errors };
+        // A selector on a dropped label is reported once per declaration, not per use.
+        let mut seen = std::collections::HashSet::new();
+        e.errors.retain(|err| seen.insert(err.clone()));
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
         }
@@ -209,6 +212,7 @@ impl Emitter<'_> {
         let p = self.program;
         let wl = p.workload(w);
         let mut spec = Spec { endpoint_selector: pod_selector(&wl.selector, None), ..Spec::default() };
+        self.identity_labels(&wl.selector, "", wl.span);
         let mut notes = Vec::new();
         let mut default_deny = DefaultDeny::default();
         let mut any = false;
@@ -305,6 +309,32 @@ impl Emitter<'_> {
         Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
     }
 
+    /// Cilium matches selectors against security identities, which leave out the labels its
+    /// default label filter drops (`pkg/labelsfilter/filter.go`: `kubernetes.io/…`,
+    /// `k8s.io/…`, `pod-template-hash`, …). A selector on such a label matches no pod: as a
+    /// subject the workload would be left unpoliced, as a peer the rule would allow nothing,
+    /// and a `DoesNotExist` would match every pod. Each is a different meaning, so it is an
+    /// error. `prefix` is how the key appears in identities (namespace labels are copied
+    /// onto pods under a prefix).
+    fn identity_labels(&mut self, s: &LabelSelector, prefix: &str, span: Span) {
+        let keys = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key));
+        for key in keys {
+            let full = format!("{prefix}{key}");
+            if !crate::analysis::targets::cilium::in_identity(full.strip_prefix(K8S_SOURCE).unwrap_or(&full))
+            {
+                self.errors.push(EmitError::Unsupported {
+                    target: Target::Cilium,
+                    construct: format!("a selector on the label `{key}`"),
+                    span,
+                    help: format!(
+                        "Cilium's default label filter leaves `{key}` out of security identities, so no \
+                         pod matches it; select on another label of these pods (e.g. `app.kubernetes.io/name`)"
+                    ),
+                });
+            }
+        }
+    }
+
     /// `section[i]: reason (file:line)` for each Cilium rule one source rule became.
     fn note(
         &self,
@@ -355,6 +385,7 @@ impl Emitter<'_> {
         match peer {
             Peer::Workload(x) => {
                 let wl = p.workload(*x);
+                self.identity_labels(&wl.selector, "", wl.span);
                 push_unique(
                     &mut out.endpoints,
                     pod_selector(&wl.selector, Some(&p.namespace(wl.namespace).name)),
@@ -362,7 +393,9 @@ impl Emitter<'_> {
             }
             Peer::Namespace(n) => push_unique(&mut out.endpoints, namespace_selector(&p.namespace(*n).name)),
             Peer::NamespaceSet(s) => {
-                push_unique(&mut out.endpoints, namespace_set_selector(&p.namespace_set(*s).selector))
+                let set = p.namespace_set(*s);
+                self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
+                push_unique(&mut out.endpoints, namespace_set_selector(&set.selector))
             }
             // Every pod: any endpoint that has a namespace. The `cluster` entity would also
             // take in the nodes (`layer3.rst`: "cluster … including host/remote-node").

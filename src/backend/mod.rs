@@ -163,7 +163,7 @@ pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "netpol");
 pub const ANNOTATION_SOURCE: &str = "netpol/source";
 pub const ANNOTATION_RULES: &str = "netpol/rules";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EmitError {
     /// The target has no way to express `construct`; emitting anything would drop or widen it.
     Unsupported { target: Target, construct: String, span: Span, help: String },

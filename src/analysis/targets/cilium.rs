@@ -124,12 +124,16 @@ fn classify(key: &str) -> Key<'_> {
 /// (`pkg/labelsfilter/filter.go`, `defaultLabelPrefixCfg` and `filterLabels`): patterns match
 /// at the start of the key; a label is kept when no ignore pattern matches, or an include
 /// pattern matches a longer part than the shortest matching ignore pattern.
-fn in_identity(key: &str) -> bool {
+pub fn in_identity(key: &str) -> bool {
     let mut ignored: Option<usize> = None;
     let mut ignore = |len: usize| ignored = Some(ignored.map_or(len, |i| i.min(len)));
     for p in [
         "io.kubernetes",
         "kubernetes.io",
+        // Per-pod labels of StatefulSets and indexed Jobs.
+        "statefulset.kubernetes.io/pod-name",
+        "apps.kubernetes.io/pod-index",
+        "batch.kubernetes.io/job-completion-index",
         "k8s.io",
         "pod-template-generation",
         "pod-template-hash",
@@ -149,12 +153,17 @@ fn in_identity(key: &str) -> bool {
         ignore(key.len());
     }
     let Some(ignored) = ignored else { return true };
-    let included = ["io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels", "app.kubernetes.io"]
-        .into_iter()
-        .filter(|p| key.starts_with(p))
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let included = [
+        "io.kubernetes.pod.namespace",
+        "io.cilium.k8s.namespace.labels",
+        "app.kubernetes.io",
+        "io.cilium.k8s.policy.cluster",
+    ]
+    .into_iter()
+    .filter(|p| key.starts_with(p))
+    .map(str::len)
+    .max()
+    .unwrap_or(0);
     included > ignored
 }
 
@@ -951,6 +960,9 @@ mod tests {
         assert!(!in_identity("kubernetes.io/hostname"));
         assert!(!in_identity("node.beta.kubernetes.io/x"));
         assert!(!in_identity("pod-template-hash"));
+        assert!(!in_identity("statefulset.kubernetes.io/pod-name"));
+        assert!(!in_identity("apps.kubernetes.io/pod-index"));
+        assert!(in_identity("statefulset.kubernetes.io/other"));
         assert!(!in_identity("io.kubernetes.container.name"));
         assert_eq!(classify("k8s:app"), Key::Pod("app"));
         assert_eq!(classify("any:app"), Key::Pod("app"));
