@@ -32,6 +32,9 @@ pub struct Options {
     /// Questions about the program, as `expect` lines (`netpol why`): resolved like the program's
     /// own, but returned in [`Compilation::queries`] instead of being asserted.
     pub queries: Vec<String>,
+    /// Keep the manifests read back from their YAML for `expect` in [`Compilation::read_back`],
+    /// so an analysis after the compile does not parse them again.
+    pub keep_read_back: bool,
 }
 
 /// Everything one run produced. `outputs` is empty unless there are no errors.
@@ -43,6 +46,9 @@ pub struct Compilation {
     pub program: Option<crate::ir::Program>,
     /// The resolved [`Options::queries`].
     pub queries: Vec<crate::ir::Expect>,
+    /// Each target's objects as read back from their YAML, in `outputs` order, when
+    /// [`Options::keep_read_back`] asked for them and the `expect`s needed them.
+    pub read_back: Vec<(Target, Vec<serde_json::Value>)>,
 }
 
 impl Compilation {
@@ -59,6 +65,7 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
         outputs: Vec::new(),
         program: None,
         queries: Vec::new(),
+        read_back: Vec::new(),
     };
     let mut files = load_all(paths, loader, &mut c);
     let query_file = (!options.queries.is_empty()).then(|| {
@@ -110,7 +117,11 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
     }
     c.diagnostics.extend(errors);
     if !c.has_errors() {
-        c.diagnostics.extend(check_target_expects(&resolved.program, &c.sources, &outputs));
+        let (diagnostics, read_back) = check_target_expects(&resolved.program, &c.sources, &outputs);
+        c.diagnostics.extend(diagnostics);
+        if options.keep_read_back {
+            c.read_back = read_back;
+        }
     }
     if !c.has_errors() {
         c.outputs = outputs;
@@ -125,10 +136,10 @@ fn check_target_expects(
     program: &crate::ir::Program,
     sources: &SourceMap,
     outputs: &[(Target, Vec<Object>)],
-) -> Vec<Diagnostic> {
+) -> (Vec<Diagnostic>, Vec<(Target, Vec<serde_json::Value>)>) {
     use crate::analysis::{side::Origin, targets, universe::Universe};
     if program.expects.is_empty() || outputs.is_empty() {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let u = Universe::new(program);
     let locate = |o: &Origin| match o {
@@ -136,14 +147,17 @@ fn check_target_expects(
         Origin::Manifest { source, .. } => source.as_deref().and_then(|l| sources.locate(l)),
     };
     let mut out = Vec::new();
+    let mut read_back = Vec::new();
     for (target, objects) in outputs {
         let bodies = crate::analysis::targets::bodies(objects);
         let reading = targets::read(*target, &bodies, &u);
         let failures =
             crate::analysis::expect::check(program, &u, &*reading.semantics, Some(*target), &locate);
         out.extend(failures.iter().map(|f| f.to_diagnostic()));
+        drop(reading);
+        read_back.push((*target, bodies));
     }
-    out
+    (out, read_back)
 }
 
 fn finish(mut c: Compilation) -> Compilation {

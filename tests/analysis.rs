@@ -147,3 +147,31 @@ fn the_node_always_reaches_its_pods() {
     assert!(rows.cell(&u, u.zone(0).unlabelled, db).is_empty());
     assert_eq!(PortSet::all().to_string(), "all ports");
 }
+
+/// `verify`, `why` and `matrix` ask the compile to keep the manifests it read back for the
+/// `expect`s; those must be the objects' own YAML, target by target, and a plain compile must
+/// not hold on to them.
+#[test]
+fn the_compile_hands_on_what_it_read_back_only_when_asked() {
+    use netpol::backend::Target;
+    use netpol::driver::{compile, Options};
+    let src = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\n\
+               db accepts tcp 5432 from web\nexpect web can reach db on tcp 5432\n";
+    let loader = MemLoader(std::collections::HashMap::from([("a.netpol".to_string(), src.to_string())]));
+    let paths = ["a.netpol".to_string()];
+    let kept = compile(
+        &paths,
+        &loader,
+        &Options { targets: Target::ALL.to_vec(), keep_read_back: true, ..Options::default() },
+    );
+    assert!(!kept.has_errors(), "{}", render(&kept));
+    let targets: Vec<_> = kept.read_back.iter().map(|(t, _)| *t).collect();
+    assert_eq!(targets, Target::ALL.to_vec());
+    for ((t, bodies), (o, objects)) in kept.read_back.iter().zip(&kept.outputs) {
+        assert_eq!(t, o);
+        let expected: Vec<_> = objects.iter().map(|o| o.body()).collect();
+        assert_eq!(bodies, &expected, "{}", t.name());
+    }
+    let plain = compile(&paths, &loader, &Options { targets: Target::ALL.to_vec(), ..Options::default() });
+    assert!(plain.read_back.is_empty());
+}

@@ -9,7 +9,7 @@ use crate::analysis::side::{Act, Cell, Origin, Side, Step};
 use crate::analysis::targets::{self, Reading};
 use crate::analysis::universe::{PointId, Universe};
 use crate::analysis::verify;
-use crate::backend::{Object, Target};
+use crate::backend::Target;
 use crate::driver::Compilation;
 use crate::ir::{Direction, Program};
 use crate::span::SourceMap;
@@ -25,12 +25,15 @@ pub struct Analysis<'a> {
 }
 
 impl<'a> Analysis<'a> {
-    pub fn new(program: &'a Program, universe: &'a Universe, outputs: &[(Target, Vec<Object>)]) -> Self {
-        let readings = outputs
+    /// Reads each target's objects: from `c.read_back` when the compile kept them, else from
+    /// their YAML.
+    pub fn new(program: &'a Program, universe: &'a Universe, c: &Compilation) -> Self {
+        let readings = c
+            .outputs
             .iter()
-            .map(|(t, objects)| {
-                let bodies = crate::analysis::targets::bodies(objects);
-                (*t, targets::read(*t, &bodies, universe))
+            .map(|(t, objects)| match c.read_back.iter().find(|(r, _)| r == t) {
+                Some((_, bodies)) => (*t, targets::read(*t, bodies, universe)),
+                None => (*t, targets::read(*t, &targets::bodies(objects), universe)),
             })
             .collect();
         Analysis { program, universe, source: SourceSemantics::new(program, universe), readings }
@@ -87,7 +90,7 @@ impl VerifyReport {
 pub fn verify(c: &Compilation) -> Option<VerifyReport> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let a = Analysis::new(program, &u, &c.outputs);
+    let a = Analysis::new(program, &u, c);
     let source = Rows::build(&a.source, &u);
     let (possible_pairs, certain_pairs) = source.count(&u);
     let mut targets = Vec::new();
@@ -249,7 +252,7 @@ fn verdict(cell: &Cell, ports: &PortSet) -> String {
 pub fn why(c: &Compilation) -> Option<String> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let a = Analysis::new(program, &u, &c.outputs);
+    let a = Analysis::new(program, &u, c);
     let mut out = String::new();
     for q in &c.queries {
         let sources = u.points_of_peer(program, &q.from.peer);
@@ -319,7 +322,7 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
 pub fn matrix(c: &Compilation, semantics: &str, format: MatrixFormat) -> Option<String> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let a = Analysis::new(program, &u, &c.outputs);
+    let a = Analysis::new(program, &u, c);
     let (name, sem) = a.semantics().into_iter().find(|(n, _)| *n == semantics)?;
     let rows = Rows::build(sem, &u);
     let mut out = String::new();

@@ -243,7 +243,7 @@ fn compile_for(
     queries: Vec<String>,
 ) -> Option<Compilation> {
     let paths = expand_paths(&input.paths)?;
-    let options = Options { overrides: input.set.clone(), targets, versions, queries };
+    let options = Options { overrides: input.set.clone(), targets, versions, queries, keep_read_back: true };
     Some(driver::compile(&paths, &FsLoader, &options))
 }
 
@@ -323,7 +323,7 @@ fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Opt
     }
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
     let options =
-        Options { overrides: input.set.clone(), targets: target.targets(), versions, queries: Vec::new() };
+        Options { overrides: input.set.clone(), targets: target.targets(), versions, ..Options::default() };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, true);
     let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
@@ -367,7 +367,7 @@ fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Opt
 
 fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
     let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
-    let options = Options { overrides: input.set.clone(), targets, versions, queries: Vec::new() };
+    let options = Options { overrides: input.set.clone(), targets, versions, ..Options::default() };
     let c = driver::compile(&paths, &FsLoader, &options);
     report(input, &c, false);
     if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
