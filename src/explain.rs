@@ -42,6 +42,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0206", include_str!("../docs/errors/W0206.md")),
     ("W0207", include_str!("../docs/errors/W0207.md")),
     ("W0208", include_str!("../docs/errors/W0208.md")),
+    ("W0209", include_str!("../docs/errors/W0209.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

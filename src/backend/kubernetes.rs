@@ -200,7 +200,7 @@ impl Emitter<'_> {
             Peer::Entity(e @ (Entity::World | Entity::Host | Entity::KubeApiserver)) => {
                 let help = match e {
                     Entity::World => "use `anywhere`, name the external networks as CIDRs, or use --target cilium",
-                    Entity::Host => "Kubernetes always allows ingress from the pod's own node; for other nodes name their CIDRs, or use --target cilium",
+                    Entity::Host => "name the nodes' addresses as CIDRs (a pod's own node always reaches it), or use --target cilium",
                     _ => "name the API server's address with a `cidr` parameter, as in `param api: cidr = 10.0.0.1`, or use --target cilium",
                 };
                 self.unsupported(&format!("the `{}` peer", e.keyword()), span, help);

@@ -245,6 +245,30 @@ fn peer_lints(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
+        // W0209: the node a pod runs on always reaches it, on every target (see the module
+        // comment of `analysis::matrix` for the upstream sources), so `host` in an ingress rule
+        // adds nothing, and cannot be refused.
+        if rule.direction == Direction::Ingress {
+            if let Some(peer) = rule.peers.iter().find(|x| x.peer == Peer::Entity(Entity::Host)) {
+                let (message, label, help) = match rule.action {
+                    Action::Allow => (
+                        "`host` always reaches the pods on it; accepting it changes nothing",
+                        "the node a pod runs on is let in whatever the policies say",
+                        "remove `host` from this rule",
+                    ),
+                    Action::Deny => (
+                        "`host` cannot be refused: the node a pod runs on always reaches it",
+                        "this part of the rule is never enforced",
+                        "remove `host` from this rule; to keep other nodes out, refuse their CIDRs",
+                    ),
+                };
+                out.push(
+                    Diagnostic::warning("W0209", message, peer.span, label)
+                        .with_label(rule.origin, "in this rule")
+                        .with_help(help),
+                );
+            }
+        }
         // One warning per written peer: a group such as `any-ip = 0.0.0.0/0, ::/0` is one place.
         let mut wide: Vec<(Span, Vec<String>)> = Vec::new();
         for peer in &rule.peers {
