@@ -124,3 +124,29 @@ fn large_programs_check_and_emit_on_all_cores_without_losing_anything() {
         first.diagnostics.iter().map(|d| first.sources.start_of(d.primary.span).line).collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "diagnostics in source order");
 }
+
+/// W0204 knows namespaces: a workload is used by references in its own namespace (or
+/// qualified with it), not by a namesake elsewhere.
+#[test]
+fn unused_workloads_are_told_apart_by_namespace() {
+    let unused = |src: &str| -> Vec<String> {
+        let c = compile_str(src, &[], &[]);
+        assert!(!c.has_errors(), "{}", render(&c));
+        let sources = &c.sources;
+        c.diagnostics
+            .iter()
+            .filter(|d| d.code == "W0204")
+            .map(|d| format!("line {}", sources.start_of(d.primary.span).line))
+            .collect()
+    };
+    let two = "namespace a {\n  workload web { app: web }\n  workload db { app: db }\n  db accepts tcp 5432 from web\n}\n\
+               namespace b {\n  workload web { app: web }\n  workload api { app: api }\n  api accepts tcp 80 from namespace a\n}\n";
+    assert_eq!(unused(two), ["line 7"]);
+    let qualified = two.replace("from namespace a", "from namespace a, b/web");
+    assert_eq!(unused(&qualified), Vec::<String>::new());
+    let statement = "namespace a\nworkload web { app: web }\nworkload db { app: db }\ndb accepts from web\n";
+    assert_eq!(unused(statement), Vec::<String>::new());
+    let grouped = "namespace a {\n  workload web { app: web }\n  workload db { app: db }\n  group front = web\n  db accepts from front\n}\n\
+                   namespace b {\n  workload web { app: web }\n  web accepts from a/db\n}\n";
+    assert_eq!(unused(grouped), Vec::<String>::new());
+}

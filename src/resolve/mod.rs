@@ -300,15 +300,19 @@ impl<'a> Resolver<'a> {
 
     /// Declarations whose name is written nowhere else. Usage is textual and counts every
     /// branch of every `if`, so a name used only under a condition that is off is not unused.
-    fn unused(&self, referenced: &HashSet<&str>) -> Vec<Unused> {
+    /// A workload counts as used by a reference in its own namespace (or qualified with it),
+    /// or by one written outside any namespace.
+    fn unused(&self, referenced: &References) -> Vec<Unused> {
         let mut out: Vec<Unused> = Vec::new();
         for w in &self.program.workloads {
-            if !referenced.contains(w.name.as_str()) {
+            let ns = self.program.namespace(w.namespace).name.as_str();
+            let name = w.name.as_str();
+            if !referenced.scoped.contains(&(Some(ns), name)) && !referenced.scoped.contains(&(None, name)) {
                 out.push(Unused { kind: Kind::Workload, name: w.name.clone(), span: w.span });
             }
         }
         for (name, g) in &self.globals {
-            if !referenced.contains(name.as_str()) {
+            if !referenced.names.contains(name.as_str()) {
                 out.push(Unused { kind: g.kind, name: name.clone(), span: g.span });
             }
         }
@@ -318,64 +322,83 @@ impl<'a> Resolver<'a> {
 }
 
 /// Every name a statement refers to (subjects, peers, port names, conditions), in all files
-/// and all branches.
-fn references(files: &[(FileId, ast::File)]) -> HashSet<&str> {
-    fn peers<'a>(ps: &'a [ast::Peer], out: &mut HashSet<&'a str>) {
+/// and all branches: by name alone, and with the namespace it is looked up in (`None` where
+/// the text does not tell).
+#[derive(Default)]
+struct References<'a> {
+    names: HashSet<&'a str>,
+    scoped: HashSet<(Option<&'a str>, &'a str)>,
+}
+
+impl<'a> References<'a> {
+    fn add(&mut self, ns: Option<&'a str>, r: &'a ast::NameRef) {
+        self.names.insert(&r.name.name);
+        self.scoped.insert((r.namespace.as_ref().map(|q| q.name.as_str()).or(ns), &r.name.name));
+    }
+
+    fn peers(&mut self, ns: Option<&'a str>, ps: &'a [ast::Peer]) {
         for p in ps {
             if let ast::Peer::Name(r) = p {
-                out.insert(&r.name.name);
+                self.add(ns, r);
             }
         }
     }
-    fn ports<'a>(spec: &'a Option<ast::PortSpec>, out: &mut HashSet<&'a str>) {
+
+    fn ports(&mut self, spec: &'a Option<ast::PortSpec>) {
         for g in spec.iter().flat_map(|s| &s.groups) {
             for item in &g.ports {
                 if let ast::PortItem::Name(id) = item {
-                    out.insert(&id.name);
+                    self.names.insert(&id.name);
                 }
             }
         }
     }
-    fn items<'a>(list: &'a [ast::Item], out: &mut HashSet<&'a str>) {
+
+    /// `ns`: the namespace of the enclosing block or the last `namespace` statement.
+    fn items(&mut self, mut ns: Option<&'a str>, list: &'a [ast::Item]) {
         for item in list {
             match item {
-                ast::Item::NamespaceBlock(b) => items(&b.items, out),
+                ast::Item::NamespaceStmt(n) => ns = Some(&n.name),
+                ast::Item::NamespaceBlock(b) => self.items(Some(&b.name.name), &b.items),
                 ast::Item::If(b) => {
-                    out.insert(&b.condition.param.name);
-                    items(&b.then, out);
-                    items(&b.otherwise, out);
+                    self.names.insert(&b.condition.param.name);
+                    self.items(ns, &b.then);
+                    self.items(ns, &b.otherwise);
                 }
-                ast::Item::Group(g) => peers(&g.peers, out),
+                ast::Item::Group(g) => self.peers(ns, &g.peers),
                 ast::Item::Rule(r) => {
-                    out.insert(&r.subject.name.name);
+                    self.add(ns, &r.subject);
                     match &r.body {
                         ast::RuleBody::Accepts { ports: p, peers: ps }
                         | ast::RuleBody::Refuses { ports: p, peers: ps }
                         | ast::RuleBody::Connects { peers: ps, ports: p }
                         | ast::RuleBody::NeverConnects { peers: ps, ports: p } => {
-                            peers(ps, out);
-                            ports(p, out);
+                            self.peers(ns, ps);
+                            self.ports(p);
                         }
                         ast::RuleBody::AcceptsNothing | ast::RuleBody::ConnectsNothing => {}
                     }
                 }
                 ast::Item::Edge(e) => {
-                    peers(&e.from, out);
-                    peers(&e.to, out);
-                    ports(&e.ports, out);
+                    self.peers(ns, &e.from);
+                    self.peers(ns, &e.to);
+                    self.ports(&e.ports);
                 }
                 ast::Item::Expect(e) => {
-                    peers(std::slice::from_ref(&e.from), out);
-                    peers(std::slice::from_ref(&e.to), out);
-                    ports(&e.ports, out);
+                    self.peers(ns, std::slice::from_ref(&e.from));
+                    self.peers(ns, std::slice::from_ref(&e.to));
+                    self.ports(&e.ports);
                 }
                 _ => {}
             }
         }
     }
-    let mut out = HashSet::new();
+}
+
+fn references(files: &[(FileId, ast::File)]) -> References<'_> {
+    let mut out = References::default();
     for (_, f) in files {
-        items(&f.items, &mut out);
+        out.items(None, &f.items);
     }
     out
 }
