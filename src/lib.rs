@@ -1,6 +1,7 @@
 #![doc = include_str!("../ARCHITECTURE.md")]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod alloc;
 pub mod analysis;
 pub mod backend;
 pub mod check;
