@@ -35,9 +35,10 @@ pub fn render(program: &Program, g: &Graph) -> String {
         vg.add_edge(arrow(l.kind, &l.label), handles[l.from], handles[l.to]);
     }
     for k in g.kinds() {
-        let ends: Vec<_> = (0..2)
-            .map(|_| {
-                let shape = ShapeKind::Box(format!("legend: {}", k.legend()));
+        let ends: Vec<_> = [format!("legend: {}", k.legend()), " ".to_string()]
+            .into_iter()
+            .map(|text| {
+                let shape = ShapeKind::Box(text);
                 let look = StyleAttr::new(Color::fast("white"), 0, Some(Color::fast("white")), 0, FONT);
                 let size = get_shape_size(dir, &shape, FONT, false);
                 vg.add_node(Element::create(shape, look, dir, size))
