@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod driver;
 pub mod explain;
+pub mod graph;
 pub mod ir;
 pub mod par;
 pub mod resolve;

@@ -2,6 +2,7 @@
 //! process's exit code.
 
 pub mod analyze;
+pub mod graph;
 mod output;
 pub mod render;
 
@@ -108,6 +109,26 @@ enum Command {
         /// A table for people, or every allowed pair as CSV or JSON
         #[arg(long = "as", id = "as", value_enum, default_value = "table")]
         layout: analyze::MatrixFormat,
+    },
+    /// The connectivity as a diagram: Mermaid, Graphviz DOT, or SVG (no Graphviz needed)
+    Graph {
+        /// .netpol files, or directories to search for them
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Set a parameter, overriding its default (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
+        /// The diagram's format
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: graph::GraphFormat,
+        /// Whose reading: the source's meaning, or a target's reading of its manifests
+        #[arg(long, short, value_enum, default_value = "source")]
+        target: SemanticsArg,
+        #[command(flatten)]
+        versions: VersionArgs,
+        /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
     },
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
@@ -231,6 +252,10 @@ pub fn main() -> i32 {
         Command::Matrix { input, target, versions, layout: format } => {
             matrix(&input, target, versions.versions(), format)
         }
+        Command::Graph { paths, set, format, target, versions, color } => {
+            let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
+            graph_command(&input, target, versions.versions(), format)
+        }
         Command::Explain { code } => explain(&code),
     }
 }
@@ -308,6 +333,34 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         return EXIT_ERRORS;
     }
     match analyze::matrix(&c, name, format) {
+        Some(text) => {
+            print!("{text}");
+            EXIT_OK
+        }
+        None => EXIT_ERRORS,
+    }
+}
+
+fn graph_command(
+    input: &InputArgs,
+    target: SemanticsArg,
+    versions: Versions,
+    format: graph::GraphFormat,
+) -> i32 {
+    let target = match target {
+        SemanticsArg::Source => None,
+        SemanticsArg::Kubernetes => Some(Target::Kubernetes),
+        SemanticsArg::Cilium => Some(Target::Cilium),
+        SemanticsArg::Calico => Some(Target::Calico),
+    };
+    let Some(c) = compile_for(input, target.into_iter().collect(), versions, Vec::new()) else {
+        return EXIT_IO;
+    };
+    report(input, &c, true);
+    if c.has_errors() {
+        return EXIT_ERRORS;
+    }
+    match graph::diagram(&c, target, format) {
         Some(text) => {
             print!("{text}");
             EXIT_OK

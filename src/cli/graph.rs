@@ -1,0 +1,45 @@
+//! `netpol graph`: the connectivity as a Mermaid, DOT or SVG diagram, as the source means it
+//! or as one target's manifests read back mean it.
+
+use crate::analysis::reach::SourceSemantics;
+use crate::analysis::targets;
+use crate::analysis::universe::Universe;
+use crate::backend::Target;
+use crate::driver::Compilation;
+use crate::graph;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Mermaid `flowchart LR`, for GitHub and GitLab Markdown
+    Mermaid,
+    /// Graphviz DOT
+    Dot,
+    /// SVG, laid out without Graphviz
+    Svg,
+}
+
+impl GraphFormat {
+    fn format(self) -> graph::Format {
+        match self {
+            GraphFormat::Mermaid => graph::Format::Mermaid,
+            GraphFormat::Dot => graph::Format::Dot,
+            GraphFormat::Svg => graph::Format::Svg,
+        }
+    }
+}
+
+/// The diagram of a compiled program: the source's meaning, or `target`'s reading of its
+/// objects (which `c` must hold). `None` when the program did not resolve.
+pub fn diagram(c: &Compilation, target: Option<Target>, format: GraphFormat) -> Option<String> {
+    let program = c.program.as_ref()?;
+    let u = Universe::new(program);
+    let g = match target {
+        None => graph::build(program, &u, &SourceSemantics::new(program, &u)),
+        Some(t) => {
+            let objects = &c.outputs.iter().find(|(o, _)| *o == t)?.1;
+            let reading = targets::read(t, &targets::bodies(objects), &u);
+            graph::build(program, &u, &*reading.semantics)
+        }
+    };
+    Some(graph::render(program, &g, format.format()))
+}
