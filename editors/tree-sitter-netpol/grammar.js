@@ -12,6 +12,15 @@
 
 const IDENT = /[A-Za-z]([A-Za-z0-9_]|-+[A-Za-z0-9_])*/;
 
+/** A word in any case: protocols are case-insensitive (`tcp`, `TCP`). */
+const anyCase = (word) =>
+  new RegExp(
+    word
+      .split('')
+      .map((c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)
+      .join(''),
+  );
+
 /** Newlines allowed here (after `,`, `=`, `{` or `(`, or before `}` or `)`). */
 const nl = ($) => optional($._nl);
 
@@ -226,8 +235,7 @@ module.exports = grammar({
     protocol_ports: ($) =>
       seq(field('protocol', $.protocol), optional(commaSep1($, $._port_item))),
 
-    protocol: (_) =>
-      token(choice(/[tT][cC][pP]/, /[uU][dD][pP]/, /[sS][cC][tT][pP]/)),
+    protocol: (_) => token(choice(...['tcp', 'udp', 'sctp'].map(anyCase))),
 
     _port_item: ($) => choice($.port_range, $.number, alias($.identifier, $.named_port)),
 
