@@ -1,8 +1,9 @@
 " Writes the syntax group of every column of the current buffer to $NETPOL_SYN_OUT.
-" One block per line: the line itself after '> ', then the runs of columns that have a group,
+" After a line with the filetype plugin's settings, one block per line: the line itself after '> ', then the runs of columns that have a group,
 " as 'FIRST-LAST group' (1-based, inclusive). Columns without a group are left out.
 function! s:Dump() abort
-  let l:out = []
+  " The filetype plugin's settings come first.
+  let l:out = ['# commentstring=' . &commentstring . ' iskeyword=' . &iskeyword]
   for l:lnum in range(1, line('$'))
     let l:text = getline(l:lnum)
     call add(l:out, '> ' . l:text)
