@@ -6,7 +6,8 @@
 #                              files, tree-sitter parser and corpus trees); review the diff
 #
 # What it runs:
-#   VS Code      npm ci; tsc --noEmit; vscode-tmgrammar-test (test/*.test.netpol);
+#   VS Code      npm ci; tsc --noEmit; node --test (manifest, language configuration,
+#                snippets); vscode-tmgrammar-test (test/*.test.netpol);
 #                vscode-tmgrammar-snap over every example (snapshots in vscode/test/snap/)
 #   Vim          a headless vim records the syntax group of every column (vim/test/run.sh)
 #   tree-sitter  the committed parser equals what `tree-sitter generate` makes of grammar.js;
@@ -84,6 +85,10 @@ bin="$editors/vscode/node_modules/.bin"
 
 step "tsc --noEmit"
 "$bin/tsc" --noEmit -p .
+ok
+
+step "manifest, language configuration and snippets"
+node --test test/
 ok
 
 step "TextMate scope assertions"
