@@ -1,0 +1,2 @@
+" .netpol files: the netpol connectivity language.
+autocmd BufNewFile,BufRead *.netpol setfiletype netpol
