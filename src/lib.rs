@@ -8,6 +8,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod driver;
 pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod par;
 pub mod resolve;

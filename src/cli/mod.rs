@@ -2,6 +2,7 @@
 //! process's exit code.
 
 pub mod analyze;
+mod fmt;
 mod output;
 pub mod render;
 
@@ -108,6 +109,18 @@ enum Command {
         /// A table for people, or every allowed pair as CSV or JSON
         #[arg(long = "as", id = "as", value_enum, default_value = "table")]
         layout: analyze::MatrixFormat,
+    },
+    /// Rewrite .netpol files in the canonical layout (`-` formats stdin to stdout)
+    Fmt {
+        /// .netpol files, directories to search for them, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write nothing; print a diff for every file not in the layout and exit 1 if there is one
+        #[arg(long)]
+        check: bool,
+        /// When to color diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
     },
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
@@ -231,6 +244,7 @@ pub fn main() -> i32 {
         Command::Matrix { input, target, versions, layout: format } => {
             matrix(&input, target, versions.versions(), format)
         }
+        Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
     }
 }
