@@ -182,6 +182,31 @@ fn scrambled_examples_format_back_to_the_examples() {
     }
 }
 
+/// Prefixes of every example (cut at line ends and in the middle of lines, up to 60 per file)
+/// either format to a fixed point or get parse diagnostics; the formatter's own safety net
+/// never fires.
+#[test]
+fn truncated_examples_format_or_get_parse_diagnostics() {
+    for path in examples() {
+        let text = std::fs::read_to_string(root().join(&path)).expect("read");
+        let mut cuts = Vec::new();
+        let mut start = 0;
+        for line in text.split_inclusive('\n') {
+            let middle = (start..start + line.len() / 2 + 1).rev().find(|&i| text.is_char_boundary(i));
+            cuts.extend(middle);
+            start += line.len();
+            cuts.push(start - usize::from(line.ends_with('\n')));
+        }
+        let step = cuts.len().div_ceil(60); // at most 60 cuts per file keeps this test quick
+        for cut in cuts.into_iter().step_by(step) {
+            match format_source(&text[..cut]) {
+                Ok(out) => assert_eq!(fmt(&out), out, "{path} cut at {cut}"),
+                Err(d) => assert!(d.iter().all(|d| d.code.starts_with("E00")), "{path} cut at {cut}: {d:?}"),
+            }
+        }
+    }
+}
+
 // ---- generated programs -------------------------------------------------------------------
 
 /// What a program means: per target, the error codes, or the YAML with `file:line`
