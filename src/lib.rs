@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod driver;
 pub mod explain;
 pub mod graph;
+pub mod fmt;
 pub mod ir;
 pub mod par;
 pub mod resolve;

@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod graph;
+mod fmt;
 mod output;
 pub mod render;
 
@@ -127,6 +128,18 @@ enum Command {
         #[command(flatten)]
         versions: VersionArgs,
         /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
+    },
+    /// Rewrite .netpol files in the canonical layout (`-` formats stdin to stdout)
+    Fmt {
+        /// .netpol files, directories to search for them, or `-` for stdin
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write nothing; print a diff for every file not in the layout and exit 1 if there is one
+        #[arg(long)]
+        check: bool,
+        /// When to color diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
     },
@@ -256,6 +269,7 @@ pub fn main() -> i32 {
             let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
             graph_command(&input, target, versions.versions(), format)
         }
+        Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
     }
 }

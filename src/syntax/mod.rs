@@ -7,3 +7,6 @@ mod parser;
 
 pub use error::SyntaxError;
 pub use parser::parse;
+
+/// The pest parser and its rules, for the formatter (which lays out the parse tree itself).
+pub(crate) use parser::{NetpolParser, Rule};
