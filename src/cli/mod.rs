@@ -2,8 +2,8 @@
 //! process's exit code.
 
 pub mod analyze;
-pub mod graph;
 mod fmt;
+pub mod graph;
 mod output;
 pub mod render;
 
