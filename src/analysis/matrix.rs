@@ -18,7 +18,7 @@
 use super::side::{Cell, Generic, Region, Row, Side};
 use super::universe::{Kind, PointId, Universe};
 use crate::ir::Direction;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 /// A reading of policies: the side of any point in any direction.
@@ -76,7 +76,7 @@ impl Rows {
                 })
                 .collect::<Vec<_>>()
         });
-        let mut interned: HashMap<Arc<Generic>, ()> = HashMap::new();
+        let mut interned: HashMap<Arc<Generic>, ()> = HashMap::default();
         let open = Row::open().generic;
         let mut share = |row: &mut Row| {
             if Arc::ptr_eq(&row.generic, &open) {
@@ -186,7 +186,7 @@ struct Classes {
 impl Classes {
     fn new(rows: &Rows, u: &Universe) -> Classes {
         let group = |rows: &[Row]| {
-            let mut ids: HashMap<(Region, *const Generic), u32> = HashMap::new();
+            let mut ids: HashMap<(Region, *const Generic), u32> = HashMap::default();
             let (mut of, mut keys, mut members) = (Vec::new(), Vec::new(), Vec::<Vec<PointId>>::new());
             for p in u.ids() {
                 let region = Region::of(u, p);

@@ -426,7 +426,7 @@ impl Row {
         points.sort_unstable();
         points.dedup();
         // Regions that every step matches alike share one fold.
-        let mut folded: std::collections::HashMap<Vec<Match>, Cell> = std::collections::HashMap::new();
+        let mut folded: rustc_hash::FxHashMap<Vec<Match>, Cell> = rustc_hash::FxHashMap::default();
         let mut eval = |matched: &dyn Fn(&Clause) -> Match| {
             let sig = side.signature(matched);
             folded.entry(sig).or_insert_with_key(|sig| side.eval_signature(sig)).clone()

@@ -19,7 +19,7 @@ use crate::ir::{
     KUBE_DNS_NAMESPACE,
 };
 use ipnet::IpNet;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 /// Index of a point in [`Universe::points`].
@@ -119,7 +119,7 @@ pub struct Universe {
     pub points: Vec<Point>,
     pub zones: Vec<Zone>,
     /// Pods per (zone, label key, label value).
-    by_label: HashMap<(ZoneId, String, String), Vec<PointId>>,
+    by_label: rustc_hash::FxHashMap<(ZoneId, String, String), Vec<PointId>>,
     /// Addresses, sorted.
     nets: Vec<(IpAddr, PointId)>,
     workloads: Vec<PointId>,
@@ -133,7 +133,7 @@ impl Universe {
         let mut u = Universe {
             points: Vec::new(),
             zones: Vec::new(),
-            by_label: HashMap::new(),
+            by_label: rustc_hash::FxHashMap::default(),
             nets: Vec::new(),
             workloads: Vec::new(),
             kube_dns: 0,

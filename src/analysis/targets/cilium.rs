@@ -237,7 +237,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
             zones: &zones,
             nets: &nets,
             problems: Vec::new(),
-            cache: HashMap::new(),
+            cache: rustc_hash::FxHashMap::default(),
             specs: Vec::new(),
         };
         for obj in &objects[range] {
@@ -286,7 +286,7 @@ struct Reader<'u, 'r> {
     nets: &'r [PointId],
     problems: Vec<String>,
     /// The coverage of peers that take a scan to answer.
-    cache: HashMap<Peer, Arc<Coverage>>,
+    cache: rustc_hash::FxHashMap<Peer, Arc<Coverage>>,
     /// Per spec: what it says per direction, and the pods it selects.
     specs: Vec<([SpecSide; 2], Vec<PointId>)>,
 }

@@ -317,7 +317,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
     let zones = zone_index(u);
     let parts = crate::par::chunks(objects.len(), CHUNK, |range| {
         let mut r =
-            Reader { u, zones: &zones, problems: Vec::new(), cache: HashMap::new(), policies: Vec::new() };
+            Reader { u, zones: &zones, problems: Vec::new(), cache: rustc_hash::FxHashMap::default(), policies: Vec::new() };
         for obj in &objects[range] {
             r.object(obj);
         }
@@ -362,7 +362,7 @@ struct Reader<'u, 'z> {
     zones: &'z HashMap<&'u str, ZoneId>,
     problems: Vec<String>,
     /// The coverage of peers that take a scan to answer, by the policy's zone and the peer.
-    cache: HashMap<(Option<ZoneId>, Peer), Arc<Coverage>>,
+    cache: rustc_hash::FxHashMap<(Option<ZoneId>, Peer), Arc<Coverage>>,
     /// Per policy: what it says per direction, and the pods it selects.
     policies: Vec<([Option<PolicySide>; 2], Vec<PointId>)>,
 }

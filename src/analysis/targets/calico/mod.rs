@@ -203,47 +203,11 @@ fn empty_map() -> &'static Map<String, Value> {
     EMPTY.get_or_init(Map::new)
 }
 
-/// The caches' hasher: Fx (rustc's), a word at a time. The keys come from one set of
-/// manifests; a collision only costs a comparison.
-#[derive(Default)]
-struct Fx(u64);
+// The caches' hasher: Fx (rustc's). The keys come from one set of manifests; a collision
+// only costs a comparison.
+use rustc_hash::FxHasher as Fx;
 
-impl Fx {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
-        }
-        let mut last = [0u8; 8];
-        let rest = chunks.remainder();
-        last[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<Fx>>;
+type FastMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Keys that carry their own hash, computed once (tables re-hash on growth).
 #[derive(Default)]
@@ -256,9 +220,9 @@ impl std::hash::Hasher for Prehashed {
 
     fn write(&mut self, bytes: &[u8]) {
         // Not reached: the keys write their hash alone.
-        let mut fx = Fx(self.0);
+        let mut fx = Fx::with_seed(self.0 as usize);
         fx.write(bytes);
-        self.0 = fx.0;
+        self.0 = fx.finish();
     }
 
     fn write_u64(&mut self, i: u64) {
