@@ -316,8 +316,13 @@ impl Semantics for Kubernetes<'_> {
 pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
     let zones = zone_index(u);
     let parts = crate::par::chunks(objects.len(), CHUNK, |range| {
-        let mut r =
-            Reader { u, zones: &zones, problems: Vec::new(), cache: rustc_hash::FxHashMap::default(), policies: Vec::new() };
+        let mut r = Reader {
+            u,
+            zones: &zones,
+            problems: Vec::new(),
+            cache: rustc_hash::FxHashMap::default(),
+            policies: Vec::new(),
+        };
         for obj in &objects[range] {
             r.object(obj);
         }
