@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod driver;
 pub mod explain;
 pub mod ir;
+pub mod lsp;
 pub mod par;
 pub mod resolve;
 pub mod span;

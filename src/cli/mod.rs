@@ -109,6 +109,9 @@ enum Command {
         #[arg(long = "as", id = "as", value_enum, default_value = "table")]
         layout: analyze::MatrixFormat,
     },
+    /// Run the language server on stdin and stdout (diagnostics, hover, definitions,
+    /// references, completion, symbols), for editors
+    Lsp,
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
         /// A code such as E0101 or W0203
@@ -232,6 +235,7 @@ pub fn main() -> i32 {
             matrix(&input, target, versions.versions(), format)
         }
         Command::Explain { code } => explain(&code),
+        Command::Lsp => crate::lsp::run(),
     }
 }
 
@@ -461,7 +465,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Reads sources from the file system.
-struct FsLoader;
+pub(crate) struct FsLoader;
 
 impl Loader for FsLoader {
     fn load(&self, path: &str) -> Result<String, String> {
