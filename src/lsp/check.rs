@@ -2,6 +2,7 @@
 //! `netpol check`'s options (no target), so the codes and messages are the command line's.
 //! Open documents come from memory, every other file from disk ([`Overlay`]).
 
+use super::index::{Index, Indexer};
 use super::position::LineIndex;
 use super::uri;
 use crate::cli::FsLoader;
@@ -54,8 +55,27 @@ impl Loader for Overlay<'_> {
     }
 }
 
-/// The diagnostics of every file one compile read, by path; a file without any has an empty
-/// list, so the editor clears what it showed before.
+/// What the server keeps of one compile of a document.
+pub struct Analysis {
+    /// The diagnostics of every file the compile read, by path; a file without any has an
+    /// empty list, so the editor clears what it showed before.
+    pub diagnostics: Vec<(String, Vec<Diagnostic>)>,
+    pub index: Index,
+}
+
+/// Compiles the document at `root` and indexes it from the same syntax trees.
+pub fn analyze(root: &str, loader: &dyn Loader) -> Analysis {
+    let mut indexer = Indexer::default();
+    let c =
+        driver::compile_with_syntax(&[root.to_string()], loader, &Options::default(), &mut |s, f, ast| {
+            indexer.file(s, f, ast)
+        });
+    let diagnostics = convert(&c.sources, &c.diagnostics);
+    let index = indexer.finish(c.sources, loader, &c.diagnostics);
+    Analysis { diagnostics, index }
+}
+
+/// The diagnostics alone, as [`Analysis::diagnostics`].
 pub fn check(root: &str, loader: &dyn Loader) -> Vec<(String, Vec<Diagnostic>)> {
     let c = driver::compile(&[root.to_string()], loader, &Options::default());
     convert(&c.sources, &c.diagnostics)

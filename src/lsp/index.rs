@@ -11,6 +11,7 @@
 //! A file with syntax errors still gets an index: the lines the parser rejects are blanked
 //! (same length, so every other span holds) and the rest is parsed again.
 
+use crate::diagnostic::Diagnostic;
 use crate::driver::Loader;
 use crate::span::{FileId, SourceMap, Span};
 use crate::syntax::{self, ast};
@@ -89,35 +90,11 @@ pub struct Index {
 }
 
 impl Index {
-    /// Indexes the file at `root` and everything it imports, once each.
+    /// Indexes the file at `root` and everything it imports, once each, parsing them itself.
     pub fn build(root: &str, loader: &dyn Loader) -> Index {
-        let mut b = Builder::default();
-        let mut seen = HashSet::new();
-        let mut stack = vec![root.to_string()];
-        let mut parsed = Vec::new();
-        while let Some(path) = stack.pop() {
-            if !seen.insert(loader.key(&path)) {
-                continue;
-            }
-            let Ok(text) = loader.load(&path) else { continue };
-            let file = b.index.sources.add(path.clone(), text);
-            let ast = parse_tolerant(file, b.index.sources.text(file));
-            b.index.root_parsed |= file == FileId(0) && ast.is_some();
-            if let Some(ast) = ast {
-                for item in ast.items.iter().rev() {
-                    if let ast::Item::Import(i) = item {
-                        stack.push(loader.join(&path, &i.value));
-                    }
-                }
-                parsed.push((file, ast));
-            }
-        }
-        b.index.outlines = vec![Vec::new(); b.index.sources.len()];
-        for (file, ast) in &parsed {
-            let outline = b.file(*file, &ast.items);
-            b.index.outlines[file.0 as usize] = outline;
-        }
-        b.finish()
+        let mut sources = SourceMap::new();
+        sources.add(root, loader.load(root).unwrap_or_default());
+        Indexer::default().finish(sources, loader, &[])
     }
 
     /// The text of `span`.
@@ -153,9 +130,71 @@ impl Index {
     }
 }
 
+/// Builds an [`Index`] along a compile ([`crate::driver::compile_with_syntax`]): the files the
+/// compile parsed are walked as they come, without parsing them again; the others (syntax
+/// errors) are parsed line by line at the end, with what they import.
+#[derive(Default)]
+pub struct Indexer {
+    b: Builder,
+    outlines: Vec<(FileId, Vec<Symbol>)>,
+}
+
+impl Indexer {
+    pub fn file(&mut self, sources: &SourceMap, file: FileId, ast: &ast::File) {
+        let outline = self.b.file(file, sources.text(file).len(), &ast.items);
+        self.outlines.push((file, outline));
+    }
+
+    /// The index of the files in `sources` (the root is the first) and of what the ones not
+    /// walked yet import; `diagnostics` are the compile's, whose syntax errors say which lines
+    /// to leave out.
+    pub fn finish(mut self, sources: SourceMap, loader: &dyn Loader, diagnostics: &[Diagnostic]) -> Index {
+        self.b.index.sources = sources;
+        let count = self.b.index.sources.len() as u32;
+        let mut seen: HashSet<String> =
+            (0..count).map(|f| loader.key(self.b.index.sources.name(FileId(f)))).collect();
+        let walked: HashSet<FileId> = self.outlines.iter().map(|(f, _)| *f).collect();
+        let mut stack: Vec<FileId> = (0..count).rev().map(FileId).filter(|f| !walked.contains(f)).collect();
+        self.b.index.root_parsed = walked.contains(&FileId(0));
+        while let Some(file) = stack.pop() {
+            let sources = &self.b.index.sources;
+            let known: Vec<usize> = diagnostics
+                .iter()
+                .filter(|d| d.primary.span.file == file && d.code.starts_with("E00"))
+                .map(|d| d.primary.span.start as usize)
+                .collect();
+            let Some(ast) = parse_tolerant(file, sources.text(file), &known) else { continue };
+            self.b.index.root_parsed |= file == FileId(0);
+            let path = sources.name(file).to_string();
+            for item in ast.items.iter().rev() {
+                let ast::Item::Import(i) = item else { continue };
+                let import = loader.join(&path, &i.value);
+                if seen.insert(loader.key(&import)) {
+                    if let Ok(text) = loader.load(&import) {
+                        stack.push(self.b.index.sources.add(import, text));
+                    }
+                }
+            }
+            let len = self.b.index.sources.text(file).len();
+            let outline = self.b.file(file, len, &ast.items);
+            self.outlines.push((file, outline));
+        }
+        self.b.index.outlines = vec![Vec::new(); self.b.index.sources.len()];
+        for (file, outline) in self.outlines {
+            self.b.index.outlines[file.0 as usize] = outline;
+        }
+        self.b.finish()
+    }
+}
+
 /// Parses `text`, blanking the lines with errors until the rest parses (a few rounds at most).
-fn parse_tolerant(file: FileId, text: &str) -> Option<ast::File> {
-    let mut patched = std::borrow::Cow::Borrowed(text);
+/// The lines at `known` (the compile's syntax errors) are blanked from the start, which usually
+/// leaves one parse to do.
+fn parse_tolerant(file: FileId, text: &str, known: &[usize]) -> Option<ast::File> {
+    let mut patched = match known {
+        [] => std::borrow::Cow::Borrowed(text),
+        _ => std::borrow::Cow::Owned(blank_lines(text, known.iter().copied())),
+    };
     for _ in 0..4 {
         match syntax::parse(file, &patched) {
             Ok(ast) => return Some(ast),
@@ -204,8 +243,8 @@ struct Builder {
 impl Builder {
     /// One file's items; the namespace of a `namespace` line holds to the file's end, or to
     /// the next `namespace` line.
-    fn file(&mut self, file: FileId, items: &[ast::Item]) -> Vec<Symbol> {
-        let end = self.index.sources.text(file).len() as u32;
+    fn file(&mut self, file: FileId, len: usize, items: &[ast::Item]) -> Vec<Symbol> {
+        let end = len as u32;
         let mut out = Vec::new();
         let mut ns: Option<String> = None;
         let mut open: Option<(Symbol, usize)> = None;

@@ -17,7 +17,7 @@ pub mod position;
 mod uri;
 mod workspace;
 
-pub use check::{check, convert, Overlay};
+pub use check::{analyze, check, convert, Analysis, Overlay};
 
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{self as note, Notification as _};

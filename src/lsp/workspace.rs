@@ -2,7 +2,7 @@
 //! which files it read. Diagnostics of a file are the union of what every open document's
 //! compile says about it, so an imported file shows its problems once, whoever imports it.
 
-use super::check::{check, Overlay};
+use super::check::{analyze, Overlay};
 use super::index::Index;
 use super::uri;
 use crate::driver::Loader;
@@ -98,7 +98,8 @@ impl Workspace {
         let overlay = Overlay { open: &self.texts };
         let mut diagnostics = HashMap::new();
         let mut read = HashSet::new();
-        for (path, d) in check(&doc.path, &overlay) {
+        let analysis = analyze(&doc.path, &overlay);
+        for (path, d) in analysis.diagnostics {
             read.insert(overlay.key(&path));
             let uri = self.uri_of(&path);
             if !d.is_empty() {
@@ -106,7 +107,7 @@ impl Workspace {
             }
             diagnostics.insert(uri, d);
         }
-        let mut index = Index::build(&doc.path, &overlay);
+        let mut index = analysis.index;
         let Some(doc) = self.documents.get_mut(uri) else { return };
         if let Some(old) = doc.compiled.take() {
             // Clear what this document said before about files it no longer reads or that are clean.
