@@ -331,7 +331,8 @@ fn odd_input_gets_answers_not_a_crash() {
             assert!(r.get("error").is_none(), "{method}: {r}");
         }
     }
-    // Unknown documents and methods, bad parameters.
+    // A second `initialize`, unknown documents and methods, bad parameters.
+    assert_eq!(s.request("initialize", json!({ "capabilities": {} }))["error"]["code"], -32600);
     let r = s.at("textDocument/hover", "file:///nowhere.netpol", 0, 0);
     assert!(r.is_null());
     assert_eq!(s.request("textDocument/hover", json!({ "bad": 1 }))["error"]["code"], -32602);

@@ -124,6 +124,9 @@ impl Server<'_> {
             (State::Starting, _) => {
                 error(&r, ErrorCode::ServerNotInitialized, "the server is not initialized yet".to_string())
             }
+            (State::Running, req::Initialize::METHOD) => {
+                error(&r, ErrorCode::InvalidRequest, "the server is already initialized".to_string())
+            }
             (State::Running, req::Shutdown::METHOD) => {
                 self.state = State::ShutDown;
                 ok(&r, Ok(Value::Null))
