@@ -2,7 +2,6 @@
 //! go to definition, references, completion and the document's outline.
 
 use super::index::{Index, Kind, Symbol};
-use super::position::LineIndex;
 use super::uri;
 use crate::span::{FileId, Span};
 use lsp_types::{
@@ -18,12 +17,13 @@ const HOVER_RULES: usize = 20;
 impl Index {
     fn offset(&self, pos: Position) -> usize {
         let text = self.sources.text(ROOT);
-        LineIndex::new(text).offset(text, pos)
+        self.lines.first().map_or(0, |l| l.offset(text, pos))
     }
 
     fn range(&self, span: Span) -> Range {
         let text = self.sources.text(span.file);
-        LineIndex::new(text).range(text, span.start as usize, span.end as usize)
+        let lines = self.lines.get(span.file.0 as usize);
+        lines.map_or_else(Range::default, |l| l.range(text, span.start as usize, span.end as usize))
     }
 
     fn location(&self, span: Span) -> Option<Location> {

@@ -11,6 +11,7 @@
 //! A file with syntax errors still gets an index: the lines the parser rejects are blanked
 //! (same length, so every other span holds) and the rest is parsed again.
 
+use super::position::LineIndex;
 use crate::diagnostic::Diagnostic;
 use crate::driver::Loader;
 use crate::span::{FileId, SourceMap, Span};
@@ -87,6 +88,8 @@ pub struct Index {
     scopes: Vec<(FileId, u32, u32, String)>,
     /// Whether the root document parsed, at least after blanking the lines in error.
     pub root_parsed: bool,
+    /// Line starts of each file, by file id.
+    pub(super) lines: Vec<LineIndex>,
 }
 
 impl Index {
@@ -179,6 +182,9 @@ impl Indexer {
             let outline = self.b.file(file, len, &ast.items);
             self.outlines.push((file, outline));
         }
+        let sources = &self.b.index.sources;
+        self.b.index.lines =
+            (0..sources.len()).map(|f| LineIndex::new(sources.text(FileId(f as u32)))).collect();
         self.b.index.outlines = vec![Vec::new(); self.b.index.sources.len()];
         for (file, outline) in self.outlines {
             self.b.index.outlines[file.0 as usize] = outline;
