@@ -59,6 +59,17 @@ impl Compilation {
 
 /// Compiles the files at `paths` (and what they import).
 pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Compilation {
+    compile_with_syntax(paths, loader, options, &mut |_, _, _| {})
+}
+
+/// [`compile`], handing each file that parsed to `syntax` before the syntax trees are dropped
+/// (the language server indexes names and their uses from them, without parsing again).
+pub fn compile_with_syntax(
+    paths: &[String],
+    loader: &dyn Loader,
+    options: &Options,
+    syntax: &mut dyn FnMut(&SourceMap, FileId, &ast::File),
+) -> Compilation {
     let mut c = Compilation {
         sources: SourceMap::new(),
         diagnostics: Vec::new(),
@@ -68,6 +79,7 @@ pub fn compile(paths: &[String], loader: &dyn Loader, options: &Options) -> Comp
         read_back: Vec::new(),
     };
     let mut files = load_all(paths, loader, &mut c);
+    files.iter().for_each(|(file, ast)| syntax(&c.sources, *file, ast));
     let query_file = (!options.queries.is_empty()).then(|| {
         let text: String = options.queries.iter().map(|q| format!("{q}\n")).collect();
         c.sources.add("<query>", text)

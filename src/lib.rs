@@ -12,6 +12,7 @@ pub mod explain;
 pub mod fmt;
 pub mod graph;
 pub mod ir;
+pub mod lsp;
 pub mod par;
 pub mod resolve;
 pub mod span;

@@ -143,6 +143,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
     },
+    /// Run the language server on stdin and stdout (diagnostics, hover, definitions,
+    /// references, completion, symbols), for editors
+    Lsp,
     /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
     Explain {
         /// A code such as E0101 or W0203
@@ -271,6 +274,7 @@ pub fn main() -> i32 {
         }
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
+        Command::Lsp => crate::lsp::run(),
     }
 }
 
@@ -528,7 +532,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Reads sources from the file system.
-struct FsLoader;
+pub(crate) struct FsLoader;
 
 impl Loader for FsLoader {
     fn load(&self, path: &str) -> Result<String, String> {

@@ -1,0 +1,347 @@
+//! `netpol lsp` end to end: the real binary, JSON-RPC with Content-Length framing on its stdin
+//! and stdout. Every read has a deadline and the server is killed when a test fails, so a hang
+//! fails the test instead of blocking the run.
+
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(10);
+
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    messages: Receiver<Value>,
+    /// Notifications read while waiting for a response.
+    queued: VecDeque<Value>,
+    next_id: i64,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(Some(_))) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Server {
+    fn start() -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("netpol lsp starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, messages) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(message) = read_message(&mut reader) {
+                if tx.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Server { child, stdin, messages, queued: VecDeque::new(), next_id: 1 }
+    }
+
+    /// Starts and initializes a server.
+    fn ready() -> Server {
+        let mut s = Server::start();
+        let caps = s.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+        assert!(caps["result"]["capabilities"].is_object(), "{caps}");
+        s.notify("initialized", json!({}));
+        s
+    }
+
+    fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
+        stdin.flush().expect("flush");
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    fn next(&mut self) -> Value {
+        match self.messages.recv_timeout(DEADLINE) {
+            Ok(m) => m,
+            Err(e) => panic!("no message from the server within {DEADLINE:?}: {e}"),
+        }
+    }
+
+    /// The whole response (`result` or `error`).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let m = self.next();
+            if m["id"] == json!(id) && m.get("method").is_none() {
+                return m;
+            }
+            self.queued.push_back(m);
+        }
+    }
+
+    /// The next diagnostics published for `uri`.
+    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
+        loop {
+            let m = self.queued.pop_front().unwrap_or_else(|| self.next());
+            if m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri {
+                return m["params"]["diagnostics"].as_array().cloned().unwrap_or_default();
+            }
+        }
+    }
+
+    fn open(&mut self, uri: &str, text: &str) {
+        let doc = json!({ "uri": uri, "languageId": "netpol", "version": 1, "text": text });
+        self.notify("textDocument/didOpen", json!({ "textDocument": doc }));
+    }
+
+    fn change(&mut self, uri: &str, version: i64, text: &str) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": text }] }),
+        );
+    }
+
+    fn at(&mut self, method: &str, uri: &str, line: u32, character: u32) -> Value {
+        let mut params =
+            json!({ "textDocument": { "uri": uri }, "position": { "line": line, "character": character } });
+        if method == "textDocument/references" {
+            params["context"] = json!({ "includeDeclaration": true });
+        }
+        self.request(method, params)["result"].clone()
+    }
+
+    /// Sends `shutdown` (unless told not to) and `exit`; returns the exit code.
+    fn stop(mut self, shutdown: bool) -> Option<i32> {
+        if shutdown {
+            let r = self.request("shutdown", Value::Null);
+            assert!(r.get("error").is_none() && r["result"].is_null(), "{r}");
+        }
+        self.notify("exit", Value::Null);
+        drop(self.stdin.take());
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the server did not exit within 10 s");
+    }
+}
+
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(n) = line.strip_prefix("Content-Length: ") {
+            length = n.parse().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// Line 5 has a 4-byte, 2-unit character before the unknown name: bytes, characters and UTF-16
+/// units all give a different column for `ghost`.
+const BROKEN: &str = "\
+# café 𝄞: the shop's policies
+namespace shop {
+  workload web { app: web }
+  workload db { app: db }
+  group clients = web
+  web connects to \"𝄞.example\", ghost on tcp 5432
+  web connects to kube-dns
+  db accepts tcp 5432 from clients
+}
+";
+
+const FIXED: &str = "\
+# café 𝄞: the shop's policies
+namespace shop {
+  workload web { app: web }
+  workload db { app: db }
+  group clients = web
+  web connects to db on tcp 5432   \"naïve 𝄞 reason\"
+  web connects to kube-dns
+  db accepts tcp 5432 from clients
+}
+";
+
+fn find<'a>(diags: &'a [Value], code: &str) -> &'a Value {
+    diags.iter().find(|d| d["code"] == code).unwrap_or_else(|| panic!("no {code} in {diags:?}"))
+}
+
+#[test]
+fn a_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/shop.netpol", dir.path().display());
+    let mut s = Server::start();
+    let init = s.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
+    let caps = &init["result"]["capabilities"];
+    assert_eq!(caps["textDocumentSync"]["change"], 1, "{caps}");
+    for cap in ["hoverProvider", "definitionProvider", "referencesProvider", "documentSymbolProvider"] {
+        assert_eq!(caps[cap], true, "{cap}: {caps}");
+    }
+    assert!(caps["completionProvider"].is_object(), "{caps}");
+    assert!(caps.get("documentFormattingProvider").is_none(), "no formatter yet: {caps}");
+    s.notify("initialized", json!({}));
+
+    // Broken: the command line's code and message, at UTF-16 columns.
+    s.open(&uri, BROKEN);
+    let diags = s.diagnostics(&uri);
+    let unknown = find(&diags, "E0101");
+    assert_eq!(
+        unknown["range"],
+        json!({ "start": { "line": 5, "character": 32 }, "end": { "line": 5, "character": 37 } })
+    );
+    assert_eq!(unknown["severity"], 1);
+    let message = unknown["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("unknown peer `ghost`\nnot declared\nhelp: did you mean `host`?"),
+        "{message}"
+    );
+    assert_eq!(find(&diags, "E0112")["range"]["start"], json!({ "line": 5, "character": 18 }));
+
+    // Fixed: nothing left.
+    s.change(&uri, 2, FIXED);
+    assert_eq!(s.diagnostics(&uri), Vec::<Value>::new());
+
+    // Hover on `db` in `db accepts …` (line 7).
+    let hover = s.at("textDocument/hover", &uri, 7, 3);
+    let text = hover["contents"]["value"].as_str().expect("markdown");
+    assert!(text.contains("**workload** `shop/db`"), "{text}");
+    assert!(text.contains("selector `{ app: db }`"), "{text}");
+    assert!(text.contains("shop.netpol:6 `web connects to db on tcp 5432 \"naïve 𝄞 reason\"`"), "{text}");
+    assert_eq!(hover["range"]["start"], json!({ "line": 7, "character": 2 }));
+    // On a keyword: nothing.
+    assert!(s.at("textDocument/hover", &uri, 7, 7).is_null());
+
+    // Definition of `clients` (line 7) is its group, line 4.
+    let def = s.at("textDocument/definition", &uri, 7, 28);
+    assert_eq!(def["uri"], uri.as_str());
+    assert_eq!(
+        def["range"],
+        json!({ "start": { "line": 4, "character": 8 }, "end": { "line": 4, "character": 15 } })
+    );
+
+    // References of `web`: its declaration, the group, two rule subjects.
+    let refs = s.at("textDocument/references", &uri, 2, 12);
+    assert_eq!(refs.as_array().map(Vec::len), Some(4), "{refs}");
+
+    // Completion: declared names and keywords, with kinds.
+    let items = s.at("textDocument/completion", &uri, 7, 0);
+    let kind_of = |label: &str| {
+        items.as_array().and_then(|a| a.iter().find(|i| i["label"] == label)).map(|i| i["kind"].clone())
+    };
+    assert_eq!(kind_of("web"), Some(json!(7)), "a workload is a class");
+    assert_eq!(kind_of("clients"), Some(json!(22)), "a group is a struct");
+    assert_eq!(kind_of("accepts"), Some(json!(14)), "a keyword");
+    assert_eq!(kind_of("kube-dns"), Some(json!(21)), "a built-in peer is a constant");
+
+    // Symbols: the namespace block with its declarations.
+    let symbols =
+        s.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }))["result"].clone();
+    assert_eq!(symbols[0]["name"], "shop", "{symbols}");
+    let children: Vec<&str> = symbols[0]["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(children, ["web", "db", "clients"]);
+
+    // Closing clears.
+    s.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } }));
+    assert_eq!(s.diagnostics(&uri), Vec::<Value>::new());
+    assert_eq!(s.stop(true), Some(0));
+}
+
+#[test]
+fn imported_files_get_their_own_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("common.netpol"),
+        "namespace shop\nworkload api { app: api }\napi accepts tcp 80 from nobody\n",
+    )
+    .expect("write");
+    let main = format!("file://{}/main.netpol", dir.path().display());
+    let common = format!("file://{}/common.netpol", dir.path().display());
+    let mut s = Server::ready();
+    s.open(&main, "import \"common.netpol\"\n");
+    let diags = s.diagnostics(&common);
+    assert_eq!(find(&diags, "E0101")["range"]["start"], json!({ "line": 2, "character": 24 }));
+    // Definition across the import: `api` in an open document that imports it.
+    s.change(&main, 2, "import \"common.netpol\"\nnamespace shop\napi connects to api on tcp 80\n");
+    let def = s.at("textDocument/definition", &main, 2, 0);
+    assert_eq!(def["uri"], common.as_str(), "{def}");
+    assert_eq!(s.stop(true), Some(0));
+}
+
+#[test]
+fn odd_input_gets_answers_not_a_crash() {
+    let mut s = Server::start();
+    // Before `initialize`: refused with ServerNotInitialized.
+    let early = s.request("textDocument/hover", json!({}));
+    assert_eq!(early["error"]["code"], -32002, "{early}");
+    s.request("initialize", json!({ "capabilities": {} }));
+    s.notify("initialized", json!({}));
+    let uri = "untitled:Untitled-1";
+    for (version, text) in [
+        "",
+        "namespace",
+        "namespace shop {\n  workload web { app:",
+        "é𝄞\u{0}\"",
+        "web accepts tcp 99999 from",
+    ]
+    .iter()
+    .enumerate()
+    {
+        if version == 0 {
+            s.open(uri, text);
+        } else {
+            s.change(uri, version as i64, text);
+        }
+        s.diagnostics(uri);
+        for method in ["textDocument/hover", "textDocument/definition", "textDocument/completion"] {
+            let r = s.request(
+                method,
+                json!({ "textDocument": { "uri": uri }, "position": { "line": 9, "character": 99 } }),
+            );
+            assert!(r.get("error").is_none(), "{method}: {r}");
+        }
+    }
+    // A second `initialize`, unknown documents and methods, bad parameters.
+    assert_eq!(s.request("initialize", json!({ "capabilities": {} }))["error"]["code"], -32600);
+    let r = s.at("textDocument/hover", "file:///nowhere.netpol", 0, 0);
+    assert!(r.is_null());
+    assert_eq!(s.request("textDocument/hover", json!({ "bad": 1 }))["error"]["code"], -32602);
+    assert_eq!(s.request("workspace/nothing", json!({}))["error"]["code"], -32601);
+    assert_eq!(s.stop(true), Some(0));
+}
+
+#[test]
+fn exit_without_shutdown_is_an_error() {
+    let s = Server::ready();
+    assert_eq!(s.stop(false), Some(1));
+}
