@@ -200,11 +200,16 @@ fn a_session() {
     let init = s.request("initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} }));
     let caps = &init["result"]["capabilities"];
     assert_eq!(caps["textDocumentSync"]["change"], 1, "{caps}");
-    for cap in ["hoverProvider", "definitionProvider", "referencesProvider", "documentSymbolProvider"] {
+    for cap in [
+        "hoverProvider",
+        "definitionProvider",
+        "referencesProvider",
+        "documentSymbolProvider",
+        "documentFormattingProvider",
+    ] {
         assert_eq!(caps[cap], true, "{cap}: {caps}");
     }
     assert!(caps["completionProvider"].is_object(), "{caps}");
-    assert!(caps.get("documentFormattingProvider").is_none(), "no formatter yet: {caps}");
     s.notify("initialized", json!({}));
 
     // Broken: the command line's code and message, at UTF-16 columns.
@@ -274,6 +279,34 @@ fn a_session() {
     // Closing clears.
     s.notify("textDocument/didClose", json!({ "textDocument": { "uri": uri } }));
     assert_eq!(s.diagnostics(&uri), Vec::<Value>::new());
+    assert_eq!(s.stop(true), Some(0));
+}
+
+#[test]
+fn formatting_goes_through_netpol_fmt() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/shop.netpol", dir.path().display());
+    let mut s = Server::ready();
+    let messy = "namespace   shop\nworkload web {app:web}\nworkload db { app : db }\n\n\n\ndb accepts tcp 5432 from web   # the app\n";
+    s.open(&uri, messy);
+    let params = json!({ "textDocument": { "uri": uri }, "options": { "tabSize": 2, "insertSpaces": true } });
+    let edits = s.request("textDocument/formatting", params.clone())["result"].clone();
+    let edits = edits.as_array().expect("edits");
+    assert_eq!(edits.len(), 1, "{edits:?}");
+    // One edit over the whole document, whose text is what `netpol fmt` writes.
+    assert_eq!(edits[0]["range"]["start"], json!({ "line": 0, "character": 0 }));
+    assert_eq!(edits[0]["range"]["end"], json!({ "line": 7, "character": 0 }));
+    let formatted = netpol::fmt::format_source(messy).expect("formats");
+    assert_eq!(edits[0]["newText"], formatted.as_str());
+    assert_ne!(formatted, messy);
+    // Formatted already: no edit.
+    s.change(&uri, 2, &formatted);
+    assert_eq!(s.request("textDocument/formatting", params.clone())["result"], json!([]));
+    // Does not parse: an error, and no edit.
+    s.change(&uri, 3, "namespace shop\nworkload web { app: web\n");
+    let reply = s.request("textDocument/formatting", params);
+    assert!(reply.get("result").is_none_or(Value::is_null), "{reply}");
+    assert!(reply["error"]["message"].as_str().is_some_and(|m| m.contains("does not parse")), "{reply}");
     assert_eq!(s.stop(true), Some(0));
 }
 

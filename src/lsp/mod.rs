@@ -1,14 +1,15 @@
 //! `netpol lsp`: a language server over stdio. Diagnostics as you type (the codes and messages
-//! of `netpol check`), hover, go to definition, references, completion and document symbols.
+//! of `netpol check`), hover, go to definition, references, completion, document symbols, and
+//! formatting through `netpol fmt`'s formatter.
 //!
 //! Every open document is compiled as a program of its own, with what it imports; open
 //! documents are read from memory and every other file from disk. A change marks the documents
 //! whose last compile read the changed file, and they are compiled again once no message is
 //! waiting (so a burst of keystrokes costs one compile), or before a request is answered.
 //!
-//! Formatting is not offered yet: once `netpol fmt` exposes its pure formatter, it is one more
-//! request in [`Server::request`] (the document's text in, one whole-document `TextEdit` out)
-//! and `document_formatting_provider` in [`capabilities`].
+//! Formatting answers with one edit that replaces the whole document by
+//! [`crate::fmt::format_source`]'s text, none when it is already formatted, and an error (the
+//! document left as it is) when it does not parse.
 
 mod check;
 mod features;
@@ -40,7 +41,7 @@ pub fn run() -> i32 {
     code
 }
 
-/// The server's capabilities; formatting is not among them (see the module doc).
+/// The server's capabilities.
 pub fn capabilities() -> ServerCapabilities {
     ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
@@ -57,6 +58,7 @@ pub fn capabilities() -> ServerCapabilities {
             ..CompletionOptions::default()
         }),
         document_symbol_provider: Some(OneOf::Left(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
         ..ServerCapabilities::default()
     }
 }
@@ -177,6 +179,12 @@ impl Server<'_> {
                 let p: lsp_types::DocumentSymbolParams = parse(params)?;
                 json(w.index(&p.text_document.uri).map(|i| i.symbols()))
             }
+            req::Formatting::METHOD => {
+                let p: lsp_types::DocumentFormattingParams = parse(params)?;
+                let uri = p.text_document.uri.as_str();
+                let Some(text) = w.text(uri) else { return Ok(Value::Null) };
+                json(Some(format_edits(text)?))
+            }
             _ => return Err(Failure(ErrorCode::MethodNotFound, format!("`{method}` is not supported"))),
         };
         Ok(value)
@@ -239,4 +247,22 @@ fn ok(r: &Request, result: Result<Value, serde_json::Error>) -> Response {
 
 fn error(r: &Request, code: ErrorCode, message: String) -> Response {
     Response::new_err(r.id.clone(), code as i32, message)
+}
+
+/// The edits that format `text`: one replacing the whole document, or none. A document that
+/// does not parse is not touched; the reply says why (its diagnostics are already shown).
+fn format_edits(text: &str) -> Result<Vec<lsp_types::TextEdit>, Failure> {
+    let formatted = crate::fmt::format_source(text).map_err(|diagnostics| {
+        let first = diagnostics.first().map_or_else(String::new, |d| format!(": {} {}", d.code, d.message));
+        Failure(
+            ErrorCode::RequestFailed,
+            format!("the document does not parse, so it is left as it is{first}"),
+        )
+    })?;
+    if formatted == text {
+        return Ok(Vec::new());
+    }
+    let lines = position::LineIndex::new(text);
+    let range = lines.range(text, 0, text.len());
+    Ok(vec![lsp_types::TextEdit { range, new_text: formatted }])
 }

@@ -50,6 +50,11 @@ impl Workspace {
         self.touched(uri);
     }
 
+    /// The text of an open document.
+    pub fn text(&self, uri: &str) -> Option<&str> {
+        self.documents.get(uri).and_then(|d| self.texts.get(&d.path)).map(String::as_str)
+    }
+
     /// A save may come with changes on disk to files no document has open: compile them all.
     pub fn saved(&mut self) {
         self.documents.values_mut().for_each(|d| d.stale = true);
