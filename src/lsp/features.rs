@@ -123,7 +123,7 @@ impl Index {
             detail: Some(detail.to_string()),
             ..CompletionItem::default()
         };
-        items.extend(KEYWORDS.iter().map(|k| word(k, CompletionItemKind::KEYWORD, "keyword")));
+        items.extend(keywords().iter().map(|k| word(k, CompletionItemKind::KEYWORD, "keyword")));
         items.extend(
             crate::resolve::RESERVED.iter().map(|k| word(k, CompletionItemKind::CONSTANT, "built-in peer")),
         );
@@ -166,42 +166,18 @@ impl Index {
     }
 }
 
-/// Every keyword of `grammar/netpol.pest`.
-const KEYWORDS: &[&str] = &[
-    "import",
-    "namespace",
-    "namespaces",
-    "workload",
-    "group",
-    "param",
-    "if",
-    "else",
-    "accepts",
-    "connects",
-    "refuses",
-    "never",
-    "nothing",
-    "from",
-    "to",
-    "on",
-    "and",
-    "except",
-    "default",
-    "deny",
-    "ingress",
-    "egress",
-    "all",
-    "expect",
-    "can",
-    "cannot",
-    "reach",
-    "in",
-    "notin",
-    "exists",
-    "does-not-exist",
-    "true",
-    "false",
-];
+/// Every keyword of `grammar/netpol.pest`: the words of its `kw_*` rules, read from the
+/// grammar itself so the two cannot drift apart.
+fn keywords() -> &'static [&'static str] {
+    static WORDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        include_str!("../../grammar/netpol.pest")
+            .lines()
+            .filter(|l| l.starts_with("kw_"))
+            .filter_map(|l| l.split('"').nth(1))
+            .collect()
+    })
+}
 const TYPES: &[&str] = &["cidr", "bool", "int", "port", "string"];
 
 fn completion_kind(kind: Kind) -> CompletionItemKind {
