@@ -24,3 +24,54 @@ pub fn chunks<T: Send>(
         handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
     })
 }
+
+/// Like [`chunks`], for work whose cost varies along `0..n`: the range is cut into eight
+/// blocks per core, and each thread takes the next block as soon as it is free, so no core
+/// idles while another still has a costly stretch. Results come back in range order.
+pub fn blocks<T: Send>(
+    n: usize,
+    min_parallel: usize,
+    work: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).min(8);
+    if threads <= 1 || n < min_parallel.max(2) {
+        return vec![work(0..n)];
+    }
+    let size = n.div_ceil(threads * 8);
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (work, next) = (&work, &next);
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        let start = b * size;
+                        if start >= n {
+                            return mine;
+                        }
+                        mine.push((b, work(start..(start + size).min(n))));
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("worker thread panicked")).collect()
+    });
+    done.sort_unstable_by_key(|(b, _)| *b);
+    done.into_iter().map(|(_, t)| t).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_the_range_once_in_order() {
+        for n in [0, 1, 5, 100, 1000, 4099] {
+            let parts = blocks(n, 2, |r| r.collect::<Vec<_>>());
+            assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
+        }
+    }
+}

@@ -65,20 +65,12 @@ pub fn connection(sem: &dyn Semantics, u: &Universe, s: PointId, d: PointId) -> 
 }
 
 impl Rows {
-    /// Every row, on every core. Generic parts that are equal are shared.
+    /// Every row, on every core. Generic parts that are equal are shared: first within each
+    /// block of points, on its core, then across blocks.
     pub fn build(sem: &dyn Semantics, u: &Universe) -> Rows {
         let n = u.len();
-        let parts = crate::par::chunks(n, 512, |range| {
-            range
-                .map(|p| {
-                    let p = p as PointId;
-                    (row_of(sem, u, p, Direction::Ingress), row_of(sem, u, p, Direction::Egress))
-                })
-                .collect::<Vec<_>>()
-        });
-        let mut interned: HashMap<Arc<Generic>, ()> = HashMap::default();
         let open = Row::open().generic;
-        let mut share = |row: &mut Row| {
+        let share = |interned: &mut HashMap<Arc<Generic>, ()>, row: &mut Row| {
             if Arc::ptr_eq(&row.generic, &open) {
                 return;
             }
@@ -88,12 +80,39 @@ impl Rows {
                 interned.insert(row.generic.clone(), ());
             }
         };
+        let parts = crate::par::blocks(n, 512, |range| {
+            let mut interned = HashMap::default();
+            range
+                .map(|p| {
+                    let p = p as PointId;
+                    let mut i = row_of(sem, u, p, Direction::Ingress);
+                    let mut e = row_of(sem, u, p, Direction::Egress);
+                    share(&mut interned, &mut i);
+                    share(&mut interned, &mut e);
+                    (i, e)
+                })
+                .collect::<Vec<_>>()
+        });
+        // Across blocks, a generic part already shared within its block is looked up once.
+        let mut interned: HashMap<Arc<Generic>, ()> = HashMap::default();
+        let mut seen: HashMap<*const Generic, Arc<Generic>> = HashMap::default();
         let (mut ingress, mut egress) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for (mut i, mut e) in parts.into_iter().flatten() {
-            share(&mut i);
-            share(&mut e);
-            ingress.push(i);
-            egress.push(e);
+        for part in parts {
+            seen.clear();
+            for (mut i, mut e) in part {
+                for row in [&mut i, &mut e] {
+                    match seen.get(&Arc::as_ptr(&row.generic)) {
+                        Some(g) => row.generic = g.clone(),
+                        None => {
+                            let key = Arc::as_ptr(&row.generic);
+                            share(&mut interned, row);
+                            seen.insert(key, row.generic.clone());
+                        }
+                    }
+                }
+                ingress.push(i);
+                egress.push(e);
+            }
         }
         Rows { ingress, egress }
     }
@@ -142,14 +161,24 @@ impl Rows {
                 certain += pairs * i64::from(!v.certain.is_empty());
             }
         }
-        for (s, named) in self.exceptions().iter().enumerate() {
-            let sc = classes.src[s];
-            for &d in named {
-                let (gp, gc) = flags(sc, classes.dst[d as usize]);
-                let cell = self.cell(u, s as PointId, d);
-                possible += i64::from(!cell.possible.is_empty()) - i64::from(gp);
-                certain += i64::from(!cell.certain.is_empty()) - i64::from(gc);
+        // The pairs rows name, by blocks of sources on every core.
+        let exceptions = self.exceptions();
+        let parts = crate::par::blocks(exceptions.len(), 1024, |range| {
+            let (mut possible, mut certain) = (0i64, 0i64);
+            for s in range {
+                let sc = classes.src[s];
+                for &d in &exceptions[s] {
+                    let (gp, gc) = flags(sc, classes.dst[d as usize]);
+                    let cell = self.cell(u, s as PointId, d);
+                    possible += i64::from(!cell.possible.is_empty()) - i64::from(gp);
+                    certain += i64::from(!cell.certain.is_empty()) - i64::from(gc);
+                }
             }
+            (possible, certain)
+        });
+        for (p, c) in parts {
+            possible += p;
+            certain += c;
         }
         (possible as u64, certain as u64)
     }
@@ -210,7 +239,7 @@ impl Classes {
     /// Per source class, the destination classes it may reach away from named pairs, with
     /// the cell; sorted by destination class.
     fn table(&self) -> Vec<Vec<(u32, Cell)>> {
-        crate::par::chunks(self.src_key.len(), 64, |range| {
+        crate::par::blocks(self.src_key.len(), 64, |range| {
             range
                 .map(|sc| {
                     let (sr, sg) = &self.src_key[sc];

@@ -231,7 +231,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
     }
     let zones = zone_index(u);
     // Objects are read on every core, each once; then each pod gets the specs that select it.
-    let parts = crate::par::chunks(objects.len(), CHUNK, |range| {
+    let parts = crate::par::blocks(objects.len(), CHUNK, |range| {
         let mut r = Reader {
             u,
             zones: &zones,

@@ -315,7 +315,7 @@ impl Semantics for Kubernetes<'_> {
 /// each once; then each pod gets the list of policies that select it.
 pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
     let zones = zone_index(u);
-    let parts = crate::par::chunks(objects.len(), CHUNK, |range| {
+    let parts = crate::par::blocks(objects.len(), CHUNK, |range| {
         let mut r = Reader {
             u,
             zones: &zones,

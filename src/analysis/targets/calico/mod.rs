@@ -364,7 +364,7 @@ enum Item {
 impl<'u> Calico<'u> {
     pub fn new(objects: &[Value], u: &'u Universe) -> (Calico<'u>, Vec<String>) {
         // Each object on its own, on every core, each worker with its own caches.
-        let parts = crate::par::chunks(objects.len(), 512, |range| {
+        let parts = crate::par::blocks(objects.len(), 512, |range| {
             let mut r = Reader::new(u);
             r.reserve(range.len());
             let items: Vec<Item> = objects[range].iter().map(|obj| r.object(obj)).collect();
