@@ -9,10 +9,7 @@ pub fn chunks<T: Send>(
     min_parallel: usize,
     work: impl Fn(std::ops::Range<usize>) -> T + Sync,
 ) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).min(8);
-    if threads <= 1 || n < min_parallel.max(2) {
-        return vec![work(0..n)];
-    }
+    let Some(threads) = threads_for(n, min_parallel) else { return vec![work(0..n)] };
     let chunk = n.div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -25,6 +22,13 @@ pub fn chunks<T: Send>(
     })
 }
 
+/// The threads to run `n` items on (one per core, at most 8), or `None` when the input is
+/// too small to split or there is one core.
+fn threads_for(n: usize, min_parallel: usize) -> Option<usize> {
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).min(8);
+    (threads > 1 && n >= min_parallel.max(2)).then_some(threads)
+}
+
 /// Like [`chunks`], for work whose cost varies along `0..n`: the range is cut into eight
 /// blocks per core, and each thread takes the next block as soon as it is free, so no core
 /// idles while another still has a costly stretch. Results come back in range order.
@@ -34,10 +38,7 @@ pub fn blocks<T: Send>(
     work: impl Fn(std::ops::Range<usize>) -> T + Sync,
 ) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).min(8);
-    if threads <= 1 || n < min_parallel.max(2) {
-        return vec![work(0..n)];
-    }
+    let Some(threads) = threads_for(n, min_parallel) else { return vec![work(0..n)] };
     let size = n.div_ceil(threads * 8);
     let next = AtomicUsize::new(0);
     let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
