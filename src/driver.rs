@@ -129,7 +129,8 @@ pub fn compile_with_syntax(
     }
     c.diagnostics.extend(errors);
     if !c.has_errors() {
-        let (diagnostics, read_back) = check_target_expects(&resolved.program, &c.sources, &outputs);
+        let (diagnostics, read_back) =
+            check_target_expects(&resolved.program, &c.sources, &outputs, options.keep_read_back);
         c.diagnostics.extend(diagnostics);
         if options.keep_read_back {
             c.read_back = read_back;
@@ -148,6 +149,7 @@ fn check_target_expects(
     program: &crate::ir::Program,
     sources: &SourceMap,
     outputs: &[(Target, Vec<Object>)],
+    keep: bool,
 ) -> (Vec<Diagnostic>, Vec<(Target, Vec<serde_json::Value>)>) {
     use crate::analysis::{side::Origin, targets, universe::Universe};
     if program.expects.is_empty() || outputs.is_empty() {
@@ -161,13 +163,18 @@ fn check_target_expects(
     let mut out = Vec::new();
     let mut read_back = Vec::new();
     for (target, objects) in outputs {
-        let bodies = crate::analysis::targets::bodies(objects);
-        let reading = targets::read(*target, &bodies, &u);
+        // Kept, the objects are parsed once here; else each reader's worker parses and frees
+        // its own.
+        let bodies = keep.then(|| targets::bodies(objects));
+        let reading = match &bodies {
+            Some(b) => targets::read(*target, b, &u),
+            None => targets::read(*target, objects, &u),
+        };
         let failures =
             crate::analysis::expect::check(program, &u, &*reading.semantics, Some(*target), &locate);
         out.extend(failures.iter().map(|f| f.to_diagnostic()));
         drop(reading);
-        read_back.push((*target, bodies));
+        read_back.extend(bodies.map(|b| (*target, b)));
     }
     (out, read_back)
 }

@@ -175,3 +175,48 @@ fn the_compile_hands_on_what_it_read_back_only_when_asked() {
     let plain = compile(&paths, &loader, &Options { targets: Target::ALL.to_vec(), ..Options::default() });
     assert!(plain.read_back.is_empty());
 }
+
+/// Readers take the emitted objects and parse their YAML block by block on the worker that
+/// reads them, or take values already read back. Both ways must mean the same, on a program
+/// large enough to be cut into blocks, and a document that is not YAML is a problem, not a
+/// silent gap.
+#[test]
+fn readers_mean_the_same_from_yaml_blocks_and_from_read_back_values() {
+    use netpol::analysis::targets;
+    use netpol::analysis::verify;
+    use netpol::backend::Target;
+    use netpol::driver::{compile, Options};
+    let mut src = String::from("namespace shop\n");
+    let n = 1500;
+    for i in 0..n {
+        src.push_str(&format!("workload w{i} {{ app: w{i} }}\n"));
+    }
+    for i in 0..n {
+        src.push_str(&format!("w{i} accepts tcp {} from w{}\n", 1000 + i % 7, (i + 1) % n));
+    }
+    let loader = MemLoader(std::collections::HashMap::from([("big.netpol".to_string(), src)]));
+    let c = compile(
+        &["big.netpol".to_string()],
+        &loader,
+        &Options { targets: Target::ALL.to_vec(), ..Options::default() },
+    );
+    assert!(!c.has_errors(), "{}", render(&c));
+    let p = c.program.as_ref().expect("program");
+    let u = Universe::new(p);
+    let source = Rows::build(&SourceSemantics::new(p, &u), &u);
+    for (t, objects) in &c.outputs {
+        assert!(objects.len() >= n, "{}: {} objects", t.name(), objects.len());
+        let from_yaml = targets::read(*t, objects, &u);
+        let from_values = targets::read(*t, &targets::bodies(objects), &u);
+        assert!(from_yaml.problems.is_empty(), "{}: {:?}", t.name(), from_yaml.problems);
+        assert_eq!(from_yaml.problems, from_values.problems, "{}", t.name());
+        let (a, b) = (Rows::build(&*from_yaml.semantics, &u), Rows::build(&*from_values.semantics, &u));
+        assert!(verify::compare(&u, &a, &b).is_empty(), "{}: the two readings differ", t.name());
+        assert!(verify::compare(&u, &source, &a).is_empty(), "{}: differs from the source", t.name());
+
+        let mut broken = objects.clone();
+        broken[n / 2].yaml = "spec: [unclosed\n".to_string();
+        let reading = targets::read(*t, &broken, &u);
+        assert_eq!(reading.problems.len(), 1, "{}: {:?}", t.name(), reading.problems);
+    }
+}

@@ -33,7 +33,7 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|(t, objects)| match c.read_back.iter().find(|(r, _)| r == t) {
                 Some((_, bodies)) => (*t, targets::read(*t, bodies, universe)),
-                None => (*t, targets::read(*t, &targets::bodies(objects), universe)),
+                None => (*t, targets::read(*t, objects, universe)),
             })
             .collect();
         Analysis { program, universe, source: SourceSemantics::new(program, universe), readings }

@@ -37,7 +37,7 @@ pub fn diagram(c: &Compilation, target: Option<Target>, format: GraphFormat) -> 
         None => graph::build(program, &u, &SourceSemantics::new(program, &u)),
         Some(t) => {
             let objects = &c.outputs.iter().find(|(o, _)| *o == t)?.1;
-            let reading = targets::read(t, &targets::bodies(objects), &u);
+            let reading = targets::read(t, objects, &u);
             graph::build(program, &u, &*reading.semantics)
         }
     };

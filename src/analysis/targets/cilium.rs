@@ -64,7 +64,7 @@ use super::kubernetes::{
     block_coverage, parse_net, pods_in_zones, scans_pods, slot, union_all, zone_index, Requirement, Selector,
     CHUNK,
 };
-use super::{object_name, origin, Reading};
+use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
 use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
@@ -223,7 +223,7 @@ impl Semantics for Cilium<'_> {
 }
 
 /// Reads CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies as Cilium does.
-pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
+pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     let mut nets: Vec<PointId> = Vec::new();
     for all in ["0.0.0.0/0", "::/0"] {
         let net: IpNet = all.parse().expect("a valid network");
@@ -231,7 +231,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
     }
     let zones = zone_index(u);
     // Objects are read on every core, each once; then each pod gets the specs that select it.
-    let parts = crate::par::blocks(objects.len(), CHUNK, |range| {
+    let parts = crate::par::blocks(objects.count(), CHUNK, |range| {
         let mut r = Reader {
             u,
             zones: &zones,
@@ -240,7 +240,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
             cache: rustc_hash::FxHashMap::default(),
             specs: Vec::new(),
         };
-        for obj in &objects[range] {
+        for obj in objects.values(range).iter() {
             r.object(obj);
         }
         (r.problems, r.specs)

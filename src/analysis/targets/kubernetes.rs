@@ -31,7 +31,7 @@
 //! The label selector reading ([`Selector`]) and the pods-in-namespaces coverage
 //! ([`pods_in_zones`]) are shared with the Cilium reader.
 
-use super::{object_name, origin, Reading};
+use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
 use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
@@ -313,9 +313,9 @@ impl Semantics for Kubernetes<'_> {
 
 /// Reads NetworkPolicies as the Kubernetes API defines them. Objects are read on every core,
 /// each once; then each pod gets the list of policies that select it.
-pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
+pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     let zones = zone_index(u);
-    let parts = crate::par::blocks(objects.len(), CHUNK, |range| {
+    let parts = crate::par::blocks(objects.count(), CHUNK, |range| {
         let mut r = Reader {
             u,
             zones: &zones,
@@ -323,7 +323,7 @@ pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
             cache: rustc_hash::FxHashMap::default(),
             policies: Vec::new(),
         };
-        for obj in &objects[range] {
+        for obj in objects.values(range).iter() {
             r.object(obj);
         }
         (r.problems, r.policies)

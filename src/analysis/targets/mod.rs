@@ -16,8 +16,9 @@ pub mod kubernetes;
 use super::matrix::Semantics;
 use super::side::Origin;
 use super::universe::Universe;
-use crate::backend::{Target, ANNOTATION_RULES, ANNOTATION_SOURCE};
+use crate::backend::{Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// A target's reading of a set of objects.
 pub struct Reading<'u> {
@@ -26,8 +27,69 @@ pub struct Reading<'u> {
     pub problems: Vec<String>,
 }
 
+/// Manifests for a reader: already read back as JSON values, or emitted objects whose YAML
+/// is parsed by the worker that reads them. The second way, each worker parses a block, reads
+/// it and frees it before the next, so the parsed trees of all objects never exist at once and
+/// are freed on the thread that made them.
+pub trait Manifests: Sync {
+    fn count(&self) -> usize;
+
+    /// The objects in `range` as JSON values.
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]>;
+}
+
+impl Manifests for [Value] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+        Cow::Borrowed(&self[range])
+    }
+}
+
+impl Manifests for Vec<Value> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+        Cow::Borrowed(&self[range])
+    }
+}
+
+impl<const N: usize> Manifests for [Value; N] {
+    fn count(&self) -> usize {
+        N
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+        Cow::Borrowed(&self[range])
+    }
+}
+
+impl Manifests for [Object] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+        Cow::Owned(self[range].iter().map(Object::body).collect())
+    }
+}
+
+impl Manifests for Vec<Object> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+        self.as_slice().values(range)
+    }
+}
+
 /// Reads `objects` (each a whole manifest) as `target` would.
-pub fn read<'u>(target: Target, objects: &[Value], u: &'u Universe) -> Reading<'u> {
+pub fn read<'u>(target: Target, objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     match target {
         Target::Kubernetes => kubernetes::read(objects, u),
         Target::Cilium => cilium::read(objects, u),
@@ -36,8 +98,8 @@ pub fn read<'u>(target: Target, objects: &[Value], u: &'u Universe) -> Reading<'
 }
 
 /// The emitted objects read back from their YAML, on every core, in order.
-pub fn bodies(objects: &[crate::backend::Object]) -> Vec<Value> {
-    crate::par::chunks(objects.len(), 64, |range| objects[range].iter().map(|o| o.body()).collect::<Vec<_>>())
+pub fn bodies(objects: &[Object]) -> Vec<Value> {
+    crate::par::chunks(objects.len(), 64, |range| objects[range].iter().map(Object::body).collect::<Vec<_>>())
         .into_iter()
         .flatten()
         .collect()

@@ -46,7 +46,7 @@ mod selector;
 
 pub use selector::{parse as parse_selector, tokenize, Expr, Lookup, Tok};
 
-use super::{object_name, origin, Reading};
+use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
 use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
@@ -84,7 +84,7 @@ fn slot(dir: Direction) -> usize {
 }
 
 /// Reads `objects` as Calico would.
-pub fn read<'u>(objects: &[Value], u: &'u Universe) -> Reading<'u> {
+pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     let (calico, problems) = Calico::new(objects, u);
     Reading { semantics: Box::new(calico), problems }
 }
@@ -362,13 +362,17 @@ enum Item {
 }
 
 impl<'u> Calico<'u> {
-    pub fn new(objects: &[Value], u: &'u Universe) -> (Calico<'u>, Vec<String>) {
-        // Each object on its own, on every core, each worker with its own caches.
-        let parts = crate::par::blocks(objects.len(), 512, |range| {
+    pub fn new(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> (Calico<'u>, Vec<String>) {
+        // Each object on its own, on every core, each worker with its own caches (which borrow
+        // from the block's objects, so they go with them).
+        let parts = crate::par::blocks(objects.count(), 512, |range| {
+            let values = objects.values(range);
             let mut r = Reader::new(u);
-            r.reserve(range.len());
-            let items: Vec<Item> = objects[range].iter().map(|obj| r.object(obj)).collect();
-            (items, r.problems)
+            r.reserve(values.len());
+            let items: Vec<Item> = values.iter().map(|obj| r.object(obj)).collect();
+            let problems = std::mem::take(&mut r.problems);
+            drop(r);
+            (items, problems)
         });
         let mut problems = Vec::new();
         // A later object of the same kind and name replaces an earlier one, as `kubectl apply`
