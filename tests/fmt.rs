@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::gen;
 use common::*;
 use netpol::backend::Target;
 use netpol::fmt::format_source;
@@ -267,96 +268,11 @@ fn generated_programs_are_messy_and_mostly_compile() {
     assert!(compiled >= 15, "only {compiled} of 30 generated programs compiled");
 }
 
-/// A random program, adapted from `tests/properties.rs`, with the constructs whose layout
-/// matters: namespace blocks, `if`/`else`, groups, edges, reasons (with `#` inside),
-/// selectors with lists, IPv6 networks, named ports and `expect`.
+/// A random program (`tests/common/gen.rs`) with every construct whose layout matters:
+/// namespace blocks, `if`/`else`, groups, edges, reasons (with `#` inside), selectors with
+/// lists, IPv6 networks, named ports and `expect`.
 fn program() -> impl Strategy<Value = String> {
-    (2..4usize)
-        .prop_flat_map(|n| {
-            (
-                Just(n),
-                prop::collection::vec(selector(), n * 2),
-                prop::collection::vec(rule(n), 1..7),
-                prop::collection::vec(rule(n), 0..5),
-                prop::collection::vec(rule(n), 0..3),
-            )
-        })
-        .prop_map(|(n, selectors, rules_a, rules_b, conditional)| {
-            let mut text = String::from(
-                "param mesh: bool = false\nnamespaces team-ns { kubernetes.io/metadata.name in (b, other) }\n",
-            );
-            for (k, ns) in ["a", "b"].iter().enumerate() {
-                text.push_str(&format!("namespace {ns} {{\n"));
-                for w in 0..n {
-                    text.push_str(&format!("  workload w{w} {{ {} }}\n", selectors[k * n + w]));
-                }
-                text.push_str(&format!("  group all-{ns} = {}\n", (0..n).map(|w| format!("w{w}")).collect::<Vec<_>>().join(", ")));
-                for r in if k == 0 { &rules_a } else { &rules_b } {
-                    text.push_str(&format!("  {r}\n"));
-                }
-                if k == 0 && !conditional.is_empty() {
-                    text.push_str("  if mesh {\n");
-                    for r in &conditional {
-                        text.push_str(&format!("    {r}\n"));
-                    }
-                    text.push_str("  } else {\n    w0 connects to kube-dns\n  }\n");
-                }
-                text.push_str("  expect w0 can reach kube-dns on udp 53\n}\n");
-            }
-            text
-        })
-}
-
-fn selector() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => (0..4u8).prop_map(|i| format!("app: w{i}")),
-        1 => (0..4u8).prop_map(|i| format!("app: w{i}, tier: front")),
-        1 => Just("tier in (front, back)".to_string()),
-        1 => Just("tier: back, canary notin (yes, maybe)".to_string()),
-        1 => Just("tier exists, !legacy".to_string()),
-    ]
-}
-
-fn ports() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just(String::new()),
-        Just(" on tcp 80".to_string()),
-        Just(" on tcp 8000-8100".to_string()),
-        Just(" on tcp 80, 443 and udp 53".to_string()),
-        Just(" on tcp http, 8080".to_string()),
-        Just(" on sctp 9000".to_string()),
-    ]
-}
-
-fn peer(workloads: usize) -> impl Strategy<Value = String> {
-    prop_oneof![
-        6 => (0..workloads, 0..2usize).prop_map(|(w, k)| format!("{}/w{w}", ["a", "b"][k])),
-        1 => Just("namespace b".to_string()),
-        1 => Just("all-a".to_string()),
-        1 => Just("anywhere".to_string()),
-        1 => Just("kube-dns".to_string()),
-        1 => Just("10.0.0.0/8 except (10.1.0.0/16, 10.2.0.0/16)".to_string()),
-        1 => Just("fd00:10::/32 except fd00:10:99::/48".to_string()),
-        1 => Just("team-ns".to_string()),
-    ]
-}
-
-fn rule(workloads: usize) -> impl Strategy<Value = String> {
-    let reason = prop_oneof![Just(""), Just(" \"why # not a comment\""), Just(" \"plain\"")];
-    (0..workloads, 0..5u8, prop::collection::vec(peer(workloads), 1..4), ports(), reason).prop_map(
-        |(w, kind, peers, ports, reason)| {
-            let peers = peers.join(", ");
-            let port_words = ports.trim_start().trim_start_matches("on ").to_string();
-            let rule = match kind {
-                0 | 1 => {
-                    format!("w{w} accepts {port_words} from {peers}").replace("accepts  from", "accepts from")
-                }
-                2 | 3 => format!("w{w} connects to {peers}{ports}"),
-                _ => format!("w{w} -> {peers}{ports}"),
-            };
-            format!("{rule}{reason}")
-        },
-    )
+    gen::program(gen::Shape { conditional: true, isolation: false, expects: true, denies: false })
 }
 
 // ---- scrambling -----------------------------------------------------------------------------

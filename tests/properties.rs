@@ -1,12 +1,14 @@
 //! Generated programs mean the same in every target as in the source: for random programs
-//! (overlapping selectors, namespaces, networks with exceptions, deny rules, default denies,
-//! named ports and ranges, built-in peers), every target that compiles the program reads its own
+//! (`tests/common/gen.rs`: overlapping selectors, namespaces, groups, edges, IPv4 and IPv6
+//! networks with exceptions, deny rules, default denies, named ports and ranges, built-in
+//! peers, conditional blocks), every target that compiles the program reads its own
 //! manifests back as allowing exactly what the source allows, side by side over every point
 //! (`analysis::verify`). A target that cannot express a construct must refuse with E03xx, never
 //! emit something else.
 
 mod common;
 
+use common::gen;
 use common::*;
 use netpol::analysis::matrix::Rows;
 use netpol::analysis::reach::SourceSemantics;
@@ -16,96 +18,11 @@ use netpol::analysis::verify;
 use netpol::backend::{Object, Target};
 use proptest::prelude::*;
 
-const NAMESPACES: [&str; 2] = ["a", "b"];
-
-fn selector() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => (0..4u8).prop_map(|i| format!("app: w{i}")),
-        1 => (0..4u8).prop_map(|i| format!("app: w{i}, tier: front")),
-        1 => Just("tier in (front, back)".to_string()),
-        1 => Just("tier: back, canary notin (yes)".to_string()),
-        1 => Just("tier exists".to_string()),
-    ]
-}
-
-fn ports() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just(String::new()),
-        Just(" on tcp 80".to_string()),
-        Just(" on tcp 8000-8100".to_string()),
-        Just(" on tcp 80, 443 and udp 53".to_string()),
-        Just(" on tcp http".to_string()),
-        Just(" on sctp 9000".to_string()),
-        Just(" on udp".to_string()),
-    ]
-}
-
-/// A peer, written from inside namespace `ns` of `n` workloads per namespace.
-fn peer(workloads: usize) -> impl Strategy<Value = String> {
-    prop_oneof![
-        6 => (0..workloads, 0..2usize).prop_map(|(w, k)| format!("{}/w{w}", NAMESPACES[k])),
-        1 => (0..2usize).prop_map(|k| format!("namespace {}", NAMESPACES[k])),
-        1 => Just("cluster".to_string()),
-        1 => Just("anywhere".to_string()),
-        1 => Just("kube-dns".to_string()),
-        1 => Just("10.0.0.0/8 except 10.1.0.0/16".to_string()),
-        1 => Just("192.168.1.0/24".to_string()),
-        1 => Just("world".to_string()),
-        1 => Just("team-ns".to_string()),
-    ]
-}
-
-fn rule(workloads: usize) -> impl Strategy<Value = String> {
-    let subject = 0..workloads;
-    (subject, 0..6u8, prop::collection::vec(peer(workloads), 1..3), ports()).prop_map(
-        |(w, kind, peers, ports)| {
-            let peers = peers.join(", ");
-            let port_words = ports.trim_start().trim_start_matches("on ").to_string();
-            match kind {
-                0 | 1 => {
-                    format!("w{w} accepts {port_words} from {peers}").replace("accepts  from", "accepts from")
-                }
-                2 | 3 => format!("w{w} connects to {peers}{ports}"),
-                4 => {
-                    format!("w{w} refuses {port_words} from {peers}").replace("refuses  from", "refuses from")
-                }
-                _ => format!("w{w} never connects to {peers}{ports}"),
-            }
-        },
-    )
-}
-
+/// Every construct of the generator, with isolation (`default deny`, `accepts nothing`) and an
+/// `if`/`else` on a parameter; no `expect` (the source must compile for the targets to be
+/// compared).
 fn program() -> impl Strategy<Value = String> {
-    (2..4usize)
-        .prop_flat_map(|n| {
-            (
-                Just(n),
-                prop::collection::vec(selector(), n * 2),
-                prop::collection::vec(rule(n), 1..8),
-                prop::collection::vec(rule(n), 0..6),
-                prop::collection::vec(0..6u8, 2),
-            )
-        })
-        .prop_map(|(n, selectors, rules_a, rules_b, extras)| {
-            let mut text = String::from("namespaces team-ns { kubernetes.io/metadata.name in (b, other) }\n");
-            for (k, ns) in NAMESPACES.iter().enumerate() {
-                text.push_str(&format!("namespace {ns} {{\n"));
-                for w in 0..n {
-                    text.push_str(&format!("  workload w{w} {{ {} }}\n", selectors[k * n + w]));
-                }
-                for r in if k == 0 { &rules_a } else { &rules_b } {
-                    text.push_str(&format!("  {r}\n"));
-                }
-                match extras[k] {
-                    0 => text.push_str("  default deny ingress\n"),
-                    1 => text.push_str("  default deny egress\n"),
-                    2 => text.push_str("  w0 accepts nothing\n"),
-                    _ => {}
-                }
-                text.push_str("}\n");
-            }
-            text
-        })
+    gen::program(gen::Shape { conditional: true, isolation: true, expects: false, denies: true })
 }
 
 /// Compiles `src` for one target; `None` when the target refuses a construct (E03xx) or the

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod gen;
+
 use netpol::backend::{Target, Versions};
 use netpol::driver::{compile, Compilation, Loader, Options};
 use std::collections::HashMap;
