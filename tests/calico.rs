@@ -247,13 +247,34 @@ fn kube_dns_anywhere_and_egress_shape() {
     assert_eq!(bare(&web["ingress"]), json!([{"action": "Allow"}]), "anywhere: no source at all");
 }
 
+/// The API server is reached through its Service, `kubernetes` in `default`, as Calico's
+/// service-policy guide does: a destination Service for egress (the Service's own ports: a rule
+/// may not add any), a source Service for ingress (with the pod's ports as usual).
+#[test]
+fn kube_apiserver_is_the_kubernetes_service() {
+    let c = calico("web connects to kube-apiserver\napi connects to kube-apiserver on tcp\ndb accepts tcp 8443 from kube-apiserver\n");
+    let service = json!({"name": "kubernetes", "namespace": "default"});
+    assert_eq!(
+        bare(&object(&c, "web")["spec"]["egress"]),
+        json!([{"action": "Allow", "destination": {"services": service}}])
+    );
+    assert_eq!(
+        bare(&object(&c, "api")["spec"]["egress"]),
+        json!([{"action": "Allow", "protocol": "TCP", "destination": {"services": service}}])
+    );
+    assert_eq!(
+        bare(&object(&c, "db")["spec"]["ingress"]),
+        json!([{"action": "Allow", "protocol": "TCP", "source": {"services": service}, "destination": {"ports": [8443]}}])
+    );
+}
+
 #[test]
 fn what_open_source_calico_cannot_express_is_an_error_naming_it() {
     for (src, what) in [
         ("web connects to \"api.example.com\" on tcp 443\n", "DNS names"),
         ("web accepts from world\n", "`world`"),
         ("web accepts from host\n", "`host`"),
-        ("web connects to kube-apiserver on tcp 443\n", "`kube-apiserver`"),
+        ("web connects to kube-apiserver on tcp 443\n", "ports on a rule to `kube-apiserver`"),
     ] {
         let c = calico(src);
         assert_eq!(error_codes(&c), ["E0301"], "{src}");

@@ -140,8 +140,21 @@ struct EntityRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     namespace_selector: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    services: Option<ServiceMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     ports: Option<Vec<PortValue>>,
 }
+
+/// `ServiceMatch`: the endpoints (addresses and ports) of one Service.
+#[derive(Serialize, Clone, PartialEq)]
+struct ServiceMatch {
+    name: &'static str,
+    namespace: &'static str,
+}
+
+/// The Service in front of the Kubernetes API server: "the typical access point for the
+/// Kubernetes API server" (docs.tigera.io/calico/latest/network-policy/policy-rules/service-policy).
+const API_SERVER_SERVICE: ServiceMatch = ServiceMatch { name: "kubernetes", namespace: "default" };
 
 /// A port: a number, a `"min:max"` range, or a named port (`numorstring/port.go`).
 #[derive(Serialize, Clone, PartialEq)]
@@ -367,13 +380,32 @@ impl Emitter<'_> {
                         ..EntityRule::default()
                     }
                 }
-                Peer::Entity(e @ (Entity::World | Entity::Host | Entity::KubeApiserver)) => {
+                // A `services` match takes the Service's endpoints, addresses and ports; Calico
+                // refuses it with any other field of the entity rule, and in a destination with
+                // ports (`validateRule`, `validateEntityRule` in libcalico-go's v3 validator).
+                Peer::Entity(Entity::KubeApiserver) => {
+                    let named_ports = match &rule.ports {
+                        Ports::All => false,
+                        Ports::Some(list) => list.iter().any(|p| p.port != PortMatch::All),
+                    };
+                    if rule.direction == Direction::Egress && named_ports {
+                        self.unsupported(
+                            "ports on a rule to `kube-apiserver`",
+                            r.span,
+                            "Calico reaches the API server through the `kubernetes` Service, whose own ports it \
+                             takes and which a rule may not narrow; drop the ports (`connects to kube-apiserver`, \
+                             or `on tcp`), name the API server's address with a `cidr` parameter, or use --target cilium",
+                        );
+                        continue;
+                    }
+                    EntityRule { services: Some(API_SERVER_SERVICE), ..EntityRule::default() }
+                }
+                Peer::Entity(e @ (Entity::World | Entity::Host)) => {
                     let help = match e {
                         Entity::World => {
                             "Calico has no peer for \"outside the cluster\"; name the external networks as CIDRs, use `anywhere`, or use --target cilium"
                         }
-                        Entity::Host => "name the nodes' addresses as CIDRs, or use --target cilium",
-                        _ => "name the API server's address with a `cidr` parameter, or use --target cilium",
+                        _ => "name the nodes' addresses as CIDRs, or use --target cilium",
                     };
                     self.unsupported(&format!("the `{}` peer", e.keyword()), r.span, help);
                     continue;

@@ -59,6 +59,7 @@ pub fn peer(workloads: usize) -> impl Strategy<Value = String> {
         1 => Just("anywhere".to_string()),
         1 => Just("world".to_string()),
         1 => Just("kube-dns".to_string()),
+        1 => Just("kube-apiserver".to_string()),
         1 => Just("10.0.0.0/8 except 10.1.0.0/16".to_string()),
         1 => Just("10.0.0.0/8 except (10.1.0.0/16, 10.2.0.0/16)".to_string()),
         1 => Just("192.168.1.0/24".to_string()),

@@ -384,6 +384,30 @@ pub fn calico_semantic_errors(value: &serde_json::Value) -> Vec<String> {
                 if e.get("notNets").is_some() && e.get("nets").is_none() {
                     out.push(format!("{name}: notNets without nets"));
                 }
+                // Services (libcalico-go v3 validator: `validateEntityRule`, `validateRule`,
+                // `validateNetworkPolicy`): alone in the entity rule, only as the peer, and a
+                // destination Service takes no ports.
+                if let Some(services) = e.get("services") {
+                    let peer_side = if dir == "ingress" { "source" } else { "destination" };
+                    if side != peer_side {
+                        out.push(format!("{name}: services in an {dir} rule's {side}"));
+                    }
+                    for other in
+                        ["selector", "notSelector", "namespaceSelector", "serviceAccounts", "nets", "notNets"]
+                    {
+                        if e.get(other).is_some() {
+                            out.push(format!("{name}: services beside {other}"));
+                        }
+                    }
+                    if side == "destination" && (e.get("ports").is_some() || e.get("notPorts").is_some()) {
+                        out.push(format!("{name}: ports beside a destination Service"));
+                    }
+                    if services["name"].as_str().is_none_or(str::is_empty)
+                        || services["namespace"].as_str().is_none_or(str::is_empty)
+                    {
+                        out.push(format!("{name}: services without a name and namespace"));
+                    }
+                }
                 let family = |n: &serde_json::Value| n.as_str().map(|s| s.contains(':'));
                 let nets: Vec<_> = e["nets"].as_array().into_iter().flatten().map(family).collect();
                 if nets.windows(2).any(|w| w[0] != w[1]) {

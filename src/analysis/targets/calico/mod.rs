@@ -1023,6 +1023,24 @@ impl<'u, 'a> Reader<'u, 'a> {
         } else {
             ((destination, "destination"), (source, "source"))
         };
+        // A Service may only be the peer (an ingress rule's source, an egress rule's
+        // destination), and a destination Service takes the Service's own ports
+        // (`validateNetworkPolicy`, `validateRule`).
+        let has_services = |v: Option<&Value>| v.is_some_and(|v| !v["services"].is_null());
+        if has_services(own) {
+            problems.push(format!("{}.{own_key}.services: Calico refuses a Service there; not read", path()));
+            return None;
+        }
+        if d == 1
+            && has_services(peer)
+            && ["ports", "notPorts"].iter().any(|k| peer.is_some_and(|v| !v[*k].is_null()))
+        {
+            problems.push(format!(
+                "{}.destination: Calico refuses ports beside services (the Service's ports count); not read",
+                path()
+            ));
+            return None;
+        }
         let peer = self.entity(peer, scope, problems, &|| format!("{}.{peer_key}", path()));
         let own = self.entity(own, scope, problems, &|| format!("{}.{own_key}", path()));
         if ports.0.is_empty() {
@@ -1150,12 +1168,7 @@ impl<'u, 'a> Reader<'u, 'a> {
             match k.as_str() {
                 "nets" | "notNets" | "selector" | "notSelector" | "namespaceSelector" | "ports"
                 | "notPorts" | "serviceAccounts" => {}
-                "services" => {
-                    problems.push(
-                        "services picks a Service's endpoints, which are not modelled; read as open".into(),
-                    );
-                    open = true;
-                }
+                "services" => {}
                 other => {
                     problems.push(format!("{other} is not read; read as open"));
                     open = true;
@@ -1184,6 +1197,33 @@ impl<'u, 'a> Reader<'u, 'a> {
                 } else {
                     negate(&self.nets_cover(&nets))
                 });
+            }
+        }
+        // services: the endpoints of a Service. Calico refuses it beside any other field that
+        // picks endpoints (`validateEntityRule`, libcalico-go's v3 validator). The one Service
+        // the source names is the API server's, `kubernetes` in `default`; others are not
+        // modelled.
+        if let Some(services) = m.get("services").filter(|v| !v.is_null()) {
+            let beside: Vec<&str> =
+                ["selector", "notSelector", "namespaceSelector", "serviceAccounts", "nets", "notNets"]
+                    .into_iter()
+                    .filter(|k| {
+                        m.get(*k).is_some_and(|v| !v.is_null() && v != "" && v != &Value::Array(vec![]))
+                    })
+                    .collect();
+            if !beside.is_empty() {
+                problems.push(format!(
+                    "services beside {}: Calico refuses the rule; read as matching nothing",
+                    beside.join(", ")
+                ));
+                nothing = true;
+            } else if services["name"] == "kubernetes" && services["namespace"] == "default" {
+                conditions.push(Coverage::points([(u.api_server(), Match::Yes)]));
+            } else {
+                problems.push(format!(
+                    "services {services} picks a Service's endpoints, which are not modelled; read as open"
+                ));
+                open = true;
             }
         }
         let selector = self.selector_field(m.get("selector"), "selector", &mut problems);
