@@ -198,6 +198,9 @@ pub enum Peer {
     Namespace(NamespaceId),
     /// Every pod of the namespaces a label selector picks.
     NamespaceSet(NamespaceSetId),
+    /// The pods a workload's selector picks, in every namespace of a set (the workload's own
+    /// namespace only if the set picks it).
+    WorkloadIn(WorkloadId, NamespaceSetId),
     Cidr(CidrBlock),
     Entity(Entity),
     /// A DNS name or pattern (`*.example.com`), egress only.

@@ -247,6 +247,18 @@ fn kube_dns_anywhere_and_egress_shape() {
     assert_eq!(bare(&web["ingress"]), json!([{"action": "Allow"}]), "anywhere: no source at all");
 }
 
+/// `api in prod`: the workload's selector and the set's namespaceSelector in one entity rule.
+#[test]
+fn a_workload_in_a_namespace_set_has_both_selectors_in_one_rule() {
+    let c = calico("namespaces prod { env: prod }\nweb accepts tcp 80 from api in prod\n");
+    assert_eq!(
+        bare(&object(&c, "web")["spec"]["ingress"]),
+        json!([{"action": "Allow", "protocol": "TCP",
+                "source": {"selector": "app == 'api'", "namespaceSelector": "env == 'prod'"},
+                "destination": {"ports": [80]}}])
+    );
+}
+
 /// The API server is reached through its Service, `kubernetes` in `default`, as Calico's
 /// service-policy guide does: a destination Service for egress (the Service's own ports: a rule
 /// may not add any), a source Service for ingress (with the pod's ports as usual).

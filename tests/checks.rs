@@ -150,3 +150,40 @@ fn unused_workloads_are_told_apart_by_namespace() {
                    namespace b {\n  workload web { app: web }\n  web accepts from a/db\n}\n";
     assert_eq!(unused(grouped), Vec::<String>::new());
 }
+
+/// `W in S`: `W` must be a workload and `S` a `namespaces` set; the expectation over it covers
+/// the workload's pods in every namespace of the set, its own namespace only if the set has it.
+#[test]
+fn a_workload_in_a_namespace_set() {
+    let sets = "namespaces others { kubernetes.io/metadata.name notin (shop) }\n\
+                namespaces everywhere { }\n";
+    assert_eq!(check(&format!("{sets}db accepts tcp 5432 from web in others")), Vec::<&str>::new());
+    for (peer, code) in [
+        ("others in others", "E0103"),
+        ("web in shop", "E0103"),
+        ("web in nowhere", "E0101"),
+        ("nobody in others", "E0101"),
+    ] {
+        assert_eq!(check(&format!("{sets}db accepts tcp 5432 from {peer}")), [code], "{peer}");
+    }
+    // Pods of `web` in other namespaces reach db; `web` in shop does not.
+    let body = format!(
+        "{sets}db accepts tcp 5432 from web in others\n\
+         expect web in others can reach db on tcp 5432\n\
+         expect web cannot reach db\n\
+         expect web in everywhere cannot reach db"
+    );
+    let c = compile_str(
+        &format!("{HEAD}{body}\nnamespace ops {{\n  workload tool {{ app: tool }}\n}}\n"),
+        &[],
+        &[],
+    );
+    let failed: Vec<&str> =
+        c.diagnostics.iter().filter(|d| d.code == "E0401").map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        failed,
+        ["expected `web in everywhere` not to reach `db`, but `ops/<web pod>` -> `shop/db` can on tcp 5432"],
+        "{}",
+        render(&c)
+    );
+}

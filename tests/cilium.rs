@@ -122,6 +122,22 @@ fn namespaces_by_label_use_namespace_labels_and_stay_cluster_wide() {
     );
 }
 
+/// `api in prod`: pod labels and namespace labels in one endpoint selector, so both hold.
+#[test]
+fn a_workload_in_a_namespace_set_is_one_selector_on_pod_and_namespace_labels() {
+    let c = cilium("namespaces prod { env: prod, team in (a, b) }\nweb accepts tcp 80 from api in prod\n");
+    assert_eq!(
+        object(&c, "web")["spec"]["ingress"][0]["fromEndpoints"],
+        json!([{
+            "matchLabels": {"k8s:app": "api", "k8s:io.cilium.k8s.namespace.labels.env": "prod"},
+            "matchExpressions": [
+                {"key": "k8s:io.cilium.k8s.namespace.labels.team", "operator": "In", "values": ["a", "b"]},
+                {"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"},
+            ],
+        }])
+    );
+}
+
 #[test]
 fn cidr_sets_carry_their_exceptions() {
     let c = cilium("web accepts tcp 443 from 10.0.0.0/8 except (10.1.0.0/16, 10.2.0.0/16), fd00::/8\n");

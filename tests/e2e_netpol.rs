@@ -19,7 +19,8 @@
 //! - peers: `podSelector` alone is a workload of the policy's namespace (an empty one is
 //!   `namespace x`); a `namespaceSelector` on the name plus a `podSelector` is `ns/workload`;
 //!   `namespaceSelector: {}` is a `namespaces` set with an empty selector, and with an empty
-//!   `podSelector` too, `cluster`; an omitted `from` / `to` is `anywhere`;
+//!   `podSelector` too, `cluster`; a `namespaceSelector` on a set of namespaces plus a
+//!   `podSelector` is `workload in set`; an omitted `from` / `to` is `anywhere`;
 //! - namespaces carry only their name label `kubernetes.io/metadata.name` here. The revision
 //!   read selects namespaces on that label; older revisions labelled each namespace `ns: <name>`
 //!   and selected on `ns`, which is the same selection: selectors on `ns` are written on
@@ -39,12 +40,6 @@
 //! - "should allow ingress access from updated namespace": the policy selects namespaces on a
 //!   label other than the name (`ns2: updated`), added to `y` half-way; namespaces carry only
 //!   their name label here and the language cannot give a namespace labels.
-//! - "should enforce policy based on PodSelector and NamespaceSelector" and "should enforce
-//!   policy based on Multiple PodSelectors and NamespaceSelectors": one peer holding a
-//!   `namespaceSelector` with `NotIn` and a `podSelector` ("pods `pod: b` in every namespace but
-//!   x"). The language has no such peer: a workload lives in one namespace, and a `namespaces`
-//!   set stands for all the pods of its namespaces. Listing `y/b, z/b` would be a different
-//!   policy that only agrees on these nine pods, so the cases are left out.
 //! - The legacy suite (`network_legacy.go`) asserts single connections through Services, not
 //!   truth tables; it is not reproduced.
 //!
@@ -485,6 +480,39 @@ fn pod_selector_or_namespace_selector() {
         "namespaces not-x { kubernetes.io/metadata.name notin (x) }\n\
          namespace x {\n  a accepts from not-x, b\n}",
         &[tcp(80, Table::new(true).set("x/a", "x/a", false).set("x/c", "x/a", false))],
+    );
+}
+
+// ginkgo.It("should enforce policy based on PodSelector and NamespaceSelector")
+// One peer: `pod: b` in every namespace but x (NotIn), `b in not-x`.
+#[test]
+fn pod_selector_and_namespace_selector() {
+    check(
+        "should enforce policy based on PodSelector and NamespaceSelector",
+        "namespaces not-x { kubernetes.io/metadata.name notin (x) }\n\
+         namespace x {\n  a accepts from b in not-x\n}",
+        &[tcp(
+            80,
+            Table::new(true).all_ingress("x/a", false).set("y/b", "x/a", true).set("z/b", "x/a", true),
+        )],
+    );
+}
+
+// ginkgo.It("should enforce policy based on Multiple PodSelectors and NamespaceSelectors")
+// One peer: `pod In (b, c)` in every namespace but x.
+#[test]
+fn multiple_pod_selectors_and_namespace_selectors() {
+    check(
+        "should enforce policy based on Multiple PodSelectors and NamespaceSelectors",
+        "namespaces not-x { kubernetes.io/metadata.name notin (x) }\n\
+         namespace x {\n  workload pod-in-b-c { pod in (b, c) }\n  a accepts from pod-in-b-c in not-x\n}",
+        &[tcp(
+            80,
+            Table::new(true)
+                .peer(ns("x"), pod("x/a"), false)
+                .set("y/a", "x/a", false)
+                .set("z/a", "x/a", false),
+        )],
     );
 }
 

@@ -46,6 +46,14 @@ const SMALL: &[(&str, &str)] = &[
          web -> api on tcp 8080\n",
     ),
     ("open", "namespace shop\nworkload web { app: web }\nworkload api { app: api }\nweb connects to api on tcp 80\n"),
+    (
+        "workload_in",
+        "namespaces teams { kubernetes.io/metadata.name in (a, b) }\n\
+         namespace mon {\n  workload prometheus { app: prometheus }\n}\n\
+         namespace a {\n  workload api { app: api }\n  workload agent { app: prometheus }\n\
+           api accepts tcp 9090 from mon/prometheus in teams\n}\n\
+         namespace b {\n  workload db { app: db }\n  db accepts tcp 5432 from a/api\n  db connects to mon/prometheus in teams on tcp 9100\n}\n",
+    ),
 ];
 
 fn program(c: &Compilation) -> &Program {
@@ -297,6 +305,7 @@ fn check_mermaid(text: &str) -> Result<Vec<(String, String, String)>, String> {
         ("[/\"", "\"\\]"),
         ("{{\"", "\"}}"),
         ("[(\"", "\")]"),
+        ("(\"", "\")"),
     ];
     // `id` alone, or `id` and a shape around a quoted label: the id if well-formed.
     let node = |s: &str| -> Option<(String, bool)> {

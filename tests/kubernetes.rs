@@ -94,6 +94,20 @@ fn cross_namespace_workload_is_one_peer_with_both_selectors() {
     );
 }
 
+/// `web in teams`: the workload's pods in the set's namespaces, both selectors in ONE peer
+/// (two peers would mean "these pods here, or any pod there").
+#[test]
+fn workload_in_a_namespace_set_is_one_peer_with_both_selectors() {
+    let s = spec("namespaces teams { team in (a, b) }\ndb accepts tcp 5432 from web in teams\n", "db");
+    assert_eq!(
+        s["ingress"][0]["from"],
+        json!([{
+            "namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["a", "b"]}]},
+            "podSelector": {"matchLabels": {"app": "web"}}
+        }])
+    );
+}
+
 #[test]
 fn same_namespace_workload_is_a_pod_selector_only() {
     let s = spec("db accepts tcp 5432 from web\n", "db");

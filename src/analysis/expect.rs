@@ -117,7 +117,12 @@ fn check_one(
     };
     for &s in &sources {
         for &d in &destinations {
-            if s == d && u.point(s).is_pod() && !matches!(u.point(s).role, super::universe::Role::Workload(_))
+            if s == d
+                && u.point(s).is_pod()
+                && !matches!(
+                    u.point(s).role,
+                    super::universe::Role::Workload(_) | super::universe::Role::Relocated(_)
+                )
             {
                 continue;
             }
@@ -195,6 +200,9 @@ fn text(program: &Program, p: &crate::ir::PeerRef) -> String {
         Peer::Workload(w) => program.workload(*w).name.clone(),
         Peer::Namespace(n) => format!("namespace {}", program.namespace(*n).name),
         Peer::NamespaceSet(s) => program.namespace_set(*s).name.clone(),
+        Peer::WorkloadIn(w, s) => {
+            format!("{} in {}", program.workload(*w).name, program.namespace_set(*s).name)
+        }
         Peer::Cidr(c) => c.net.to_string(),
         Peer::Entity(e) => e.keyword().to_string(),
         Peer::Fqdn(f) => f.clone(),

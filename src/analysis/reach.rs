@@ -130,6 +130,15 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
             )
         }
         Peer::Namespace(n) => Coverage::zones([(u.zone_of_namespace(*n), Yes)]),
+        Peer::WorkloadIn(w, s) => {
+            let sel = &program.namespace_set(*s).selector;
+            let pods = &program.workload(*w).selector;
+            Coverage::points((0..u.zones.len() as ZoneId).flat_map(|z| {
+                let m = namespace_match(sel, &u.zone(z).labels);
+                let picked = if m == No { Vec::new() } else { u.select(z, pods) };
+                picked.into_iter().map(move |p| (p, m))
+            }))
+        }
         Peer::NamespaceSet(s) => {
             let sel = &program.namespace_set(*s).selector;
             Coverage::zones(

@@ -14,6 +14,7 @@
 //! program does not name it. A namespace carries exactly one label here, its name
 //! (`kubernetes.io/metadata.name`, set by the API server since 1.22).
 
+use super::side::Match;
 use crate::ir::{
     CidrBlock, Entity, LabelSelector, NamespaceId, Peer, Program, WorkloadId, KUBE_DNS_LABEL,
     KUBE_DNS_NAMESPACE,
@@ -60,6 +61,9 @@ pub enum Role {
     KubeDns,
     /// A pod of its namespace that no workload declares, without labels.
     Unlabelled,
+    /// A pod with a workload's labels in another namespace, which a `workload in namespaces`
+    /// peer picks.
+    Relocated(WorkloadId),
     /// An address outside the cluster (a documentation address).
     World(IpAddr),
     /// An address of a network the program names; whether it is inside the cluster is open.
@@ -84,7 +88,7 @@ pub struct Point {
 impl Point {
     pub fn kind(&self) -> Kind {
         match self.role {
-            Role::Workload(_) | Role::KubeDns | Role::Unlabelled => Kind::Pod,
+            Role::Workload(_) | Role::Relocated(_) | Role::KubeDns | Role::Unlabelled => Kind::Pod,
             Role::World(_) | Role::Address(_) => Kind::Net,
             Role::Host => Kind::Host,
             Role::ApiServer => Kind::ApiServer,
@@ -157,6 +161,32 @@ impl Universe {
                 program.qualified_name(id),
             );
             u.workloads.push(p);
+        }
+        // `workload in namespaces` peers: a pod with the workload's labels in every namespace
+        // the set may pick, besides the workload's own.
+        let mut relocated: BTreeSet<(WorkloadId, ZoneId)> = BTreeSet::new();
+        let peers = program
+            .rules
+            .iter()
+            .flat_map(|r| r.peers.iter())
+            .chain(program.expects.iter().flat_map(|e| [&e.from, &e.to]));
+        for peer in peers {
+            if let Peer::WorkloadIn(w, set) = &peer.peer {
+                let sel = &program.namespace_set(*set).selector;
+                let home = zone_of_ns[program.workload(*w).namespace.index()];
+                for z in 0..u.zones.len() as ZoneId {
+                    if z != home
+                        && super::reach::namespace_match(sel, &u.zones[z as usize].labels) != Match::No
+                    {
+                        relocated.insert((*w, z));
+                    }
+                }
+            }
+        }
+        for (w, z) in relocated {
+            let wl = program.workload(w);
+            let name = format!("{}/<{} pod>", u.zones[z as usize].name, wl.name);
+            u.add_pod(Role::Relocated(w), z, wl.selector.representative(), name);
         }
         let (k, v) = KUBE_DNS_LABEL;
         u.kube_dns = u.add_pod(
@@ -328,6 +358,14 @@ impl Universe {
             Peer::NamespaceSet(s) => {
                 let sel = &program.namespace_set(*s).selector;
                 self.zones.iter().filter(|z| sel.matches(&z.labels)).flat_map(|z| z.pods.clone()).collect()
+            }
+            Peer::WorkloadIn(w, s) => {
+                let sel = &program.namespace_set(*s).selector;
+                let pods = &program.workload(*w).selector;
+                (0..self.zones.len() as ZoneId)
+                    .filter(|z| sel.matches(&self.zone(*z).labels))
+                    .flat_map(|z| self.select(z, pods))
+                    .collect()
             }
             Peer::Cidr(c) => self
                 .addresses_in(&c.net)

@@ -338,6 +338,12 @@ impl Emitter<'_> {
                     namespace_selector: Some(namespace_by_name(&p.namespace(*n).name)),
                     ..EntityRule::default()
                 },
+                // Both in one entity rule: the workload's pods in the set's namespaces.
+                Peer::WorkloadIn(w, s) => EntityRule {
+                    selector: Some(self.selector(&p.workload(*w).selector, r.span)),
+                    namespace_selector: Some(self.selector(&p.namespace_set(*s).selector, r.span)),
+                    ..EntityRule::default()
+                },
                 Peer::NamespaceSet(s) => EntityRule {
                     namespace_selector: Some(self.selector(&p.namespace_set(*s).selector, r.span)),
                     ..EntityRule::default()

@@ -392,6 +392,12 @@ impl Emitter<'_> {
                 );
             }
             Peer::Namespace(n) => push_unique(&mut out.endpoints, namespace_selector(&p.namespace(*n).name)),
+            Peer::WorkloadIn(w, s) => {
+                let (wl, set) = (p.workload(*w), p.namespace_set(*s));
+                self.identity_labels(&wl.selector, "", wl.span);
+                self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
+                push_unique(&mut out.endpoints, workload_in_selector(&wl.selector, &set.selector))
+            }
             Peer::NamespaceSet(s) => {
                 let set = p.namespace_set(*s);
                 self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
@@ -581,6 +587,26 @@ fn namespace_set_selector(s: &LabelSelector) -> meta::LabelSelector {
         .iter()
         .map(|e| requirement(&format!("{NAMESPACE_LABELS_PREFIX}{}", e.key), e.op, &e.values))
         .collect();
+    expressions.push(requirement(NAMESPACE_LABEL, LabelOp::Exists, &[]));
+    selector(labels, expressions)
+}
+
+/// The pods `pods` picks in the namespaces whose labels match `set`: the pod labels and the
+/// namespace labels in one endpoint selector, which must hold together.
+fn workload_in_selector(pods: &LabelSelector, set: &LabelSelector) -> meta::LabelSelector {
+    let mut labels: BTreeMap<String, String> =
+        pods.match_labels.iter().map(|(k, v)| (format!("{K8S_SOURCE}{k}"), v.clone())).collect();
+    labels.extend(set.match_labels.iter().map(|(k, v)| (format!("{NAMESPACE_LABELS_PREFIX}{k}"), v.clone())));
+    let mut expressions: Vec<meta::LabelSelectorRequirement> = pods
+        .expressions
+        .iter()
+        .map(|e| requirement(&format!("{K8S_SOURCE}{}", e.key), e.op, &e.values))
+        .collect();
+    expressions.extend(
+        set.expressions
+            .iter()
+            .map(|e| requirement(&format!("{NAMESPACE_LABELS_PREFIX}{}", e.key), e.op, &e.values)),
+    );
     expressions.push(requirement(NAMESPACE_LABEL, LabelOp::Exists, &[]));
     selector(labels, expressions)
 }

@@ -165,6 +165,12 @@ impl Emitter<'_> {
                     ip_block: None,
                 }
             }
+            // Both selectors in one peer: the workload's pods in the set's namespaces.
+            Peer::WorkloadIn(w, s) => net::NetworkPolicyPeer {
+                pod_selector: Some(label_selector(&p.workload(*w).selector)),
+                namespace_selector: Some(label_selector(&p.namespace_set(*s).selector)),
+                ip_block: None,
+            },
             Peer::Namespace(n) => net::NetworkPolicyPeer {
                 namespace_selector: Some(namespace_by_name(&p.namespace(*n).name)),
                 ..Default::default()

@@ -49,9 +49,12 @@ fn covers(p: &Program, broad: &Peer, narrow: &Peer) -> bool {
     match (broad, narrow) {
         (Peer::Entity(Entity::Anywhere), _) => true,
         (b, n) if b == n => true,
-        (Peer::Entity(Entity::Cluster), Peer::Workload(_) | Peer::Namespace(_) | Peer::NamespaceSet(_)) => {
-            true
-        }
+        (
+            Peer::Entity(Entity::Cluster),
+            Peer::Workload(_) | Peer::Namespace(_) | Peer::NamespaceSet(_) | Peer::WorkloadIn(..),
+        ) => true,
+        // The same pods in namespaces the narrow set's own selector picks.
+        (Peer::NamespaceSet(s), Peer::WorkloadIn(_, n)) => s == n,
         (Peer::Entity(Entity::Cluster), Peer::Entity(Entity::KubeDns)) => true,
         (Peer::Namespace(n), Peer::Workload(w)) => p.workload(*w).namespace == *n,
         (Peer::Namespace(n), Peer::Entity(Entity::KubeDns)) => p.namespace(*n).name == KUBE_DNS_NAMESPACE,

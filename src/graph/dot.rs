@@ -59,6 +59,7 @@ fn node_decl(program: &Program, node: &Node) -> String {
         Node::Workload(_) => "box, style=rounded",
         Node::Namespace(_) => "folder",
         Node::NamespaceSet(_) => "tab",
+        Node::WorkloadIn(..) => "box, style=\"rounded,dashed\"",
         Node::Net(_) => "parallelogram",
         Node::Fqdn(_) => "note",
         Node::Entity(Entity::Anywhere) => "doublecircle",

@@ -72,6 +72,7 @@ fn node_decl(program: &Program, node: &Node) -> String {
     let t = text(&label(program, node));
     let shape = match node {
         Node::Workload(_) => format!("[\"{t}\"]"),
+        Node::WorkloadIn(..) => format!("(\"{t}\")"),
         Node::Namespace(_) | Node::NamespaceSet(_) => format!("[[\"{t}\"]]"),
         Node::Net(_) => format!("[/\"{t}\"/]"),
         Node::Fqdn(_) => format!(">\"{t}\"]"),

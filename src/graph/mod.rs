@@ -40,6 +40,8 @@ pub enum Node {
     /// Every pod of a namespace, by name.
     Namespace(String),
     NamespaceSet(NamespaceSetId),
+    /// The pods a workload's selector picks in the namespaces of a set.
+    WorkloadIn(WorkloadId, NamespaceSetId),
     Net(CidrBlock),
     Entity(Entity),
     Fqdn(String),
@@ -246,6 +248,12 @@ impl Graph {
         let point = u.point(p);
         match &point.role {
             Role::Workload(w) => Node::Workload(*w),
+            // Drawn as the node of the peer that named it.
+            Role::Relocated(w) => self
+                .nodes
+                .iter()
+                .find(|(n, m)| matches!(n, Node::WorkloadIn(x, _) if x == w) && m[p as usize] != Match::No)
+                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
             Role::KubeDns => Node::Entity(Entity::KubeDns),
             Role::Unlabelled => Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone()),
             Role::World(_) => Node::Entity(Entity::World),
@@ -275,6 +283,7 @@ fn node_of_peer(program: &Program, peer: &Peer) -> Node {
         Peer::Workload(w) => Node::Workload(*w),
         Peer::Namespace(n) => Node::Namespace(program.namespace(*n).name.clone()),
         Peer::NamespaceSet(s) => Node::NamespaceSet(*s),
+        Peer::WorkloadIn(w, s) => Node::WorkloadIn(*w, *s),
         Peer::Cidr(c) => Node::Net(c.clone()),
         Peer::Entity(e) => Node::Entity(*e),
         Peer::Fqdn(f) => Node::Fqdn(f.clone()),
@@ -295,6 +304,7 @@ fn membership(program: &Program, u: &Universe, node: &Node) -> Vec<Match> {
         }
         Node::Workload(w) => peer_coverage(program, u, &Peer::Workload(*w)),
         Node::NamespaceSet(s) => peer_coverage(program, u, &Peer::NamespaceSet(*s)),
+        Node::WorkloadIn(w, s) => peer_coverage(program, u, &Peer::WorkloadIn(*w, *s)),
         Node::Net(c) => peer_coverage(program, u, &Peer::Cidr(c.clone())),
         Node::Entity(e) => peer_coverage(program, u, &Peer::Entity(*e)),
         Node::Fqdn(f) => peer_coverage(program, u, &Peer::Fqdn(f.clone())),
@@ -405,6 +415,9 @@ pub fn key(program: &Program, node: &Node) -> String {
         Node::Workload(w) => program.qualified_name(*w),
         Node::Namespace(n) => format!("namespace {n}"),
         Node::NamespaceSet(s) => format!("namespaces {}", program.namespace_set(*s).name),
+        Node::WorkloadIn(w, s) => {
+            format!("{} in {}", program.qualified_name(*w), program.namespace_set(*s).name)
+        }
         Node::Net(c) => net_text(c),
         Node::Entity(e) => e.keyword().to_string(),
         Node::Fqdn(f) => format!("\"{f}\""),
@@ -417,6 +430,9 @@ pub fn label(program: &Program, node: &Node) -> String {
         Node::Workload(w) => program.workload(*w).name.clone(),
         Node::Namespace(n) => format!("all pods of {n}"),
         Node::NamespaceSet(s) => format!("namespaces {}", program.namespace_set(*s).name),
+        Node::WorkloadIn(w, s) => {
+            format!("{} in {}", program.workload(*w).name, program.namespace_set(*s).name)
+        }
         Node::Entity(Entity::KubeDns) => "kube-dns (cluster DNS)".to_string(),
         Node::Entity(Entity::Host) => "host (the node)".to_string(),
         Node::Entity(Entity::Cluster) => "cluster (every pod)".to_string(),

@@ -59,6 +59,7 @@ fn shape(program: &Program, node: &Node) -> (ShapeKind, &'static str) {
             (ShapeKind::Box(ns(&program.namespace(program.workload(*w).namespace).name)), "white")
         }
         Node::Namespace(_) | Node::NamespaceSet(_) => (ShapeKind::Box(text), "lightblue"),
+        Node::WorkloadIn(..) => (ShapeKind::Box(text), "white"),
         Node::Net(_) => (ShapeKind::Box(format!("network\n{text}")), "lightyellow"),
         Node::Fqdn(_) => (ShapeKind::Box(format!("DNS name\n{text}")), "lavender"),
         Node::Entity(Entity::Anywhere) => (ShapeKind::DoubleCircle(text), "lightyellow"),

@@ -343,6 +343,13 @@ impl Builder {
                     self.pending.push((Pending::Name { r: r.clone(), ns: ns.map(str::to_string) }, stmt))
                 }
                 ast::Peer::Namespace(id) => self.pending.push((Pending::Namespace(id.clone()), stmt)),
+                ast::Peer::In(w) => {
+                    let ns = ns.map(str::to_string);
+                    self.pending.push((Pending::Name { r: w.workload.clone(), ns: ns.clone() }, stmt));
+                    let set =
+                        ast::NameRef { namespace: None, name: w.namespaces.clone(), span: w.namespaces.span };
+                    self.pending.push((Pending::Name { r: set, ns }, stmt));
+                }
                 _ => {}
             }
         }

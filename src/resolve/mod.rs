@@ -338,8 +338,13 @@ impl<'a> References<'a> {
 
     fn peers(&mut self, ns: Option<&'a str>, ps: &'a [ast::Peer]) {
         for p in ps {
-            if let ast::Peer::Name(r) = p {
-                self.add(ns, r);
+            match p {
+                ast::Peer::Name(r) => self.add(ns, r),
+                ast::Peer::In(w) => {
+                    self.add(ns, &w.workload);
+                    self.names.insert(&w.namespaces.name);
+                }
+                _ => {}
             }
         }
     }

@@ -35,6 +35,14 @@ impl Resolver<'_> {
             }
             ast::Peer::Cidr(c) => Peer::Cidr(self.cidr(c)),
             ast::Peer::Name(r) => return self.named_peer(r, ns, out),
+            ast::Peer::In(w) => {
+                let workload = self.workload_ref(&w.workload, ns);
+                let set = self.namespace_set_ref(&w.namespaces);
+                match (workload, set) {
+                    (Some(w), Some(s)) => Peer::WorkloadIn(w, s),
+                    _ => return,
+                }
+            }
         };
         out.push(PeerRef { peer, span });
     }
@@ -57,6 +65,57 @@ impl Resolver<'_> {
         except.sort();
         except.dedup();
         ir::CidrBlock { net, except }
+    }
+
+    /// The workload `r` names (`ns/name`, or a name of namespace `ns`), or an error.
+    fn workload_ref(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>) -> Option<WorkloadId> {
+        let home = match &r.namespace {
+            Some(q) => self.namespace_ids.get(&q.name).copied(),
+            None => ns,
+        };
+        if let Some(id) = home.and_then(|n| self.workload_ids.get(&(n, r.name.name.clone()))) {
+            return Some(*id);
+        }
+        match self.globals.get(&r.name.name).map(|g| g.kind).filter(|_| r.namespace.is_none()) {
+            Some(kind) => self.errors.push(ResolveError::WrongKind {
+                name: r.name.name.clone(),
+                kind,
+                expected: "a workload (whose selector picks the pods)",
+                span: r.span,
+            }),
+            None => self.unknown(
+                r,
+                "workload",
+                r.namespace
+                    .as_ref()
+                    .map(|q| q.name.clone())
+                    .or_else(|| ns.map(|n| self.program.namespace(n).name.clone()))
+                    .as_deref(),
+            ),
+        }
+        None
+    }
+
+    /// The `namespaces` set `name` names, or an error.
+    fn namespace_set_ref(&mut self, name: &ast::Ident) -> Option<ir::NamespaceSetId> {
+        if let Some(id) = self.namespace_set_ids.get(&name.name) {
+            return Some(*id);
+        }
+        let kind = self.globals.get(&name.name).map(|g| g.kind);
+        let kind = kind.or_else(|| self.namespace_ids.contains_key(&name.name).then_some(Kind::Namespace));
+        match kind {
+            Some(kind) => self.errors.push(ResolveError::WrongKind {
+                name: name.name.clone(),
+                kind,
+                expected: "a `namespaces` set (for one namespace, write `namespace/workload`)",
+                span: name.span,
+            }),
+            None => {
+                let r = ast::NameRef { namespace: None, name: name.clone(), span: name.span };
+                self.unknown(&r, "namespace set", None);
+            }
+        }
+        None
     }
 
     fn named_peer(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>, out: &mut Vec<PeerRef>) {

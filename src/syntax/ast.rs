@@ -262,6 +262,15 @@ pub enum Peer {
     Dns(Spanned<String>),
     Cidr(CidrPeer),
     Name(NameRef),
+    /// `workload in namespaces-set`.
+    In(WorkloadIn),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkloadIn {
+    pub workload: NameRef,
+    pub namespaces: Ident,
+    pub span: Span,
 }
 
 impl Peer {
@@ -272,6 +281,7 @@ impl Peer {
             Peer::Dns(d) => d.span,
             Peer::Cidr(c) => c.span,
             Peer::Name(n) => n.span,
+            Peer::In(w) => w.span,
         }
     }
 }

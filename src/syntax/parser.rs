@@ -483,6 +483,12 @@ impl Lower {
             Rule::dns_name => Peer::Dns(self.string(inner(x).next().expect("grammar: dns string"))),
             Rule::cidr_peer => Peer::Cidr(self.cidr_peer(x)),
             Rule::ref_name => Peer::Name(self.name_ref(x)),
+            Rule::workload_in => {
+                let mut it = inner(x);
+                let workload = self.name_ref(it.next().expect("grammar: workload_in ref"));
+                let namespaces = self.name(it.nth(1));
+                Peer::In(WorkloadIn { workload, namespaces, span })
+            }
             r => unreachable!("grammar: unexpected peer {r:?}"),
         }
     }

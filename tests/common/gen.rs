@@ -1,9 +1,9 @@
 //! Random `.netpol` programs for property tests: two namespaces `a` and `b` with workloads
 //! `w0…` whose selectors overlap, a namespace set, a group per namespace, and rules of every
 //! kind (ingress, egress, deny, edges) with peers of every kind (workloads across namespaces,
-//! namespaces, the set, groups, IPv4 and IPv6 networks with exceptions, built-in peers), ports
-//! of every shape (lists, ranges, named ports, several protocols, a whole protocol) and
-//! reasons. [`Shape`] adds what only some tests want.
+//! namespaces, the set, a workload's pods in the set's namespaces, groups, IPv4 and IPv6
+//! networks with exceptions, built-in peers), ports of every shape (lists, ranges, named ports,
+//! several protocols, a whole protocol) and reasons. [`Shape`] adds what only some tests want.
 
 use proptest::prelude::*;
 
@@ -55,6 +55,7 @@ pub fn peer(workloads: usize) -> impl Strategy<Value = String> {
         1 => (0..2usize).prop_map(|k| format!("namespace {}", NAMESPACES[k])),
         1 => (0..2usize).prop_map(|k| format!("all-{}", NAMESPACES[k])),
         1 => Just("team-ns".to_string()),
+        1 => (0..workloads).prop_map(|w| format!("w{w} in team-ns")),
         1 => Just("cluster".to_string()),
         1 => Just("anywhere".to_string()),
         1 => Just("world".to_string()),

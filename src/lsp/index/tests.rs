@@ -128,3 +128,15 @@ fn a_second_declaration_is_a_use_of_the_first() {
     assert_eq!(i.decls.len(), 1);
     assert_eq!(i.uses(0).count(), 1);
 }
+
+/// Both names of `W in S` are uses: `W` of the workload (resolved like any peer), `S` of the
+/// `namespaces` set.
+#[test]
+fn a_workload_in_a_namespace_set_names_both() {
+    const SRC: &str = "namespaces teams { team: a }\nnamespace shop {\n  workload web { app: web }\n  workload db { app: db }\n  db accepts tcp 80 from web in teams\n}\n";
+    let i = Index::build("w.netpol", &Mem(&[("w.netpol", SRC)]));
+    let web = decl_at(&i, 0, SRC, "web", 2);
+    assert_eq!((web.kind, web.namespace.as_deref()), (Kind::Workload, Some("shop")));
+    let teams = decl_at(&i, 0, SRC, "teams", 1);
+    assert_eq!((teams.kind, teams.span.start), (Kind::NamespaceSet, offset(SRC, "teams", 0) as u32));
+}

@@ -568,8 +568,12 @@ fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems(
     let u = universe();
     let api = json!({"name": "kubernetes", "namespace": "default"});
     let egress = |destination: Value| {
-        np("shop", "web", json!({"selector": "app == 'web'", "types": ["Egress"],
-                                 "egress": [{"action": "Allow", "destination": destination}]}))
+        np(
+            "shop",
+            "web",
+            json!({"selector": "app == 'web'", "types": ["Egress"],
+                                 "egress": [{"action": "Allow", "destination": destination}]}),
+        )
     };
     let c = read_ok(&[egress(json!({"services": api}))], &u);
     let to_api = c.side(point(&u, "shop/web"), Direction::Egress).at(&u, u.api_server());
@@ -578,8 +582,12 @@ fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems(
         let cell = cell(&c, &u, "shop/web", Direction::Egress, other);
         assert!(cell.possible.is_empty(), "{other}: {cell:?}");
     }
-    let ingress = np("shop", "db", json!({"selector": "app == 'db'", "types": ["Ingress"], "ingress": [
-        {"action": "Allow", "protocol": "TCP", "source": {"services": api}, "destination": {"ports": [8443]}}]}));
+    let ingress = np(
+        "shop",
+        "db",
+        json!({"selector": "app == 'db'", "types": ["Ingress"], "ingress": [
+        {"action": "Allow", "protocol": "TCP", "source": {"services": api}, "destination": {"ports": [8443]}}]}),
+    );
     let c = read_ok(&[ingress], &u);
     let from_api = c.side(point(&u, "shop/db"), Direction::Ingress).at(&u, u.api_server());
     assert_eq!(from_api.certain, tcp(8443));
@@ -594,8 +602,12 @@ fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems(
         let to_api = c.side(point(&u, "shop/web"), Direction::Egress).at(&u, u.api_server());
         assert!(to_api.possible.is_empty(), "{destination}: a rule Calico refuses allows nothing");
     }
-    let own = np("shop", "web", json!({"selector": "app == 'web'", "types": ["Ingress"], "ingress": [
-        {"action": "Allow", "destination": {"services": api}}]}));
+    let own = np(
+        "shop",
+        "web",
+        json!({"selector": "app == 'web'", "types": ["Ingress"], "ingress": [
+        {"action": "Allow", "destination": {"services": api}}]}),
+    );
     let (_, problems) = Calico::new(&[own], &u);
     assert!(problems.iter().any(|p| p.contains("refuses a Service there")), "{problems:?}");
 
