@@ -12,6 +12,38 @@
 
 const IDENT = /[A-Za-z]([A-Za-z0-9_]|-+[A-Za-z0-9_])*/;
 
+/** The keywords of grammar/netpol.pest (its `kw_*` rules). */
+const KEYWORDS = [
+  'import', 'namespace', 'namespaces', 'workload', 'group', 'param', 'if', 'else', 'default',
+  'expect', 'accepts', 'connects', 'refuses', 'never', 'nothing', 'from', 'to', 'on', 'and',
+  'except', 'deny', 'ingress', 'egress', 'all', 'can', 'cannot', 'reach', 'in', 'notin',
+  'exists', 'does-not-exist', 'true', 'false',
+];
+
+/** The built-in peers (the pest grammar's `builtin` rule). */
+const BUILTIN_PEERS = [
+  'anywhere', 'anything', 'world', 'cluster', 'host', 'kube-apiserver', 'kube-dns',
+];
+
+/**
+ * A name. In the pest grammar a name is any identifier, keywords and built-in peer names
+ * included (`workload default { ... }` declares a workload named `default`), and which reading
+ * wins is decided by the order of its choices. Here the identifier token is lexed as a keyword
+ * wherever that keyword is valid, so a name also accepts each keyword token, shown as an
+ * `identifier` node (or an `as` node). `except` leaves out the words that are not names at
+ * this place in the pest grammar.
+ *
+ * @param {GrammarSymbols<string>} $
+ * @param {{as?: RuleOrLiteral, except?: string[]}} options
+ */
+const anyName = ($, { as = undefined, except = [] } = {}) =>
+  choice(
+    as === undefined ? $.identifier : alias($.identifier, as),
+    ...[...KEYWORDS, ...BUILTIN_PEERS]
+      .filter((w) => !except.includes(w))
+      .map((w) => alias(w, as === undefined ? $.identifier : as)),
+  );
+
 /** A word in any case: protocols are case-insensitive (`tcp`, `TCP`). */
 const anyCase = (word) =>
   new RegExp(
@@ -24,6 +56,24 @@ const anyCase = (word) =>
 /** Newlines allowed here (after `,`, `=`, `{` or `(`, or before `}` or `)`). */
 const nl = ($) => optional($._nl);
 
+/**
+ * `name` or `namespace/name`. There is no space around the `/`, and no keyword is valid right
+ * after it, so the name after it is any word.
+ *
+ * @param {GrammarSymbols<string>} $
+ * @param {RuleOrLiteral} name
+ * @param {RuleOrLiteral} namespace
+ */
+const refName = ($, name, namespace) =>
+  choice(
+    field('name', name),
+    seq(
+      field('namespace', namespace),
+      token.immediate('/'),
+      field('name', alias(token.immediate(IDENT), $.identifier)),
+    ),
+  );
+
 /** `rule (, rule)*` where a newline may follow each comma. */
 const commaSep1 = ($, rule) => seq(rule, repeat(seq(',', nl($), rule)));
 
@@ -34,7 +84,29 @@ module.exports = grammar({
 
   word: ($) => $.identifier,
 
-  conflicts: ($) => [],
+  // No word is reserved in general: a name may be any word (see anyName). A port list ends at
+  // `from`, `to`, `on` and `and`, which are never named ports, as in the pest grammar's
+  // `named_port`.
+  reserved: {
+    global: (_) => [],
+    port: (_) => ['from', 'to', 'on', 'and'],
+  },
+
+  // At the start of a statement a keyword may begin a declaration, an `if` or an `expect`, or
+  // be the name of a rule's subject or an edge's first peer (`workload accepts nothing`,
+  // `expect -> web`). The pest grammar tries each in turn; here both readings are kept until
+  // the next word or two decide between them.
+  conflicts: ($) => [
+    [$.namespace_statement, $.namespace_block, $.namespace_peer, $._name],
+    [$.namespaces_declaration, $._name],
+    [$.workload_declaration, $._name],
+    [$.group_declaration, $._name],
+    [$.param_declaration, $._name],
+    [$.if_block, $._name],
+    [$.expect_statement, $._name],
+    [$.namespace_peer, $._name],
+    [$._name, $._peer_namespace],
+  ],
 
   rules: {
     source_file: ($) =>
@@ -77,26 +149,26 @@ module.exports = grammar({
 
     import: ($) => seq('import', field('path', $.string)),
 
-    namespace_statement: ($) => seq('namespace', field('name', $.identifier)),
+    namespace_statement: ($) => seq('namespace', field('name', $._name)),
 
     namespace_block: ($) =>
-      seq('namespace', field('name', $.identifier), field('body', alias($._item_block, $.block))),
+      seq('namespace', field('name', $._name), field('body', alias($._item_block, $.block))),
 
     namespaces_declaration: ($) =>
-      seq('namespaces', field('name', $.identifier), field('selector', $.selector)),
+      seq('namespaces', field('name', $._name), field('selector', $.selector)),
 
     workload_declaration: ($) =>
-      seq('workload', field('name', $.identifier), field('selector', $.selector)),
+      seq('workload', field('name', $._name), field('selector', $.selector)),
 
     group_declaration: ($) =>
-      seq('group', field('name', $.identifier), '=', nl($), field('members', $.peer_list)),
+      seq('group', field('name', $._name), '=', nl($), field('members', $.peer_list)),
 
     param_declaration: ($) =>
       seq(
         'param',
-        field('name', $.identifier),
+        field('name', $._name),
         ':',
-        field('type', alias($.identifier, $.type)),
+        field('type', $._type_name),
         optional(seq('=', field('default', $._literal))),
       ),
 
@@ -133,8 +205,16 @@ module.exports = grammar({
     _label_value: ($) => choice($.string, $.label_value),
     label_value: (_) => /[A-Za-z0-9._-]+/,
 
+    // `true` and `false` are booleans, never names, as in the pest grammar's `literal`.
     _literal: ($) =>
-      choice($.string, $.cidr, $.port_range, $.number, $.boolean, $.identifier),
+      choice(
+        $.string,
+        $.cidr,
+        $.port_range,
+        $.number,
+        $.boolean,
+        anyName($, { except: ['true', 'false'] }),
+      ),
 
     boolean: (_) => choice('true', 'false'),
 
@@ -153,7 +233,7 @@ module.exports = grammar({
     condition: ($) =>
       seq(
         optional(alias('!', $.negation)),
-        field('parameter', $.identifier),
+        field('parameter', $._name),
         optional(seq(field('operator', choice('==', '!=')), field('value', $._literal))),
       ),
 
@@ -175,13 +255,18 @@ module.exports = grammar({
         ),
       ),
 
+    // `nothing` right after `connects to` is the keyword (`a connects to nothing, b` is an
+    // error in the pest grammar, which tries `nothing` first); later peers may be named so.
     connects: ($) =>
       seq(
         'connects',
         'to',
         choice(
           'nothing',
-          seq(field('peers', $.peer_list), optional(seq('on', field('ports', $.port_spec)))),
+          seq(
+            field('peers', alias($._connects_peer_list, $.peer_list)),
+            optional(seq('on', field('ports', $.port_spec))),
+          ),
         ),
       ),
 
@@ -237,7 +322,8 @@ module.exports = grammar({
 
     protocol: (_) => token(choice(...['tcp', 'udp', 'sctp'].map(anyCase))),
 
-    _port_item: ($) => choice($.port_range, $.number, alias($.identifier, $.named_port)),
+    _port_item: ($) =>
+      choice($.port_range, $.number, reserved('port', alias($.identifier, $.named_port))),
 
     port_range: (_) => /[0-9]+-[0-9]+/,
     number: (_) => /[0-9]+/,
@@ -246,12 +332,32 @@ module.exports = grammar({
 
     peer_list: ($) => commaSep1($, $._peer),
 
-    _peer: ($) => choice($.builtin_peer, $.namespace_peer, $.dns_name, $.cidr_peer, $.ref_name),
+    _connects_peer_list: ($) =>
+      seq(
+        choice(
+          $.builtin_peer,
+          $.namespace_peer,
+          $.dns_name,
+          $.cidr_peer,
+          alias($._connects_peer_ref, $.ref_name),
+        ),
+        repeat(seq(',', nl($), $._peer)),
+      ),
 
-    builtin_peer: (_) =>
-      choice('anywhere', 'anything', 'world', 'cluster', 'host', 'kube-apiserver', 'kube-dns'),
+    // As in the pest grammar, a built-in peer name is the built-in peer (`world/x` is an error
+    // there), and `namespace` followed by a name is a namespace.
+    _peer: ($) =>
+      choice(
+        $.builtin_peer,
+        $.namespace_peer,
+        $.dns_name,
+        $.cidr_peer,
+        alias($._peer_ref, $.ref_name),
+      ),
 
-    namespace_peer: ($) => seq('namespace', field('name', $.identifier)),
+    builtin_peer: (_) => choice(...BUILTIN_PEERS),
+
+    namespace_peer: ($) => seq('namespace', field('name', $._name)),
 
     dns_name: ($) => $.string,
 
@@ -272,17 +378,38 @@ module.exports = grammar({
         ),
       ),
 
-    ref_name: ($) =>
+    /** A rule's subject: any name, built-in peer names too. */
+    ref_name: ($) => refName($, $._name, $._name),
+
+    // A peer is not named after a built-in peer (`world/x` is the built-in peer `world` and
+    // then an error in the pest grammar), and `namespace` followed by any word is a namespace
+    // peer: the name `namespace` has a lower precedence than that word.
+    _peer_ref: ($) => refName($, $._peer_name, $._peer_namespace),
+
+    _peer_name: ($) =>
       choice(
-        field('name', $.identifier),
-        seq(
-          field('namespace', $.identifier),
-          token.immediate('/'),
-          field('name', alias(token.immediate(IDENT), $.identifier)),
-        ),
+        anyName($, { except: [...BUILTIN_PEERS, 'namespace'] }),
+        prec(-1, alias('namespace', $.identifier)),
       ),
 
+    _peer_namespace: ($) => anyName($, { except: BUILTIN_PEERS }),
+
+    // The first peer after `connects to` is not named `nothing` either.
+    _connects_peer_ref: ($) => refName($, $._connects_peer_name, $._connects_peer_namespace),
+
+    _connects_peer_name: ($) =>
+      choice(
+        anyName($, { except: [...BUILTIN_PEERS, 'namespace', 'nothing'] }),
+        prec(-1, alias('namespace', $.identifier)),
+      ),
+
+    _connects_peer_namespace: ($) => anyName($, { except: [...BUILTIN_PEERS, 'nothing'] }),
+
     // ---- lexical ------------------------------------------------------------------------
+
+    _name: ($) => anyName($),
+
+    _type_name: ($) => anyName($, { as: $.type }),
 
     identifier: (_) => IDENT,
 

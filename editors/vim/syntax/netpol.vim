@@ -23,11 +23,12 @@ syn match netpolCidr       "\%([A-Za-z0-9_.:-]\)\@<!\d\+\%(\.\d\+\)\{3}\%(/\d\+\
 syn match netpolCidr       "\%([A-Za-z0-9_.:-]\)\@<!\x*:[[:xdigit:]:.]*\%(/\d\+\)\=\%([A-Za-z0-9_.:/-]\)\@!"
 
 " ---- operators and punctuation
-syn match netpolAssign     "="
+syn match netpolAssign     "=" nextgroup=netpolAnyName skipwhite
 syn match netpolNot        "!"
-syn match netpolCompare    "==\|!="
-syn match netpolArrow      "->"
+syn match netpolCompare    "==\|!=" nextgroup=netpolAnyName skipwhite
+syn match netpolArrow      "->" nextgroup=netpolAnyName skipwhite
 syn match netpolDelimiter  "[{}(),]"
+syn match netpolDelimiter  "," nextgroup=netpolAnyName skipwhite
 
 " ---- keywords
 syn keyword netpolImport      import
@@ -36,10 +37,13 @@ syn keyword netpolDeclaration namespace nextgroup=netpolNamespaceName skipwhite
 syn keyword netpolDeclaration workload namespaces nextgroup=netpolSelectorName skipwhite
 syn keyword netpolDeclaration group nextgroup=netpolDeclName skipwhite
 syn keyword netpolDeclaration param nextgroup=netpolParamName skipwhite
-syn keyword netpolRule        accepts connects refuses never nothing from to on and except
+syn keyword netpolRule        accepts connects refuses never nothing on and except
+syn keyword netpolRule        from to nextgroup=netpolAnyName skipwhite
 syn keyword netpolRule        default deny
 syn keyword netpolDirection   ingress egress all
-syn keyword netpolExpect      expect can cannot reach
+syn keyword netpolExpect      expect nextgroup=netpolExpectPeer skipwhite
+syn keyword netpolExpect      can cannot
+syn keyword netpolExpect      reach nextgroup=netpolAnyName skipwhite
 syn keyword netpolBoolean     true false
 syn keyword netpolBuiltin     anywhere anything world cluster host kube-apiserver kube-dns
 syn case ignore
@@ -52,6 +56,14 @@ syn match netpolSelectorName  "\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*" containe
 syn match netpolParamName     "\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*" contained nextgroup=netpolParamColon skipwhite
 syn match netpolParamColon    ":" contained nextgroup=netpolParamType skipwhite
 syn match netpolParamType     "\h\w*" contained
+
+" A peer (or a value) after `from`, `to`, `reach`, `->`, `,`, `=`, `==` or `!=`, and the first
+" peer of `expect`, may be any word, a keyword too (`web connects to expect`), but a built-in peer,
+" `namespace NAME`, `nothing` and a boolean keep their own groups. A keyword that begins a line
+" stays a keyword, even as a rule's subject (`default accepts nothing`): a Vim keyword wins over
+" any match that starts at the same column.
+syn match netpolAnyName    "\%(\%(namespace\|nothing\|true\|false\|anywhere\|anything\|world\|cluster\|host\|kube-apiserver\|kube-dns\)\%([A-Za-z0-9_-]\)\@!\)\@!\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*\%([A-Za-z0-9_./:-]\)\@!" contained
+syn match netpolExpectPeer "\%(\%(namespace\|anywhere\|anything\|world\|cluster\|host\|kube-apiserver\|kube-dns\)\%([A-Za-z0-9_-]\)\@!\)\@!\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*\ze\s\+\%(can\|cannot\)\%([A-Za-z0-9_-]\)\@!" contained
 
 " ---- label selectors: `workload NAME { key: value, key in (a, b), key exists, !key }`
 " Only here is `key: value` a label; elsewhere a colon belongs to an IPv6 address.
@@ -93,6 +105,8 @@ hi def link netpolPortRange     Number
 hi def link netpolCidr          Constant
 hi def link netpolName          Identifier
 hi def link netpolQualified     Identifier
+hi def link netpolAnyName       Identifier
+hi def link netpolExpectPeer    Identifier
 hi def link netpolNamespacePart Structure
 hi def link netpolNamespaceName Structure
 hi def link netpolSlash         Delimiter
