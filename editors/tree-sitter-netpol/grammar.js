@@ -106,6 +106,13 @@ module.exports = grammar({
     [$.expect_statement, $._name],
     [$.namespace_peer, $._name],
     [$._name, $._peer_namespace],
+    // The same, for an edge whose first peer is `W in S` (`workload in teams -> db`).
+    [$.namespaces_declaration, $._peer_name],
+    [$.workload_declaration, $._peer_name],
+    [$.group_declaration, $._peer_name],
+    [$.param_declaration, $._peer_name],
+    [$.if_block, $._peer_name],
+    [$.expect_statement, $._peer_name],
   ],
 
   rules: {
@@ -339,6 +346,7 @@ module.exports = grammar({
           $.namespace_peer,
           $.dns_name,
           $.cidr_peer,
+          alias($._connects_workload_in, $.workload_in),
           alias($._connects_peer_ref, $.ref_name),
         ),
         repeat(seq(',', nl($), $._peer)),
@@ -352,10 +360,22 @@ module.exports = grammar({
         $.namespace_peer,
         $.dns_name,
         $.cidr_peer,
+        $.workload_in,
         alias($._peer_ref, $.ref_name),
       ),
 
     builtin_peer: (_) => choice(...BUILTIN_PEERS),
+
+    // `W in S`: the pods workload W's selector picks in the namespaces of the set S.
+    workload_in: ($) =>
+      seq(field('workload', alias($._peer_ref, $.ref_name)), 'in', field('namespaces', $._name)),
+
+    _connects_workload_in: ($) =>
+      seq(
+        field('workload', alias($._connects_peer_ref, $.ref_name)),
+        'in',
+        field('namespaces', $._name),
+      ),
 
     namespace_peer: ($) => seq('namespace', field('name', $._name)),
 

@@ -121,6 +121,9 @@
 (namespace_peer
   name: (identifier) @module)
 
+(workload_in
+  namespaces: (identifier) @type)
+
 (ref_name
   namespace: (identifier) @module)
 

@@ -65,6 +65,11 @@ syn match netpolParamType     "\h\w*" contained
 syn match netpolAnyName    "\%(\%(namespace\|nothing\|true\|false\|anywhere\|anything\|world\|cluster\|host\|kube-apiserver\|kube-dns\)\%([A-Za-z0-9_-]\)\@!\)\@!\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*\%([A-Za-z0-9_./:-]\)\@!" contained
 syn match netpolExpectPeer "\%(\%(namespace\|anywhere\|anything\|world\|cluster\|host\|kube-apiserver\|kube-dns\)\%([A-Za-z0-9_-]\)\@!\)\@!\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*\ze\s\+\%(can\|cannot\)\%([A-Za-z0-9_-]\)\@!" contained
 
+" `W in S`: after a peer name, `in` and the name of a `namespaces` set. In a selector `in` is
+" followed by `(`, never by a name.
+syn match netpolPeerIn   "\%([A-Za-z0-9_]\s\+\)\@<=in\%([A-Za-z0-9_-]\)\@!\ze\s\+\h" nextgroup=netpolSetName skipwhite
+syn match netpolSetName  "\h\%([A-Za-z0-9_]\|-[A-Za-z0-9_-]\@=\)*" contained
+
 " ---- label selectors: `workload NAME { key: value, key in (a, b), key exists, !key }`
 " Only here is `key: value` a label; elsewhere a colon belongs to an IPv6 address.
 syn region netpolSelector matchgroup=netpolDelimiter start="{" end="}" contained
@@ -106,6 +111,8 @@ hi def link netpolCidr          Constant
 hi def link netpolName          Identifier
 hi def link netpolQualified     Identifier
 hi def link netpolAnyName       Identifier
+hi def link netpolPeerIn        Keyword
+hi def link netpolSetName       Type
 hi def link netpolExpectPeer    Identifier
 hi def link netpolNamespacePart Structure
 hi def link netpolNamespaceName Structure
