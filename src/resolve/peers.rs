@@ -67,14 +67,19 @@ impl Resolver<'_> {
         ir::CidrBlock { net, except }
     }
 
-    /// The workload `r` names (`ns/name`, or a name of namespace `ns`), or an error.
-    fn workload_ref(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>) -> Option<WorkloadId> {
+    /// The workload `r` names: `ns/name`, or a name of namespace `ns`.
+    fn find_workload(&self, r: &ast::NameRef, ns: Option<NamespaceId>) -> Option<WorkloadId> {
         let home = match &r.namespace {
             Some(q) => self.namespace_ids.get(&q.name).copied(),
             None => ns,
         };
-        if let Some(id) = home.and_then(|n| self.workload_ids.get(&(n, r.name.name.clone()))) {
-            return Some(*id);
+        home.and_then(|n| self.workload_ids.get(&(n, r.name.name.clone()))).copied()
+    }
+
+    /// The workload `r` names, or an error.
+    fn workload_ref(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>) -> Option<WorkloadId> {
+        if let Some(id) = self.find_workload(r, ns) {
+            return Some(id);
         }
         match self.globals.get(&r.name.name).map(|g| g.kind).filter(|_| r.namespace.is_none()) {
             Some(kind) => self.errors.push(ResolveError::WrongKind {
@@ -119,24 +124,14 @@ impl Resolver<'_> {
     }
 
     fn named_peer(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>, out: &mut Vec<PeerRef>) {
-        if let Some(q) = &r.namespace {
-            match self
-                .namespace_ids
-                .get(&q.name)
-                .and_then(|n| self.workload_ids.get(&(*n, r.name.name.clone())))
-            {
-                Some(id) => {
-                    out.push(PeerRef { peer: Peer::Workload(*id), span: r.span });
-                }
-                None => self.unknown(r, "workload", Some(q.name.as_str())),
-            }
-            return;
-        }
-        let name = &r.name.name;
-        if let Some(id) = ns.and_then(|n| self.workload_ids.get(&(n, name.clone()))).copied() {
+        if let Some(id) = self.find_workload(r, ns) {
             out.push(PeerRef { peer: Peer::Workload(id), span: r.span });
             return;
         }
+        if let Some(q) = &r.namespace {
+            return self.unknown(r, "workload", Some(q.name.as_str()));
+        }
+        let name = &r.name.name;
         match self.globals.get(name).map(|g| g.kind) {
             Some(Kind::Group) => return out.extend(self.expand_group(name, r.span)),
             Some(Kind::NamespaceSet) => {
