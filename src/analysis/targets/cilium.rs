@@ -245,27 +245,8 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
         }
         (r.problems, r.specs)
     });
-    let mut problems = Vec::new();
-    let mut specs = Vec::new();
-    let mut selecting = vec![[Vec::new(), Vec::new()]; u.len()];
-    for (p, read) in parts {
-        problems.extend(p);
-        for (sides, pods) in read {
-            let index = specs.len() as u32;
-            let says: [bool; 2] = std::array::from_fn(|d| {
-                let s: &SpecSide = &sides[d];
-                s.isolation.is_some() || !s.steps.is_empty()
-            });
-            for p in pods {
-                for d in 0..2 {
-                    if says[d] {
-                        selecting[p as usize][d].push(index);
-                    }
-                }
-            }
-            specs.push(sides);
-        }
-    }
+    let (problems, specs, selecting) =
+        super::join_reads(parts, u.len(), |s: &SpecSide| s.isolation.is_some() || !s.steps.is_empty());
     Reading { semantics: Box::new(Cilium { u, specs, selecting }), problems }
 }
 

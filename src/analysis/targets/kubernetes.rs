@@ -328,23 +328,7 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
         }
         (r.problems, r.policies)
     });
-    let mut problems = Vec::new();
-    let mut policies = Vec::new();
-    let mut selecting = vec![[Vec::new(), Vec::new()]; u.len()];
-    for (p, read) in parts {
-        problems.extend(p);
-        for (sides, pods) in read {
-            let index = policies.len() as u32;
-            for p in pods {
-                for (d, side) in sides.iter().enumerate() {
-                    if side.is_some() {
-                        selecting[p as usize][d].push(index);
-                    }
-                }
-            }
-            policies.push(sides);
-        }
-    }
+    let (problems, policies, selecting) = super::join_reads(parts, u.len(), Option::is_some);
     Reading { semantics: Box::new(Kubernetes { u, policies, selecting }), problems }
 }
 

@@ -15,7 +15,7 @@ pub mod kubernetes;
 
 use super::matrix::Semantics;
 use super::side::Origin;
-use super::universe::Universe;
+use super::universe::{PointId, Universe};
 use crate::backend::{Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -95,6 +95,42 @@ pub fn read<'u>(target: Target, objects: &(impl Manifests + ?Sized), u: &'u Univ
         Target::Cilium => cilium::read(objects, u),
         Target::Calico => calico::read(objects, u),
     }
+}
+
+/// Per worker, the problems found and each object read: what it says per direction and the
+/// pods it selects.
+pub(crate) type ReadParts<S> = Vec<(Vec<String>, Vec<([S; 2], Vec<PointId>)>)>;
+
+/// Per point, the objects that select it, by direction (ingress, egress).
+pub(crate) type Selecting = Vec<[Vec<u32>; 2]>;
+
+/// Joins the workers' reads in order: every problem, every object's sides, and per point and
+/// direction the objects that select it where `says` holds of their side (a side that says
+/// nothing neither isolates nor allows).
+pub(crate) fn join_reads<S>(
+    parts: ReadParts<S>,
+    points: usize,
+    says: impl Fn(&S) -> bool,
+) -> (Vec<String>, Vec<[S; 2]>, Selecting) {
+    let mut problems = Vec::new();
+    let mut objects = Vec::new();
+    let mut selecting = vec![[Vec::new(), Vec::new()]; points];
+    for (p, read) in parts {
+        problems.extend(p);
+        for (sides, pods) in read {
+            let index = objects.len() as u32;
+            let said = [says(&sides[0]), says(&sides[1])];
+            for p in pods {
+                for d in 0..2 {
+                    if said[d] {
+                        selecting[p as usize][d].push(index);
+                    }
+                }
+            }
+            objects.push(sides);
+        }
+    }
+    (problems, objects, selecting)
 }
 
 /// The emitted objects read back from their YAML, on every core, in order.
