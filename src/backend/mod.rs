@@ -135,9 +135,10 @@ pub struct Object {
 }
 
 impl Object {
-    /// The object as a JSON value, read back from its YAML (for inspection and validation).
+    /// The object as a JSON value, read back from its YAML (for inspection and validation);
+    /// `Null` when [`crate::yaml::parse`] refuses it.
     pub fn body(&self) -> serde_json::Value {
-        crate::yaml::parse(&self.yaml)
+        crate::yaml::parse(&self.yaml).unwrap_or(serde_json::Value::Null)
     }
 }
 

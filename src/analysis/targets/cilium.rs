@@ -240,7 +240,9 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
             cache: rustc_hash::FxHashMap::default(),
             specs: Vec::new(),
         };
-        for obj in objects.values(range).iter() {
+        let (values, unread) = objects.values(range);
+        r.problems.extend(unread);
+        for obj in values.iter() {
             r.object(obj);
         }
         (r.problems, r.specs)

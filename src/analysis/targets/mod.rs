@@ -34,8 +34,9 @@ pub struct Reading<'u> {
 pub trait Manifests: Sync {
     fn count(&self) -> usize;
 
-    /// The objects in `range` as JSON values.
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]>;
+    /// The objects in `range` as JSON values, and why any of them could not be read (such an
+    /// object is left out: a CNI would be handed something other than what a reader sees).
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>);
 }
 
 impl Manifests for [Value] {
@@ -43,8 +44,8 @@ impl Manifests for [Value] {
         self.len()
     }
 
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
-        Cow::Borrowed(&self[range])
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        (Cow::Borrowed(&self[range]), Vec::new())
     }
 }
 
@@ -53,8 +54,8 @@ impl Manifests for Vec<Value> {
         self.len()
     }
 
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
-        Cow::Borrowed(&self[range])
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        (Cow::Borrowed(&self[range]), Vec::new())
     }
 }
 
@@ -63,8 +64,8 @@ impl<const N: usize> Manifests for [Value; N] {
         N
     }
 
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
-        Cow::Borrowed(&self[range])
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        (Cow::Borrowed(&self[range]), Vec::new())
     }
 }
 
@@ -73,8 +74,21 @@ impl Manifests for [Object] {
         self.len()
     }
 
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
-        Cow::Owned(self[range].iter().map(Object::body).collect())
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        let mut values = Vec::with_capacity(range.len());
+        let mut problems = Vec::new();
+        for o in &self[range] {
+            match crate::yaml::parse(&o.yaml) {
+                Ok(v) => values.push(v),
+                Err(e) => problems.push(format!(
+                    "{} {}/{}: {e}",
+                    o.kind,
+                    o.namespace.as_deref().unwrap_or("-"),
+                    o.name
+                )),
+            }
+        }
+        (Cow::Owned(values), problems)
     }
 }
 
@@ -83,7 +97,7 @@ impl Manifests for Vec<Object> {
         self.len()
     }
 
-    fn values(&self, range: std::ops::Range<usize>) -> Cow<'_, [Value]> {
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
         self.as_slice().values(range)
     }
 }

@@ -366,8 +366,9 @@ impl<'u> Calico<'u> {
         // Each object on its own, on every core, each worker with its own caches (which borrow
         // from the block's objects, so they go with them).
         let parts = crate::par::blocks(objects.count(), 512, |range| {
-            let values = objects.values(range);
+            let (values, unread) = objects.values(range);
             let mut r = Reader::new(u);
+            r.problems.extend(unread);
             r.reserve(values.len());
             let items: Vec<Item> = values.iter().map(|obj| r.object(obj)).collect();
             let problems = std::mem::take(&mut r.problems);
