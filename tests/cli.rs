@@ -120,13 +120,14 @@ fn a_failed_compile_leaves_the_output_folder_untouched() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// The manifests under `dir` (not netpol's own `.netpol-manifest`).
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("dir") {
         let p = e.expect("entry").path();
         if p.is_dir() {
             out.extend(walk(&p));
-        } else {
+        } else if p.extension().is_some_and(|e| e == "yaml") {
             out.push(p);
         }
     }

@@ -4,7 +4,7 @@
 pub mod analyze;
 mod fmt;
 pub mod graph;
-mod output;
+pub mod output;
 pub mod render;
 
 use crate::backend::{Target, Version, Versions};
@@ -49,9 +49,16 @@ enum Command {
         #[command(flatten)]
         versions: VersionArgs,
         /// Write one file per object under DIR (DIR/<namespace>/<kind>-<name>.yaml, or
-        /// DIR/<target>/… with --target all); on any error nothing is written
+        /// DIR/<target>/… with --target all), as one all-or-nothing change that replaces or
+        /// removes only files netpol wrote there (listed in DIR/.netpol-manifest)
         #[arg(long, short, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// With -o: list what would be written, left unchanged and removed; write nothing
+        #[arg(long, requires = "output")]
+        dry_run: bool,
+        /// With -o: a program that yields no objects may empty DIR of the files netpol wrote
+        #[arg(long, requires = "output")]
+        allow_empty: bool,
     },
     /// Check without writing anything; exit 1 on errors
     Check {
@@ -246,8 +253,9 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Compile { input, target, versions, output } => {
-            compile(&input, target, versions.versions(), output.as_deref())
+        Command::Compile { input, target, versions, output, dry_run, allow_empty } => {
+            let write = output::WriteOptions { dry_run, allow_empty };
+            compile(&input, target, versions.versions(), output.as_deref(), write)
         }
         Command::Check { input, target, versions } => {
             check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
@@ -387,7 +395,13 @@ fn graph_command(
     }
 }
 
-fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Option<&Path>) -> i32 {
+fn compile(
+    input: &InputArgs,
+    target: TargetArg,
+    versions: Versions,
+    output: Option<&Path>,
+    write: output::WriteOptions,
+) -> i32 {
     if target == TargetArg::All && output.is_none() {
         eprintln!("error: `--target all` writes one folder per target; give the output folder with -o DIR");
         return EXIT_USAGE;
@@ -427,9 +441,32 @@ fn compile(input: &InputArgs, target: TargetArg, versions: Versions, output: Opt
                     })
                 })
                 .collect();
-            if let Err(e) = output::write_tree(dir, &files) {
-                eprintln!("error: cannot write to `{}`: {e}", dir.display());
-                return EXIT_IO;
+            match output::write_tree(dir, &files, write) {
+                Ok(summary) => {
+                    if let Some(how) = &summary.recovered {
+                        eprintln!("note: {how} in {}", dir.display());
+                    }
+                    if write.dry_run {
+                        let mut stdout = std::io::stdout().lock();
+                        let lines = (summary.written.iter().map(|p| ("write", p)))
+                            .chain(summary.unchanged.iter().map(|p| ("unchanged", p)))
+                            .chain(summary.removed.iter().map(|p| ("remove", p)));
+                        for (what, p) in lines {
+                            if writeln!(stdout, "{what:<9} {}", p.display()).is_err() {
+                                return EXIT_IO;
+                            }
+                        }
+                    }
+                    for (p, why) in &summary.left {
+                        eprintln!("warning: left `{}` in place: {why}", p.display());
+                    }
+                    eprintln!("{}", summary.line(dir, write.dry_run));
+                }
+                Err(e) => {
+                    eprintln!("error: cannot write to `{}`: {e}", dir.display());
+                    eprintln!("help: {}", e.help());
+                    return if matches!(e, output::Error::Empty) { EXIT_ERRORS } else { EXIT_IO };
+                }
             }
         }
     }
