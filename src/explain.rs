@@ -33,6 +33,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("E0303", include_str!("../docs/errors/E0303.md")),
     ("E0304", include_str!("../docs/errors/E0304.md")),
     ("E0305", include_str!("../docs/errors/E0305.md")),
+    ("E0306", include_str!("../docs/errors/E0306.md")),
     ("E0401", include_str!("../docs/errors/E0401.md")),
     ("W0201", include_str!("../docs/errors/W0201.md")),
     ("W0202", include_str!("../docs/errors/W0202.md")),

@@ -327,3 +327,213 @@ fn reasons_and_sources_are_carried_per_rule() {
         "ingress[0]: the shop front (test.netpol:5)\ningress[1]: the shop front (test.netpol:5)"
     );
 }
+
+#[test]
+fn egress_port_names_are_errors_and_ingress_port_names_are_kept() {
+    // Cilium resolves an egress port name across every pod of the cluster, not on the
+    // destination: allow and deny rules, edges, on every release.
+    for src in [
+        "web connects to api on tcp http\n",
+        "web never connects to api on tcp http\n",
+        "web -> api on tcp http\n",
+    ] {
+        let c = cilium(src);
+        assert_eq!(error_codes(&c), ["E0306"], "{src}{}", render(&c));
+        let c = cilium_at(src, Version::new(1, 20, 0));
+        assert_eq!(error_codes(&c), ["E0306"], "{src}{}", render(&c));
+    }
+    let text = render(&cilium("web connects to api on tcp http\n"));
+    assert!(text.contains("every pod of the cluster") && text.contains("allows nothing"), "{text}");
+    let text = render(&cilium("web never connects to api on tcp http\n"));
+    assert!(text.contains("denies nothing"), "{text}");
+    // Numbers on egress, names on ingress: as written.
+    let c = cilium("web connects to api on tcp 8080\napi accepts tcp http from web\n");
+    assert_eq!(
+        object(&c, "api")["spec"]["ingress"][0]["toPorts"],
+        json!([{"ports": [{"port": "http", "protocol": "TCP"}]}])
+    );
+    // Kubernetes and Calico resolve a name on the destination: no error there.
+    for target in [Target::Kubernetes, Target::Calico] {
+        let c = compile_str(&format!("{HEAD}web connects to api on tcp http\n"), &[target], &[]);
+        assert!(!c.has_errors(), "{}", render(&c));
+    }
+}
+
+/// Cilium's own policy engine, `cilium-oracle` (see `../shared/oracles/cilium/README.md`):
+/// `$NETPOL_CILIUM_ORACLE`, else the build beside the repository. `None` (after saying so)
+/// where it is absent.
+fn cilium_oracle() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to check against Cilium's policy engine",
+            path.display()
+        );
+        None
+    }
+}
+
+/// What Cilium decides on the source's egress for one probe.
+struct Verdict {
+    src: String,
+    dst: String,
+    protocol: String,
+    port: u16,
+    /// `allow`, `allow-proxy`, `deny` (an explicit deny) or `drop` (default deny).
+    egress: String,
+}
+
+/// The oracle's egress verdicts for `policies` over `topology`. `None` (after saying so) where
+/// the oracle cannot run on this machine.
+fn oracle_egress(
+    oracle: &std::path::Path,
+    policies: &str,
+    topology: &str,
+    probes: &str,
+) -> Option<Vec<Verdict>> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, t) = (dir.path().join("policies.yaml"), dir.path().join("topology.yaml"));
+    std::fs::write(&p, policies).expect("write");
+    std::fs::write(&t, topology).expect("write");
+    let out = match std::process::Command::new(oracle)
+        .arg("-policies")
+        .arg(&p)
+        .arg("-topology")
+        .arg(&t)
+        .args(["-probes", probes])
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("SKIPPED: {} does not run here: {e}", oracle.display());
+            return None;
+        }
+    };
+    let stdout = String::from_utf8(out.stdout).expect("utf8");
+    assert!(out.status.success(), "oracle failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("src,dst,proto,port,egress,ingress,allowed"));
+    Some(
+        lines
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                assert_eq!(f.len(), 7, "{l}");
+                Verdict {
+                    src: f[0].to_string(),
+                    dst: f[1].to_string(),
+                    protocol: f[2].to_string(),
+                    port: f[3].parse().expect("port"),
+                    egress: f[4].to_string(),
+                }
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn egress_port_names_are_read_as_cilium_enforces_them() {
+    use netpol::analysis::targets;
+    use netpol::analysis::universe::Universe;
+    use netpol::ir::{Direction, Protocol};
+
+    let Some(oracle) = cilium_oracle() else { return };
+    // `web` may reach `api` and `db` on `http`; `api` may not reach `db` on `http`.
+    let manifests = "\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {'k8s:app': web}}
+  egress:
+  - toEndpoints:
+    - matchLabels: {'k8s:app': api, 'k8s:io.kubernetes.pod.namespace': shop}
+    - matchLabels: {'k8s:app': db, 'k8s:io.kubernetes.pod.namespace': shop}
+    toPorts: [{ports: [{port: http, protocol: TCP}]}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: api, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {'k8s:app': api}}
+  enableDefaultDeny: {egress: false}
+  egressDeny:
+  - toEndpoints:
+    - matchLabels: {'k8s:app': db, 'k8s:io.kubernetes.pod.namespace': shop}
+    toPorts: [{ports: [{port: http, protocol: TCP}]}]
+";
+    let pod = |ns: &str, app: &str, ports: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {app}, namespace: {ns}, labels: {{app: {app}}}}}\n\
+             spec: {{containers: [{{name: c, ports: [{ports}]}}]}}\n"
+        )
+    };
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n\
+                      apiVersion: v1\nkind: Namespace\nmetadata: {name: elsewhere}\n";
+    let shop = format!(
+        "{namespaces}{}{}{}",
+        pod("shop", "web", ""),
+        pod("shop", "api", "{name: http, containerPort: 8080}"),
+        pod("shop", "db", "{name: pg, containerPort: 5432}")
+    );
+    // Only `api` names `http`; then a pod no policy mentions gives it another number.
+    let one_number = shop.clone();
+    let two_numbers = format!("{shop}{}", pod("elsewhere", "other", "{name: http, containerPort: 9090}"));
+
+    let c = compile_str(HEAD, &[Target::Cilium], &[]);
+    let program = c.program.expect("a program");
+    let u = Universe::new(&program);
+    let objects: Vec<Value> = manifests.split("\n---\n").map(netpol::yaml::parse).collect();
+    assert!(objects.iter().all(|o| o["kind"] == "CiliumNetworkPolicy"), "{objects:?}");
+    let reading = targets::read(Target::Cilium, &objects, &u);
+    assert!(reading.problems.is_empty(), "{:?}", reading.problems);
+    let point = |name: &str| u.ids().find(|p| u.point(*p).name == name).expect("a point");
+
+    let mut facts = Vec::new();
+    for (case, topology) in [("one number", &one_number), ("two numbers", &two_numbers)] {
+        let Some(rows) = oracle_egress(&oracle, manifests, topology, "tcp/8080,tcp/9090,udp/8080") else {
+            return;
+        };
+        for v in rows {
+            let pods = ["shop/web", "shop/api", "shop/db"];
+            if !(pods.contains(&v.src.as_str()) && pods.contains(&v.dst.as_str())) {
+                continue;
+            }
+            let protocol = match v.protocol.as_str() {
+                "tcp" => Protocol::Tcp,
+                "udp" => Protocol::Udp,
+                other => panic!("probe protocol {other}"),
+            };
+            let port = v.port;
+            let cell = reading.semantics.side(point(&v.src), Direction::Egress).at(&u, point(&v.dst));
+            let what =
+                format!("{case}: {} -> {} {}/{port}: Cilium says {}", v.src, v.dst, v.protocol, v.egress);
+            match v.egress.as_str() {
+                "allow" | "allow-proxy" => {
+                    assert!(cell.possible.contains(protocol, port), "{what}; read as impossible")
+                }
+                _ => assert!(!cell.certain.contains(protocol, port), "{what}; read as certain"),
+            }
+            facts.push((case, v));
+        }
+    }
+    // The facts E0306 rests on, as Cilium's engine shows them: one number is opened to every
+    // selected pod, `db` too, which names no such port; two numbers anywhere open nothing, and
+    // a deny then denies nothing.
+    let verdict = |case: &str, src: &str, dst: &str, port: u16| {
+        facts
+            .iter()
+            .find(|(c, v)| {
+                *c == case && v.src == src && v.dst == dst && v.protocol == "tcp" && v.port == port
+            })
+            .map(|(_, v)| v.egress.as_str())
+            .unwrap_or_else(|| panic!("no verdict for {case} {src} -> {dst} tcp/{port}"))
+    };
+    assert_eq!(verdict("one number", "shop/web", "shop/db", 8080), "allow");
+    assert_eq!(verdict("one number", "shop/api", "shop/db", 8080), "deny");
+    assert_eq!(verdict("two numbers", "shop/web", "shop/api", 8080), "drop");
+    assert_eq!(verdict("two numbers", "shop/api", "shop/db", 8080), "allow");
+}

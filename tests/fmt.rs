@@ -262,7 +262,8 @@ fn generated_programs_are_messy_and_mostly_compile() {
         let src = program().new_tree(&mut runner).expect("tree").current();
         let messy = scramble(&src, seed);
         changed += usize::from(fmt(&messy) != messy);
-        compiled += usize::from(!compile_str(&messy, &[Target::Cilium], &[]).has_errors());
+        // For some target: each refuses some constructs (Cilium, e.g., port names on egress).
+        compiled += usize::from(Target::ALL.iter().any(|t| !compile_str(&messy, &[*t], &[]).has_errors()));
     }
     assert!(changed >= 28, "only {changed} of 30 scrambled programs needed formatting");
     assert!(compiled >= 15, "only {compiled} of 30 generated programs compiled");

@@ -9,6 +9,8 @@
 //! - every label key carries the `k8s:` source, and every peer selector names its namespace;
 //! - `protocol` is always written (omitted means ANY in Cilium, TCP in Kubernetes);
 //! - at most 40 ports per `toPorts` entry (`l4.go`, `MaxItems=40`);
+//! - a port name in an egress rule resolves over every pod of the cluster, not on the
+//!   destination, so it is E0306 (see `Emitter::egress_named_ports`);
 //! - isolation without rules uses an empty non-nil peer list, which selects nothing
 //!   (`mergeEndpointSelectors`: "Explicitly check for empty non-nil slices"), never `ingress: []`;
 //! - deny rules never isolate: where the source does not isolate a direction that has deny rules,
@@ -352,6 +354,9 @@ impl Emitter<'_> {
 
     /// The Cilium rules of one source rule: one per kind of peer, each with the same ports.
     fn rules(&mut self, rule: &ir::Rule, dir: Direction) -> Vec<Rule> {
+        if dir == Direction::Egress {
+            self.egress_named_ports(rule);
+        }
         let to_ports = self.port_rules(&rule.ports, rule.origin);
         let mut peers = Peers::default();
         for p in &rule.peers {
@@ -434,6 +439,34 @@ impl Emitter<'_> {
                     FqdnSelector { match_name: Some(name.clone()), match_pattern: None }
                 },
             ),
+        }
+    }
+
+    /// A port name in an egress rule is E0306. Cilium resolves it on the source's side, over
+    /// the container ports of every pod of the cluster, not on the destination as the source
+    /// means: `Endpoint.GetNamedPort` ("egress needs named ports of all the pods",
+    /// `pkg/endpoint/policy.go`) asks the agent's `NamedPortMultiMap`, whose `GetNamedPort`
+    /// (`pkg/types/portmap.go`) fails with `ErrDuplicateNamedPorts` as soon as two pods give
+    /// the name different numbers; `L4Filter.toMapState` (`pkg/policy/l4.go`) then adds no
+    /// entry ("nothing to be done for undefined named port"), for allow and deny rules alike.
+    /// Otherwise the one number is opened (or denied) towards every peer the rule selects,
+    /// whether that peer names the port or not. Cilium's own policy engine
+    /// (`../shared/oracles/cilium`) shows both. An allow rule would open a port the source
+    /// does not, and a deny rule would deny less than the source says, so neither is emitted.
+    /// Ingress rules are exact: a name resolves on the pod itself, the destination. (Cilium
+    /// 1.20 resolves egress names per destination identity, cilium#44429 and cilium#45760;
+    /// netpol does not rely on that yet.)
+    fn egress_named_ports(&mut self, rule: &ir::Rule) {
+        let Ports::Some(list) = &rule.ports else { return };
+        for r in list {
+            if let PortMatch::Named(name) = &r.port {
+                self.errors.push(EmitError::EgressNamedPort {
+                    name: name.clone(),
+                    protocol: r.protocol,
+                    deny: rule.action == Action::Deny,
+                    span: rule.origin,
+                });
+            }
         }
     }
 

@@ -6,7 +6,7 @@ pub mod cilium;
 pub mod kubernetes;
 
 use crate::diagnostic::Diagnostic;
-use crate::ir::Program;
+use crate::ir::{Program, Protocol};
 use crate::span::Span;
 use std::fmt;
 use std::str::FromStr;
@@ -177,6 +177,9 @@ pub enum EmitError {
     /// Cilium resolves DNS names through its DNS proxy, which only sees lookups the
     /// workload may already send to the cluster DNS.
     FqdnWithoutDns { workload: String, span: Span },
+    /// Cilium resolves a port name in an egress rule over the container ports of every pod of
+    /// the cluster, not on the destination, so the rule would not mean what the source says.
+    EgressNamedPort { name: String, protocol: Protocol, deny: bool, span: Span },
 }
 
 impl EmitError {
@@ -187,6 +190,7 @@ impl EmitError {
             EmitError::NeedsVersion { .. } => "E0303",
             EmitError::Unrepresentable { .. } => "E0304",
             EmitError::FqdnWithoutDns { .. } => "E0305",
+            EmitError::EgressNamedPort { .. } => "E0306",
         }
     }
 
@@ -238,6 +242,24 @@ impl EmitError {
                 "Cilium matches DNS names through its DNS proxy, which only sees lookups the workload \
                  may send; add `{workload} connects to kube-dns`"
             )),
+            EmitError::EgressNamedPort { name, protocol, deny, span } => {
+                let port = format!("{} {name}", protocol.as_str().to_ascii_lowercase());
+                let (verb, none) =
+                    if *deny { ("denies", "denies nothing") } else { ("allows", "allows nothing") };
+                Diagnostic::error(
+                    self.code(),
+                    format!("Cilium does not resolve the port name `{name}` on the destination of an egress rule"),
+                    *span,
+                    format!("`{port}` in an egress rule"),
+                )
+                .with_help(format!(
+                    "Cilium looks `{name}` up in the container ports of every pod of the cluster: if two pods \
+                     give it different numbers the rule {none}, and otherwise it {verb} that number towards \
+                     every destination of the rule, whether the destination names the port or not; write the \
+                     port number instead, e.g. `{} 8080`",
+                    protocol.as_str().to_ascii_lowercase()
+                ))
+            }
         }
     }
 }

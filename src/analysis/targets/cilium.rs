@@ -425,9 +425,8 @@ impl Reader<'_, '_> {
             for (key, rules, deny) in [(allow_key, allow, false), (deny_key, deny, true)] {
                 for (i, rule) in rules.iter().enumerate() {
                     let at = format!("{path}.{key}[{i}]");
-                    if let Some(step) = self.rule(obj, &at, namespace, rule, d == 0, deny) {
-                        sides[d].steps.push(step);
-                    }
+                    let steps = self.rule(obj, &at, namespace, rule, d == 0, deny);
+                    sides[d].steps.extend(steps);
                 }
             }
         }
@@ -515,7 +514,8 @@ impl Reader<'_, '_> {
         (zones, pods)
     }
 
-    /// One rule of a section as a clause.
+    /// One rule of a section as clauses: one, and a second for the port names of an egress
+    /// rule (see [`Reader::port_rules`]).
     fn rule(
         &mut self,
         obj: &Value,
@@ -524,10 +524,10 @@ impl Reader<'_, '_> {
         rule: &Value,
         ingress: bool,
         deny: bool,
-    ) -> Option<Step> {
+    ) -> Vec<Step> {
         let Some(map) = rule.as_object() else {
             self.problem(obj, at, "a rule is an object");
-            return None;
+            return Vec::new();
         };
         let (modeled, unmodeled): (&[&str], &[&str]) = if ingress {
             (
@@ -551,7 +551,7 @@ impl Reader<'_, '_> {
             } else if k == "icmps" {
                 if !map.contains_key("toPorts") {
                     self.problem(obj, at, "ICMP rules are not modeled; read as allowing no port");
-                    return None;
+                    return Vec::new();
                 }
                 self.problem(obj, at, "ICMP rules are not modeled");
             } else if k != "toPorts" {
@@ -563,7 +563,9 @@ impl Reader<'_, '_> {
             // (`mergeEndpointSelectors`, cilium#38795).
             self.problem(obj, at, format!("one rule mixes {l3:?}"));
         }
-        let ports = self.port_rules(obj, at, rule.get("toPorts"), deny)?;
+        let Some((ports, resolved)) = self.port_rules(obj, at, rule.get("toPorts"), deny, !ingress) else {
+            return Vec::new();
+        };
         let cover = if l3.is_empty() {
             Arc::new(Coverage::everything())
         } else {
@@ -590,7 +592,21 @@ impl Reader<'_, '_> {
             self.coverage(peers)
         };
         let act = if deny { Act::Deny } else { Act::Allow };
-        Some(Step::Clause(Clause { cover, ports, act, origin: origin(obj, at.to_string(), Some(rule)) }))
+        let origin = origin(obj, at.to_string(), Some(rule));
+        let mut steps = Vec::new();
+        if resolved.is_empty() {
+            steps.push(Step::Clause(Clause { cover, ports, act, origin }));
+            return steps;
+        }
+        // Port names resolved over the whole cluster: whether they resolve, and to which
+        // number, depends on pods the universe does not know, so the clause only possibly
+        // covers its peers, on any port of the names' protocols.
+        let possibly = Arc::new(at_most_maybe(&cover));
+        if !ports.is_empty() {
+            steps.push(Step::Clause(Clause { cover, ports, act, origin: origin.clone() }));
+        }
+        steps.push(Step::Clause(Clause { cover: possibly, ports: resolved, act, origin }));
+        steps
     }
 
     /// One peer, and what is wrong with it if Cilium reads it but not as it seems to mean.
@@ -678,10 +694,32 @@ impl Reader<'_, '_> {
         }
     }
 
-    /// `toPorts`: absent, every port of every protocol.
-    fn port_rules(&mut self, obj: &Value, at: &str, v: Option<&Value>, deny: bool) -> Option<PortSet> {
+    /// `toPorts`: absent, every port of every protocol. Returns the ports, and apart from them
+    /// what the port names of an egress rule may stand for.
+    ///
+    /// Cilium resolves a port name of an ingress rule on the pod itself, the destination, as
+    /// the source does. A port name of an egress rule it resolves over every pod of the
+    /// cluster: `Endpoint.GetNamedPort` ("egress needs named ports of all the pods",
+    /// `pkg/endpoint/policy.go`) asks `NamedPortMultiMap.GetNamedPort`
+    /// (`pkg/types/portmap.go`), which fails with `ErrDuplicateNamedPorts` when two pods give
+    /// the name different numbers, and then `L4Filter.toMapState` (`pkg/policy/l4.go`) adds
+    /// nothing; otherwise the rule covers that one number towards every peer it selects,
+    /// whether the peer names the port or not (both seen with `../shared/oracles/cilium`).
+    /// The universe does not know the container ports of the cluster's pods, so such a name
+    /// stands for nothing certainly and for any port of its protocol possibly: never narrower
+    /// nor wider than Cilium. (Cilium 1.20 resolves egress names per destination identity,
+    /// cilium#44429 and cilium#45760, which lies within the same range.)
+    fn port_rules(
+        &mut self,
+        obj: &Value,
+        at: &str,
+        v: Option<&Value>,
+        deny: bool,
+        egress: bool,
+    ) -> Option<(PortSet, PortSet)> {
+        let mut resolved = PortSet::empty();
         let list = match v {
-            None | Some(Value::Null) => return Some(PortSet::all()),
+            None | Some(Value::Null) => return Some((PortSet::all(), resolved)),
             Some(Value::Array(l)) => l,
             Some(other) => {
                 self.problem(obj, &format!("{at}.toPorts"), format!("not a list: {other}"));
@@ -690,7 +728,7 @@ impl Reader<'_, '_> {
         };
         if list.is_empty() {
             // `len(ToPorts) == 0`: no L4 restriction.
-            return Some(PortSet::all());
+            return Some((PortSet::all(), resolved));
         }
         let mut out = PortSet::empty();
         for (i, pr) in list.iter().enumerate() {
@@ -729,12 +767,15 @@ impl Reader<'_, '_> {
             };
             for (j, p) in ports.iter().enumerate() {
                 match port(p) {
-                    Ok(set) => out = out.union(&set),
+                    Ok((set, true)) if egress => {
+                        resolved = resolved.union(&every_port_of_its_protocols(&set))
+                    }
+                    Ok((set, _)) => out = out.union(&set),
                     Err(e) => self.problem(obj, &format!("{at}.ports[{j}]"), e),
                 }
             }
         }
-        Some(out)
+        Some((out, resolved))
     }
 
     fn coverage(&mut self, peers: Vec<Peer>) -> Arc<Coverage> {
@@ -845,8 +886,27 @@ fn dns_wildcard(rules: &Value) -> bool {
         && rules["dns"].as_array().is_some_and(|l| l.iter().any(|d| d["matchPattern"] == "*"))
 }
 
-/// One `PortProtocol` (`l4.go`).
-fn port(v: &Value) -> Result<PortSet, String> {
+/// A coverage that covers possibly whatever `c` covers certainly or possibly.
+fn at_most_maybe(c: &Coverage) -> Coverage {
+    let cap = |m: Match| m.min(Match::Maybe);
+    Coverage {
+        kinds: c.kinds.map(cap),
+        zones: c.zones.iter().map(|&(z, m)| (z, cap(m))).collect(),
+        points: c.points.iter().map(|&(p, m)| (p, cap(m))).collect(),
+    }
+}
+
+/// Every port, numbered or named, of each protocol that `set` has a port of.
+fn every_port_of_its_protocols(set: &PortSet) -> PortSet {
+    Protocol::ALL
+        .into_iter()
+        .map(PortSet::protocol)
+        .filter(|p| set.meets(p))
+        .fold(PortSet::empty(), |acc, p| acc.union(&p))
+}
+
+/// One `PortProtocol` (`l4.go`), and whether its port is a name.
+fn port(v: &Value) -> Result<(PortSet, bool), String> {
     let map = v.as_object().ok_or("a port is an object")?;
     for k in map.keys() {
         if !["port", "endPort", "protocol"].contains(&k.as_str()) {
@@ -877,6 +937,7 @@ fn port(v: &Value) -> Result<PortSet, String> {
         Some(e) => Some(e.as_u64().filter(|e| *e <= 65535).ok_or_else(|| format!("endPort {e}"))? as u16),
     };
     let mut out = PortSet::empty();
+    let mut named = false;
     for p in protocols {
         out = out.union(&match text.parse::<u32>() {
             Ok(0) if end.is_some_and(|e| e > 0) => return Err("endPort with port 0".to_string()),
@@ -892,10 +953,13 @@ fn port(v: &Value) -> Result<PortSet, String> {
             Ok(n) => return Err(format!("port {n}")),
             Err(_) if text.is_empty() => return Err("an empty port".to_string()),
             Err(_) if end.is_some() => return Err(format!("endPort with the named port {text:?}")),
-            Err(_) => PortSet::named(p, &text),
+            Err(_) => {
+                named = true;
+                PortSet::named(p, &text)
+            }
         });
     }
-    Ok(out)
+    Ok((out, named))
 }
 
 #[cfg(test)]
@@ -1107,6 +1171,96 @@ mod tests {
         assert!(r.problems.len() >= 12, "{:#?}", r.problems);
         let side = r.semantics.side(pt(&u, "shop/web"), Direction::Ingress);
         assert_eq!(side.fold, Fold::Union { isolated: true });
+    }
+
+    #[test]
+    fn egress_port_names_resolve_over_the_cluster_not_on_the_destination() {
+        let p = program(SHOP);
+        let u = Universe::new(&p);
+        let objects = [cnp(
+            "shop",
+            "web",
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "web"}},
+            "egress": [{"toEndpoints": [{"matchLabels": {"k8s:app": "api"}}],
+                        "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"}, {"port": "443", "protocol": "TCP"}]}]}]}),
+        )];
+        let r = read(&objects, &u);
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let (web, api) = (pt(&u, "shop/web"), pt(&u, "shop/api"));
+        let side = r.semantics.side(web, Direction::Egress);
+        let to_api = side.at(&u, api);
+        // The number stays exact.
+        assert!(to_api.certain.contains(Protocol::Tcp, 443));
+        // The name: nothing for certain (two pods anywhere may disagree on its number) ...
+        assert!(!PortSet::named(Protocol::Tcp, "http").is_subset(&to_api.certain));
+        assert!(!to_api.certain.contains(Protocol::Tcp, 8080));
+        // ... and possibly any TCP port, named or not, since its number is opened to api
+        // whether api names the port or not.
+        assert!(PortSet::protocol(Protocol::Tcp).is_subset(&to_api.possible));
+        assert!(!to_api.possible.contains(Protocol::Udp, 8080));
+        // Peers the rule does not select get nothing.
+        assert!(side.at(&u, pt(&u, "ops/tool")).possible.is_empty());
+        // On ingress a name resolves on the pod itself, exactly.
+        let ingress = [cnp(
+            "shop",
+            "api",
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "api"}},
+            "ingress": [{"fromEndpoints": [{"matchLabels": {"k8s:app": "web"}}],
+                         "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"}]}]}]}),
+        )];
+        let r = read(&ingress, &u);
+        let from_web = r.semantics.side(api, Direction::Ingress).at(&u, web);
+        assert_eq!(from_web.certain, PortSet::named(Protocol::Tcp, "http"));
+        assert_eq!(from_web.possible, from_web.certain);
+    }
+
+    #[test]
+    fn egress_deny_port_names_deny_possibly_anything_of_their_protocol() {
+        let p = program(SHOP);
+        let u = Universe::new(&p);
+        let objects = [cnp(
+            "shop",
+            "web",
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "web"}},
+            "enableDefaultDeny": {"egress": false},
+            "egressDeny": [{"toEndpoints": [{"matchLabels": {"k8s:app": "api"}}],
+                            "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"}]}]}]}),
+        )];
+        let r = read(&objects, &u);
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let to_api = r.semantics.side(pt(&u, "shop/web"), Direction::Egress).at(&u, pt(&u, "shop/api"));
+        // It may deny any TCP port (the name's number, wherever it is defined) or nothing
+        // (two pods disagree): no TCP port is certainly allowed, every one possibly.
+        assert!(!to_api.certain.contains(Protocol::Tcp, 8080));
+        assert!(!PortSet::named(Protocol::Tcp, "http").is_subset(&to_api.certain));
+        assert!(PortSet::protocol(Protocol::Tcp).is_subset(&to_api.possible));
+        assert!(to_api.certain.contains(Protocol::Udp, 8080));
+    }
+
+    #[test]
+    fn verify_sees_an_egress_port_name_as_cilium_reads_it() {
+        let p = program(
+            "namespace shop\n\
+             workload web { app: web }\n\
+             workload api { app: api }\n\
+             web connects to api on tcp http\n",
+        );
+        let u = Universe::new(&p);
+        // What netpol emitted before E0306: the source's rule, word for word.
+        let objects = [cnp(
+            "shop",
+            "web",
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "web"}},
+            "egress": [{"toEndpoints": [{"matchLabels": {"k8s:app": "api", "k8s:io.kubernetes.pod.namespace": "shop"}}],
+                        "toPorts": [{"ports": [{"port": "http", "protocol": "TCP"}]}]}]}),
+        )];
+        let r = read(&objects, &u);
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        let source = SourceSemantics::new(&p, &u);
+        let diffs = compare(&u, &Rows::build(&source, &u), &Rows::build(r.semantics.as_ref(), &u));
+        let text: Vec<String> = diffs.iter().map(|d| d.describe(&u, "cilium")).collect();
+        assert!(!diffs.is_empty(), "Cilium opens a number to api that the source does not");
+        assert!(text.iter().any(|t| t.contains("shop/web") && t.contains("shop/api")), "{text:#?}");
     }
 
     fn emitted(src: &str) -> (Program, Vec<Value>) {
