@@ -3,24 +3,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn netpol(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netpol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run netpol")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn write(dir: &Path, name: &str, body: &str) {
-    std::fs::write(dir.join(name), body).expect("write");
-}
+use common::{netpol, text, write};
 
 const GOOD: &str = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\nweb -> db on tcp 5432 \"queries\"\nweb connects to kube-dns\n";
 const BAD: &str = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\n";

@@ -2,29 +2,13 @@
 //! wrote, never follows a link, refuses an empty result unless asked, and a run killed at any
 //! moment leaves the old or the new set once settled (as the next run settles it).
 
+mod common;
+
+use common::{netpol, text, write};
 use netpol::cli::output;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn netpol(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netpol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run netpol")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn write(dir: &Path, name: &str, body: &str) {
-    let p = dir.join(name);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, body).expect("write");
-}
+use std::process::{Command, Stdio};
 
 /// Every regular file under `dir` (links not followed) with its content, by relative path.
 fn tree(dir: &Path) -> BTreeMap<PathBuf, String> {

@@ -745,7 +745,8 @@ fn apply(dirs: &mut Dirs, plans: Vec<Plan>, files: BTreeMap<String, String>) -> 
                 _ => {}
             }
         }
-        // Everything on disk before the commit.
+        // Everything on disk before the commit (against a power cut; a kill needs no sync).
+        #[cfg(target_os = "linux")]
         let _ = rfs::syncfs(&dirs.root);
         checkpoint()?;
         rfs::renameat(&dirs.root, manifest_tmp.as_str(), &dirs.root, MANIFEST)

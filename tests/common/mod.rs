@@ -8,6 +8,27 @@ use netpol::driver::{compile, Compilation, Loader, Options};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+/// The real binary, run in `dir` without color.
+pub fn netpol(args: &[&str], dir: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run netpol")
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Writes `body` to `dir/name`, creating folders on the way.
+pub fn write(dir: &Path, name: &str, body: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+    std::fs::write(p, body).expect("write");
+}
+
 /// Sources held in memory, keyed by path.
 pub struct MemLoader(pub HashMap<String, String>);
 
