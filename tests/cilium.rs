@@ -486,7 +486,8 @@ spec:
     let c = compile_str(HEAD, &[Target::Cilium], &[]);
     let program = c.program.expect("a program");
     let u = Universe::new(&program);
-    let objects: Vec<Value> = manifests.split("\n---\n").map(netpol::yaml::parse).collect();
+    let objects: Vec<Value> =
+        manifests.split("\n---\n").map(|d| netpol::yaml::parse(d).expect("YAML")).collect();
     assert!(objects.iter().all(|o| o["kind"] == "CiliumNetworkPolicy"), "{objects:?}");
     let reading = targets::read(Target::Cilium, &objects, &u);
     assert!(reading.problems.is_empty(), "{:?}", reading.problems);
