@@ -173,6 +173,26 @@ fn deny_rules_need_calico_tiers() {
     assert!(render(&c).contains("--calico-version 3.29"), "{}", render(&c));
 }
 
+/// Tiers and the tier's `defaultAction` both came in Calico 3.29.0 (calico#9085, calico#9232),
+/// so the deny tier, which must Pass what it does not deny, works from that release on: at
+/// 3.29.0 itself the tier is written with `defaultAction: Pass`, and at the last 3.28 patch
+/// release (no tiers, no `defaultAction`) a deny rule is E0303.
+#[test]
+fn the_deny_tier_passes_from_the_release_that_has_default_action() {
+    let src = format!("{HEAD}web accepts tcp 80 from anywhere\nweb refuses tcp 80 from 198.51.100.0/24\n");
+    let at =
+        |v: Version| compile_with(&src, &[Target::Calico], &[], Versions { calico: v, ..Versions::DEFAULT });
+    let c = at(netpol::backend::calico::TIER_SINCE);
+    assert_eq!(netpol::backend::calico::TIER_SINCE, Version::new(3, 29, 0));
+    let tier = object(&c, "netpol-deny");
+    assert_eq!(tier["spec"]["defaultAction"], "Pass", "without it the tier would end in Deny");
+    assert_eq!(object(&c, "netpol-deny.web")["spec"]["tier"], "netpol-deny");
+    assert_eq!(object(&c, "web")["spec"]["tier"], "default");
+    let c = at(Version::new(3, 28, 99));
+    assert_eq!(error_codes(&c), ["E0303"], "{}", render(&c));
+    assert!(c.outputs.is_empty() || c.outputs.iter().all(|(_, o)| o.is_empty()));
+}
+
 #[test]
 fn networks_with_exceptions_get_their_own_rule_and_families_are_not_mixed() {
     let c = calico(

@@ -45,8 +45,14 @@ pub const NAMESPACE_NAME_LABEL: &str = "projectcalico.org/name";
 pub const ORDER: u32 = 100;
 pub const TIER: &str = "default";
 /// `spec.tier` and Tier's `defaultAction`: policy tiers came to open-source Calico in 3.29
-/// (calico#9085, calico#9232); before that every policy is in the one implicit tier, and the
-/// field is left out.
+/// (calico#9085); before that every policy is in the one implicit tier, and the field is left
+/// out. The deny tier needs `defaultAction: Pass`, without which a tier ends in Deny and
+/// blocks all it does not match. It is in the same release: `defaultAction` (calico#9232,
+/// "Allow users to set the default action in a tier") is in tag v3.29.0's
+/// `api/pkg/apis/projectcalico/v3/tier.go` and `libcalico-go/config/crd/crd.projectcalico.org_tiers.yaml`,
+/// and Felix 3.29.0 honours it (`felix/rules/endpoints.go`: no end-of-tier drop when the
+/// tier's default action is Pass; the BPF and Windows dataplanes likewise). v3.28 has no
+/// Tier resource at all.
 pub const TIER_SINCE: Version = Version::new(3, 29, 0);
 /// The tier of netpol's deny rules. Its policies are named `netpol-deny.<workload>`: before
 /// 3.32 a policy outside the default tier had to carry its tier as a prefix (calico#11232
@@ -60,6 +66,10 @@ pub const MAX_SELECTOR: usize = 1024;
 /// `maxItems` of `ports` and of `nets` / `notNets` in an EntityRule.
 pub const MAX_PORTS: usize = 50;
 pub const MAX_NETS: usize = 256;
+/// `maxItems` of a policy's `ingress` and of its `egress` (`+kubebuilder:validation:MaxItems=1024`
+/// in `api/pkg/apis/projectcalico/v3/networkpolicy.go` and `globalnetworkpolicy.go`, calico#12250,
+/// after 3.32).
+pub const MAX_RULES: usize = 1024;
 /// Per-rule annotations (`Rule.metadata.annotations`).
 pub const ANNOTATION_REASON: &str = "netpol/reason";
 
@@ -205,6 +215,7 @@ impl Emitter<'_> {
             }
         }
         if !types.is_empty() {
+            self.too_many_rules(&sections, &wl.name, wl.span);
             let [ingress, egress] = sections;
             let spec = Spec {
                 tier: self.tier(),
@@ -220,6 +231,13 @@ impl Emitter<'_> {
             if !notes.is_empty() {
                 annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
             }
+            let on = format!("the NetworkPolicy `{}`", wl.name);
+            self.errors.extend(super::validation::annotations_too_large(
+                Target::Calico,
+                &annotations,
+                &on,
+                wl.span,
+            ));
             out.push(object("NetworkPolicy", &wl.name, Some(ns.clone()), annotations, spec, wl.span));
         }
         // Denies: in their own tier, which passes on whatever they do not match.
@@ -246,6 +264,7 @@ impl Emitter<'_> {
             }
         }
         if !types.is_empty() {
+            self.too_many_rules(&sections, &format!("{DENY_TIER}.{}", wl.name), wl.span);
             let [ingress, egress] = sections;
             let spec = Spec {
                 tier: Some(DENY_TIER),
@@ -261,6 +280,25 @@ impl Emitter<'_> {
             out.push(object("NetworkPolicy", &name, Some(ns), annotations, spec, wl.span));
         }
         out
+    }
+
+    /// E0304 for a section of more than [`MAX_RULES`] rules.
+    fn too_many_rules(&mut self, sections: &[Vec<Rule>; 2], policy: &str, span: Span) {
+        for (section, dir) in sections.iter().zip(["ingress", "egress"]) {
+            if section.len() > MAX_RULES {
+                self.errors.push(EmitError::Unrepresentable {
+                    target: Target::Calico,
+                    what: format!(
+                        "{} {dir} rules in the policy `{policy}` (Calico takes {MAX_RULES})",
+                        section.len()
+                    ),
+                    span,
+                    help: "Calico writes one rule per peer and protocol: select the peers together (a \
+                           `namespaces` set, or one workload whose selector picks them), or merge networks"
+                        .to_string(),
+                });
+            }
+        }
     }
 
     /// The tier of the deny policies: Pass, not Deny, when none of its rules matched.
@@ -288,6 +326,12 @@ impl Emitter<'_> {
         if let Some(r) = &rule.reason {
             annotations.insert(ANNOTATION_REASON.to_string(), r.clone());
         }
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Calico,
+            &annotations,
+            "one rule",
+            rule.origin,
+        ));
         let mut out = Vec::new();
         for peer in &peers {
             for (protocol, ports) in &ports {
@@ -460,6 +504,13 @@ impl Emitter<'_> {
             annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
         }
         let name = format!("default-deny-{}", d.direction.as_str());
+        let on = format!("the {kind} `{name}`");
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Calico,
+            &annotations,
+            &on,
+            d.origin,
+        ));
         object(kind, &name, namespace, annotations, spec, d.origin)
     }
 

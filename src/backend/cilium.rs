@@ -308,6 +308,13 @@ impl Emitter<'_> {
         if !notes.is_empty() {
             annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
         }
+        let on = format!("the CiliumNetworkPolicy `{}`", wl.name);
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Cilium,
+            &annotations,
+            &on,
+            wl.span,
+        ));
         Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
     }
 
@@ -322,6 +329,21 @@ impl Emitter<'_> {
         let keys = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key));
         for key in keys {
             let full = format!("{prefix}{key}");
+            if let Some(why) = validated_key_problem(&full) {
+                self.errors.push(EmitError::Unrepresentable {
+                    target: Target::Cilium,
+                    what: format!("the label key `{key}` ({why})"),
+                    span,
+                    help: format!(
+                        "Cilium validates a selector key with its source as part of the key \
+                         (`{}`), so a pod label key without `/` has at most {} characters and a \
+                         namespace label key at most {}; shorten the key or select on another label",
+                        validated_key(&full),
+                        63 - K8S_VALIDATED.len(),
+                        63 - K8S_VALIDATED.len() - (NAMESPACE_LABELS_PREFIX.len() - K8S_SOURCE.len()),
+                    ),
+                });
+            }
             if !crate::analysis::targets::cilium::in_identity(full.strip_prefix(K8S_SOURCE).unwrap_or(&full))
             {
                 self.errors.push(EmitError::Unsupported {
@@ -569,6 +591,13 @@ impl Emitter<'_> {
             annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
         }
         let name = format!("default-deny-{}", d.direction.as_str());
+        let on = format!("the {kind} `{name}`");
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Cilium,
+            &annotations,
+            &on,
+            d.origin,
+        ));
         object(kind, &name, namespace, annotations, spec, d.origin)
     }
 
@@ -592,6 +621,37 @@ fn object(
     origin: Span,
 ) -> Object {
     super::custom_object(API_VERSION, kind, name, namespace, annotations, spec, origin)
+}
+
+/// How the Cilium agent spells the `k8s:` source when it validates a selector key: Cilium 1.17
+/// and 1.18 turn `k8s:app` into `k8s.app` (`NewESFromK8sLabelSelectorWithExtender` in
+/// `pkg/policy/api/selector.go`) and check that as a Kubernetes qualified name. Later
+/// releases check the key after the `:` (`IsValidCiliumLabelKey` in `pkg/labels`), which the
+/// longer form always satisfies.
+const K8S_VALIDATED: &str = "k8s.";
+
+/// The key as Cilium's `EndpointSelector.Sanitize` validates it.
+fn validated_key(full: &str) -> String {
+    format!("{K8S_VALIDATED}{}", full.strip_prefix(K8S_SOURCE).unwrap_or(full))
+}
+
+/// Why Cilium refuses a selector on the key `full` (`k8s:` and any namespace-label prefix
+/// included), or `None`. `full` comes from a valid Kubernetes key, so only the lengths can
+/// fail: a name part of at most 63 characters, a prefix before `/` of at most 253
+/// (apimachinery `IsQualifiedName`). Checked against Cilium's own `Sanitize()` (the policy
+/// oracle in `shared/oracles/cilium`): a 60-character pod label key, or a 29-character
+/// namespace label key, makes the whole policy invalid, so it would never be enforced.
+fn validated_key_problem(full: &str) -> Option<String> {
+    let key = validated_key(full);
+    match key.split_once('/') {
+        Some((prefix, _)) if prefix.len() > 253 => {
+            Some(format!("Cilium checks the prefix `{prefix}`: {} characters, at most 253", prefix.len()))
+        }
+        None if key.len() > 63 => {
+            Some(format!("Cilium checks `{key}`: {} characters, at most 63", key.len()))
+        }
+        _ => None,
+    }
 }
 
 /// A workload's selector over Kubernetes pod labels, optionally pinned to a namespace.

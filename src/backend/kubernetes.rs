@@ -104,6 +104,13 @@ impl Emitter<'_> {
         if !notes.is_empty() {
             annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
         }
+        let on = format!("the NetworkPolicy `{}`", wl.name);
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Kubernetes,
+            &annotations,
+            &on,
+            wl.span,
+        ));
         Some(object(&wl.name, ns, annotations, spec, wl.span))
     }
 
@@ -249,6 +256,13 @@ impl Emitter<'_> {
             annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
         }
         let name = format!("default-deny-{}", d.direction.as_str());
+        let on = format!("the NetworkPolicy `{name}`");
+        self.errors.extend(super::validation::annotations_too_large(
+            Target::Kubernetes,
+            &annotations,
+            &on,
+            d.origin,
+        ));
         Some(object(&name, self.program.namespace(ns).name.clone(), annotations, spec, d.origin))
     }
 

@@ -4,6 +4,7 @@
 pub mod calico;
 pub mod cilium;
 pub mod kubernetes;
+pub mod validation;
 
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Program, Protocol};

@@ -39,6 +39,7 @@ pub enum ResolveError {
     BadName { name: String, kind: Kind, span: Span },
     BadCondition { message: String, span: Span },
     ExceptOutside { except: String, net: String, span: Span, net_span: Span },
+    ExceptWhole { net: String, span: Span, net_span: Span },
     BadDnsName { name: String, span: Span },
     NoValue { name: String, span: Span },
     BadNamedPort { name: String, span: Span },
@@ -64,7 +65,7 @@ impl ResolveError {
             Reserved { .. } => "E0108",
             BadName { .. } => "E0109",
             BadCondition { .. } => "E0110",
-            ExceptOutside { .. } => "E0111",
+            ExceptOutside { .. } | ExceptWhole { .. } => "E0111",
             BadDnsName { .. } => "E0112",
             NoValue { .. } => "E0113",
             BadNamedPort { .. } => "E0114",
@@ -166,6 +167,14 @@ impl ResolveError {
             )
             .with_label(*net_span, "the network")
             .with_help("an `except` must name a part of the network before it"),
+            ExceptWhole { net, span, net_span } => Diagnostic::error(
+                code,
+                format!("the exception `{net}` is the whole network"),
+                *span,
+                "this exception leaves nothing of the network",
+            )
+            .with_label(*net_span, "the network")
+            .with_help("an `except` must name a smaller part of the network; to allow nothing here, remove the peer"),
             BadDnsName { name, span } => {
                 Diagnostic::error(code, format!("invalid DNS name `{name}`"), *span, "not a DNS name or pattern")
                     .with_help("write a name such as `api.example.com` or a pattern such as `*.example.com`")

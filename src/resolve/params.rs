@@ -82,7 +82,9 @@ impl Value {
                 } else {
                     IpNet::from(s.parse::<IpAddr>().ok()?)
                 };
-                if net.trunc() != net {
+                // Host bits, or an IPv4-mapped IPv6 address (see `SyntaxError::MappedIpv4`).
+                let mapped = matches!(net, IpNet::V6(v6) if v6.addr().to_ipv4_mapped().is_some());
+                if net.trunc() != net || mapped {
                     return None;
                 }
                 Value::Cidr(net)

@@ -51,7 +51,20 @@ impl Resolver<'_> {
         let net = c.net.value;
         let mut except = Vec::new();
         for e in &c.except {
-            if net.contains(&e.value) {
+            // Kubernetes wants each exception a strict subset of its network (`ValidateIPBlock`
+            // in kubernetes/kubernetes pkg/apis/networking/validation/validation.go: "must be a
+            // strict subset of `cidr`"). Cilium (`CIDRRule` validation, pkg/policy/api) and
+            // Calico (`notNets`) take an exception equal to its network and match nothing,
+            // except that Calico 3.31+ refuses `notNets: [0.0.0.0/0]` (libcalico-go v3
+            // validator, "catch-all CIDR in negation"). One meaning for the language: a network
+            // minus all of itself is a mistake on every target.
+            if e.value == net {
+                self.errors.push(ResolveError::ExceptWhole {
+                    net: net.to_string(),
+                    span: e.span,
+                    net_span: c.net.span,
+                });
+            } else if net.contains(&e.value) {
                 except.push(e.value);
             } else {
                 self.errors.push(ResolveError::ExceptOutside {

@@ -30,6 +30,16 @@ pub enum SyntaxError {
         network: IpNet,
         span: Span,
     },
+    /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`): Kubernetes refuses it
+    /// (`parseCIDR` in kubernetes/kubernetes pkg/apis/core/validation/ips.go, "must not have an
+    /// IPv4-mapped IPv6 address"), Calico's `cnet.ParseCIDR` reads it as IPv4, Cilium's
+    /// `netip.ParsePrefix` as IPv6: readers disagree on what it matches.
+    MappedIpv4 {
+        text: String,
+        /// The same network written as IPv4.
+        ipv4: String,
+        span: Span,
+    },
     BadEscape {
         text: String,
         span: Span,
@@ -42,7 +52,7 @@ impl SyntaxError {
             SyntaxError::Unexpected { .. } => "E0001",
             SyntaxError::BadPort { .. } => "E0002",
             SyntaxError::BadRange { .. } => "E0003",
-            SyntaxError::BadCidr { .. } => "E0004",
+            SyntaxError::BadCidr { .. } | SyntaxError::MappedIpv4 { .. } => "E0004",
             SyntaxError::HostBits { .. } => "E0005",
             SyntaxError::BadEscape { .. } => "E0006",
         }
@@ -54,6 +64,7 @@ impl SyntaxError {
             | SyntaxError::BadPort { span, .. }
             | SyntaxError::BadRange { span, .. }
             | SyntaxError::BadCidr { span, .. }
+            | SyntaxError::MappedIpv4 { span, .. }
             | SyntaxError::HostBits { span, .. }
             | SyntaxError::BadEscape { span, .. } => *span,
         }
@@ -82,6 +93,16 @@ impl SyntaxError {
                 Diagnostic::error(code, format!("invalid CIDR `{text}`"), span, "not an IPv4 or IPv6 network")
                     .with_help("write an address and a prefix length, as in `10.0.0.0/8` or `2001:db8::/32`")
             }
+            SyntaxError::MappedIpv4 { text, ipv4, .. } => Diagnostic::error(
+                code,
+                format!("CIDR `{text}` is an IPv4-mapped IPv6 address"),
+                span,
+                "targets disagree on whether this is IPv4 or IPv6",
+            )
+            .with_help(format!(
+                "write the IPv4 network `{ipv4}`; Kubernetes refuses IPv4-mapped addresses, and Calico and \
+                 Cilium disagree on what they match"
+            )),
             SyntaxError::HostBits { text, network, .. } => Diagnostic::error(
                 code,
                 format!("CIDR `{text}` has host bits set"),

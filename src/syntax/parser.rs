@@ -515,6 +515,16 @@ impl Lower {
             text.parse::<IpAddr>().ok().map(IpNet::from)
         };
         match parsed {
+            // Under a prefix shorter than /96 the `ffff` is in the host bits: E0005 below.
+            Some(IpNet::V6(v6)) if v6.prefix_len() >= 96 && v6.addr().to_ipv4_mapped().is_some() => {
+                let v4 = v6.trunc().addr().to_ipv4_mapped().expect("the prefix keeps the mapped bits");
+                let ipv4 = match v6.prefix_len() - 96 {
+                    32 if !text.contains('/') => v4.to_string(),
+                    len => format!("{v4}/{len}"),
+                };
+                self.errors.push(SyntaxError::MappedIpv4 { text: text.to_string(), ipv4, span });
+                Spanned::new(IpNet::V6(v6.trunc()), span)
+            }
             Some(net) if net.trunc() == net => Spanned::new(net, span),
             Some(net) => {
                 self.errors.push(SyntaxError::HostBits {

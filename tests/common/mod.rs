@@ -154,8 +154,9 @@ pub fn server_side_errors(objects: &[netpol::backend::Object]) -> Vec<String> {
                             b["cidr"].as_str().expect("cidr").parse().expect("valid cidr");
                         for e in b["except"].as_array().into_iter().flatten() {
                             let e: ipnet::IpNet = e.as_str().expect("except").parse().expect("valid except");
-                            if !cidr.contains(&e) {
-                                out.push(format!("{}: except {e} outside {cidr}", o.name));
+                            // "must be a strict subset of `cidr`" (ValidateIPBlock).
+                            if !cidr.contains(&e) || e == cidr {
+                                out.push(format!("{}: except {e} not strictly inside {cidr}", o.name));
                             }
                         }
                     }
