@@ -328,9 +328,32 @@ pub mod resolve {
         Regex::new(pattern).unwrap_or_else(|e| panic!("built-in pattern {pattern}: {e}"))
     }
 
-    /// Fast exit: every non-string reading starts with one of these, or is empty.
+    /// Fast exit: every non-string reading starts with one of these, or is empty, and is
+    /// made of letters, digits and `+-._:~<=`, space or tab (timestamps).
     fn may_be_typed(s: &str) -> bool {
-        s.bytes().next().is_none_or(|c| b"0123456789+-.~nNyYtTfFoO<=".contains(&c))
+        match s.as_bytes().first() {
+            None => true,
+            // Words: only the boolean and null ones are typed, by some reader.
+            Some(c) if c.is_ascii_alphabetic() => matches!(
+                s,
+                "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True" | "TRUE"
+                    | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" | "null"
+                    | "Null" | "NULL"
+            ),
+            Some(c) => {
+                b"0123456789+-.~<=".contains(c)
+                    && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-._:~<= \t".contains(&c))
+            }
+        }
+    }
+
+    /// Fast path: a decimal integer every reader reads alike (no sign, no leading zero).
+    fn plain_decimal(s: &str) -> Option<i64> {
+        let b = s.as_bytes();
+        if b.is_empty() || b.len() > 18 || (b[0] == b'0' && b.len() > 1) || !b.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        s.parse().ok()
     }
 
     /// YAML 1.2.2 core schema (§10.3.2).
@@ -561,6 +584,14 @@ pub mod resolve {
     pub fn agreed(s: &str) -> Result<Value, String> {
         if !may_be_typed(s) {
             return Ok(Value::String(s.to_string()));
+        }
+        if let Some(n) = plain_decimal(s) {
+            return Ok(Value::from(n));
+        }
+        match s {
+            "true" | "True" | "TRUE" => return Ok(Value::Bool(true)),
+            "false" | "False" | "FALSE" => return Ok(Value::Bool(false)),
+            _ => {}
         }
         let readings = [
             ("YAML 1.2", core12(s)),
