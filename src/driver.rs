@@ -19,6 +19,13 @@ pub trait Loader {
     fn key(&self, path: &str) -> String {
         path.to_string()
     }
+    /// Whether the file at `path` is known to be netpol source, so that its text may be quoted
+    /// in diagnostics. When a file that is not does not parse, the compile says so in one
+    /// diagnostic that shows none of it: an `import "/etc/shadow"` must not print the file's
+    /// first line. The file system's loader says yes for names ending in `.netpol`.
+    fn is_source(&self, _path: &str) -> bool {
+        true
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -223,8 +230,18 @@ fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(
                 continue;
             }
         };
-        let file = c.sources.add(path.clone(), text);
-        match syntax::parse(file, c.sources.text(file)) {
+        // The id the file gets when added, so that it is added only once its text may be kept.
+        let file = FileId(c.sources.len() as u32);
+        let parsed = syntax::parse(file, &text);
+        if parsed.is_err() && !loader.is_source(&path) {
+            // Kept empty, so no later stage (the language server's index) reads it again.
+            let file = c.sources.add(path.clone(), String::new());
+            c.diagnostics.push(not_source(&path, imported_at, file));
+            continue;
+        }
+        let added = c.sources.add(path.clone(), text);
+        debug_assert_eq!(added, file);
+        match parsed {
             Ok(ast) => {
                 for item in ast.items.iter().rev() {
                     if let ast::Item::Import(i) = item {
@@ -237,6 +254,24 @@ fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(
         }
     }
     out
+}
+
+/// A file that is not netpol source by name and does not parse: said without quoting it.
+fn not_source(path: &str, imported_at: Option<Spanned<String>>, file: FileId) -> Diagnostic {
+    let label = "it does not parse, and its name does not end in `.netpol`";
+    match imported_at {
+        Some(at) => Diagnostic::error(
+            "E0007",
+            format!("imported file `{}` is not netpol source", at.value),
+            at.span,
+            label,
+        )
+        .with_help("import `.netpol` files; netpol shows nothing of a file that is not netpol source"),
+        None => {
+            Diagnostic::error("E0007", format!("`{path}` is not netpol source"), Span::new(file, 0, 0), label)
+                .with_help("pass `.netpol` files; netpol shows nothing of a file that is not netpol source")
+        }
+    }
 }
 
 /// `--set` values as spans into a virtual `<command line>` file, so their errors render like
@@ -261,4 +296,55 @@ fn overrides(pairs: &[(String, String)], sources: &mut SourceMap) -> Vec<Overrid
             value: Spanned::new(value.clone(), Span::new(file, m + 1, e)),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files in memory; netpol source by name, as the file system's loader says.
+    struct Files(&'static [(&'static str, &'static str)]);
+
+    impl Loader for Files {
+        fn load(&self, path: &str) -> Result<String, String> {
+            self.0
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, t)| t.to_string())
+                .ok_or_else(|| "no such file".into())
+        }
+        fn join(&self, _from: &str, import: &str) -> String {
+            import.to_string()
+        }
+        fn is_source(&self, path: &str) -> bool {
+            path.ends_with(".netpol")
+        }
+    }
+
+    const SECRET: &str = "hunter2-s3cr3t";
+
+    #[test]
+    fn a_file_that_is_not_source_and_does_not_parse_is_not_quoted() {
+        let files = Files(&[
+            ("main.netpol", "namespace shop\nimport \"secrets.env\"\nworkload web { app: web }\n"),
+            ("secrets.env", "password hunter2-s3cr3t\n"),
+            ("own.netpol", "password hunter2-s3cr3t\n"),
+        ]);
+        let c = compile(&["main.netpol".to_string()], &files, &Options::default());
+        let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0007"]);
+        let d = &c.diagnostics[0];
+        assert_eq!(d.message, "imported file `secrets.env` is not netpol source");
+        assert_eq!(c.sources.name(d.primary.span.file), "main.netpol");
+        let shown = format!("{d:?}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        let kept: Vec<&str> = (0..c.sources.len()).map(|f| c.sources.text(FileId(f as u32))).collect();
+        assert!(kept.iter().all(|t| !t.contains(SECRET)), "{kept:?}");
+        // As a root, the same; a `.netpol` file with that text is quoted as any other.
+        let c = compile(&["secrets.env".to_string()], &files, &Options::default());
+        assert_eq!(c.diagnostics.len(), 1);
+        assert_eq!(c.diagnostics[0].message, "`secrets.env` is not netpol source");
+        let c = compile(&["own.netpol".to_string()], &files, &Options::default());
+        assert!(c.diagnostics.iter().any(|d| d.code == "E0001" && d.message.contains(SECRET)));
+    }
 }

@@ -119,3 +119,34 @@ fn directories_are_searched_for_netpol_files() {
     assert_eq!(read(dir.path(), "policies/team/b.netpol"), TIDY);
     assert_eq!(read(dir.path(), "policies/notes.txt"), MESSY);
 }
+
+#[cfg(unix)]
+#[test]
+fn fmt_formats_where_a_symlink_points_and_keeps_the_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    std::fs::create_dir(d.join("shared")).expect("mkdir");
+    std::fs::write(d.join("shared/real.netpol"), MESSY).expect("write");
+    std::fs::set_permissions(d.join("shared/real.netpol"), std::fs::Permissions::from_mode(0o640))
+        .expect("chmod");
+    std::os::unix::fs::symlink("shared/real.netpol", d.join("link.netpol")).expect("link");
+    let out = netpol(&["fmt", "link.netpol"], d, "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let link = std::fs::symlink_metadata(d.join("link.netpol")).expect("stat");
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    assert_eq!(std::fs::read_link(d.join("link.netpol")).expect("readlink"), Path::new("shared/real.netpol"));
+    assert_eq!(read(d, "shared/real.netpol"), TIDY, "the file it names is formatted");
+    let mode = std::fs::metadata(d.join("shared/real.netpol")).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o640, "with its permissions");
+    // Nothing left behind: no temporary file next to the link or the file.
+    for folder in [d.to_path_buf(), d.join("shared")] {
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let expected: &[&str] = if folder == d { &["link.netpol", "shared"] } else { &["real.netpol"] };
+        assert_eq!(names, expected);
+    }
+}

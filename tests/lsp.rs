@@ -68,6 +68,13 @@ impl Server {
         stdin.flush().expect("flush");
     }
 
+    /// Bytes as they are, framing and all.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write");
+        stdin.flush().expect("flush");
+    }
+
     fn notify(&mut self, method: &str, params: Value) {
         self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
     }
@@ -377,4 +384,81 @@ fn odd_input_gets_answers_not_a_crash() {
 fn exit_without_shutdown_is_an_error() {
     let s = Server::ready();
     assert_eq!(s.stop(false), Some(1));
+}
+
+#[test]
+fn a_huge_or_malformed_frame_is_refused_and_the_server_keeps_answering() {
+    let mut s = Server::ready();
+    let frames: &[&[u8]] = &[
+        b"Content-Length: 99999999999999\r\n\r\n",
+        b"Content-Length: 18446744073709551615\r\n\r\n",
+        b"Content-Length: 99999999999999999999999999\r\n\r\n",
+        b"Content-Length: 12\r\n\r\n{not json!!}",
+        b"Content-Type: text/plain\r\n\r\n",
+    ];
+    for frame in frames {
+        s.send_raw(frame);
+        let r = s.at("textDocument/hover", "file:///nowhere.netpol", 0, 0);
+        assert!(r.is_null(), "{r}");
+        let logged = std::mem::take(&mut s.queued);
+        assert!(
+            logged.iter().any(|m| m["method"] == "window/logMessage"
+                && m["params"]["type"] == 1
+                && m["params"]["message"].as_str().is_some_and(|t| t.contains("refused"))),
+            "{}: {logged:?}",
+            String::from_utf8_lossy(frame)
+        );
+    }
+    assert_eq!(s.stop(true), Some(0));
+}
+
+/// Every message the server sends until it answers a request about `uri` (it compiles and
+/// publishes before it answers), the answer last; and the diagnostics it published for `uri`.
+fn said_until_answered(s: &mut Server, uri: &str) -> (Vec<Value>, Vec<Value>) {
+    let symbols = s.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": uri } }));
+    assert!(symbols.get("error").is_none(), "{symbols}");
+    let said: Vec<Value> = s.queued.drain(..).chain([symbols]).collect();
+    let published = said
+        .iter()
+        .rfind(|m| m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri)
+        .unwrap_or_else(|| panic!("no diagnostics for {uri} in {said:?}"));
+    let diags = published["params"]["diagnostics"].as_array().cloned().expect("diagnostics");
+    (said, diags)
+}
+
+#[test]
+fn an_import_of_a_file_that_is_not_netpol_source_shows_nothing_of_it() {
+    const SECRET: &str = "S3CR3T-2b8e07";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = dir.path().join("credentials");
+    // The parser's message would quote the second word.
+    std::fs::write(&secret, format!("password {SECRET}\n")).expect("write");
+    let uri = format!("file://{}/main.netpol", dir.path().display());
+    let mut s = Server::ready();
+    s.open(&uri, &format!("namespace shop\nimport \"{}\"\nworkload web {{ app: web }}\n", secret.display()));
+    let (said, diags) = said_until_answered(&mut s, &uri);
+    assert!(said.iter().all(|m| !m.to_string().contains(SECRET)), "{said:?}");
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0]["code"], "E0007", "{diags:?}");
+    assert_eq!(s.stop(true), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn imports_of_devices_and_fifos_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo =
+        std::ffi::CString::new(dir.path().join("pipe.netpol").as_os_str().as_encoded_bytes()).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    let uri = format!("file://{}/main.netpol", dir.path().display());
+    let mut s = Server::ready();
+    // The server's stdin is the editor's message stream: `/dev/stdin` must not be read, nor
+    // `/dev/zero` to the end.
+    let text = "namespace shop\nimport \"/dev/zero\"\nimport \"/dev/stdin\"\nimport \"pipe.netpol\"\nworkload web { app: web }\n";
+    s.open(&uri, text);
+    let (_, diags) = said_until_answered(&mut s, &uri);
+    let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, [&json!("E0007"); 3], "{diags:?}");
+    assert_eq!(s.stop(true), Some(0));
 }

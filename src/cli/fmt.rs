@@ -2,14 +2,18 @@
 //! are in it (`--check`, for CI), or formats stdin to stdout (`-`, for editors).
 //!
 //! A file that does not parse is never touched: its diagnostics are printed as `netpol check`
-//! prints them. A file is written only when its text changes, under a temporary name first and
-//! then renamed over the original, so a reader never sees half a file.
+//! prints them (or, for a file whose name does not end in `.netpol`, only that it is not netpol
+//! source: see [`crate::driver::Loader::is_source`]). A file is written only when its text
+//! changes, under a new temporary name next to it first and then renamed over it, so a reader
+//! never sees half a file. A symbolic link is formatted where it points: the file it names is
+//! replaced, with its permissions, and the link stays a link.
 
-use super::{color_choice, expand_paths, render, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK};
+use super::input::{expand_paths, is_source_name, read_source, read_stream};
+use super::{color_choice, render, say, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK};
 use crate::diagnostic::Diagnostic;
 use crate::span::SourceMap;
 use codespan_reporting::term::termcolor::StandardStream;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// What one input became.
@@ -28,7 +32,10 @@ pub(super) fn run(paths: &[PathBuf], check: bool, color: ColorArg) -> i32 {
         outcomes.push(format_stdin(check, color));
     }
     if !files.is_empty() {
-        let Some(expanded) = expand_paths(&files) else { return EXIT_IO };
+        let expanded = match expand_paths(&files, false) {
+            Ok(expanded) => expanded,
+            Err(code) => return code,
+        };
         outcomes.extend(expanded.iter().map(|f| format_path(Path::new(f), check, color)));
     }
     exit_code(&outcomes, check)
@@ -45,12 +52,16 @@ fn exit_code(outcomes: &[Outcome], check: bool) -> i32 {
 }
 
 fn format_stdin(check: bool, color: ColorArg) -> Outcome {
-    let mut text = String::new();
-    if let Err(e) = std::io::stdin().read_to_string(&mut text) {
-        eprintln!("error: cannot read stdin: {e}");
+    let text = match read_stream(std::io::stdin().lock()) {
+        Ok(text) => text,
+        Err(why) => {
+            say(format_args!("error: cannot read stdin: {why}"));
+            return Outcome::Failed(EXIT_ERRORS);
+        }
+    };
+    let Some(formatted) = format_text("<stdin>", &text, true, color) else {
         return Outcome::Failed(EXIT_ERRORS);
-    }
-    let Some(formatted) = format_text("<stdin>", &text, color) else { return Outcome::Failed(EXIT_ERRORS) };
+    };
     let changed = formatted != text;
     let mut stdout = std::io::stdout().lock();
     let written = if check {
@@ -62,8 +73,8 @@ fn format_stdin(check: bool, color: ColorArg) -> Outcome {
     } else {
         stdout.write_all(formatted.as_bytes())
     };
-    if written.and_then(|_| stdout.flush()).is_err() {
-        return Outcome::Failed(EXIT_IO);
+    if let Err(code) = stdout_result(written.and_then(|_| stdout.flush())) {
+        return Outcome::Failed(code);
     }
     if changed {
         Outcome::Changed
@@ -74,36 +85,57 @@ fn format_stdin(check: bool, color: ColorArg) -> Outcome {
 
 fn format_path(path: &Path, check: bool, color: ColorArg) -> Outcome {
     let name = path.display().to_string();
-    let text = match std::fs::read_to_string(path) {
+    let text = match read_source(path) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read `{name}`: {e}");
+        Err(why) => {
+            say(format_args!("error: cannot read `{name}`: {why}"));
             return Outcome::Failed(EXIT_ERRORS);
         }
     };
-    let Some(formatted) = format_text(&name, &text, color) else { return Outcome::Failed(EXIT_ERRORS) };
+    let Some(formatted) = format_text(&name, &text, is_source_name(path), color) else {
+        return Outcome::Failed(EXIT_ERRORS);
+    };
     if formatted == text {
         return Outcome::Unchanged;
     }
     if check {
         let mut stdout = std::io::stdout().lock();
         let printed = stdout.write_all(diff(&name, &text, &formatted).as_bytes());
-        if printed.and_then(|_| stdout.flush()).is_err() {
-            return Outcome::Failed(EXIT_IO);
+        if let Err(code) = stdout_result(printed.and_then(|_| stdout.flush())) {
+            return Outcome::Failed(code);
         }
     } else if let Err(e) = write_atomically(path, &formatted) {
-        eprintln!("error: cannot write `{name}`: {e}");
+        say(format_args!("error: cannot write `{name}`: {e}"));
         return Outcome::Failed(EXIT_IO);
     }
     Outcome::Changed
 }
 
-/// The formatted text, or `None` after printing why there is none.
-fn format_text(name: &str, text: &str, color: ColorArg) -> Option<String> {
+/// As `print_out` in the parent module: a closed stdout is no failure, any other error is
+/// exit 3.
+fn stdout_result(written: std::io::Result<()>) -> Result<(), i32> {
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            say(format_args!("error: cannot write to stdout: {e}"));
+            Err(EXIT_IO)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The formatted text, or `None` after printing why there is none. The diagnostics of a file
+/// that is not netpol `source` by name are not printed, since they quote it.
+fn format_text(name: &str, text: &str, source: bool, color: ColorArg) -> Option<String> {
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
     match crate::fmt::format_file(file, text) {
         Ok(formatted) => Some(formatted),
+        Err(_) if !source => {
+            say(format_args!(
+                "error: `{name}` is not netpol source: it does not parse, and its name does not end in `.netpol`"
+            ));
+            None
+        }
         Err(diagnostics) => {
             report(&sources, &diagnostics, color);
             None
@@ -126,16 +158,42 @@ fn diff(name: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
-/// Writes `text` to a temporary file next to `path` (with `path`'s permissions), then renames
-/// it over `path`.
+/// Replaces the file `path` names (after symbolic links, so a link stays a link and its target
+/// is formatted) by `text`: written to a new file next to it, with its permissions, then
+/// renamed over it.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("netpol.netpol-tmp-{}", std::process::id()));
-    let result = std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::metadata(path))
-        .and_then(|m| std::fs::set_permissions(&tmp, m.permissions()))
-        .and_then(|_| std::fs::rename(&tmp, path));
+    let real = std::fs::canonicalize(path)?;
+    let permissions = std::fs::metadata(&real)?.permissions();
+    let (tmp, mut file) = create_temporary(&real)?;
+    let result = file
+        .write_all(text.as_bytes())
+        .and_then(|_| file.set_permissions(permissions))
+        .and_then(|_| file.sync_all())
+        .and_then(|_| std::fs::rename(&tmp, &real));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A new file next to `real`, under a name no one can guess, created exclusively (never an
+/// existing file or link that someone else put there).
+fn create_temporary(real: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    use std::hash::{BuildHasher, Hasher};
+    let dir = real.parent().unwrap_or(Path::new("."));
+    let name = real.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut last = None;
+    for attempt in 0..16u32 {
+        // Keys drawn at random by the standard library for each `RandomState`.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(attempt);
+        h.write_u32(std::process::id());
+        let tmp = dir.join(format!(".{name}.{:016x}.netpol-fmt", h.finish()));
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
 }

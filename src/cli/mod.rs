@@ -4,16 +4,20 @@
 pub mod analyze;
 mod fmt;
 pub mod graph;
+mod input;
 pub mod output;
 pub mod render;
 
 use crate::backend::{Target, Version, Versions};
-use crate::driver::{self, Compilation, Loader, Options};
+use crate::driver::{self, Compilation, Options};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use render::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use input::expand_paths;
+pub(crate) use input::FsLoader;
 
 /// Exit codes, documented in the README.
 pub const EXIT_OK: i32 = 0;
@@ -292,29 +296,28 @@ fn compile_for(
     targets: Vec<Target>,
     versions: Versions,
     queries: Vec<String>,
-) -> Option<Compilation> {
-    let paths = expand_paths(&input.paths)?;
+) -> Result<Compilation, i32> {
+    let paths = expand_paths(&input.paths, false)?;
     let options = Options { overrides: input.set.clone(), targets, versions, queries, keep_read_back: true };
-    Some(driver::compile(&paths, &FsLoader, &options))
+    Ok(driver::compile(&paths, &FsLoader, &options))
 }
 
 fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
-    let Some(c) = compile_for(input, targets, versions, Vec::new()) else { return EXIT_IO };
-    report(input, &c, true);
+    let c = match compile_for(input, targets, versions, Vec::new()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let _ = report(input, &c, true);
     if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
         return EXIT_ERRORS;
     }
     let Some(r) = analyze::verify(&c) else { return EXIT_ERRORS };
-    if json {
-        println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&r).unwrap_or_default())
     } else {
-        print!("{}", analyze::print_verify(&r));
-    }
-    if r.ok() {
-        EXIT_OK
-    } else {
-        EXIT_ERRORS
-    }
+        analyze::print_verify(&r)
+    };
+    print_out(&text, if r.ok() { EXIT_OK } else { EXIT_ERRORS })
 }
 
 fn why(
@@ -332,16 +335,16 @@ fn why(
         Some(_) => format!(" on {}", words.join(" ")),
     };
     let query = format!("expect {from} can reach {to}{ports}");
-    let Some(c) = compile_for(input, targets, versions, vec![query]) else { return EXIT_IO };
+    let c = match compile_for(input, targets, versions, vec![query]) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     if c.has_errors() {
-        report(input, &c, true);
+        let _ = report(input, &c, true);
         return EXIT_ERRORS;
     }
     match analyze::why(&c) {
-        Some(text) => {
-            print!("{text}");
-            EXIT_OK
-        }
+        Some(text) => print_out(&text, EXIT_OK),
         None => EXIT_ERRORS,
     }
 }
@@ -353,16 +356,16 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         SemanticsArg::Cilium => (vec![Target::Cilium], "cilium"),
         SemanticsArg::Calico => (vec![Target::Calico], "calico"),
     };
-    let Some(c) = compile_for(input, targets, versions, Vec::new()) else { return EXIT_IO };
-    report(input, &c, true);
+    let c = match compile_for(input, targets, versions, Vec::new()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let _ = report(input, &c, true);
     if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
         return EXIT_ERRORS;
     }
     match analyze::matrix(&c, name, format) {
-        Some(text) => {
-            print!("{text}");
-            EXIT_OK
-        }
+        Some(text) => print_out(&text, EXIT_OK),
         None => EXIT_ERRORS,
     }
 }
@@ -379,18 +382,16 @@ fn graph_command(
         SemanticsArg::Cilium => Some(Target::Cilium),
         SemanticsArg::Calico => Some(Target::Calico),
     };
-    let Some(c) = compile_for(input, target.into_iter().collect(), versions, Vec::new()) else {
-        return EXIT_IO;
+    let c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    report(input, &c, true);
+    let _ = report(input, &c, true);
     if c.has_errors() {
         return EXIT_ERRORS;
     }
     match graph::diagram(&c, target, format) {
-        Some(text) => {
-            print!("{text}");
-            EXIT_OK
-        }
+        Some(text) => print_out(&text, EXIT_OK),
         None => EXIT_ERRORS,
     }
 }
@@ -403,14 +404,19 @@ fn compile(
     write: output::WriteOptions,
 ) -> i32 {
     if target == TargetArg::All && output.is_none() {
-        eprintln!("error: `--target all` writes one folder per target; give the output folder with -o DIR");
+        say(format_args!(
+            "error: `--target all` writes one folder per target; give the output folder with -o DIR"
+        ));
         return EXIT_USAGE;
     }
-    let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
+        Err(code) => return code,
+    };
     let options =
         Options { overrides: input.set.clone(), targets: target.targets(), versions, ..Options::default() };
     let c = driver::compile(&paths, &FsLoader, &options);
-    report(input, &c, true);
+    let _ = report(input, &c, true);
     let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
     if failed {
         return EXIT_ERRORS;
@@ -418,13 +424,21 @@ fn compile(
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            for o in c.outputs.iter().flat_map(|(_, o)| o.iter()) {
-                if stdout.write_all(b"---\n").and_then(|_| stdout.write_all(o.yaml.as_bytes())).is_err() {
+            let written = c
+                .outputs
+                .iter()
+                .flat_map(|(_, o)| o.iter())
+                .try_for_each(|o| {
+                    stdout.write_all(b"---\n").and_then(|_| stdout.write_all(o.yaml.as_bytes()))
+                })
+                .and_then(|_| stdout.flush());
+            // As `print_out`: a closed stdout stops the stream quietly.
+            match written {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    say(format_args!("error: cannot write to stdout: {e}"));
                     return EXIT_IO;
                 }
-            }
-            if stdout.flush().is_err() {
-                return EXIT_IO;
+                _ => {}
             }
         }
         Some(dir) => {
@@ -474,34 +488,40 @@ fn compile(
 }
 
 fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
-    let Some(paths) = expand_paths(&input.paths) else { return EXIT_IO };
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
+        Err(code) => return code,
+    };
     let options = Options { overrides: input.set.clone(), targets, versions, ..Options::default() };
     let c = driver::compile(&paths, &FsLoader, &options);
-    report(input, &c, false);
-    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+    let code = if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
         EXIT_ERRORS
     } else {
         EXIT_OK
+    };
+    match report(input, &c, false) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            say(format_args!("error: cannot write to stdout: {e}"));
+            EXIT_IO
+        }
+        _ => code,
     }
 }
 
 fn explain(code: &str) -> i32 {
     match crate::explain::page(code) {
-        Some(page) => {
-            print!("{page}");
-            EXIT_OK
-        }
+        Some(page) => print_out(page, EXIT_OK),
         None => {
-            eprintln!("error: no diagnostic has the code `{code}`");
-            eprintln!("help: codes look like E0101 or W0203; see docs/errors/README.md for the list");
+            say(format_args!("error: no diagnostic has the code `{code}`"));
+            say(format_args!("help: codes look like E0101 or W0203; see docs/errors/README.md for the list"));
             EXIT_USAGE
         }
     }
 }
 
 /// Prints diagnostics: machine formats on stdout for `check` (its only output), everything
-/// else on stderr, so `compile`'s stdout stays pure YAML.
-fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) {
+/// else on stderr, so `compile`'s stdout stays pure YAML. Fails only when stdout does.
+fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) -> std::io::Result<()> {
     let d = &c.diagnostics;
     let machine = match input.format {
         Format::Human => None,
@@ -510,18 +530,47 @@ fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) {
     };
     if let Some(text) = machine {
         if stdout_is_yaml {
-            eprint!("{text}");
-        } else {
-            print!("{text}");
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            return Ok(());
         }
-        return;
+        return write_stdout(text.as_bytes());
     }
     if d.is_empty() {
-        return;
+        return Ok(());
     }
     let mut err = StandardStream::stderr(color_choice(input.color));
     let _ = render::human(&mut err, &c.sources, d);
     let _ = writeln!(err, "netpol: {}", render::summary(d));
+    Ok(())
+}
+
+/// Writes all of `bytes` on stdout and flushes.
+fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes).and_then(|_| stdout.flush())
+}
+
+/// Prints a command's output on stdout; returns `code`, the command's exit code.
+///
+/// A closed stdout (`netpol matrix … | head -1`) is no error: the reader took what it wanted,
+/// so the output stops there, quietly, and the exit code stays what the command's result makes
+/// it (0, or 1 for a failed `verify`). ripgrep does the same ("A broken pipe means graceful
+/// termination", BurntSushi/ripgrep crates/core/main.rs); Rust ignores SIGPIPE, so netpol
+/// sees the error instead of being killed by the signal as a C tool is. Any other failure to
+/// write is exit 3, after a message.
+fn print_out(text: &str, code: i32) -> i32 {
+    match write_stdout(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            say(format_args!("error: cannot write to stdout: {e}"));
+            EXIT_IO
+        }
+        _ => code,
+    }
+}
+
+/// A line on stderr. Unlike `eprintln!`, a closed stderr is not a panic.
+fn say(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn color_choice(c: ColorArg) -> ColorChoice {
@@ -531,61 +580,5 @@ fn color_choice(c: ColorArg) -> ColorChoice {
         ColorArg::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => ColorChoice::Never,
         ColorArg::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => ColorChoice::Auto,
         ColorArg::Auto => ColorChoice::Never,
-    }
-}
-
-/// Files as given, and every `.netpol` file below each directory, sorted.
-fn expand_paths(paths: &[PathBuf]) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            if let Err(e) = collect(p, &mut found) {
-                eprintln!("error: cannot read directory `{}`: {e}", p.display());
-                return None;
-            }
-            found.sort();
-            if found.is_empty() {
-                eprintln!("warning: no .netpol files under `{}`", p.display());
-            }
-            out.extend(found.into_iter().map(|f| f.display().to_string()));
-        } else {
-            out.push(p.display().to_string());
-        }
-    }
-    Some(out)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "netpol") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Reads sources from the file system.
-pub(crate) struct FsLoader;
-
-impl Loader for FsLoader {
-    fn load(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
-            _ => e.to_string(),
-        })
-    }
-
-    fn join(&self, from: &str, import: &str) -> String {
-        let base = Path::new(from).parent().unwrap_or(Path::new(""));
-        base.join(import).display().to_string()
-    }
-
-    fn key(&self, path: &str) -> String {
-        std::fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
     }
 }

@@ -53,6 +53,11 @@ impl Loader for Overlay<'_> {
     fn key(&self, path: &str) -> String {
         FsLoader.key(path)
     }
+
+    /// An open document is what the user typed: source, whatever its name.
+    fn is_source(&self, path: &str) -> bool {
+        self.open.contains_key(path) || self.open.contains_key(&self.key(path)) || FsLoader.is_source(path)
+    }
 }
 
 /// What the server keeps of one compile of a document.

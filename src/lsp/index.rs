@@ -174,6 +174,10 @@ impl Indexer {
                 let import = loader.join(&path, &i.value);
                 if seen.insert(loader.key(&import)) {
                     if let Ok(text) = loader.load(&import) {
+                        // Nothing of a file that is not netpol source and does not parse goes
+                        // into hover, completion or symbols (see `Loader::is_source`).
+                        let keep = loader.is_source(&import) || syntax::parse(file, &text).is_ok();
+                        let text = if keep { text } else { String::new() };
                         stack.push(self.b.index.sources.add(import, text));
                     }
                 }

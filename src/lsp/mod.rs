@@ -15,6 +15,7 @@ mod check;
 mod features;
 pub mod index;
 pub mod position;
+mod transport;
 mod uri;
 mod workspace;
 
@@ -34,10 +35,10 @@ use workspace::Workspace;
 /// Serves on stdin and stdout until `exit`; returns the process exit code: 0 after a
 /// `shutdown` request, 1 when `exit` (or the end of the input) comes without one.
 pub fn run() -> i32 {
-    let (connection, io) = Connection::stdio();
+    let (connection, writer) = transport::stdio();
     let code = serve(&connection);
     drop(connection);
-    let _ = io.join();
+    let _ = writer.join();
     code
 }
 
@@ -77,6 +78,7 @@ pub fn serve(connection: &Connection) -> i32 {
     let mut server = Server { connection, workspace: Workspace::default(), state: State::Starting };
     while let Ok(message) = connection.receiver.recv() {
         match message {
+            Message::Notification(n) if n.method == transport::REFUSED => server.refused(n),
             Message::Request(r) => server.on_request(r),
             Message::Notification(n) if n.method == note::Exit::METHOD => {
                 return if server.state == State::ShutDown { 0 } else { 1 };
@@ -101,6 +103,17 @@ impl Server<'_> {
     fn send(&self, message: impl Into<Message>) {
         // The client is gone when this fails; the loop then ends on the closed input.
         let _ = self.connection.sender.send(message.into());
+    }
+
+    /// A frame the transport refused: said in the client's log, the one answer the protocol
+    /// allows to a message whose id was never read.
+    fn refused(&self, n: Notification) {
+        let why = n.params.as_str().unwrap_or("a malformed message");
+        let params = lsp_types::LogMessageParams {
+            typ: lsp_types::MessageType::ERROR,
+            message: format!("netpol lsp: refused {why}; reading on from the next message"),
+        };
+        self.send(Notification::new(note::LogMessage::METHOD.to_string(), params));
     }
 
     fn refresh(&mut self) {

@@ -1,0 +1,243 @@
+//! Reading sources: the paths of a command line expanded to `.netpol` files, and the files
+//! themselves.
+//!
+//! - **The walk** below a directory follows symbolic links to directories (a linked folder of
+//!   shared policies is part of the program: leaving it out could leave a workload without the
+//!   policy that isolates it), but walks every directory once, known by its device and inode.
+//!   A link to `.` or to a parent, or two links to one folder, add nothing, so the walk is
+//!   linear in the directories there are. Entries are visited in sorted order, so which path
+//!   names a file reached twice does not depend on the order the system lists them in.
+//! - **A source file** is read only when it is a regular file (after symbolic links) of at most
+//!   [`MAX_SOURCE_BYTES`]: a FIFO, a device such as `/dev/stdin` or `/dev/zero`, or a socket is
+//!   refused before it is opened, and again on the file as opened (without blocking), so one
+//!   swapped in between cannot block the read either.
+//! - **A file that is not netpol source by name** (its real name, after symbolic links, does
+//!   not end in `.netpol`) is read, but when it does not parse no part of it is shown: see
+//!   [`crate::driver::Loader::is_source`].
+
+use crate::driver::Loader;
+use std::collections::HashSet;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// The largest source file netpol reads: 16 MiB, hundreds of times the largest policy file
+/// anyone writes by hand, and a bound on what an `import` of a huge file can cost.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
+/// The source files a command line names: files as given, and every `.netpol` file below each
+/// directory, sorted per directory. `Err` holds the exit code once the reason is printed: a
+/// directory that cannot be read (exit 3), or, unless `allow_empty`, paths that name no file
+/// at all (exit 1: a typo in a directory's name must not pass for "no policies").
+pub(crate) fn expand_paths(paths: &[PathBuf], allow_empty: bool) -> Result<Vec<String>, i32> {
+    let mut out = Vec::new();
+    let mut empty = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let found = match walk(p) {
+                Ok(found) => found,
+                Err((dir, e)) => {
+                    super::say(format_args!("error: cannot read directory `{}`: {e}", dir.display()));
+                    return Err(super::EXIT_IO);
+                }
+            };
+            if found.is_empty() {
+                empty.push(p);
+            }
+            out.extend(found.into_iter().map(|f| f.display().to_string()));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    if out.is_empty() && !allow_empty {
+        let names: Vec<String> = empty.iter().map(|p| format!("`{}`", p.display())).collect();
+        super::say(format_args!("error: no .netpol file under {}", names.join(", ")));
+        super::say(format_args!(
+            "help: give the folder that holds the .netpol files, or the files themselves"
+        ));
+        return Err(super::EXIT_ERRORS);
+    }
+    for p in empty {
+        super::say(format_args!("warning: no .netpol files under `{}`", p.display()));
+    }
+    Ok(out)
+}
+
+/// How the walk knows a directory it has walked: device and inode, or elsewhere the real path.
+#[cfg(unix)]
+type DirId = (u64, u64);
+#[cfg(not(unix))]
+type DirId = PathBuf;
+
+#[cfg(unix)]
+fn dir_id(_: &Path, m: &Metadata) -> DirId {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino())
+}
+
+#[cfg(not(unix))]
+fn dir_id(p: &Path, _: &Metadata) -> DirId {
+    fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Every entry named `*.netpol` that is not a directory, below `root`, sorted. A directory
+/// that cannot be listed is an error, with its path.
+fn walk(root: &Path) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
+    let mut seen: HashSet<DirId> = HashSet::new();
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let meta = fs::metadata(&dir).map_err(|e| (dir.clone(), e))?;
+        if !seen.insert(dir_id(&dir, &meta)) {
+            continue;
+        }
+        let listed: io::Result<Vec<PathBuf>> =
+            fs::read_dir(&dir).and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect());
+        let mut entries = listed.map_err(|e| (dir.clone(), e))?;
+        entries.sort();
+        let mut below = Vec::new();
+        for path in entries {
+            // After symbolic links; a dangling link named `*.netpol` is kept, for the loader
+            // to say it names no file.
+            match fs::metadata(&path) {
+                Ok(m) if m.is_dir() => below.push(path),
+                _ if path.extension().is_some_and(|e| e == "netpol") => out.push(path),
+                _ => {}
+            }
+        }
+        // Popped in sorted order: the walk is depth first, in name order.
+        stack.extend(below.into_iter().rev());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The text of the source file at `path`, or why there is none (a short phrase that never
+/// quotes the file). Only a regular file of at most [`MAX_SOURCE_BYTES`] is read.
+pub(crate) fn read_source(path: &Path) -> Result<String, String> {
+    regular(&fs::metadata(path).map_err(describe)?)?;
+    let file = open(path).map_err(describe)?;
+    // The file as opened: a FIFO swapped in after the check above is refused here, and the
+    // open did not wait for a writer.
+    let meta = file.metadata().map_err(describe)?;
+    regular(&meta)?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(describe)?;
+    // The file may have grown since it was measured.
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Reads what the source reader reads of a stream (stdin): at most [`MAX_SOURCE_BYTES`], UTF-8.
+pub(crate) fn read_stream(input: impl Read) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    input.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(describe)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+/// Opens for reading without waiting: a FIFO opens at once (and is then refused), and a
+/// terminal does not become the controlling one.
+fn open(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+fn regular(m: &Metadata) -> Result<(), String> {
+    if m.is_dir() {
+        return Err("a directory, not a file".to_string());
+    }
+    if !m.is_file() {
+        return Err(format!("{}, not a regular file", kind(m)));
+    }
+    if m.len() > MAX_SOURCE_BYTES {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
+fn too_large() -> String {
+    format!("larger than {} MiB, the most netpol reads of a source file", MAX_SOURCE_BYTES >> 20)
+}
+
+#[cfg(unix)]
+fn kind(m: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn kind(_: &Metadata) -> &'static str {
+    "a special file"
+}
+
+fn describe(e: io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Whether the file at `path` is netpol source by its name: its real name, after symbolic
+/// links, ends in `.netpol`. A link `x.netpol` to `~/.aws/credentials` is not.
+pub(crate) fn is_source_name(path: &Path) -> bool {
+    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    real.extension().is_some_and(|e| e == "netpol")
+}
+
+/// Reads sources from the file system.
+pub(crate) struct FsLoader;
+
+impl Loader for FsLoader {
+    fn load(&self, path: &str) -> Result<String, String> {
+        read_source(Path::new(path))
+    }
+
+    fn join(&self, from: &str, import: &str) -> String {
+        let base = Path::new(from).parent().unwrap_or(Path::new(""));
+        base.join(import).display().to_string()
+    }
+
+    fn key(&self, path: &str) -> String {
+        fs::canonicalize(path).map(|p| p.display().to_string()).unwrap_or_else(|_| path.to_string())
+    }
+
+    fn is_source(&self, path: &str) -> bool {
+        is_source_name(Path::new(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_stream_is_refused_at_the_limit() {
+        assert_eq!(read_stream(io::repeat(b'a')), Err(too_large()));
+        let fits = io::repeat(b'a').take(10);
+        assert_eq!(read_stream(fits).as_deref(), Ok("aaaaaaaaaa"));
+    }
+}
