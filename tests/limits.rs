@@ -237,3 +237,25 @@ fn assert_no_repeats(v: &serde_json::Value, what: &str) {
         _ => {}
     }
 }
+
+/// Thousands of unknown names: each is E0101, and only the first ones get a suggestion (each
+/// compares the name with every declaration, so suggesting them all was quadratic).
+#[test]
+fn thousands_of_unknown_names_are_each_reported() {
+    let n = 3000;
+    let mut src = String::from("namespace n\nworkload w { app: w }\n");
+    for i in 0..n {
+        src.push_str(&format!("workload x{i} {{ app: x{i} }}\n"));
+    }
+    for i in 0..n {
+        src.push_str(&format!("w accepts tcp 80 from x{i}y\n"));
+    }
+    let c = compile_str(&src, &[], &[]);
+    let unknown: Vec<_> = c.diagnostics.iter().filter(|d| d.code == "E0101").collect();
+    assert_eq!(unknown.len(), n);
+    assert_eq!(unknown[0].help.as_deref(), Some("did you mean `x0`?"));
+    let suggested =
+        unknown.iter().filter(|d| d.help.as_deref().is_some_and(|h| h.starts_with("did you mean"))).count();
+    assert_eq!(suggested, 64);
+    assert!(unknown.iter().all(|d| d.help.is_some()), "every E0101 keeps a help line");
+}

@@ -98,7 +98,13 @@ pub(crate) struct Resolver<'a> {
     workload_ids: HashMap<(NamespaceId, String), WorkloadId>,
     namespace_set_ids: HashMap<String, NamespaceSetId>,
     stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
+    /// Unknown names reported so far (E0101): only the first [`SUGGESTIONS`] get a suggestion.
+    unknown_names: usize,
 }
+
+/// How many unknown names get a "did you mean": each suggestion compares the name with every
+/// declaration.
+const SUGGESTIONS: usize = 64;
 
 impl<'a> Resolver<'a> {
     fn new(sources: &'a SourceMap) -> Self {
@@ -113,6 +119,7 @@ impl<'a> Resolver<'a> {
             workload_ids: HashMap::new(),
             namespace_set_ids: HashMap::new(),
             stmts: Vec::new(),
+            unknown_names: 0,
         }
     }
 
