@@ -7,6 +7,10 @@
 //!     NETPOL_BENCH_SIZE=5000 target/release/deps/compile-*   # one size, in this process
 //!     NETPOL_BENCH_TARGET=all cargo bench --bench compile  # kubernetes (default), cilium, calico or all
 //!
+//! After the sizes, a table of pathological inputs (deep nesting, `else if` chains, group chains,
+//! groups that double at each level, long `except` lists, overlapping networks), each at a size
+//! and ten times it, shows that the work grows linearly (small sizes in quick mode).
+//!
 //! Each size runs in its own process (the bench re-executes itself with `NETPOL_BENCH_SIZE`), so
 //! the peak memory (`VmHWM`) is per size. It still covers the whole process: the generated
 //! source text, three compilations one after the other, and the emitted YAML.
@@ -273,6 +277,167 @@ fn stages(workloads: usize) {
     }
 }
 
+// ---- pathological inputs --------------------------------------------------------------------
+
+/// Programs that used to blow up (stack overflows, exponential group expansion, quadratic
+/// steps), each generated at a size and at ten times it: a linear compiler takes about ten
+/// times longer, so the `growth` column (time per item at the larger size over time per item
+/// at the smaller) stays near 1. Before the fixes it read 3 to 80.
+struct Pathological {
+    name: &'static str,
+    /// The item counted (`n` in the table).
+    unit: &'static str,
+    /// Sizes: quick (CI) and full.
+    sizes: ([usize; 2], [usize; 2]),
+    generate: fn(usize) -> String,
+    /// Also run `fmt` on it.
+    fmt: bool,
+}
+
+const PATHOLOGICAL: &[Pathological] = &[
+    Pathological {
+        name: "if nested to the limit",
+        unit: "levels",
+        sizes: ([netpol::syntax::MAX_NESTING - 1; 2], [netpol::syntax::MAX_NESTING - 1; 2]),
+        generate: |n| {
+            format!(
+                "param p: bool = true\nnamespace n {{\nworkload w {{ app: w }}\n{}w accepts tcp 80 from anywhere\n{}}}\n",
+                "if p {\n".repeat(n),
+                "}\n".repeat(n)
+            )
+        },
+        fmt: true,
+    },
+    Pathological {
+        name: "else-if chain",
+        unit: "branches",
+        sizes: ([1_000, 10_000], [10_000, 100_000]),
+        generate: |n| {
+            let mut s = String::from("param p: int = 3\nnamespace n\nworkload w { app: w }\nif p == 0 {\n  w accepts tcp 1 from anywhere\n}");
+            for i in 1..n {
+                s.push_str(&format!(
+                    " else if p == {i} {{\n  w accepts tcp {} from anywhere\n}}",
+                    i % 65535 + 1
+                ));
+            }
+            s.push_str(" else {\n  w accepts tcp 9 from anywhere\n}\nw connects to kube-dns\n");
+            s
+        },
+        fmt: true,
+    },
+    Pathological {
+        name: "group chain g1 = g0, g2 = g1, ...",
+        unit: "groups",
+        sizes: ([1_000, 10_000], [10_000, 100_000]),
+        generate: |n| {
+            let mut s = String::from("namespace n\nworkload w { app: w }\ngroup g0 = w\n");
+            for i in 1..n {
+                s.push_str(&format!("group g{i} = g{}\n", i - 1));
+            }
+            s.push_str(&format!("w accepts tcp 80 from g{0}\ng{0} connects to w, kube-dns\n", n - 1));
+            s
+        },
+        fmt: false,
+    },
+    Pathological {
+        name: "groups doubling at each level, in an edge",
+        unit: "levels",
+        sizes: ([24, 240], [24, 240]),
+        generate: |n| {
+            let mut s =
+                String::from("namespace n\nworkload w { app: w }\nworkload v { app: v }\ngroup g0 = w, v\n");
+            for i in 1..n {
+                s.push_str(&format!("group g{i} = g{0}, g{0}\n", i - 1));
+            }
+            s.push_str(&format!("g{0} -> g{0} on tcp 80\ng{0} connects to kube-dns\n", n - 1));
+            s
+        },
+        fmt: false,
+    },
+    Pathological {
+        name: "except list",
+        unit: "exceptions",
+        sizes: ([1_000, 10_000], [6_500, 65_000]),
+        generate: |n| {
+            let list: Vec<String> =
+                (0..n).map(|i| format!("10.{}.{}.0/24", (i >> 8) & 255, i & 255)).collect();
+            format!(
+                "namespace n\nworkload w {{ app: w }}\nw connects to kube-dns\nw connects to 10.0.0.0/8 except (\n{}\n)\n",
+                list.join(",\n")
+            )
+        },
+        fmt: false,
+    },
+    Pathological {
+        name: "overlapping networks, one port each",
+        unit: "networks",
+        sizes: ([1_000, 5_000], [2_000, 20_000]),
+        generate: |n| {
+            // Networks of every length from /8 to /24 inside 10.0.0.0/8, from a fixed seed.
+            let mut state: u64 = SEED;
+            let mut next = || {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (state >> 33) as u32
+            };
+            let mut s = String::from("namespace n\nworkload w { app: w }\nw connects to kube-dns\n");
+            for i in 0..n {
+                let len = 8 + next() % 17;
+                let addr = (10u32 << 24) | (next() & 0x00ff_ffff);
+                let net = ipnet::Ipv4Net::new(addr.into(), len as u8).expect("prefix").trunc();
+                s.push_str(&format!("w connects to {net} on tcp {}\n", i % 65535 + 1));
+            }
+            s
+        },
+        fmt: false,
+    },
+];
+
+/// Compiles (Kubernetes, and YAML), and formats where asked; the best of `RUNS` runs.
+fn time_pathological(p: &Pathological, n: usize) -> Result<Duration, String> {
+    let text = (p.generate)(n);
+    let loader = Mem(HashMap::from([(FILE.to_string(), text.clone())]));
+    let options = Options { overrides: vec![], targets: vec![Target::Kubernetes], ..Options::default() };
+    let paths = [FILE.to_string()];
+    let mut best = Duration::MAX;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let c = compile(&paths, &loader, &options);
+        if let Some(d) = c.diagnostics.iter().find(|d| d.is_error()) {
+            return Err(describe(&c, d));
+        }
+        let yaml: usize = c.outputs.iter().map(|(_, objects)| netpol::yaml::stream(objects).len()).sum();
+        if yaml == 0 {
+            return Err("no output".into());
+        }
+        if p.fmt {
+            netpol::fmt::format_source(&text).map_err(|d| format!("fmt: {}", d[0].message))?;
+        }
+        best = best.min(start.elapsed());
+    }
+    Ok(best)
+}
+
+fn pathological(quick: bool) -> Result<(), String> {
+    println!();
+    println!("pathological inputs: compile (+ fmt where marked), best of {RUNS}; growth = time per item at the larger size / at the smaller");
+    println!("{:<44} {:>16} {:>10} {:>10} {:>10} {:>7}", "input", "n", "ms", "n'", "ms", "growth");
+    for p in PATHOLOGICAL {
+        let [small, large] = if quick { p.sizes.0 } else { p.sizes.1 };
+        let (a, b) = (time_pathological(p, small)?, time_pathological(p, large)?);
+        let growth = (ms(b) / large as f64) / (ms(a) / small as f64);
+        let name = format!("{}{}", p.name, if p.fmt { " (+fmt)" } else { "" });
+        println!(
+            "{name:<44} {:>16} {:>10.1} {:>10} {:>10.1} {:>7}",
+            format!("{small} {}", p.unit),
+            ms(a),
+            large,
+            ms(b),
+            if small == large { "-".to_string() } else { format!("{growth:.1}") }
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     netpol::alloc::keep_freed_memory();
     // `cargo bench` passes `--bench`; any other argument but `--quick` is ignored too.
@@ -347,6 +512,11 @@ fn main() -> ExitCode {
             ms(m.best) / (m.workloads as f64 / 1000.0),
             m.peak_kib.map_or("n/a".to_string(), |k| format!("{:.1}", mb(k)))
         );
+    }
+    println!();
+    if let Err(e) = pathological(quick) {
+        eprintln!("a pathological input does not compile: {e}");
+        return ExitCode::FAILURE;
     }
     println!();
     let largest = SIZES[SIZES.len() - 1];

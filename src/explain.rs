@@ -9,6 +9,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("E0005", include_str!("../docs/errors/E0005.md")),
     ("E0006", include_str!("../docs/errors/E0006.md")),
     ("E0007", include_str!("../docs/errors/E0007.md")),
+    ("E0008", include_str!("../docs/errors/E0008.md")),
     ("E0101", include_str!("../docs/errors/E0101.md")),
     ("E0102", include_str!("../docs/errors/E0102.md")),
     ("E0103", include_str!("../docs/errors/E0103.md")),

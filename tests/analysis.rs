@@ -220,3 +220,45 @@ fn readers_mean_the_same_from_yaml_blocks_and_from_read_back_values() {
         assert_eq!(reading.problems.len(), 1, "{}: {:?}", t.name(), reading.problems);
     }
 }
+
+proptest::proptest! {
+    /// The sweep that finds the address points outside every exception agrees with asking each
+    /// exception about each point, for exceptions that overlap, nest and repeat, on IPv4 and
+    /// IPv6.
+    #[test]
+    fn addresses_outside_the_exceptions_are_the_naive_filter(
+        v6 in proptest::bool::ANY,
+        excepts in proptest::collection::vec((proptest::num::u32::ANY, 9u8..31), 1..24),
+        others in proptest::collection::vec((proptest::num::u32::ANY, 8u8..31), 0..12),
+    ) {
+        use ipnet::IpNet;
+        use std::net::IpAddr;
+        // A subnet of `net`, from random bits and a prefix length.
+        let sub = |net: IpNet, bits: u32, len: u8| -> IpNet {
+            let addr: IpAddr = match net {
+                IpNet::V4(n) => std::net::Ipv4Addr::from(u32::from(n.network()) | (bits & (u32::MAX >> 8))).into(),
+                IpNet::V6(n) => std::net::Ipv6Addr::from(u128::from(n.network()) | ((bits as u128) << 64)).into(),
+            };
+            let len = if v6 { len + 24 } else { len };
+            IpNet::new(addr, len).expect("prefix").trunc()
+        };
+        let net: IpNet = if v6 { "2001:db8::/32" } else { "10.0.0.0/8" }.parse().expect("net");
+        let except: Vec<IpNet> = excepts.iter().map(|&(b, l)| sub(net, b, l)).collect();
+        let mut src = format!(
+            "namespace n\nworkload w {{ app: w }}\nw connects to {net} except ({})\n",
+            except.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        );
+        for &(b, l) in &others {
+            src.push_str(&format!("w connects to {} on tcp 443\n", sub(net, b, l)));
+        }
+        let p = program(&src);
+        let u = Universe::new(&p);
+        let fast: Vec<PointId> = u.addresses_outside(&net, &except).collect();
+        let naive: Vec<PointId> = u
+            .addresses_in(&net)
+            .filter(|(ip, _)| !except.iter().any(|e| e.contains(ip)))
+            .map(|(_, point)| point)
+            .collect();
+        proptest::prop_assert_eq!(fast, naive);
+    }
+}

@@ -386,6 +386,37 @@ fn exit_without_shutdown_is_an_error() {
     assert_eq!(s.stop(false), Some(1));
 }
 
+/// A document nested deeper than the language allows (3,000 `if` blocks, and a chain of 10,000
+/// groups) used to overflow the server's stack as soon as it was opened. Now the first gets
+/// E0008 at the bracket too deep, the second compiles, and the server goes on answering.
+#[test]
+fn deep_documents_get_a_diagnostic_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/deep.netpol", dir.path().display());
+    let deep = format!(
+        "param p: bool = true\nnamespace n {{\n  workload w {{ app: w }}\n{}w accepts tcp 80 from anywhere\n{}}}\n",
+        "if p {\n".repeat(3000),
+        "}\n".repeat(3000)
+    );
+    let mut s = Server::ready();
+    s.open(&uri, &deep);
+    let diags = s.diagnostics(&uri);
+    assert_eq!(diags.iter().map(|d| d["code"].clone()).collect::<Vec<_>>(), [json!("E0008")], "{diags:?}");
+    // The `{` that opens level 129: the 128th `if`, on line 3 + 128 (0-based: 130).
+    assert_eq!(diags[0]["range"]["start"], json!({ "line": 130, "character": 5 }));
+
+    let mut chain = String::from("namespace n\nworkload w { app: w }\ngroup g0 = w\n");
+    for i in 1..10_000 {
+        chain.push_str(&format!("group g{i} = g{}\n", i - 1));
+    }
+    chain.push_str("w connects to g9999 on tcp 80\nw connects to kube-dns\nw accepts tcp 80 from g9999\n");
+    s.change(&uri, 2, &chain);
+    assert_eq!(s.diagnostics(&uri), Vec::<Value>::new());
+    let hover = s.at("textDocument/hover", &uri, 10_002, 15);
+    assert!(hover["contents"]["value"].as_str().is_some_and(|t| t.contains("**group** `g9999`")), "{hover}");
+    assert_eq!(s.stop(true), Some(0));
+}
+
 #[test]
 fn a_huge_or_malformed_frame_is_refused_and_the_server_keeps_answering() {
     let mut s = Server::ready();

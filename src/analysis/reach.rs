@@ -21,7 +21,7 @@
 use super::ports::PortSet;
 use super::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
 use super::universe::{Kind, PointId, Role, Universe, ZoneId, NAMESPACE_NAME_LABEL};
-use crate::ir::{Action, CidrBlock, Direction, Entity, LabelOp, LabelSelector, Peer, Program, WorkloadId};
+use crate::ir::{Action, Direction, Entity, LabelOp, LabelSelector, Peer, Program, WorkloadId};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -43,15 +43,30 @@ impl<'p> SourceSemantics<'p> {
                 picked_by[p as usize].push(WorkloadId(i as u32));
             }
         }
-        let covers = crate::par::chunks(program.rules.len(), 2048, |range| {
-            program.rules[range]
-                .iter()
-                .map(|r| Arc::new(peers_coverage(program, u, &r.peers)))
-                .collect::<Vec<_>>()
+        // Rules that name the same peers (one network on many ports, a group in many rules)
+        // share one coverage. A point lies in at most one network per prefix length, so the
+        // distinct networks' coverages hold at most 129 entries per point, however many rules
+        // overlap.
+        let mut distinct: std::collections::HashMap<Vec<&Peer>, usize> = std::collections::HashMap::new();
+        let mut lists: Vec<&[crate::ir::PeerRef]> = Vec::new();
+        let shared_by: Vec<usize> = program
+            .rules
+            .iter()
+            .map(|r| {
+                let key: Vec<&Peer> = r.peers.iter().map(|p| &p.peer).collect();
+                *distinct.entry(key).or_insert_with(|| {
+                    lists.push(&r.peers);
+                    lists.len() - 1
+                })
+            })
+            .collect();
+        let shared: Vec<Arc<Coverage>> = crate::par::chunks(lists.len(), 2048, |range| {
+            lists[range].iter().map(|peers| Arc::new(peers_coverage(program, u, peers))).collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()
         .collect();
+        let covers = shared_by.iter().map(|&i| shared[i].clone()).collect();
         SourceSemantics { program, u, covers, picked_by }
     }
 
@@ -146,7 +161,7 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
             )
         }
         Peer::Cidr(c) => {
-            let mut cover = Coverage::points(u.addresses_in(&c.net).map(|(ip, p)| (p, address_match(c, ip))));
+            let mut cover = Coverage::points(u.addresses_outside(&c.net, &c.except).map(|p| (p, Yes)));
             // Pods, the node and the API server have addresses too; whether this network
             // holds them is open.
             for k in [Kind::Pod, Kind::Host, Kind::ApiServer] {
@@ -173,15 +188,6 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
                 Coverage::points(u.select_pods(zone, Some((k, v)), |_| true).into_iter().map(|p| (p, Yes)))
             }
         },
-    }
-}
-
-/// Whether an address a network names is in it: outside the network or in an `except`, no.
-fn address_match(c: &CidrBlock, ip: std::net::IpAddr) -> Match {
-    if c.net.contains(&ip) && !c.except.iter().any(|e| e.contains(&ip)) {
-        Match::Yes
-    } else {
-        Match::No
     }
 }
 
@@ -214,5 +220,34 @@ fn yes_if(b: bool) -> Match {
         Match::Yes
     } else {
         Match::No
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rules that name the same peers share one coverage: 500 rules on one network and 500 on
+    /// another compute two, and every rule still has the coverage of its own peers.
+    #[test]
+    fn rules_with_the_same_peers_share_one_coverage() {
+        let mut src = String::from("namespace n\nworkload w { app: w }\n");
+        for i in 0..500 {
+            src.push_str(&format!("w connects to 10.0.0.0/8 except 10.1.0.0/16 on tcp {}\n", i + 1));
+            src.push_str(&format!("w connects to 10.1.0.0/16 on tcp {}\n", i + 1));
+        }
+        let mut sources = crate::span::SourceMap::new();
+        let file = sources.add("test.netpol", src);
+        let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
+        let program = crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program;
+        let u = Universe::new(&program);
+        let s = SourceSemantics::new(&program, &u);
+        let mut distinct: Vec<*const Coverage> = s.covers.iter().map(Arc::as_ptr).collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 2);
+        for (r, cover) in program.rules.iter().zip(&s.covers) {
+            assert_eq!(**cover, peers_coverage(&program, &u, &r.peers));
+        }
     }
 }

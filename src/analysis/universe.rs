@@ -350,6 +350,30 @@ impl Universe {
         self.nets[start..].iter().take_while(move |(ip, _)| *ip <= hi).copied()
     }
 
+    /// Every address point of `net` that lies in none of `except`, in address order. The
+    /// exceptions are merged into disjoint ranges and swept along with the points, so a network
+    /// with thousands of exceptions costs their number plus its points' (times a sort), not
+    /// their product.
+    pub fn addresses_outside(&self, net: &IpNet, except: &[IpNet]) -> impl Iterator<Item = PointId> + '_ {
+        let mut ranges: Vec<(IpAddr, IpAddr)> = except.iter().map(|e| (e.network(), e.broadcast())).collect();
+        ranges.sort_unstable();
+        let mut merged: Vec<(IpAddr, IpAddr)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        let mut next = 0;
+        self.addresses_in(net).filter_map(move |(ip, p)| {
+            while merged.get(next).is_some_and(|r| r.1 < ip) {
+                next += 1;
+            }
+            let excepted = merged.get(next).is_some_and(|r| r.0 <= ip);
+            (!excepted).then_some(p)
+        })
+    }
+
     /// The points an `expect` names by a peer: what it stands for in full.
     pub fn points_of_peer(&self, program: &Program, peer: &Peer) -> Vec<PointId> {
         match peer {

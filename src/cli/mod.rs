@@ -11,7 +11,7 @@ pub mod render;
 use crate::backend::{Target, Version, Versions};
 use crate::driver::{self, Compilation, Options};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{BufferedStandardStream, ColorChoice};
 use render::Format;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -538,9 +538,12 @@ fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) -> std::io::
     if d.is_empty() {
         return Ok(());
     }
-    let mut err = StandardStream::stderr(color_choice(input.color));
+    // Buffered: the renderer writes each diagnostic in many small pieces, and thousands of
+    // warnings written one piece per system call took longer than the compile.
+    let mut err = BufferedStandardStream::stderr(color_choice(input.color));
     let _ = render::human(&mut err, &c.sources, d);
     let _ = writeln!(err, "netpol: {}", render::summary(d));
+    let _ = err.flush();
     Ok(())
 }
 

@@ -284,7 +284,6 @@ impl<'s> Writer<'s> {
                     let s = part.as_span();
                     self.block(s.start(), part.into_inner().collect(), s.end() - 1);
                 }
-                Rule::if_block => self.if_block(part),
                 _ => self.node(part),
             }
         }

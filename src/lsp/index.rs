@@ -308,8 +308,14 @@ impl Builder {
                 self.peers(&g.peers, ns, g.span);
             }
             ast::Item::If(b) => {
-                self.pending.push((Pending::Param(b.condition.param.clone()), b.condition.span));
-                for i in b.then.iter().chain(&b.otherwise) {
+                for branch in &b.branches {
+                    let c = &branch.condition;
+                    self.pending.push((Pending::Param(c.param.clone()), c.span));
+                    for i in &branch.items {
+                        self.item(i, ns, out);
+                    }
+                }
+                for i in &b.otherwise {
                     self.item(i, ns, out);
                 }
             }

@@ -76,7 +76,15 @@ struct Global<'a> {
 struct GroupDef<'a> {
     namespace: Option<NamespaceId>,
     peers: &'a [ast::Peer],
-    expanded: Option<Vec<ir::PeerRef>>,
+    members: Members,
+}
+
+/// How far a group's expansion is ([`Resolver::group_members`]).
+enum Members {
+    Pending,
+    /// On the expansion stack now: meeting it again closes a cycle.
+    Expanding,
+    Done(std::rc::Rc<[ir::Peer]>),
 }
 
 pub(crate) struct Resolver<'a> {
@@ -89,9 +97,14 @@ pub(crate) struct Resolver<'a> {
     namespace_ids: HashMap<String, NamespaceId>,
     workload_ids: HashMap<(NamespaceId, String), WorkloadId>,
     namespace_set_ids: HashMap<String, NamespaceSetId>,
-    expanding: Vec<String>,
     stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
+    /// Unknown names reported so far (E0101): only the first [`SUGGESTIONS`] get a suggestion.
+    unknown_names: usize,
 }
+
+/// How many unknown names get a "did you mean": each suggestion compares the name with every
+/// declaration.
+const SUGGESTIONS: usize = 64;
 
 impl<'a> Resolver<'a> {
     fn new(sources: &'a SourceMap) -> Self {
@@ -105,8 +118,8 @@ impl<'a> Resolver<'a> {
             namespace_ids: HashMap::new(),
             workload_ids: HashMap::new(),
             namespace_set_ids: HashMap::new(),
-            expanding: Vec::new(),
             stmts: Vec::new(),
+            unknown_names: 0,
         }
     }
 
@@ -133,18 +146,26 @@ impl<'a> Resolver<'a> {
                 b.items.iter().for_each(|i| self.walk(i, inner));
             }
             ast::Item::If(b) => {
-                let branch = match self.condition(&b.condition) {
-                    Some(true) => &b.then,
-                    Some(false) => &b.otherwise,
-                    None => return,
-                };
-                branch.iter().for_each(|i| self.walk(i, ns));
+                // The first branch whose condition holds; a condition in error stops the
+                // chain, and the conditions after a branch taken are not evaluated.
+                let mut taken = &b.otherwise;
+                for branch in &b.branches {
+                    match self.condition(&branch.condition) {
+                        Some(true) => {
+                            taken = &branch.items;
+                            break;
+                        }
+                        Some(false) => {}
+                        None => return,
+                    }
+                }
+                taken.iter().for_each(|i| self.walk(i, ns));
             }
             ast::Item::Workload(d) => self.declare_workload(d, ns),
             ast::Item::Namespaces(d) => self.declare_namespace_set(d),
             ast::Item::Group(g) => {
                 if self.declare_global(&g.name, Kind::Group) {
-                    let def = GroupDef { namespace: ns, peers: &g.peers, expanded: None };
+                    let def = GroupDef { namespace: ns, peers: &g.peers, members: Members::Pending };
                     if let Some(global) = self.globals.get_mut(&g.name.name) {
                         global.group = Some(def);
                     }
@@ -366,8 +387,10 @@ impl<'a> References<'a> {
                 ast::Item::NamespaceStmt(n) => ns = Some(&n.name),
                 ast::Item::NamespaceBlock(b) => self.items(Some(&b.name.name), &b.items),
                 ast::Item::If(b) => {
-                    self.names.insert(&b.condition.param.name);
-                    self.items(ns, &b.then);
+                    for branch in &b.branches {
+                        self.names.insert(&branch.condition.param.name);
+                        self.items(ns, &branch.items);
+                    }
                     self.items(ns, &b.otherwise);
                 }
                 ast::Item::Group(g) => self.peers(ns, &g.peers),

@@ -3,17 +3,51 @@
 use super::error::{Kind, ResolveError};
 use super::names;
 use super::params::{ParamType, Value};
-use super::Resolver;
+use super::{GroupDef, Members, Resolver};
 use crate::ir::{self, Entity, NamespaceId, Peer, PeerRef, PortMatch, PortRule, Ports, WorkloadId};
 use crate::span::Span;
 use crate::syntax::ast::{self, Builtin};
+use std::collections::HashSet;
+use std::rc::Rc;
 
-impl Resolver<'_> {
-    /// Resolves a peer list in namespace `ns`, expanding groups.
+/// A group being expanded: where it is in its list, and the members found so far.
+struct GroupFrame<'a> {
+    name: String,
+    ns: Option<NamespaceId>,
+    peers: &'a [ast::Peer],
+    next: usize,
+    set: PeerSet,
+}
+
+/// Peers in the order first added, each once.
+#[derive(Default)]
+struct PeerSet {
+    list: Vec<Peer>,
+    seen: HashSet<Peer>,
+}
+
+impl PeerSet {
+    fn add(&mut self, p: &Peer) {
+        if !self.seen.contains(p) {
+            self.seen.insert(p.clone());
+            self.list.push(p.clone());
+        }
+    }
+}
+
+impl<'a> Resolver<'a> {
+    /// Resolves a peer list in namespace `ns`, expanding groups. A peer written (or reached
+    /// through groups) more than once is kept once, where it first occurs: a list is a set.
     pub(super) fn peers(&mut self, list: &[ast::Peer], ns: Option<NamespaceId>) -> Vec<PeerRef> {
         let mut out = Vec::new();
         for p in list {
             self.peer(p, ns, &mut out);
+        }
+        if out.len() > 1 {
+            let mut seen = HashSet::with_capacity(out.len());
+            let keep: Vec<bool> = out.iter().map(|p| seen.insert(&p.peer)).collect();
+            let mut keep = keep.into_iter();
+            out.retain(|_| keep.next().unwrap_or(true));
         }
         out
     }
@@ -169,27 +203,107 @@ impl Resolver<'_> {
         }
     }
 
-    /// Expands a group once, in the namespace it was declared in, and caches the result.
+    /// The members of group `name`, spanned at `at` (where the group is used).
     fn expand_group(&mut self, name: &str, at: Span) -> Vec<PeerRef> {
-        let Some(def) = self.globals.get(name).and_then(|g| g.group.as_ref()) else { return Vec::new() };
-        if let Some(done) = &def.expanded {
-            return done.iter().map(|p| PeerRef { peer: p.peer.clone(), span: at }).collect();
-        }
-        if self.expanding.iter().any(|n| n == name) {
-            self.errors.push(ResolveError::GroupCycle { name: name.to_string(), span: at });
-            return Vec::new();
-        }
-        let (ns, peers) = (def.namespace, def.peers);
-        self.expanding.push(name.to_string());
-        let expanded = self.peers(peers, ns);
-        self.expanding.pop();
-        if let Some(def) = self.globals.get_mut(name).and_then(|g| g.group.as_mut()) {
-            def.expanded = Some(expanded.clone());
-        }
-        expanded.into_iter().map(|p| PeerRef { peer: p.peer, span: at }).collect()
+        let members = self.group_members(name, at);
+        members.iter().map(|p| PeerRef { peer: p.clone(), span: at }).collect()
     }
 
+    /// The peers group `name` stands for, each once, in the order first written. A group is a
+    /// set: a peer named twice, directly or through other groups, is one member, so groups
+    /// that double at each level stay as small as their distinct members. Each group is
+    /// expanded once, in the namespace it was declared in, and the members are kept for every
+    /// later use. The groups it names are expanded on an explicit stack, not by recursion, so
+    /// a chain of any length takes no stack; a group met again while it is being expanded
+    /// closes a cycle (E0116, at the reference).
+    fn group_members(&mut self, name: &str, at: Span) -> Rc<[Peer]> {
+        match self.group_def(name).map(|d| &d.members) {
+            None => return Rc::from([]),
+            Some(Members::Done(done)) => return done.clone(),
+            Some(Members::Expanding) => {
+                self.errors.push(ResolveError::GroupCycle { name: name.to_string(), span: at });
+                return Rc::from([]);
+            }
+            Some(Members::Pending) => {}
+        }
+        let mut stack = vec![self.open_group(name)];
+        loop {
+            let top = stack.last_mut().expect("the group being expanded");
+            let Some(p) = top.peers.get(top.next) else {
+                let done = stack.pop().expect("the group being expanded");
+                let members: Rc<[Peer]> = done.set.list.into();
+                if let Some(def) = self.group_def_mut(&done.name) {
+                    def.members = Members::Done(members.clone());
+                }
+                match stack.last_mut() {
+                    Some(parent) => members.iter().for_each(|m| parent.set.add(m)),
+                    None => return members,
+                }
+                continue;
+            };
+            top.next += 1;
+            let ns = top.ns;
+            let Some((inner, span)) = self.group_reference(p, ns) else {
+                let mut out = Vec::new();
+                self.peer(p, ns, &mut out);
+                out.iter().for_each(|m| top.set.add(&m.peer));
+                continue;
+            };
+            match self.group_def(inner).map(|d| &d.members) {
+                None => {}
+                Some(Members::Done(done)) => done.iter().for_each(|m| top.set.add(m)),
+                Some(Members::Expanding) => {
+                    self.errors.push(ResolveError::GroupCycle { name: inner.to_string(), span });
+                }
+                Some(Members::Pending) => {
+                    let frame = self.open_group(inner);
+                    stack.push(frame);
+                }
+            }
+        }
+    }
+
+    fn group_def(&self, name: &str) -> Option<&GroupDef<'_>> {
+        self.globals.get(name).and_then(|g| g.group.as_ref())
+    }
+
+    fn group_def_mut(&mut self, name: &str) -> Option<&mut GroupDef<'a>> {
+        self.globals.get_mut(name).and_then(|g| g.group.as_mut())
+    }
+
+    /// Marks group `name` as being expanded and returns its frame.
+    fn open_group(&mut self, name: &str) -> GroupFrame<'a> {
+        let def = self.group_def_mut(name).expect("a declared group");
+        def.members = Members::Expanding;
+        GroupFrame {
+            name: name.to_string(),
+            ns: def.namespace,
+            peers: def.peers,
+            next: 0,
+            set: PeerSet::default(),
+        }
+    }
+
+    /// The group `p` names in namespace `ns` (and where), read as [`Self::named_peer`] reads
+    /// it: an unqualified name that is no workload of `ns` but a declared group.
+    fn group_reference<'p>(&self, p: &'p ast::Peer, ns: Option<NamespaceId>) -> Option<(&'p str, Span)> {
+        let ast::Peer::Name(r) = p else { return None };
+        let group = r.namespace.is_none()
+            && self.find_workload(r, ns).is_none()
+            && self.globals.get(&r.name.name).is_some_and(|g| g.kind == Kind::Group);
+        group.then_some((r.name.name.as_str(), r.span))
+    }
+
+    /// E0101. The first [`super::SUGGESTIONS`] unknown names get a "did you mean", found among
+    /// every declared name; the rest none, so a file of thousands of unknown names costs their
+    /// number, not their number times the declarations.
     fn unknown(&mut self, r: &ast::NameRef, what: &'static str, ns: Option<&str>) {
+        let name = r.to_string();
+        self.unknown_names += 1;
+        if self.unknown_names > super::SUGGESTIONS {
+            self.errors.push(ResolveError::Unknown { name, what, suggestion: None, span: r.span });
+            return;
+        }
         let mut candidates: Vec<String> = self.globals.keys().cloned().collect();
         candidates.extend(self.params.keys().cloned());
         candidates.extend(super::RESERVED.iter().map(|s| s.to_string()));
@@ -200,7 +314,6 @@ impl Resolver<'_> {
                 _ => candidates.push(format!("{ns_name}/{wname}")),
             }
         }
-        let name = r.to_string();
         let suggestion = super::suggest(&name, candidates.iter().map(String::as_str));
         self.errors.push(ResolveError::Unknown { name, what, suggestion, span: r.span });
     }

@@ -123,12 +123,22 @@ pub enum LiteralKind {
     Name(String),
 }
 
+/// `if c { … } else if c { … } … else { … }`. The chain is flat, however long it is, so no
+/// pass over the tree recurses once per `else if`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IfBlock {
-    pub condition: Condition,
-    pub then: Vec<Item>,
+    /// The `if` and each `else if`, in order: the first whose condition holds is taken.
+    pub branches: Vec<Branch>,
+    /// The final `else`, taken when no condition holds (empty without one).
     pub otherwise: Vec<Item>,
     pub span: Span,
+}
+
+/// One `if c { … }` or `else if c { … }` of an [`IfBlock`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Branch {
+    pub condition: Condition,
+    pub items: Vec<Item>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -44,6 +44,11 @@ pub enum SyntaxError {
         text: String,
         span: Span,
     },
+    /// A bracket that opens one level more than [`super::MAX_NESTING`] allows.
+    TooDeep {
+        max: usize,
+        span: Span,
+    },
 }
 
 impl SyntaxError {
@@ -55,6 +60,7 @@ impl SyntaxError {
             SyntaxError::BadCidr { .. } | SyntaxError::MappedIpv4 { .. } => "E0004",
             SyntaxError::HostBits { .. } => "E0005",
             SyntaxError::BadEscape { .. } => "E0006",
+            SyntaxError::TooDeep { .. } => "E0008",
         }
     }
 
@@ -66,7 +72,8 @@ impl SyntaxError {
             | SyntaxError::BadCidr { span, .. }
             | SyntaxError::MappedIpv4 { span, .. }
             | SyntaxError::HostBits { span, .. }
-            | SyntaxError::BadEscape { span, .. } => *span,
+            | SyntaxError::BadEscape { span, .. }
+            | SyntaxError::TooDeep { span, .. } => *span,
         }
     }
 
@@ -114,6 +121,16 @@ impl SyntaxError {
                 Diagnostic::error(code, format!("unknown escape `{text}` in string"), span, "unknown escape")
                     .with_help("strings accept the escapes \\\", \\\\, \\n and \\t")
             }
+            SyntaxError::TooDeep { max, .. } => Diagnostic::error(
+                code,
+                format!("blocks nested more than {max} deep"),
+                span,
+                format!("this opens level {}", max + 1),
+            )
+            .with_help(format!(
+                "`namespace` and `if` blocks, selectors and `( … )` lists nest at most {max} deep; \
+                 move the inner statements out, or test the conditions in an `else if` chain"
+            )),
         }
     }
 

@@ -6,7 +6,7 @@ mod error;
 mod parser;
 
 pub use error::SyntaxError;
-pub use parser::parse;
+pub use parser::{parse, MAX_NESTING};
 
 /// The pest parser and its rules, for the formatter (which lays out the parse tree itself).
 pub(crate) use parser::{NetpolParser, Rule};

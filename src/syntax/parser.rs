@@ -20,8 +20,54 @@ pub(crate) struct NetpolParser;
 /// A large file is cut at top-level statement boundaries and the pieces are parsed in parallel.
 /// If any piece does not parse, the whole file is parsed again in one piece, so diagnostics are
 /// exactly those of the sequential parse.
+///
+/// Text whose brackets nest deeper than [`MAX_NESTING`] is refused (E0008) before it is
+/// parsed: every pass over the tree (the parser, lowering, resolve, `fmt`, the language
+/// server's index) recurses once per level of nesting, and this bound keeps that well inside
+/// the smallest stack netpol runs on (a worker thread's 2 MiB).
 pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
+    if let Some(at) = too_deep(text, MAX_NESTING) {
+        return Err(vec![SyntaxError::TooDeep { max: MAX_NESTING, span: Span::new(file, at, at + 1) }]);
+    }
     parse_split(file, text, CHUNK_BYTES)
+}
+
+/// How deep `{ … }` and `( … )` may nest: `namespace` blocks, `if` blocks (`else if` does not
+/// nest), selectors and lists all count. A level costs the whole pipeline a few KiB of stack in
+/// a debug build, so 128 levels stay far from the 2 MiB of a worker thread.
+pub const MAX_NESTING: usize = 128;
+
+/// The byte offset of the first `{` or `(` that opens a level deeper than `max`, outside
+/// strings and comments (read as [`split_points`] reads them).
+fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0usize, false, false, false);
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        if in_comment {
+            in_comment = b != b'\n';
+        } else if in_string {
+            match b {
+                b'\n' => in_string = false, // unterminated: the parser will say so
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => (in_string, escaped) = (true, false),
+                b'#' => in_comment = true,
+                b'{' | b'(' => {
+                    depth += 1;
+                    if depth > max {
+                        return Some(i);
+                    }
+                }
+                b'}' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 fn parse_split(file: FileId, text: &str, chunk_bytes: usize) -> Result<File, Vec<SyntaxError>> {
@@ -300,17 +346,24 @@ impl Lower {
         Literal { kind, span }
     }
 
+    /// `kw_if condition block (kw_else kw_if condition block)* (kw_else block)?`, flat.
     fn if_block(&mut self, p: P) -> IfBlock {
         let span = self.span(&p);
-        let mut it = inner(p).skip(1);
-        let condition = self.condition(it.next().expect("grammar: condition"));
-        let then = self.block(it.next().expect("grammar: then block"));
-        let otherwise = match it.nth(1) {
-            None => Vec::new(),
-            Some(b) if b.as_rule() == Rule::block => self.block(b),
-            Some(nested) => vec![Item::If(self.if_block(nested))],
-        };
-        IfBlock { condition, then, otherwise, span }
+        let mut branches = Vec::new();
+        let mut otherwise = Vec::new();
+        let mut it = inner(p);
+        while let Some(x) = it.next() {
+            match x.as_rule() {
+                Rule::kw_if => {
+                    let condition = self.condition(it.next().expect("grammar: condition"));
+                    let items = self.block(it.next().expect("grammar: if block"));
+                    branches.push(Branch { condition, items });
+                }
+                Rule::block => otherwise = self.block(x),
+                _ => {} // `else`
+            }
+        }
+        IfBlock { branches, otherwise, span }
     }
 
     fn block(&mut self, p: P) -> Vec<Item> {

@@ -228,10 +228,7 @@ pub(crate) fn pods_in_zones(u: &Universe, zones: &[(ZoneId, Match)], pods: &Sele
 /// The coverage of a network and its exceptions over the address points: in the network and
 /// in no exception, Yes; else No. What it says of the other kinds is the caller's.
 pub(crate) fn block_coverage(u: &Universe, net: &IpNet, except: &[IpNet]) -> Coverage {
-    Coverage::points(
-        u.addresses_in(net)
-            .map(|(ip, p)| (p, yes_if(net.contains(&ip) && !except.iter().any(|e| e.contains(&ip))))),
-    )
+    Coverage::points(u.addresses_outside(net, except).map(|p| (p, Match::Yes)))
 }
 
 /// The coverage of several peers: the farthest each point is covered. One peer's is shared.
