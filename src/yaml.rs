@@ -336,9 +336,30 @@ pub mod resolve {
             // Words: only the boolean and null ones are typed, by some reader.
             Some(c) if c.is_ascii_alphabetic() => matches!(
                 s,
-                "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "true" | "True" | "TRUE"
-                    | "false" | "False" | "FALSE" | "on" | "On" | "ON" | "off" | "Off" | "OFF" | "null"
-                    | "Null" | "NULL"
+                "y" | "Y"
+                    | "yes"
+                    | "Yes"
+                    | "YES"
+                    | "n"
+                    | "N"
+                    | "no"
+                    | "No"
+                    | "NO"
+                    | "true"
+                    | "True"
+                    | "TRUE"
+                    | "false"
+                    | "False"
+                    | "FALSE"
+                    | "on"
+                    | "On"
+                    | "ON"
+                    | "off"
+                    | "Off"
+                    | "OFF"
+                    | "null"
+                    | "Null"
+                    | "NULL"
             ),
             Some(c) => {
                 b"0123456789+-.~<=".contains(c)
@@ -350,7 +371,8 @@ pub mod resolve {
     /// Fast path: a decimal integer every reader reads alike (no sign, no leading zero).
     fn plain_decimal(s: &str) -> Option<i64> {
         let b = s.as_bytes();
-        if b.is_empty() || b.len() > 18 || (b[0] == b'0' && b.len() > 1) || !b.iter().all(u8::is_ascii_digit) {
+        if b.is_empty() || b.len() > 18 || (b[0] == b'0' && b.len() > 1) || !b.iter().all(u8::is_ascii_digit)
+        {
             return None;
         }
         s.parse().ok()

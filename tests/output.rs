@@ -284,3 +284,34 @@ fn a_kill_at_any_moment_leaves_the_old_or_the_new_set() {
     }
     eprintln!("30 kills: {interrupted} mid-write, {settled_old} settled old, {settled_new} settled new");
 }
+
+/// A write that fails half-way (here the file size limit, as a full disk would) rolls back:
+/// the folder keeps exactly its old files, with no temporary file, empty or not, left.
+#[test]
+fn a_write_that_fails_half_way_rolls_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", ONE);
+    assert_eq!(netpol(&["compile", "p.netpol", "-o", "out"], dir.path()).status.code(), Some(0));
+    let before = tree(&dir.path().join("out"));
+    // Three objects; the last in write order carries a 4 KiB reason, past a 2 KiB limit.
+    let reason = "x".repeat(4096);
+    write(
+        dir.path(),
+        "p.netpol",
+        &format!(
+            "{}workload zz {{ app: zz }}\nzz accepts tcp 443 from web \"{reason}\"\n",
+            TWO.replace("5432", "5433")
+        ),
+    );
+    let out = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_netpol"))
+        .args(["compile", "p.netpol", "-o", "out"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run netpol");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("File too large"), "{}", text(&out.stderr));
+    assert_eq!(tree(&dir.path().join("out")), before);
+}
