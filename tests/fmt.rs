@@ -138,6 +138,10 @@ fn a_file_that_does_not_parse_gets_the_parse_diagnostics() {
     for src in [
         "namespace a\nworkload w { app: w }\nw accepts tcp 80 frm x\n",
         "namespace a\nw accepts tcp 70000 from x\n",
+        // The parser meets the end of the file twice: one diagnostic, as `check` gives.
+        "s,\n#",
+        // Errors found out of file order are reported in file order.
+        "workload w{a:w\n}w",
     ] {
         let codes = |d: &[netpol::diagnostic::Diagnostic]| d.iter().map(|d| d.code).collect::<Vec<_>>();
         let got = format_source(src).expect_err("must refuse");

@@ -54,8 +54,14 @@ pub fn format_source(text: &str) -> Result<String, Vec<Diagnostic>> {
 
 /// [`format_source`] for a file registered as `file` in a source map.
 pub fn format_file(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>> {
-    syntax::parse(file, text)
-        .map_err(|errors| errors.iter().map(|e| e.to_diagnostic()).collect::<Vec<_>>())?;
+    syntax::parse(file, text).map_err(|errors| {
+        // In file order and each once, as `netpol check` reports them (`driver::finish`): the
+        // parser recovers line by line and may meet an error twice or out of order.
+        let mut d = errors.iter().map(|e| e.to_diagnostic()).collect::<Vec<_>>();
+        crate::diagnostic::sort(&mut d);
+        d.dedup();
+        d
+    })?;
     let internal = |why: &str| vec![internal(file, text, why)];
     let mut pairs =
         NetpolParser::parse(Rule::file, text).map_err(|_| internal("the parse tree is missing"))?;
