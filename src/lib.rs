@@ -10,6 +10,8 @@ pub mod diagnostic;
 pub mod driver;
 pub mod explain;
 pub mod fmt;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod ir;
 pub mod lsp;
