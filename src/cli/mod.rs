@@ -371,19 +371,25 @@ fn graph_command(
         SemanticsArg::Cilium => Some(Target::Cilium),
         SemanticsArg::Calico => Some(Target::Calico),
     };
-    let Some(c) = compile_for(input, target.into_iter().collect(), versions, Vec::new()) else {
+    let Some(mut c) = compile_for(input, target.into_iter().collect(), versions, Vec::new()) else {
         return EXIT_IO;
     };
-    report(input, &c, true);
     if c.has_errors() {
+        report(input, &c, true);
         return EXIT_ERRORS;
     }
-    match graph::diagram(&c, target, format) {
-        Some(text) => {
+    // A diagram too large for its format is one more diagnostic (E0501).
+    let diagram = graph::diagram(&c, target, format);
+    if let Some(Err(d)) = &diagram {
+        c.diagnostics.push((**d).clone());
+    }
+    report(input, &c, true);
+    match diagram {
+        Some(Ok(text)) => {
             print!("{text}");
             EXIT_OK
         }
-        None => EXIT_ERRORS,
+        _ => EXIT_ERRORS,
     }
 }
 
