@@ -36,6 +36,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("E0305", include_str!("../docs/errors/E0305.md")),
     ("E0306", include_str!("../docs/errors/E0306.md")),
     ("E0401", include_str!("../docs/errors/E0401.md")),
+    ("E0501", include_str!("../docs/errors/E0501.md")),
     ("W0201", include_str!("../docs/errors/W0201.md")),
     ("W0202", include_str!("../docs/errors/W0202.md")),
     ("W0203", include_str!("../docs/errors/W0203.md")),

@@ -47,6 +47,8 @@ pub struct Program {
     index: Vec<[Vec<u32>; 2]>,
     isolated: Vec<[bool; 2]>,
     isolation_index: Vec<[Option<u32>; 2]>,
+    /// Per namespace and direction, the first default deny that covers it.
+    default_deny_index: Vec<[Option<u32>; 2]>,
 }
 
 #[derive(Clone, Debug)]
@@ -350,13 +352,42 @@ impl Program {
             self.isolated[i.subject.index()][dir_slot(i.direction)] = true;
             self.isolation_index[i.subject.index()][dir_slot(i.direction)].get_or_insert(k as u32);
         }
-        for (w, wl) in self.workloads.iter().enumerate() {
-            for d in &self.default_denies {
-                if d.namespace.is_none_or(|ns| ns == wl.namespace) {
-                    self.isolated[w][dir_slot(d.direction)] = true;
+        self.default_deny_index = vec![[None; 2]; self.namespaces.len()];
+        let mut cluster_wide: [Option<u32>; 2] = [None; 2];
+        for (k, d) in self.default_denies.iter().enumerate() {
+            let slot = dir_slot(d.direction);
+            match d.namespace {
+                Some(ns) => {
+                    if let Some(first) = self.default_deny_index.get_mut(ns.index()) {
+                        first[slot].get_or_insert(k as u32);
+                    }
+                }
+                None => {
+                    cluster_wide[slot].get_or_insert(k as u32);
                 }
             }
         }
+        for first in &mut self.default_deny_index {
+            for slot in 0..2 {
+                first[slot] = match (first[slot], cluster_wide[slot]) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        for (w, wl) in self.workloads.iter().enumerate() {
+            for slot in 0..2 {
+                if self.default_deny_index.get(wl.namespace.index()).is_some_and(|d| d[slot].is_some()) {
+                    self.isolated[w][slot] = true;
+                }
+            }
+        }
+    }
+
+    /// The first default deny that covers the pods of a namespace in a direction.
+    pub fn default_deny_of(&self, ns: NamespaceId, direction: Direction) -> Option<&DefaultDeny> {
+        let k = self.default_deny_index.get(ns.index())?[dir_slot(direction)]?;
+        Some(&self.default_denies[k as usize])
     }
 
     /// Rules of one workload in one direction, in source order.
@@ -388,12 +419,7 @@ impl Program {
             .find(|r| r.action == Action::Allow)
             .map(|r| r.origin)
             .or_else(|| self.isolation_of(subject, direction).map(|i| i.origin))
-            .or_else(|| {
-                self.default_denies
-                    .iter()
-                    .find(|d| d.direction == direction && d.namespace.is_none_or(|n| n == ns))
-                    .map(|d| d.origin)
-            })
+            .or_else(|| self.default_deny_of(ns, direction).map(|d| d.origin))
     }
 
     /// The first `accepts nothing` / `connects to nothing` of a workload in a direction.

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::gen;
 use common::*;
 use netpol::analysis::matrix::{connection, Rows};
 use netpol::analysis::ports::PortSet;
@@ -260,5 +261,105 @@ proptest::proptest! {
             .map(|(_, point)| point)
             .collect();
         proptest::prop_assert_eq!(fast, naive);
+    }
+}
+
+/// Every reading of a program, the source's first, then each target's that compiles it: its
+/// name and its rows.
+fn readings(src: &str) -> Option<(Vec<(&'static str, Rows)>, Universe)> {
+    use netpol::analysis::targets;
+    use netpol::backend::Target;
+    let c = compile_str(src, &[], &[]);
+    let p = c.program.clone().filter(|_| !c.has_errors())?;
+    let u = Universe::new(&p);
+    let mut out = vec![("source", Rows::build(&SourceSemantics::new(&p, &u), &u))];
+    for t in Target::ALL {
+        let c = compile_str(src, &[t], &[]);
+        if c.has_errors() {
+            continue;
+        }
+        let reading = targets::read(t, &c.outputs[0].1, &u);
+        out.push((t.name(), Rows::build(&*reading.semantics, &u)));
+    }
+    Some((out, u))
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// The matrix's classes, buckets and zone entries give every pair exactly, on every
+    /// reading of generated programs (namespaces, namespace sets, `in` peers, networks, default
+    /// denies, deny rules).
+    #[test]
+    fn grouped_enumeration_and_count_agree_with_every_pair_on_every_reading(
+        src in gen::program(gen::Shape { conditional: true, isolation: true, expects: false, denies: true })
+    ) {
+        if let Some((readings, u)) = readings(&src) {
+            for (name, rows) in readings {
+                let slow = naive(&rows, &u);
+                let mut fast = Vec::new();
+                rows.for_each_allowed(&u, |s, d, c| fast.push((s, d, c.clone())));
+                proptest::prop_assert!(fast == slow, "{name}: enumeration\n{src}");
+                let certain = slow.iter().filter(|x| !x.2.certain.is_empty()).count() as u64;
+                proptest::prop_assert_eq!(rows.count(&u), (slow.len() as u64, certain), "{}: count\n{}", name, src);
+            }
+        }
+    }
+}
+
+/// `namespaces` namespace blocks of one workload each, in one of four shapes.
+fn namespaces_program(namespaces: usize, shape: &str) -> String {
+    let mut src = String::new();
+    if shape == "set" {
+        src.push_str("namespaces teams { team: a }\n");
+    }
+    for i in 0..namespaces {
+        let (next, prev) = ((i + 1) % namespaces, (i + namespaces - 1) % namespaces);
+        src.push_str(&format!("namespace ns-{i} {{\n  workload w {{ app: w{i} }}\n"));
+        if shape == "deny" || shape == "zone" {
+            src.push_str("  default deny all\n");
+        }
+        if shape == "zone" {
+            src.push_str(&format!("  w connects to namespace ns-{next} on tcp 80\n"));
+            src.push_str(&format!("  w accepts tcp 80 from namespace ns-{prev}\n"));
+        } else {
+            src.push_str(&format!("  w connects to ns-{next}/w on tcp 80\n"));
+            src.push_str(&format!("  w accepts tcp 80 from ns-{prev}/w\n"));
+        }
+        if shape == "set" {
+            src.push_str("  w accepts tcp 81 from teams\n");
+        }
+        src.push_str("}\n");
+    }
+    src
+}
+
+/// Many namespaces: what the rows hold and what counting the pairs computes between classes
+/// grow with the points, not with their square (each namespace once made classes of its own,
+/// and a namespace set listed every namespace in every row). Sizes, not times: a bound on the
+/// work, on every reading.
+#[test]
+fn rows_and_counting_stay_linear_in_the_namespaces() {
+    let n = 600;
+    for shape in ["open", "deny", "zone", "set"] {
+        let (readings, u) = readings(&namespaces_program(n, shape)).expect("compiles");
+        let points = u.len();
+        assert!(points >= 2 * n, "{shape}: {points} points");
+        let source_count = readings[0].1.count(&u);
+        assert!(source_count.0 > 0, "{shape}: nothing allowed");
+        for (name, rows) in &readings {
+            let stats = rows.count_stats(&u);
+            assert_eq!((stats.possible, stats.certain), source_count, "{shape}: {name} counts otherwise");
+            assert!(
+                stats.cells as usize <= 16 * points,
+                "{shape}: {name}: {} cells for {points} points",
+                stats.cells
+            );
+            assert!(
+                rows.size() <= 16 * points,
+                "{shape}: {name}: rows hold {} values for {points} points",
+                rows.size()
+            );
+        }
     }
 }

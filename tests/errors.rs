@@ -8,18 +8,21 @@ use netpol::backend::{Target, Versions};
 use std::collections::BTreeSet;
 
 /// What a page's `<!-- netpol-args: … -->` line asks for: `--set k=v`, `--target T`,
-/// `--cilium-version V`, `--calico-version V`. The target defaults to Kubernetes.
+/// `--cilium-version V`, `--calico-version V`, `--graph svg` (draw the source's diagram as
+/// `netpol graph --format svg` does). The target defaults to Kubernetes.
 struct PageArgs {
     sets: Vec<(String, String)>,
     target: Target,
     versions: Versions,
+    svg: bool,
 }
 
 /// The first ```netpol block of a page and the `<!-- netpol-args: … -->` line before it.
 fn first_example(page: &str) -> (String, PageArgs) {
     let start = page.find("```netpol\n").expect("page has a ```netpol example") + "```netpol\n".len();
     let end = start + page[start..].find("```").expect("closed block");
-    let mut args = PageArgs { sets: Vec::new(), target: Target::Kubernetes, versions: Versions::DEFAULT };
+    let mut args =
+        PageArgs { sets: Vec::new(), target: Target::Kubernetes, versions: Versions::DEFAULT, svg: false };
     let words: Vec<String> = page[..start]
         .lines()
         .filter_map(|l| l.trim().strip_prefix("<!-- netpol-args:")?.strip_suffix("-->").map(str::to_string))
@@ -35,18 +38,35 @@ fn first_example(page: &str) -> (String, PageArgs) {
             "--target" => args.target = Target::from_name(value).expect("known target"),
             "--cilium-version" => args.versions.cilium = value.parse().expect("version"),
             "--calico-version" => args.versions.calico = value.parse().expect("version"),
+            "--graph" => args.svg = value == "svg",
             other => panic!("netpol-args: unknown flag {other}"),
         }
     }
     (page[start..end].to_string(), args)
 }
 
+/// The page example compiled as its arguments say, with the diagram's diagnostic when it asks
+/// for one.
+fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
+    let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut c = compile_with(source, &[args.target], &sets, args.versions);
+    if args.svg && !c.has_errors() {
+        use netpol::analysis::{reach::SourceSemantics, universe::Universe};
+        let p = c.program.as_ref().expect("program");
+        let u = Universe::new(p);
+        let g = netpol::graph::build(p, &u, &SourceSemantics::new(p, &u));
+        if let Err(d) = netpol::graph::render(p, &g, netpol::graph::Format::Svg) {
+            c.diagnostics.push(*d);
+        }
+    }
+    c
+}
+
 #[test]
 fn every_page_example_yields_its_code() {
     for (code, page) in netpol::explain::PAGES {
         let (source, args) = first_example(page);
-        let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let c = compile_with(&source, &[args.target], &sets, args.versions);
+        let c = diagnose(&source, &args);
         let got = codes(&c);
         assert!(got.contains(code), "{code}: the page's example gave {got:?}\n{}", render(&c));
         let others: Vec<_> = got.iter().filter(|c| *c != code).collect();
@@ -109,8 +129,7 @@ fn every_code_the_source_emits_has_a_page() {
 fn every_diagnostic_has_a_help_line() {
     for (code, page) in netpol::explain::PAGES {
         let (source, args) = first_example(page);
-        let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        for d in compile_with(&source, &[args.target], &sets, args.versions).diagnostics {
+        for d in diagnose(&source, &args).diagnostics {
             assert!(d.help.as_deref().is_some_and(|h| !h.is_empty()), "{code}: {} has no help", d.code);
             assert!(!d.message.ends_with('.'), "{}: message ends with a period", d.code);
         }

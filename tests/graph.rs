@@ -440,7 +440,7 @@ fn ids_are_safe_and_distinct() {
 fn svg_is_well_formed_and_names_every_workload() {
     for (name, c) in seeds() {
         let p = program(&c);
-        let text = graph::render(p, &source_graph(&c), Format::Svg);
+        let text = graph::render(p, &source_graph(&c), Format::Svg).expect("small enough");
         let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(doc.root_element().tag_name().name(), "svg");
         let words: BTreeSet<&str> = doc.descendants().filter_map(|n| n.text()).map(str::trim).collect();
@@ -455,10 +455,10 @@ fn every_format_is_the_same_on_every_run() {
     for (name, c) in seeds() {
         let p = program(&c);
         for f in [Format::Mermaid, Format::Dot, Format::Svg] {
-            let first = graph::render(p, &source_graph(&c), f);
+            let first = graph::render(p, &source_graph(&c), f).expect("small enough");
             for _ in 0..3 {
                 assert_eq!(
-                    graph::render(p, &source_graph(&c), f),
+                    graph::render(p, &source_graph(&c), f).expect("small enough"),
                     first,
                     "{name}: {f:?} differs between runs"
                 );
@@ -476,7 +476,10 @@ fn snapshots_of_small_programs() {
         insta::assert_snapshot!(format!("graph_{name}_mermaid"), mermaid::render(p, &g));
         insta::assert_snapshot!(format!("graph_{name}_dot"), dot::render(p, &g));
         if *name == "edge" || *name == "deny" {
-            insta::assert_snapshot!(format!("graph_{name}_svg"), graph::render(p, &g, Format::Svg));
+            insta::assert_snapshot!(
+                format!("graph_{name}_svg"),
+                graph::render(p, &g, Format::Svg).expect("small")
+            );
         }
     }
 }
@@ -596,4 +599,63 @@ fn the_command_prints_a_diagram_or_the_diagnostics() {
     let deny = run(&["graph", "examples/deny-rules.netpol", "--target", "kubernetes"]);
     assert_eq!(deny.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&deny.stderr).contains("E0301"));
+    // Too dense to lay out as SVG: E0501 at once, exit 1, nothing on stdout; DOT draws it.
+    let dense = dir.path().join("dense.netpol");
+    std::fs::write(&dense, dense_program(24)).expect("write");
+    let svg = run(&["graph", dense.to_str().expect("path"), "--format", "svg"]);
+    assert_eq!(svg.status.code(), Some(1));
+    assert!(svg.stdout.is_empty());
+    let err = String::from_utf8_lossy(&svg.stderr);
+    assert!(err.contains("E0501") && err.contains("--format dot"), "{err}");
+    let dot = run(&["graph", dense.to_str().expect("path"), "--format", "dot"]);
+    assert_eq!(dot.status.code(), Some(0), "{}", String::from_utf8_lossy(&dot.stderr));
+    assert!(String::from_utf8_lossy(&dot.stdout).matches(" -> ").count() >= 24 * 24);
+}
+
+/// `n` workloads that all accept from all: `n * n` edges.
+fn dense_program(n: usize) -> String {
+    let mut src = String::from("namespace app\n");
+    for i in 0..n {
+        src.push_str(&format!("workload w{i} {{ app: w{i} }}\n"));
+    }
+    let all: Vec<String> = (0..n).map(|i| format!("w{i}")).collect();
+    src.push_str(&format!("group all = {}\nall accepts tcp 80 from all\n", all.join(", ")));
+    src
+}
+
+/// Diagrams whose layout once took minutes: a chain where each workload reaches the next
+/// three (`layout-rs` walked every path of it to find cycles) and a dense one (its crossing
+/// minimisation). Both come out as SVG, the dense one without the crossing minimisation; and
+/// past the size limit the diagram is refused, not laid out.
+#[test]
+fn svg_lays_out_chains_and_dense_diagrams_and_refuses_past_its_limit() {
+    let mut chain = String::from("namespace app\n");
+    let n = 40;
+    for i in 0..n {
+        chain.push_str(&format!("workload w{i} {{ app: w{i} }}\n"));
+    }
+    for i in 0..n {
+        for j in [i + 1, i + 2, i + 3] {
+            let j = j % n;
+            chain.push_str(&format!("w{i} connects to w{j} on tcp 80\nw{j} accepts tcp 80 from w{i}\n"));
+        }
+    }
+    for (src, ok) in [(chain, true), (dense_program(14), true), (dense_program(24), false)] {
+        let c = compile_str(&src, &[], &[]);
+        let p = program(&c);
+        let u = Universe::new(p);
+        let g = build(p, &u, &SourceSemantics::new(p, &u));
+        match graph::render(p, &g, Format::Svg) {
+            Ok(svg) => {
+                assert!(ok, "laid out past the limit");
+                roxmltree::Document::parse(&svg).expect("well-formed");
+                // Every line and every legend entry drawn.
+                assert_eq!(svg.matches("<path id=\"arrow").count(), g.lines().len() + g.kinds().len());
+            }
+            Err(d) => {
+                assert!(!ok, "refused: {}", d.message);
+                assert_eq!(d.code, "E0501");
+            }
+        }
+    }
 }

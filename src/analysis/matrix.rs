@@ -4,9 +4,15 @@
 //! A connection needs the egress side of its source and the ingress side of its destination, so
 //! the matrix is kept as two [`Row`]s per point, never as a table of every pair. Pairs are
 //! enumerated by classes: sources whose egress rows share their generic part ([`Generic`]) and
-//! namespace behave alike towards every destination their rows do not name, and so do
-//! destinations; the pairs a row names are the exceptions. Work is proportional to the number
-//! of classes squared plus the pairs rows name, plus the output.
+//! region behave alike towards every destination their rows do not name, and so do
+//! destinations; the pairs a row names are the exceptions. Nor are pairs of classes visited one
+//! by one: away from the zones a generic part lists, the cell between two classes is the
+//! egress value for the kind of the destination met with the ingress value for the kind of the
+//! source, so destination classes are bucketed by that pair and each source class meets the
+//! buckets, then the few classes whose zones single it out (see [`Classes`]). Work is
+//! proportional to the points, the buckets times the distinct kind parts of source rows, the
+//! classes zone entries single out, and the pairs rows name, plus the output; memory to the
+//! points and rows, plus the output.
 //!
 //! One rule holds on every target and in the source alike: the node a pod runs on always
 //! reaches it. Kubernetes: "traffic to and from the node where a Pod is running is always
@@ -30,6 +36,20 @@ impl Semantics for super::reach::SourceSemantics<'_> {
     fn side(&self, p: PointId, dir: Direction) -> Side {
         super::reach::SourceSemantics::side(self, p, dir)
     }
+}
+
+/// The pairs [`Rows::count_stats`] counts, and what it took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Count {
+    /// Pairs allowed on some port, possibly.
+    pub possible: u64,
+    /// Pairs allowed on some port, certainly.
+    pub certain: u64,
+    pub source_classes: usize,
+    pub destination_classes: usize,
+    /// The cells computed between classes and buckets of classes: what grows with the
+    /// classes rather than with the points.
+    pub cells: u64,
 }
 
 /// Every point's two rows under one semantics.
@@ -125,14 +145,20 @@ impl Rows {
     /// destinations in order within a source.
     pub fn for_each_allowed(&self, u: &Universe, mut f: impl FnMut(PointId, PointId, &Cell)) {
         let classes = Classes::new(self, u);
-        let table = classes.table();
+        let reach = classes.reach();
         let exceptions = self.exceptions();
         for s in u.ids() {
             let named = &exceptions[s as usize];
             let own: Vec<(PointId, Cell)> =
                 named.iter().map(|&d| (d, self.cell(u, s, d))).filter(|(_, c)| !c.is_empty()).collect();
             let mut items: Vec<(PointId, &Cell)> = own.iter().map(|(d, c)| (*d, c)).collect();
-            for (dc, value) in &table[classes.src[s as usize] as usize] {
+            let sc = classes.src[s as usize] as usize;
+            let (base, list) = &reach[sc];
+            for (dc, value) in list {
+                let value = match value {
+                    Value::Base(b) => &base[*b as usize],
+                    Value::Own(c) => c,
+                };
                 let members = &classes.dst_members[*dc as usize];
                 items.extend(members.iter().filter(|d| named.binary_search(d).is_err()).map(|d| (*d, value)));
             }
@@ -144,43 +170,95 @@ impl Rows {
     }
 
     /// Counts of pairs: possibly allowed on some port, and certainly allowed on some port.
+    ///
+    /// Source classes in blocks, on every core, each meeting the destination buckets and the
+    /// destination classes that single it out, then correcting the pairs its members' rows
+    /// name. Nothing per pair of classes is kept, so memory stays linear in the points.
     pub fn count(&self, u: &Universe) -> (u64, u64) {
+        let c = self.count_stats(u);
+        (c.possible, c.certain)
+    }
+
+    /// [`count`](Self::count), with the work it took.
+    pub fn count_stats(&self, u: &Universe) -> Count {
         let classes = Classes::new(self, u);
-        let table = classes.table();
-        let flags = |sc: u32, dc: u32| {
-            table[sc as usize]
-                .binary_search_by_key(&dc, |x| x.0)
-                .map_or((false, false), |i| (true, !table[sc as usize][i].1.certain.is_empty()))
-        };
-        let (mut possible, mut certain) = (0i64, 0i64);
-        for (sc, row) in table.iter().enumerate() {
-            let sources = classes.src_members[sc].len() as i64;
-            for (dc, v) in row {
-                let pairs = sources * classes.dst_members[*dc as usize].len() as i64;
-                possible += pairs;
-                certain += pairs * i64::from(!v.certain.is_empty());
-            }
-        }
-        // The pairs rows name, by blocks of sources on every core.
         let exceptions = self.exceptions();
-        let parts = crate::par::blocks(exceptions.len(), 1024, |range| {
-            let (mut possible, mut certain) = (0i64, 0i64);
-            for s in range {
-                let sc = classes.src[s];
-                for &d in &exceptions[s] {
-                    let (gp, gc) = flags(sc, classes.dst[d as usize]);
-                    let cell = self.cell(u, s as PointId, d);
-                    possible += i64::from(!cell.possible.is_empty()) - i64::from(gp);
-                    certain += i64::from(!cell.certain.is_empty()) - i64::from(gc);
+        let order = classes.by_base();
+        let parts = crate::par::blocks(order.len(), 64, |range| {
+            let (mut possible, mut certain, mut cells) = (0i64, 0i64, 0u64);
+            let mut scratch = Scratch::new(classes.dst_key.len());
+            // Per bucket of the current base: (possibly, certainly) allowed.
+            let mut base: Option<(u32, Vec<(bool, bool)>)> = None;
+            // Per destination class singled out: (possibly, certainly) allowed.
+            let mut own: Vec<(bool, bool)> = vec![(false, false); classes.dst_key.len()];
+            for &sc in &order[range] {
+                let sc = sc as usize;
+                let b = classes.base_of[sc];
+                if base.as_ref().is_none_or(|x| x.0 != b) {
+                    let flags = classes.base_flags(sc);
+                    cells += flags.len() as u64;
+                    base = Some((b, flags));
+                }
+                let flags = &base.as_ref().expect("set above").1;
+                let buckets = classes.buckets_for(sc);
+                let sources = classes.src_members[sc].len() as i64;
+                for (j, &(p, c)) in flags.iter().enumerate() {
+                    let pairs = sources * buckets.points[j] as i64;
+                    possible += pairs * i64::from(p);
+                    certain += pairs * i64::from(c);
+                }
+                let stamp = scratch.next();
+                classes.singled_out(sc, &mut scratch.seen, stamp, |dc, cell| {
+                    let (gp, gc) = flags[buckets.of[dc as usize] as usize];
+                    let (p, c) = (!cell.possible.is_empty(), !cell.certain.is_empty());
+                    let pairs = sources * classes.dst_members[dc as usize].len() as i64;
+                    possible += pairs * (i64::from(p) - i64::from(gp));
+                    certain += pairs * (i64::from(c) - i64::from(gc));
+                    own[dc as usize] = (p, c);
+                    cells += 1;
+                });
+                // The pairs rows name.
+                for &s in &classes.src_members[sc] {
+                    for &d in &exceptions[s as usize] {
+                        let dc = classes.dst[d as usize] as usize;
+                        let (gp, gc) =
+                            if scratch.seen[dc] == stamp { own[dc] } else { flags[buckets.of[dc] as usize] };
+                        let cell = self.cell(u, s, d);
+                        possible += i64::from(!cell.possible.is_empty()) - i64::from(gp);
+                        certain += i64::from(!cell.certain.is_empty()) - i64::from(gc);
+                    }
                 }
             }
-            (possible, certain)
+            (possible, certain, cells)
         });
-        for (p, c) in parts {
+        let mut out = Count {
+            source_classes: classes.src_key.len(),
+            destination_classes: classes.dst_key.len(),
+            ..Count::default()
+        };
+        let (mut possible, mut certain) = (0i64, 0i64);
+        for (p, c, cells) in parts {
             possible += p;
             certain += c;
+            out.cells += cells;
         }
-        (possible as u64, certain as u64)
+        out.possible = possible as u64;
+        out.certain = certain as u64;
+        out
+    }
+
+    /// How many values the rows hold: every distinct generic part's (counted once, however
+    /// many rows share it) and every point entry. What the matrix keeps in memory.
+    pub fn size(&self) -> usize {
+        let mut seen: HashMap<*const Generic, ()> = HashMap::default();
+        let mut n = 0;
+        for row in self.ingress.iter().chain(&self.egress) {
+            if seen.insert(Arc::as_ptr(&row.generic), ()).is_none() {
+                n += Kind::ALL.len() + row.generic.zones.len();
+            }
+            n += row.points.len();
+        }
+        n
     }
 
     /// Per source, the destinations whose cell a row names (the source's egress row names the
@@ -201,8 +279,41 @@ impl Rows {
     }
 }
 
+/// A cell of the reach of a source class: its base value towards a bucket, or its own.
+enum Value {
+    Base(u32),
+    Own(Box<Cell>),
+}
+
+/// Marks of the destination classes already seen, per source class.
+struct Scratch {
+    seen: Vec<u32>,
+    stamp: u32,
+}
+
+impl Scratch {
+    fn new(classes: usize) -> Scratch {
+        Scratch { seen: vec![0; classes], stamp: 0 }
+    }
+
+    fn next(&mut self) -> u32 {
+        self.stamp += 1;
+        self.stamp
+    }
+}
+
 /// Sources grouped by (region, egress generic part), destinations by (region, ingress generic
-/// part).
+/// part). A region counts only where some row on the other side tells it apart: a pod of a
+/// zone that no generic part of the other direction lists is in the pod kind's region, like
+/// every other such pod, so that many namespaces do not make as many classes.
+///
+/// The cell from a source class (region `rs`, generic part `g`) to a destination class (`rd`,
+/// `h`) is `g.at(rd) ∩ h.at(rs)`. Unless `g` lists the zone `rd` is, or `h` the zone `rs` is,
+/// that is `g.kinds[kind of rd] ∩ h.kinds[kind of rs]`: the *base* value. So destination
+/// classes fall in *buckets* per kind of source, by (kind of their region, their value
+/// towards that kind), and source classes in *bases*, by (kind of their region, kinds part of
+/// their generic part): a base meets each bucket once, and each source class computes on its
+/// own only the destination classes it is *singled out* by (the zone entries of either part).
 struct Classes {
     src: Vec<u32>,
     dst: Vec<u32>,
@@ -210,15 +321,62 @@ struct Classes {
     dst_key: Vec<(Region, Arc<Generic>)>,
     src_members: Vec<Vec<PointId>>,
     dst_members: Vec<Vec<PointId>>,
+    /// The base of each source class.
+    base_of: Vec<u32>,
+    /// Per kind of source region, the buckets of destination classes.
+    buckets: [Buckets; 4],
+    /// Per zone, the destination classes whose region is that zone.
+    dst_in_zone: Vec<Vec<u32>>,
+    /// Per zone, the distinct ingress generic parts that list it; per such part, its
+    /// destination classes.
+    parts_listing: Vec<Vec<u32>>,
+    part_classes: Vec<Vec<u32>>,
+}
+
+/// Destination classes by (kind of their region, their ingress value towards one kind of
+/// source).
+#[derive(Default)]
+struct Buckets {
+    keys: Vec<(Kind, Cell)>,
+    /// The bucket of each destination class.
+    of: Vec<u32>,
+    /// The points in each bucket.
+    points: Vec<u64>,
+    /// The destination classes in each bucket.
+    classes: Vec<Vec<u32>>,
+}
+
+fn kind_of(r: Region) -> Kind {
+    match r {
+        Region::Zone(_) => Kind::Pod,
+        Region::Kind(k) => k,
+    }
 }
 
 impl Classes {
     fn new(rows: &Rows, u: &Universe) -> Classes {
-        let group = |rows: &[Row]| {
+        // The zones some generic part of `rows` lists (each shared part looked at once).
+        let listed = |rows: &[Row]| {
+            let mut seen: HashMap<*const Generic, ()> = HashMap::default();
+            let mut zones = vec![false; u.zones.len()];
+            for row in rows {
+                if seen.insert(Arc::as_ptr(&row.generic), ()).is_none() {
+                    for (z, _) in &row.generic.zones {
+                        zones[*z as usize] = true;
+                    }
+                }
+            }
+            zones
+        };
+        // `seen_by`: the zones the other direction's rows list.
+        let group = |rows: &[Row], seen_by: &[bool]| {
             let mut ids: HashMap<(Region, *const Generic), u32> = HashMap::default();
             let (mut of, mut keys, mut members) = (Vec::new(), Vec::new(), Vec::<Vec<PointId>>::new());
             for p in u.ids() {
-                let region = Region::of(u, p);
+                let region = match Region::of(u, p) {
+                    Region::Zone(z) if !seen_by[z as usize] => Region::Kind(Kind::Pod),
+                    r => r,
+                };
                 let g = &rows[p as usize].generic;
                 let next = keys.len() as u32;
                 let id = *ids.entry((region, Arc::as_ptr(g))).or_insert(next);
@@ -231,31 +389,166 @@ impl Classes {
             }
             (of, keys, members)
         };
-        let (src, src_key, src_members) = group(&rows.egress);
-        let (dst, dst_key, dst_members) = group(&rows.ingress);
-        Classes { src, dst, src_key, dst_key, src_members, dst_members }
+        let (by_egress, by_ingress) = (listed(&rows.egress), listed(&rows.ingress));
+        let (src, src_key, src_members) = group(&rows.egress, &by_ingress);
+        let (dst, dst_key, dst_members) = group(&rows.ingress, &by_egress);
+
+        let mut bases: HashMap<(Kind, &[Cell; 4]), u32> = HashMap::default();
+        let base_of = src_key
+            .iter()
+            .map(|(r, g)| {
+                let next = bases.len() as u32;
+                *bases.entry((kind_of(*r), &g.kinds)).or_insert(next)
+            })
+            .collect();
+        let buckets = std::array::from_fn(|ks| {
+            let mut b = Buckets::default();
+            let mut ids: HashMap<(Kind, &Cell), u32> = HashMap::default();
+            for (dc, (r, h)) in dst_key.iter().enumerate() {
+                let key = (kind_of(*r), &h.kinds[ks]);
+                let next = b.keys.len() as u32;
+                let id = *ids.entry(key).or_insert(next);
+                if id == next {
+                    b.keys.push((key.0, key.1.clone()));
+                    b.points.push(0);
+                    b.classes.push(Vec::new());
+                }
+                b.of.push(id);
+                b.points[id as usize] += dst_members[dc].len() as u64;
+                b.classes[id as usize].push(dc as u32);
+            }
+            b
+        });
+        let mut dst_in_zone = vec![Vec::new(); u.zones.len()];
+        let mut parts: HashMap<*const Generic, u32> = HashMap::default();
+        let mut parts_listing = vec![Vec::new(); u.zones.len()];
+        let mut part_classes: Vec<Vec<u32>> = Vec::new();
+        for (dc, (r, h)) in dst_key.iter().enumerate() {
+            if let Region::Zone(z) = r {
+                dst_in_zone[*z as usize].push(dc as u32);
+            }
+            let next = part_classes.len() as u32;
+            let id = *parts.entry(Arc::as_ptr(h)).or_insert(next);
+            if id == next {
+                part_classes.push(Vec::new());
+                for (z, _) in &h.zones {
+                    parts_listing[*z as usize].push(id);
+                }
+            }
+            part_classes[id as usize].push(dc as u32);
+        }
+        Classes {
+            src,
+            dst,
+            src_key,
+            dst_key,
+            src_members,
+            dst_members,
+            base_of,
+            buckets,
+            dst_in_zone,
+            parts_listing,
+            part_classes,
+        }
     }
 
-    /// Per source class, the destination classes it may reach away from named pairs, with
-    /// the cell; sorted by destination class.
-    fn table(&self) -> Vec<Vec<(u32, Cell)>> {
-        crate::par::blocks(self.src_key.len(), 64, |range| {
-            range
-                .map(|sc| {
-                    let (sr, sg) = &self.src_key[sc];
-                    self.dst_key
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(dc, (dr, dg))| {
-                            let v = sg.at(*dr).intersect(dg.at(*sr));
-                            (!v.is_empty()).then_some((dc as u32, v))
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect::<Vec<_>>()
-        })
-        .into_iter()
-        .flatten()
-        .collect()
+    /// The cell from source class `sc` to destination class `dc`, away from named pairs.
+    fn cell(&self, sc: usize, dc: usize) -> Cell {
+        let ((sr, sg), (dr, dg)) = (&self.src_key[sc], &self.dst_key[dc]);
+        sg.at(*dr).intersect(dg.at(*sr))
+    }
+
+    fn buckets_for(&self, sc: usize) -> &Buckets {
+        &self.buckets[kind_of(self.src_key[sc].0).index()]
+    }
+
+    /// The base value of `sc` towards each of its buckets.
+    fn base_cells(&self, sc: usize) -> Vec<Cell> {
+        let g = &self.src_key[sc].1;
+        self.buckets_for(sc).keys.iter().map(|(kd, h)| g.kinds[kd.index()].intersect(h)).collect()
+    }
+
+    /// Whether the base value of `sc` towards each of its buckets is possibly, and certainly,
+    /// not empty.
+    fn base_flags(&self, sc: usize) -> Vec<(bool, bool)> {
+        let g = &self.src_key[sc].1;
+        self.buckets_for(sc)
+            .keys
+            .iter()
+            .map(|(kd, h)| {
+                let v = &g.kinds[kd.index()];
+                (v.possible.meets(&h.possible), v.certain.meets(&h.certain))
+            })
+            .collect()
+    }
+
+    /// Source classes, those of one base next to each other.
+    fn by_base(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.src_key.len() as u32).collect();
+        order.sort_by_key(|&sc| self.base_of[sc as usize]);
+        order
+    }
+
+    /// Calls `f` once with the cell towards each destination class that a zone entry of either
+    /// generic part singles out for `sc`, marking it `stamp` in `seen`.
+    fn singled_out(&self, sc: usize, seen: &mut [u32], stamp: u32, mut f: impl FnMut(u32, Cell)) {
+        let (rs, g) = &self.src_key[sc];
+        let mut visit = |dc: u32| {
+            if seen[dc as usize] != stamp {
+                seen[dc as usize] = stamp;
+                f(dc, self.cell(sc, dc as usize));
+            }
+        };
+        for (z, _) in &g.zones {
+            self.dst_in_zone[*z as usize].iter().copied().for_each(&mut visit);
+        }
+        if let Region::Zone(z) = rs {
+            for part in &self.parts_listing[*z as usize] {
+                self.part_classes[*part as usize].iter().copied().for_each(&mut visit);
+            }
+        }
+    }
+
+    /// Per source class: its base cells, and the destination classes it may reach away from
+    /// named pairs with the cell, each a base cell or its own.
+    #[allow(clippy::type_complexity)]
+    fn reach(&self) -> Vec<(Arc<Vec<Cell>>, Vec<(u32, Value)>)> {
+        let order = self.by_base();
+        let parts = crate::par::blocks(order.len(), 64, |range| {
+            let mut scratch = Scratch::new(self.dst_key.len());
+            let mut base: Option<(u32, Arc<Vec<Cell>>)> = None;
+            let mut out = Vec::with_capacity(range.len());
+            for &sc in &order[range] {
+                let sc = sc as usize;
+                let b = self.base_of[sc];
+                if base.as_ref().is_none_or(|x| x.0 != b) {
+                    base = Some((b, Arc::new(self.base_cells(sc))));
+                }
+                let cells = base.as_ref().expect("set above").1.clone();
+                let stamp = scratch.next();
+                let mut list = Vec::new();
+                self.singled_out(sc, &mut scratch.seen, stamp, |dc, cell| {
+                    if !cell.is_empty() {
+                        list.push((dc, Value::Own(Box::new(cell))));
+                    }
+                });
+                let buckets = self.buckets_for(sc);
+                for (j, cell) in cells.iter().enumerate() {
+                    if !cell.is_empty() {
+                        let others =
+                            buckets.classes[j].iter().filter(|dc| scratch.seen[**dc as usize] != stamp);
+                        list.extend(others.map(|dc| (*dc, Value::Base(j as u32))));
+                    }
+                }
+                out.push((sc, (cells, list)));
+            }
+            out
+        });
+        let mut reach: Vec<Option<(Arc<Vec<Cell>>, Vec<(u32, Value)>)>> =
+            (0..self.src_key.len()).map(|_| None).collect();
+        for (sc, r) in parts.into_iter().flatten() {
+            reach[sc] = Some(r);
+        }
+        reach.into_iter().map(|r| r.expect("every source class")).collect()
     }
 }

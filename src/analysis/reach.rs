@@ -19,7 +19,7 @@
 //! namespace carries besides its name.
 
 use super::ports::PortSet;
-use super::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use super::side::{by_majority, Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
 use super::universe::{Kind, PointId, Role, Universe, ZoneId, NAMESPACE_NAME_LABEL};
 use crate::ir::{Action, Direction, Entity, LabelOp, LabelSelector, Peer, Program, WorkloadId};
 use std::collections::BTreeMap;
@@ -33,6 +33,9 @@ pub struct SourceSemantics<'p> {
     covers: Vec<Arc<Coverage>>,
     /// The workloads whose selectors pick each pod, by point.
     picked_by: Vec<Vec<WorkloadId>>,
+    /// Indices into `default_denies`: per namespace, its own; and the cluster-wide ones.
+    denies_of: Vec<Vec<u32>>,
+    cluster_denies: Vec<u32>,
 }
 
 impl<'p> SourceSemantics<'p> {
@@ -67,7 +70,15 @@ impl<'p> SourceSemantics<'p> {
         .flatten()
         .collect();
         let covers = shared_by.iter().map(|&i| shared[i].clone()).collect();
-        SourceSemantics { program, u, covers, picked_by }
+        let mut denies_of = vec![Vec::new(); program.namespaces.len()];
+        let mut cluster_denies = Vec::new();
+        for (k, d) in program.default_denies.iter().enumerate() {
+            match d.namespace {
+                Some(ns) => denies_of[ns.index()].push(k as u32),
+                None => cluster_denies.push(k as u32),
+            }
+        }
+        SourceSemantics { program, u, covers, picked_by, denies_of, cluster_denies }
     }
 
     /// The workloads whose rules apply to a point.
@@ -88,9 +99,13 @@ impl<'p> SourceSemantics<'p> {
                 }
             }
         }
-        let namespace = self.u.zone(zone).namespace;
-        for d in &self.program.default_denies {
-            if d.direction == dir && d.namespace.is_none_or(|n| Some(n) == namespace) {
+        // The default denies of the namespace and the cluster-wide ones, in source order.
+        let own = self.u.zone(zone).namespace.map_or(&[][..], |n| &self.denies_of[n.index()]);
+        let mut denies: Vec<u32> = own.iter().chain(&self.cluster_denies).copied().collect();
+        denies.sort_unstable();
+        for k in denies {
+            let d = &self.program.default_denies[k as usize];
+            if d.direction == dir {
                 isolation.push(Origin::Source(d.origin));
             }
         }
@@ -148,17 +163,19 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
         Peer::WorkloadIn(w, s) => {
             let sel = &program.namespace_set(*s).selector;
             let pods = &program.workload(*w).selector;
-            Coverage::points((0..u.zones.len() as ZoneId).flat_map(|z| {
-                let m = namespace_match(sel, &u.zone(z).labels);
-                let picked = if m == No { Vec::new() } else { u.select(z, pods) };
-                picked.into_iter().map(move |p| (p, m))
-            }))
+            Coverage::points(
+                zones_picked(sel, u).flat_map(|(z, m)| u.select(z, pods).into_iter().map(move |p| (p, m))),
+            )
         }
         Peer::NamespaceSet(s) => {
-            let sel = &program.namespace_set(*s).selector;
-            Coverage::zones(
-                (0..u.zones.len() as ZoneId).map(|z| (z, namespace_match(sel, &u.zone(z).labels))),
-            )
+            let (others, named) = namespace_set_match(&program.namespace_set(*s).selector, u);
+            // Most sets match most namespaces alike (maybe, on labels the program leaves
+            // open): that is the pod kind's value, and only the others are listed.
+            let (pods, zones) = by_majority(&others, named, u.zones.len());
+            let mut cover = Coverage::none();
+            cover.kinds[Kind::Pod.index()] = pods;
+            cover.zones = zones;
+            cover
         }
         Peer::Cidr(c) => {
             let mut cover = Coverage::points(u.addresses_outside(&c.net, &c.except).map(|p| (p, Yes)));
@@ -193,6 +210,48 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
 
 /// Whether a namespace selector picks a namespace known only by its name label: requirements on
 /// the name decide; any other requirement is open.
+/// How a namespace selector matches every namespace, without visiting each: only the names
+/// its terms on the namespace's name mention can match otherwise than the rest. Returns the
+/// match of every namespace it does not mention, and the match of each one it mentions (sorted
+/// by zone).
+pub fn namespace_set_match(sel: &LabelSelector, u: &Universe) -> (Match, Vec<(ZoneId, Match)>) {
+    let mut mentioned: Vec<&str> = Vec::new();
+    mentioned
+        .extend(sel.match_labels.iter().filter(|(k, _)| *k == NAMESPACE_NAME_LABEL).map(|(_, v)| v.as_str()));
+    for e in sel.expressions.iter().filter(|e| e.key == NAMESPACE_NAME_LABEL) {
+        mentioned.extend(e.values.iter().map(String::as_str));
+    }
+    // A name no term mentions: longer than every one they do.
+    let other: String = mentioned.iter().copied().chain(["-"]).collect();
+    let others = namespace_match(sel, &BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), other)]));
+    let mut named: Vec<(ZoneId, Match)> = mentioned
+        .iter()
+        .filter_map(|name| u.zone_named(name))
+        .map(|z| (z, namespace_match(sel, &u.zone(z).labels)))
+        .collect();
+    named.sort_unstable();
+    named.dedup_by_key(|z| z.0);
+    (others, named)
+}
+
+/// The namespaces a namespace selector may pick, each with how far, in zone order.
+pub fn zones_picked<'u>(sel: &LabelSelector, u: &'u Universe) -> impl Iterator<Item = (ZoneId, Match)> + 'u {
+    let (others, named) = namespace_set_match(sel, u);
+    let all: Box<dyn Iterator<Item = (ZoneId, Match)>> = if others == Match::No {
+        Box::new(named.into_iter())
+    } else {
+        let mut named = named.into_iter().peekable();
+        Box::new((0..u.zones.len() as ZoneId).map(move |z| match named.peek() {
+            Some(&(nz, m)) if nz == z => {
+                named.next();
+                (z, m)
+            }
+            _ => (z, others),
+        }))
+    };
+    all.filter(|z| z.1 != Match::No)
+}
+
 pub fn namespace_match(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> Match {
     let name = labels.get(NAMESPACE_NAME_LABEL);
     let mut m = Match::Yes;

@@ -431,10 +431,19 @@ impl Row {
             let sig = side.signature(matched);
             folded.entry(sig).or_insert_with_key(|sig| side.eval_signature(sig)).clone()
         };
-        let kinds = std::array::from_fn(|k| eval(&|c: &Clause| c.cover.kinds[k]));
-        let zones = zones.into_iter().map(|z| (z, eval(&|c: &Clause| c.cover.zone_match(z)))).collect();
-        let points = points.into_iter().map(|p| (p, eval(&|c: &Clause| c.cover.get(u, p)))).collect();
-        Row { generic: Arc::new(Generic { kinds, zones }), points }
+        let mut kinds: [Cell; 4] = std::array::from_fn(|k| eval(&|c: &Clause| c.cover.kinds[k]));
+        let zones: Vec<(ZoneId, Cell)> =
+            zones.into_iter().map(|z| (z, eval(&|c: &Clause| c.cover.zone_match(z)))).collect();
+        let (pods, zones) = by_majority(&kinds[Kind::Pod.index()], zones, u.zones.len());
+        kinds[Kind::Pod.index()] = pods;
+        let generic = Generic { kinds, zones };
+        // A point entry that says what its region says is left out.
+        let points = points
+            .into_iter()
+            .map(|p| (p, eval(&|c: &Clause| c.cover.get(u, p))))
+            .filter(|(p, cell)| cell != generic.at(Region::of(u, *p)))
+            .collect();
+        Row { generic: Arc::new(generic), points }
     }
 
     /// The value at a point.
@@ -447,5 +456,95 @@ impl Row {
 
     pub fn names_point(&self, p: PointId) -> bool {
         self.points.binary_search_by_key(&p, |x| x.0).is_ok()
+    }
+}
+
+/// Values per zone with the value most zones have as the default: `fallback` is the value of
+/// the zones `listed` leaves out, and stays the default unless another value has strictly more
+/// zones (ties between others go to the value of the lowest zone); every zone that differs
+/// from the default is listed. A value that nearly every namespace shares (an open fact about
+/// namespace labels) is then not listed per namespace, and rows that mean the same mostly
+/// have the same form. Returns (default, sorted list).
+pub fn by_majority<T: Clone + Eq + std::hash::Hash>(
+    fallback: &T,
+    mut listed: Vec<(ZoneId, T)>,
+    zones: usize,
+) -> (T, Vec<(ZoneId, T)>) {
+    listed.sort_by_key(|z| z.0);
+    listed.dedup_by_key(|z| z.0);
+    let unlisted = zones.saturating_sub(listed.len());
+    // The lowest zone `listed` leaves out.
+    let first_unlisted =
+        listed.iter().enumerate().find(|(i, z)| z.0 as usize != *i).map_or(listed.len(), |(i, _)| i);
+    // Per value: (zones, lowest zone).
+    let mut count: rustc_hash::FxHashMap<&T, (usize, usize)> = rustc_hash::FxHashMap::default();
+    if unlisted > 0 {
+        count.insert(fallback, (unlisted, first_unlisted));
+    }
+    for (z, v) in &listed {
+        let e = count.entry(v).or_insert((0, *z as usize));
+        e.0 += 1;
+        e.1 = e.1.min(*z as usize);
+    }
+    let kept = count.get(fallback).map_or(0, |n| n.0);
+    let (best, best_zones) = count
+        .iter()
+        .filter(|(v, n)| n.0 > kept && **v != fallback)
+        .max_by(|a, b| a.1 .0.cmp(&b.1 .0).then(b.1 .1.cmp(&a.1 .1)))
+        .map_or((fallback.clone(), kept), |(v, n)| ((*v).clone(), n.0));
+    drop(count);
+    if best == *fallback {
+        let listed = listed.into_iter().filter(|z| z.1 != best).collect();
+        return (best, listed);
+    }
+    // Most zones differ from the fallback: they are fewer than the listed ones.
+    let mut out = Vec::with_capacity(zones.saturating_sub(best_zones));
+    let mut listed = listed.into_iter().peekable();
+    for z in 0..zones as ZoneId {
+        let v = match listed.peek() {
+            Some((lz, _)) if *lz == z => listed.next().expect("peeked").1,
+            _ => fallback.clone(),
+        };
+        if v != best {
+            out.push((z, v));
+        }
+    }
+    (best, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of every zone, from a default and a list.
+    fn values(default: Match, listed: &[(ZoneId, Match)], zones: usize) -> Vec<Match> {
+        (0..zones as ZoneId).map(|z| listed.iter().find(|l| l.0 == z).map_or(default, |l| l.1)).collect()
+    }
+
+    #[test]
+    fn by_majority_keeps_every_zone_value_and_lists_the_fewer() {
+        use Match::*;
+        type Case = (Match, Vec<(ZoneId, Match)>, usize);
+        let cases: [Case; 5] = [
+            // Every zone listed alike: nothing left to list.
+            (No, (0..6).map(|z| (z, Maybe)).collect(), 6),
+            // Most listed alike, one not, one left out.
+            (No, vec![(0, Maybe), (1, Yes), (2, Maybe), (4, Maybe), (5, Maybe)], 6),
+            // A tie keeps the fallback.
+            (No, vec![(0, Yes), (1, Yes), (2, No)], 4),
+            // Entries equal to the fallback are dropped; unsorted input.
+            (No, vec![(3, Yes), (1, No), (0, Maybe)], 5),
+            (Yes, Vec::new(), 3),
+        ];
+        for (fallback, listed, zones) in cases {
+            let before = values(fallback, &listed, zones);
+            let (default, out) = by_majority(&fallback, listed.clone(), zones);
+            assert_eq!(values(default, &out, zones), before, "{fallback:?} {listed:?}");
+            let most = before.iter().filter(|v| **v == default).count();
+            assert!(before.iter().all(|v| before.iter().filter(|w| w == &v).count() <= most));
+            assert!(out.iter().all(|z| z.1 != default) && out.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+        assert_eq!(by_majority(&No, (0..6).map(|z| (z, Maybe)).collect(), 6), (Maybe, Vec::new()));
+        assert_eq!(by_majority(&No, vec![(0, Yes), (1, Yes), (2, No)], 4), (No, vec![(0, Yes), (1, Yes)]));
     }
 }

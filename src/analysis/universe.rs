@@ -14,7 +14,6 @@
 //! program does not name it. A namespace carries exactly one label here, its name
 //! (`kubernetes.io/metadata.name`, set by the API server since 1.22).
 
-use super::side::Match;
 use crate::ir::{
     CidrBlock, Entity, LabelSelector, NamespaceId, Peer, Program, WorkloadId, KUBE_DNS_LABEL,
     KUBE_DNS_NAMESPACE,
@@ -122,11 +121,15 @@ pub struct Zone {
 pub struct Universe {
     pub points: Vec<Point>,
     pub zones: Vec<Zone>,
+    /// Zones by name.
+    zone_by_name: rustc_hash::FxHashMap<String, ZoneId>,
     /// Pods per (zone, label key, label value).
     by_label: rustc_hash::FxHashMap<(ZoneId, String, String), Vec<PointId>>,
     /// Addresses, sorted.
     nets: Vec<(IpAddr, PointId)>,
     workloads: Vec<PointId>,
+    /// The points of each kind, in order.
+    by_kind: [Vec<PointId>; 4],
     kube_dns: PointId,
     host: PointId,
     api_server: PointId,
@@ -137,9 +140,11 @@ impl Universe {
         let mut u = Universe {
             points: Vec::new(),
             zones: Vec::new(),
+            zone_by_name: rustc_hash::FxHashMap::default(),
             by_label: rustc_hash::FxHashMap::default(),
             nets: Vec::new(),
             workloads: Vec::new(),
+            by_kind: Default::default(),
             kube_dns: 0,
             host: 0,
             api_server: 0,
@@ -165,21 +170,22 @@ impl Universe {
         // `workload in namespaces` peers: a pod with the workload's labels in every namespace
         // the set may pick, besides the workload's own.
         let mut relocated: BTreeSet<(WorkloadId, ZoneId)> = BTreeSet::new();
-        let peers = program
+        let peers: BTreeSet<(WorkloadId, crate::ir::NamespaceSetId)> = program
             .rules
             .iter()
             .flat_map(|r| r.peers.iter())
-            .chain(program.expects.iter().flat_map(|e| [&e.from, &e.to]));
-        for peer in peers {
-            if let Peer::WorkloadIn(w, set) = &peer.peer {
-                let sel = &program.namespace_set(*set).selector;
-                let home = zone_of_ns[program.workload(*w).namespace.index()];
-                for z in 0..u.zones.len() as ZoneId {
-                    if z != home
-                        && super::reach::namespace_match(sel, &u.zones[z as usize].labels) != Match::No
-                    {
-                        relocated.insert((*w, z));
-                    }
+            .chain(program.expects.iter().flat_map(|e| [&e.from, &e.to]))
+            .filter_map(|peer| match peer.peer {
+                Peer::WorkloadIn(w, set) => Some((w, set)),
+                _ => None,
+            })
+            .collect();
+        for (w, set) in peers {
+            let sel = &program.namespace_set(set).selector;
+            let home = zone_of_ns[program.workload(w).namespace.index()];
+            for (z, _) in super::reach::zones_picked(sel, &u) {
+                if z != home {
+                    relocated.insert((w, z));
                 }
             }
         }
@@ -236,10 +242,14 @@ impl Universe {
         u.nets.sort();
         u.host = u.add_point(Role::Host, "host".to_string());
         u.api_server = u.add_point(Role::ApiServer, "kube-apiserver".to_string());
+        for p in u.ids() {
+            u.by_kind[u.point(p).kind().index()].push(p);
+        }
         u
     }
 
     fn add_zone(&mut self, name: &str, namespace: Option<NamespaceId>) -> ZoneId {
+        self.zone_by_name.entry(name.to_string()).or_insert(self.zones.len() as ZoneId);
         self.zones.push(Zone {
             name: name.to_string(),
             namespace,
@@ -291,8 +301,13 @@ impl Universe {
         0..self.points.len() as PointId
     }
 
+    /// Every point of one kind, in order.
+    pub fn points_of_kind(&self, kind: Kind) -> &[PointId] {
+        &self.by_kind[kind.index()]
+    }
+
     pub fn zone_named(&self, name: &str) -> Option<ZoneId> {
-        self.zones.iter().position(|z| z.name == name).map(|z| z as ZoneId)
+        self.zone_by_name.get(name).copied()
     }
 
     /// The zone of a namespace of the program.

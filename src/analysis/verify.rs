@@ -149,20 +149,24 @@ fn witness(source: &Cell, target: &Cell) -> Option<Port> {
         .or_else(|| target.possible.subtract(&source.possible).sample())
 }
 
-/// A point of `region` that falls in it in both rows (no point entry, no zone entry for the
-/// kind region).
+/// The lowest point of `region` that falls in it in both rows (no point entry, no zone entry
+/// for the kind region). Looks at the region's own points only, in order.
 fn representative(u: &Universe, region: Region, a: &Row, b: &Row, named: &[PointId]) -> Option<PointId> {
     let listed = |z| {
         a.generic.zones.binary_search_by_key(&z, |x| x.0).is_ok()
             || b.generic.zones.binary_search_by_key(&z, |x| x.0).is_ok()
     };
-    u.ids().find(|&p| {
-        named.binary_search(&p).is_err()
-            && match (region, u.point(p).zone) {
-                (Region::Zone(z), Some(pz)) => z == pz,
-                (Region::Kind(Kind::Pod), Some(pz)) => !listed(pz),
-                (Region::Kind(k), None) => u.point(p).kind() == k,
-                _ => false,
-            }
-    })
+    let unnamed = |p: &&PointId| named.binary_search(p).is_err();
+    match region {
+        Region::Zone(z) => u.zone(z).pods.iter().find(unnamed).copied(),
+        Region::Kind(Kind::Pod) => u
+            .points_of_kind(Kind::Pod)
+            .iter()
+            .filter(unnamed)
+            .find(|p| u.point(**p).zone.is_some_and(|z| !listed(z)))
+            .copied(),
+        Region::Kind(k) => {
+            u.points_of_kind(k).iter().filter(unnamed).find(|p| u.point(**p).zone.is_none()).copied()
+        }
+    }
 }

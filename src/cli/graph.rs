@@ -5,6 +5,7 @@ use crate::analysis::reach::SourceSemantics;
 use crate::analysis::targets;
 use crate::analysis::universe::Universe;
 use crate::backend::Target;
+use crate::diagnostic::Diagnostic;
 use crate::driver::Compilation;
 use crate::graph;
 
@@ -29,8 +30,13 @@ impl GraphFormat {
 }
 
 /// The diagram of a compiled program: the source's meaning, or `target`'s reading of its
-/// objects (which `c` must hold). `None` when the program did not resolve.
-pub fn diagram(c: &Compilation, target: Option<Target>, format: GraphFormat) -> Option<String> {
+/// objects (which `c` must hold). `None` when the program did not resolve; a diagram too large
+/// for its format is a diagnostic.
+pub fn diagram(
+    c: &Compilation,
+    target: Option<Target>,
+    format: GraphFormat,
+) -> Option<Result<String, Box<Diagnostic>>> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
     let g = match target {

@@ -382,17 +382,23 @@ fn graph_command(
         SemanticsArg::Cilium => Some(Target::Cilium),
         SemanticsArg::Calico => Some(Target::Calico),
     };
-    let c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
+    let mut c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _ = report(input, &c, true);
     if c.has_errors() {
+        let _ = report(input, &c, true);
         return EXIT_ERRORS;
     }
-    match graph::diagram(&c, target, format) {
-        Some(text) => print_out(&text, EXIT_OK),
-        None => EXIT_ERRORS,
+    // A diagram too large for its format is one more diagnostic (E0501).
+    let diagram = graph::diagram(&c, target, format);
+    if let Some(Err(d)) = &diagram {
+        c.diagnostics.push((**d).clone());
+    }
+    let _ = report(input, &c, true);
+    match diagram {
+        Some(Ok(text)) => print_out(&text, EXIT_OK),
+        _ => EXIT_ERRORS,
     }
 }
 

@@ -29,7 +29,9 @@ use crate::analysis::ports::PortSet;
 use crate::analysis::reach::peer_coverage;
 use crate::analysis::side::{Cell, Match};
 use crate::analysis::universe::{PointId, Role, Universe};
+use crate::diagnostic::Diagnostic;
 use crate::ir::{Action, CidrBlock, Direction, Entity, NamespaceSetId, Peer, Program, WorkloadId};
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
 /// What a node of the diagram stands for.
@@ -141,12 +143,16 @@ fn unrestricted(program: &Program, u: &Universe, rows: &Rows, g: &mut Graph) {
 }
 
 /// Adds an edge for every allowed connection of a workload's pods that no edge covers.
+///
+/// What the edges cover is gathered source by source ([`Cover`]), never by looking at every
+/// edge for every connection.
 fn complete(program: &Program, u: &Universe, rows: &Rows, g: &mut Graph) {
+    let cover = Cover::new(u, g);
     let governed: Vec<bool> = {
         let mut v = vec![false; u.len()];
-        for key in g.nodes.keys() {
-            if let Node::Workload(_) = key {
-                for (p, m) in g.nodes[key].iter().enumerate() {
+        for (n, m) in &g.nodes {
+            if let Node::Workload(_) = n {
+                for (p, m) in m.iter().enumerate() {
                     v[p] |= *m == Match::Yes;
                 }
             }
@@ -154,27 +160,214 @@ fn complete(program: &Program, u: &Universe, rows: &Rows, g: &mut Graph) {
         v
     };
     let mut missing: Vec<(PointId, PointId, Cell)> = Vec::new();
+    let mut acc = Acc::new(u.len());
     rows.for_each_allowed(u, |s, d, cell| {
         // The node always reaches the pods on it, whatever the policies say: not drawn.
         if (!governed[s as usize] && !governed[d as usize]) || node_to_its_pod(u, s, d) {
             return;
         }
-        let covered = g.covered(s, d);
-        let rest = Cell {
-            certain: cell.certain.subtract(&covered.certain),
-            possible: cell.possible.subtract(&covered.possible),
-        };
+        if acc.source != Some(s) {
+            cover.from(s, &mut acc);
+        }
+        let rest = cover.rest(&acc, d, cell);
         if !rest.certain.is_empty() || !rest.possible.is_empty() {
             missing.push((s, d, rest));
         }
     });
+    let mut node_of: HashMap<PointId, Node> = HashMap::default();
+    let mut at = |p: PointId| node_of.entry(p).or_insert_with(|| cover.node_of_point(u, p)).clone();
+    let missing: Vec<((Node, Node), Cell)> =
+        missing.into_iter().map(|(s, d, cell)| ((at(s), at(d)), cell)).collect();
     g.extra = missing.len();
-    for (s, d, cell) in missing {
-        let key = (g.node_of_point(u, s), g.node_of_point(u, d));
+    for (key, cell) in missing {
         g.node(program, u, key.0.clone());
         g.node(program, u, key.1.clone());
         let e = g.edges.entry(key).or_default();
         e.allowed = union(&e.allowed, &cell);
+    }
+}
+
+/// A node that stands for more points than this is looked up point by point, not listed.
+const WIDE: usize = 64;
+
+/// The graph's nodes by number and their allowed edges: what [`Graph::covered`] reads,
+/// arranged to answer it for one source and every destination at once. A node that stands
+/// for few points lists them (and, as a tail, is listed under each); one that stands for many
+/// (`anywhere`; a network, which may hold any pod) is looked up in its membership instead, so
+/// nothing here grows with nodes times points.
+struct Cover<'g> {
+    nodes: Vec<&'g Node>,
+    /// Per node, how far it stands for each point (the graph's own vectors).
+    membership: Vec<&'g [Match]>,
+    /// Per node that stands for at most [`WIDE`] points: those points, in order.
+    members: Vec<Option<Vec<(PointId, Match)>>>,
+    /// Per point, the few-point tails of allowed edges that stand for it.
+    tails_of: Vec<Vec<(u32, Match)>>,
+    /// The many-point tails of allowed edges.
+    wide_tails: Vec<u32>,
+    /// Per node, the allowed edges that leave it: (head, edge).
+    out: Vec<Vec<(u32, &'g Edge)>>,
+}
+
+/// What the edges cover from the current source: per destination, through the edges whose
+/// head stands for few points; and the edges whose head stands for many, looked at per
+/// destination asked about.
+struct Acc<'g> {
+    source: Option<PointId>,
+    stamp: u32,
+    cells: Vec<(u32, Cell)>,
+    /// (head, edge, how far the tail stands for the source).
+    wide: Vec<(u32, &'g Edge, Match)>,
+}
+
+impl<'g> Acc<'g> {
+    fn new(points: usize) -> Acc<'g> {
+        Acc { source: None, stamp: 0, cells: vec![(0, Cell::none()); points], wide: Vec::new() }
+    }
+
+    fn get(&self, d: PointId) -> Option<&Cell> {
+        let (stamp, cell) = &self.cells[d as usize];
+        (*stamp == self.stamp).then_some(cell)
+    }
+
+    fn at(&mut self, d: PointId) -> &mut Cell {
+        let (stamp, cell) = &mut self.cells[d as usize];
+        if *stamp != self.stamp {
+            *stamp = self.stamp;
+            *cell = Cell::none();
+        }
+        cell
+    }
+}
+
+impl<'g> Cover<'g> {
+    fn new(u: &Universe, g: &'g Graph) -> Cover<'g> {
+        let nodes: Vec<&Node> = g.nodes.keys().collect();
+        let membership: Vec<&[Match]> = g.nodes.values().map(Vec::as_slice).collect();
+        let index: HashMap<&Node, u32> = nodes.iter().enumerate().map(|(i, n)| (*n, i as u32)).collect();
+        let mut out = vec![Vec::new(); nodes.len()];
+        for ((a, b), e) in &g.edges {
+            if !e.allowed.possible.is_empty() {
+                out[index[a] as usize].push((index[b], e));
+            }
+        }
+        let members: Vec<Option<Vec<(PointId, Match)>>> = membership
+            .iter()
+            .map(|m| {
+                let mut list = Vec::new();
+                for (p, m) in m.iter().enumerate().filter(|(_, m)| **m != Match::No) {
+                    if list.len() == WIDE {
+                        return None;
+                    }
+                    list.push((p as PointId, *m));
+                }
+                Some(list)
+            })
+            .collect();
+        let mut tails_of = vec![Vec::new(); u.len()];
+        let mut wide_tails = Vec::new();
+        for (a, list) in members.iter().enumerate() {
+            if out[a].is_empty() {
+                continue;
+            }
+            match list {
+                Some(list) => {
+                    for &(p, m) in list {
+                        tails_of[p as usize].push((a as u32, m));
+                    }
+                }
+                None => wide_tails.push(a as u32),
+            }
+        }
+        Cover { nodes, membership, members, tails_of, wide_tails, out }
+    }
+
+    /// Sets `acc` up for source `s`: the allowed edges whose tail stands for `s`, each added
+    /// to the destinations its head stands for, or kept aside when those are many.
+    fn from(&self, s: PointId, acc: &mut Acc<'g>) {
+        acc.source = Some(s);
+        acc.stamp += 1;
+        acc.wide.clear();
+        let wide = self.wide_tails.iter().map(|&a| (a, self.membership[a as usize][s as usize]));
+        let tails = self.tails_of[s as usize].iter().copied().chain(wide.filter(|t| t.1 != Match::No));
+        for (a, ma) in tails {
+            for &(b, e) in &self.out[a as usize] {
+                let Some(members) = &self.members[b as usize] else {
+                    acc.wide.push((b, e, ma));
+                    continue;
+                };
+                for &(d, mb) in members {
+                    let cell = acc.at(d);
+                    cell.possible = cell.possible.union(&e.allowed.possible);
+                    if ma == Match::Yes && mb == Match::Yes {
+                        cell.certain = cell.certain.union(&e.allowed.certain);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What of `cell`, from the source `acc` is set up for to `d`, no edge covers: `cell` less
+    /// [`Graph::covered`].
+    fn rest(&self, acc: &Acc, d: PointId, cell: &Cell) -> Cell {
+        let mut rest = match acc.get(d) {
+            Some(covered) => Cell {
+                certain: cell.certain.subtract(&covered.certain),
+                possible: cell.possible.subtract(&covered.possible),
+            },
+            None => cell.clone(),
+        };
+        for &(b, e, ma) in &acc.wide {
+            if rest.possible.is_empty() && rest.certain.is_empty() {
+                break;
+            }
+            let mb = self.membership[b as usize][d as usize];
+            if mb == Match::No {
+                continue;
+            }
+            rest.possible = rest.possible.subtract(&e.allowed.possible);
+            if ma == Match::Yes && mb == Match::Yes {
+                rest.certain = rest.certain.subtract(&e.allowed.certain);
+            }
+        }
+        rest
+    }
+
+    /// The node that names one point: its workload, its namespace, the narrowest network in the
+    /// diagram that holds it, or the built-in peer it is.
+    fn node_of_point(&self, u: &Universe, p: PointId) -> Node {
+        let point = u.point(p);
+        let standing = || {
+            self.nodes
+                .iter()
+                .zip(&self.membership)
+                .map(|(n, m)| (*n, m[p as usize]))
+                .filter(|x| x.1 != Match::No)
+        };
+        match &point.role {
+            Role::Workload(w) => Node::Workload(*w),
+            // Drawn as the node of the peer that named it.
+            Role::Relocated(w) => standing()
+                .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
+                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
+            Role::KubeDns => Node::Entity(Entity::KubeDns),
+            Role::Unlabelled => Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone()),
+            Role::World(_) => Node::Entity(Entity::World),
+            Role::Host => Node::Entity(Entity::Host),
+            Role::ApiServer => Node::Entity(Entity::KubeApiserver),
+            Role::Address(ip) => {
+                let narrowest = standing()
+                    .filter_map(|(n, m)| match n {
+                        Node::Net(c) if m == Match::Yes => Some(c),
+                        _ => None,
+                    })
+                    .max_by_key(|c| c.net.prefix_len());
+                match narrowest {
+                    Some(c) => Node::Net(c.clone()),
+                    None => Node::Net(CidrBlock { net: ipnet::IpNet::from(*ip), except: Vec::new() }),
+                }
+            }
+        }
     }
 }
 
@@ -216,7 +409,13 @@ impl Graph {
                 continue;
             }
             let q = q as PointId;
-            let c = if dir == Direction::Egress { rows.cell(u, me, q) } else { rows.cell(u, q, me) };
+            let (s, d) = if dir == Direction::Egress { (me, q) } else { (q, me) };
+            let (a, b) = (rows.egress[s as usize].get(u, d), rows.ingress[d as usize].get(u, s));
+            // Most points allow nothing here: no set is built for them.
+            if !a.possible.meets(&b.possible) {
+                continue;
+            }
+            let c = a.intersect(b);
             out.possible = out.possible.union(&c.possible);
             if *m == Match::Yes {
                 out.certain = out.certain.union(&c.certain);
@@ -240,40 +439,6 @@ impl Graph {
             }
         }
         out
-    }
-
-    /// The node that names one point: its workload, its namespace, the narrowest network in the
-    /// diagram that holds it, or the built-in peer it is.
-    fn node_of_point(&self, u: &Universe, p: PointId) -> Node {
-        let point = u.point(p);
-        match &point.role {
-            Role::Workload(w) => Node::Workload(*w),
-            // Drawn as the node of the peer that named it.
-            Role::Relocated(w) => self
-                .nodes
-                .iter()
-                .find(|(n, m)| matches!(n, Node::WorkloadIn(x, _) if x == w) && m[p as usize] != Match::No)
-                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
-            Role::KubeDns => Node::Entity(Entity::KubeDns),
-            Role::Unlabelled => Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone()),
-            Role::World(_) => Node::Entity(Entity::World),
-            Role::Host => Node::Entity(Entity::Host),
-            Role::ApiServer => Node::Entity(Entity::KubeApiserver),
-            Role::Address(ip) => {
-                let narrowest = self
-                    .nodes
-                    .iter()
-                    .filter_map(|(n, m)| match n {
-                        Node::Net(c) if m[p as usize] == Match::Yes => Some(c),
-                        _ => None,
-                    })
-                    .max_by_key(|c| c.net.prefix_len());
-                match narrowest {
-                    Some(c) => Node::Net(c.clone()),
-                    None => Node::Net(CidrBlock { net: ipnet::IpNet::from(*ip), except: Vec::new() }),
-                }
-            }
-        }
     }
 }
 
@@ -474,11 +639,37 @@ pub enum Format {
     Svg,
 }
 
-/// The diagram in one format.
-pub fn render(program: &Program, g: &Graph, format: Format) -> String {
+/// The diagram in one format; an SVG too large to lay out is E0501.
+pub fn render(program: &Program, g: &Graph, format: Format) -> Result<String, Box<Diagnostic>> {
     match format {
-        Format::Mermaid => mermaid::render(program, g),
-        Format::Dot => dot::render(program, g),
-        Format::Svg => svg::render(program, g),
+        Format::Mermaid => Ok(mermaid::render(program, g)),
+        Format::Dot => Ok(dot::render(program, g)),
+        Format::Svg => svg::render(program, g).map_err(|e| Box::new(too_large(program, g, e))),
     }
+}
+
+/// E0501, at the rule that names the most peers (the first of them), else at the first
+/// workload.
+fn too_large(program: &Program, g: &Graph, e: svg::TooLarge) -> Diagnostic {
+    let widest = program.rules.iter().rev().max_by_key(|r| r.peers.len());
+    let (span, label) = match widest {
+        Some(r) => (r.origin, format!("this rule names {} peers", r.peers.len())),
+        None => (program.workloads.first().map(|w| w.span).unwrap_or_default(), "declared here".to_string()),
+    };
+    let lines = g.lines().len();
+    Diagnostic::error(
+        "E0501",
+        format!(
+            "the diagram is too large to lay out as SVG: {} nodes and {lines} edges take {} boxes, more than {}",
+            g.nodes.len(),
+            e.boxes,
+            svg::MAX_LAYOUT_BOXES
+        ),
+        span,
+        label,
+    )
+    .with_help(
+        "use `--format dot` and render it with Graphviz (`netpol graph --format dot FILE | dot -Tsvg -o graph.svg`), \
+         or `--format mermaid`",
+    )
 }

@@ -34,7 +34,7 @@
 use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
-use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use crate::analysis::side::{by_majority, Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
 use crate::analysis::universe::{Kind, PointId, Universe, ZoneId};
 use crate::ir::{Direction, LabelOp, Protocol};
 use ipnet::IpNet;
@@ -193,7 +193,7 @@ pub(crate) fn yes_if(b: bool) -> Match {
 /// The pods of some zones, each zone as far as its match says, that `pods` picks by their
 /// (exact) labels. A selector that picks the zone's unlabelled pod covers the zone as a
 /// whole, with the pods it does not pick named as exceptions; any other is looked up through
-/// its hint. Every zone alike becomes the pod kind as a whole.
+/// its hint. The value most zones share becomes the pod kind's.
 pub(crate) fn pods_in_zones(u: &Universe, zones: &[(ZoneId, Match)], pods: &Selector) -> Coverage {
     let mut c = Coverage::none();
     let mut live: Vec<(ZoneId, Match)> = zones.iter().copied().filter(|z| z.1 != Match::No).collect();
@@ -215,10 +215,11 @@ pub(crate) fn pods_in_zones(u: &Universe, zones: &[(ZoneId, Match)], pods: &Sele
             c.points.extend(u.select_pods(z, hint, |l| pods.matches(l)).into_iter().map(|p| (p, m)));
         }
     }
-    if whole_zones && !live.is_empty() && live.len() == u.zones.len() && live.iter().all(|z| z.1 == live[0].1)
-    {
-        c.kinds[Kind::Pod.index()] = live[0].1;
-        c.zones.clear();
+    if whole_zones {
+        // The value most zones share is the pod kind's; only the others are listed.
+        let (pods, zones) = by_majority(&Match::No, std::mem::take(&mut c.zones), u.zones.len());
+        c.kinds[Kind::Pod.index()] = pods;
+        c.zones = zones;
     }
     c.points.sort_unstable();
     c.points.dedup_by_key(|p| p.0);
@@ -557,6 +558,11 @@ impl Reader<'_, '_> {
         if !scans {
             return Arc::new(self.peer_coverage(zone, &peer));
         }
+        // A peer with a namespaceSelector means the same in every policy's namespace.
+        let zone = match &peer {
+            Peer::Pods { namespaces: Some(_), .. } => None,
+            _ => zone,
+        };
         let key = (zone, peer);
         if let Some(c) = self.cache.get(&key) {
             return c.clone();

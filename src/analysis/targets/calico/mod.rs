@@ -49,7 +49,7 @@ pub use selector::{parse as parse_selector, tokenize, Expr, Lookup, Tok};
 use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
-use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use crate::analysis::side::{by_majority, Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
 use crate::analysis::universe::{Kind, PointId, Universe, ZoneId, NAMESPACE_NAME_LABEL};
 use crate::backend::ANNOTATION_SOURCE;
 use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
@@ -647,8 +647,9 @@ fn and(a: &Coverage, b: &Coverage, u: &Universe) -> Coverage {
 
 /// Drops zone and point entries that say what their fallback says.
 fn normalize(mut c: Coverage, u: &Universe) -> Coverage {
-    let pods = c.kinds[Kind::Pod.index()];
-    c.zones.retain(|z| z.1 != pods);
+    let (pods, zones) = by_majority(&c.kinds[Kind::Pod.index()], std::mem::take(&mut c.zones), u.zones.len());
+    c.kinds[Kind::Pod.index()] = pods;
+    c.zones = zones;
     let points = std::mem::take(&mut c.points);
     c.points = points
         .into_iter()
@@ -1129,12 +1130,18 @@ impl<'u, 'a> Reader<'u, 'a> {
             }
         };
         // The cache key: the fields that decide, and the scope where selectors depend on it.
+        // A namespaceSelector makes the rest independent of the scope (see `read_entity`).
+        let namespaced = match m.get("namespaceSelector") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.is_empty(),
+            Some(_) => true,
+        };
         let mut scoped = false;
         let mut deciding = false;
         for k in m.keys() {
             match k.as_str() {
                 "ports" | "notPorts" => continue,
-                "selector" | "notSelector" | "namespaceSelector" | "serviceAccounts" => scoped = true,
+                "selector" | "notSelector" | "namespaceSelector" | "serviceAccounts" => scoped = !namespaced,
                 _ => {}
             }
             deciding = true;
