@@ -226,18 +226,14 @@ impl Emitter<'_> {
                 ingress,
                 egress,
             };
-            let mut annotations =
-                BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
-            if !notes.is_empty() {
-                annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
-            }
-            let on = format!("the NetworkPolicy `{}`", wl.name);
-            self.errors.extend(super::validation::annotations_too_large(
+            let annotations = super::validation::provenance(
                 Target::Calico,
-                &annotations,
-                &on,
-                wl.span,
-            ));
+                "NetworkPolicy",
+                wl,
+                (self.cx.locate)(wl.span),
+                &notes,
+                &mut self.errors,
+            );
             out.push(object("NetworkPolicy", &wl.name, Some(ns.clone()), annotations, spec, wl.span));
         }
         // Denies: in their own tier, which passes on whatever they do not match.

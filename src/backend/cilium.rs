@@ -304,17 +304,14 @@ impl Emitter<'_> {
             spec.enable_default_deny = Some(default_deny);
         }
         let ns = p.namespace(wl.namespace).name.clone();
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
-        if !notes.is_empty() {
-            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
-        }
-        let on = format!("the CiliumNetworkPolicy `{}`", wl.name);
-        self.errors.extend(super::validation::annotations_too_large(
+        let annotations = super::validation::provenance(
             Target::Cilium,
-            &annotations,
-            &on,
-            wl.span,
-        ));
+            "CiliumNetworkPolicy",
+            wl,
+            (self.cx.locate)(wl.span),
+            &notes,
+            &mut self.errors,
+        );
         Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
     }
 

@@ -100,17 +100,14 @@ impl Emitter<'_> {
             ),
         };
         let ns = p.namespace(wl.namespace).name.clone();
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(wl.span))]);
-        if !notes.is_empty() {
-            annotations.insert(ANNOTATION_RULES.to_string(), notes.join("\n"));
-        }
-        let on = format!("the NetworkPolicy `{}`", wl.name);
-        self.errors.extend(super::validation::annotations_too_large(
+        let annotations = super::validation::provenance(
             Target::Kubernetes,
-            &annotations,
-            &on,
-            wl.span,
-        ));
+            "NetworkPolicy",
+            wl,
+            (self.cx.locate)(wl.span),
+            &notes,
+            &mut self.errors,
+        );
         Some(object(&wl.name, ns, annotations, spec, wl.span))
     }
 

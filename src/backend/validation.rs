@@ -81,6 +81,25 @@ use std::collections::BTreeMap;
 pub const MAX_ANNOTATIONS: usize = 256 * 1024;
 
 /// E0304 when `annotations` exceed [`MAX_ANNOTATIONS`]; `on` names what carries them.
+/// A workload's object's provenance annotations (`netpol/source`, and `netpol/rules` when
+/// there are notes), with an error in `errors` if they pass the API server's limit.
+pub(crate) fn provenance(
+    target: Target,
+    kind: &str,
+    wl: &crate::ir::Workload,
+    source: String,
+    notes: &[String],
+    errors: &mut Vec<EmitError>,
+) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([(super::ANNOTATION_SOURCE.to_string(), source)]);
+    if !notes.is_empty() {
+        annotations.insert(super::ANNOTATION_RULES.to_string(), notes.join("\n"));
+    }
+    let on = format!("the {kind} `{}`", wl.name);
+    errors.extend(annotations_too_large(target, &annotations, &on, wl.span));
+    annotations
+}
+
 pub(crate) fn annotations_too_large(
     target: Target,
     annotations: &BTreeMap<String, String>,
