@@ -111,11 +111,26 @@ pub struct Zone {
     pub name: String,
     /// The program's namespace, if the program names it.
     pub namespace: Option<NamespaceId>,
-    /// The namespace's labels (its name only).
+    /// The namespace's labels: its name only, unless `labels_known`.
     pub labels: BTreeMap<String, String>,
+    /// Whether `labels` are all the namespace's labels (read from an inventory), so a label
+    /// missing there is known to be absent; otherwise only the name label is known and any
+    /// other label is an open fact.
+    pub labels_known: bool,
     /// Every pod of the zone, the unlabelled one included.
     pub pods: Vec<PointId>,
     pub unlabelled: PointId,
+}
+
+impl Zone {
+    /// A label of the namespace as far as it is known: `Some(None)` known absent, `None` open.
+    pub fn label(&self, key: &str) -> Option<Option<&str>> {
+        match self.labels.get(key) {
+            Some(v) => Some(Some(v.as_str())),
+            None if self.labels_known => Some(None),
+            None => None,
+        }
+    }
 }
 
 pub struct Universe {
@@ -254,6 +269,7 @@ impl Universe {
             name: name.to_string(),
             namespace,
             labels: BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())]),
+            labels_known: false,
             pods: Vec::new(),
             unlabelled: 0,
         });

@@ -499,7 +499,7 @@ impl Reader<'_, '_> {
                 for (r, k) in &shared {
                     let got = match k {
                         Key::Namespace => Some(Some(zone.name.as_str())),
-                        Key::NamespaceLabel(l) => zone.labels.get(*l).map(|v| Some(v.as_str())),
+                        Key::NamespaceLabel(l) => zone.label(l),
                         Key::Unknown => None,
                         Key::Absent | Key::Reserved | Key::Pod(_) => Some(None),
                     };

@@ -606,8 +606,8 @@ impl Reader<'_, '_> {
         candidates
             .into_iter()
             .map(|z| {
-                let labels = &u.zone(z).labels;
-                (z, sel.eval(|k| labels.get(k).map(|v| Some(v.as_str()))))
+                let zone = u.zone(z);
+                (z, sel.eval(|k| zone.label(k)))
             })
             .collect()
     }

@@ -599,10 +599,11 @@ fn ns_get<'a>(u: &'a Universe, zone: ZoneId) -> impl Fn(&str) -> Lookup<'a> + 'a
     move |k: &str| {
         if k == NAMESPACE_NAME {
             Lookup::Known(Some(z.name.as_str()))
-        } else if let Some(v) = z.labels.get(k) {
-            Lookup::Known(Some(v.as_str()))
         } else {
-            Lookup::Unknown
+            match z.label(k) {
+                Some(v) => Lookup::Known(v),
+                None => Lookup::Unknown,
+            }
         }
     }
 }
