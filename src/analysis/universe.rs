@@ -80,6 +80,8 @@ pub struct Point {
     pub zone: Option<ZoneId>,
     /// The labels of a pod.
     pub labels: BTreeMap<String, String>,
+    /// A pod's service account, where an inventory says it (`None`: an open fact).
+    pub service_account: Option<String>,
     /// How messages and tables name it: `namespace/workload`, an address, `host`.
     pub name: String,
 }
@@ -277,7 +279,7 @@ impl Universe {
     }
 
     fn add_point(&mut self, role: Role, name: String) -> PointId {
-        self.points.push(Point { role, zone: None, labels: BTreeMap::new(), name });
+        self.points.push(Point { role, zone: None, labels: BTreeMap::new(), service_account: None, name });
         (self.points.len() - 1) as PointId
     }
 
@@ -292,7 +294,7 @@ impl Universe {
         for (k, v) in &labels {
             self.by_label.entry((zone, k.clone(), v.clone())).or_default().push(id);
         }
-        self.points.push(Point { role, zone: Some(zone), labels, name });
+        self.points.push(Point { role, zone: Some(zone), labels, service_account: None, name });
         self.zones[zone as usize].pods.push(id);
         id
     }
