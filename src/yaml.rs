@@ -286,6 +286,9 @@ pub fn parse_stream(text: &str) -> Vec<StreamDocument> {
                 if let Some((start, line, tree)) = open.take() {
                     let end = offsets.byte(span.end.line(), span.end.col()).max(start);
                     let value = tree.map(|t| t.root.unwrap_or(Value::Null));
+                    let (start, end) = trim_range(text, start, end);
+                    let _ = line;
+                    let line = offsets.lines.partition_point(|l| *l <= start);
                     out.push(StreamDocument { start, end, line, value });
                 }
             }
@@ -300,6 +303,33 @@ pub fn parse_stream(text: &str) -> Vec<StreamDocument> {
         }
     }
     out
+}
+
+/// `start..end` of `text` less the whitespace and document markers (`---`, `...`) at its
+/// ends, which belong to no node.
+fn trim_range(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    loop {
+        let t = &text[start..end];
+        let trimmed = t.trim_end();
+        end = start + trimmed.len();
+        match trimmed.rsplit_once('\n') {
+            Some((_, last)) if last == "---" || last == "..." || last.starts_with("--- ") => {
+                end -= last.len();
+            }
+            _ => break,
+        }
+    }
+    loop {
+        let t = &text[start..end];
+        let trimmed = t.trim_start();
+        start = end - trimmed.len();
+        if trimmed.starts_with("---") && trimmed[3..].starts_with(['\n', '\r', ' ']) || trimmed == "---" {
+            start += 3;
+        } else {
+            break;
+        }
+    }
+    (start, end.max(start))
 }
 
 /// Byte offsets of (line, column in characters) positions of a text.
@@ -416,7 +446,7 @@ pub fn locate(document: &str, path: &str) -> Option<(usize, usize)> {
         }
     }
     // The root alone is no location.
-    best.filter(|b| b.0 > 0).map(|b| b.1)
+    best.filter(|b| b.0 > 0).map(|(_, (s, e))| trim_range(document, s, e))
 }
 
 /// A JSON tree built from parser events (see [`parse`] for what is refused).
@@ -904,14 +934,14 @@ mod stream_tests {
         assert_eq!(docs[0].line, 2);
         // A plain `on` key is refused in its document only.
         assert!(docs[1].value.as_ref().is_err_and(|e| e.contains("plain `on`")), "{:?}", docs[1].value);
-        assert_eq!(docs[1].line, 5);
+        assert_eq!(docs[1].line, 6);
         assert_eq!(docs[2].value.as_ref().expect("empty"), &Value::Null);
         assert_eq!(docs[3].value.as_ref().expect("list")["items"][0]["kind"], "Pod");
         for d in &docs {
             assert!(d.start <= d.end && d.end <= STREAM.len());
         }
         assert!(
-            STREAM[docs[3].start..docs[3].end].starts_with("---\nkind: List"),
+            STREAM[docs[3].start..docs[3].end].starts_with("kind: List"),
             "{:?}",
             &STREAM[docs[3].start..]
         );
@@ -945,9 +975,9 @@ mod stream_tests {
             at("spec.ingress[0].from[0]").is_some_and(|t| t.starts_with("podSelector:") && t.contains("web"))
         );
         // Past what exists: the deepest node that does.
-        assert_eq!(at("spec.ingress[1].ports[0].endPort"), Some("port: 80\n"));
+        assert_eq!(at("spec.ingress[1].ports[0].endPort"), Some("port: 80"));
         let ingress = at("spec.ingress[7]");
-        assert!(ingress.is_some_and(|t| t.starts_with("from:") && t.ends_with("port: 80\n")), "{ingress:?}");
+        assert!(ingress.is_some_and(|t| t.starts_with("from:") && t.ends_with("port: 80")), "{ingress:?}");
         assert_eq!(at("metadata"), None);
         // Multi-byte text before the node.
         let doc = "metadata:\n  name: é\nspec:\n  x: 1\n";
