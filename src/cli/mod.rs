@@ -498,7 +498,14 @@ fn compile_for(
     queries: Vec<String>,
 ) -> Result<Compilation, i32> {
     let paths = expand_paths(&input.paths, false)?;
-    let options = Options { overrides: input.set.clone(), targets, versions, queries, keep_read_back: true };
+    let options = Options {
+        overrides: input.set.clone(),
+        targets,
+        versions,
+        queries,
+        keep_read_back: true,
+        ..Options::default()
+    };
     Ok(driver::compile(&paths, &FsLoader, &options))
 }
 

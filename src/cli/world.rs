@@ -6,16 +6,14 @@
 use super::analyze::{explain_connection, verdict, MatrixFormat};
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
-use crate::analysis::expect::{self, ExpectFailure};
 use crate::analysis::matrix::{self, Rows};
 use crate::analysis::ports::PortSet;
-use crate::analysis::side::Origin;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Options};
 use crate::ir::{Program, Protocol};
-use crate::span::{SourceMap, Span};
+use crate::span::SourceMap;
 use crate::world::universe::Population;
-use crate::world::{reading, Dialect, Object, Use, World};
+use crate::world::{reading, Dialect, Use, World};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -45,7 +43,8 @@ pub(crate) fn load(input: &WorldInput) -> Result<Loaded, i32> {
     let (sources, mut diagnostics, program) = if input.sources.is_empty() {
         (SourceMap::new(), Vec::new(), None)
     } else {
-        let options = Options { overrides: input.set.to_vec(), ..Options::default() };
+        let options =
+            Options { overrides: input.set.to_vec(), expects_elsewhere: true, ..Options::default() };
         let c = driver::compile(input.sources, &super::FsLoader, &options);
         (c.sources, c.diagnostics, c.program)
     };
@@ -271,8 +270,8 @@ pub(crate) struct WorldReport {
     pub expects_failed: usize,
 }
 
-/// Checks the program's `expect`s against the reading; failures (E0401, and E0607 for an end
-/// that picks no point) are added to `diagnostics`. Returns the report.
+/// Checks the program's `expect`s against the reading (their failures added to
+/// `diagnostics`) and counts what the reading allows.
 pub(crate) fn verify(
     sources: &SourceMap,
     program: Option<&Program>,
@@ -284,50 +283,16 @@ pub(crate) fn verify(
     let u = &pop.universe;
     let rows = Rows::build(&*r.reading.semantics, u);
     let (possible_pairs, certain_pairs) = rows.count(u);
-    let objects = reading::policies(world, r.cni);
-    let mut failed = 0;
-    let mut expects = 0;
-    if let Some(program) = program {
-        expects = program.expects.len();
-        let mut checkable = program.clone();
-        checkable.expects.clear();
-        for e in &program.expects {
-            let empty =
-                [&e.from, &e.to].into_iter().find(|end| u.points_of_peer(program, &end.peer).is_empty());
-            match empty {
-                Some(end) => {
-                    failed += 1;
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "E0607",
-                            "this expectation names no pod of the inventory, so it proves nothing",
-                            end.span,
-                            "picks no pod",
-                        )
-                        .with_help(
-                            "check the selector and namespace against the inventory, or add the pods to it",
-                        ),
-                    );
-                }
-                None => checkable.expects.push(e.clone()),
-            }
+    let (expects, failed) = match program {
+        Some(program) => {
+            let failures =
+                crate::world::expects::check(sources, program, world, r.cni, u, &*r.reading.semantics);
+            let failed = failures.len();
+            diagnostics.extend(failures);
+            (program.expects.len(), failed)
         }
-        let locate = |o: &Origin| match o {
-            Origin::Source(s) => Some(*s),
-            Origin::Manifest { object, rule, .. } => {
-                objects.iter().find(|x| &x.name() == object).map(|x: &&Object| x.locate(sources, rule))
-            }
-        };
-        let failures: Vec<ExpectFailure> = expect::check(
-            &checkable,
-            u,
-            &*r.reading.semantics,
-            Some(reading::target(r.cni)),
-            &locate as &dyn Fn(&Origin) -> Option<Span>,
-        );
-        failed += failures.len();
-        diagnostics.extend(failures.iter().map(ExpectFailure::to_diagnostic));
-    }
+        None => (0, 0),
+    };
     WorldReport {
         cni: r.cni.name(),
         points: u.len(),

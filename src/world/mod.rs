@@ -19,6 +19,7 @@
 //! Diagnostics point at the document (or list item) in its file, and name the object and the
 //! field path.
 
+pub mod expects;
 pub mod inventory;
 pub mod reading;
 pub mod universe;
