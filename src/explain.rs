@@ -46,6 +46,13 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0207", include_str!("../docs/errors/W0207.md")),
     ("W0208", include_str!("../docs/errors/W0208.md")),
     ("W0209", include_str!("../docs/errors/W0209.md")),
+    ("E0601", include_str!("../docs/errors/E0601.md")),
+    ("W0602", include_str!("../docs/errors/W0602.md")),
+    ("N0603", include_str!("../docs/errors/N0603.md")),
+    ("W0604", include_str!("../docs/errors/W0604.md")),
+    ("W0605", include_str!("../docs/errors/W0605.md")),
+    ("E0606", include_str!("../docs/errors/E0606.md")),
+    ("E0607", include_str!("../docs/errors/E0607.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

@@ -154,6 +154,14 @@ pub struct World {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The span of line `n` (from 1) of `text`, without its indentation and line break.
+fn line_span(text: &str, file: FileId, n: usize) -> Option<Span> {
+    let start = if n <= 1 { 0 } else { text.match_indices('\n').nth(n - 2)?.0 + 1 };
+    let line = text[start..].split('\n').next()?;
+    let indent = line.len() - line.trim_start().len();
+    Some(Span::new(file, start + indent, start + line.trim_end().len()))
+}
+
 /// Lists nested deeper than this are refused (a `List` of `List`s is already unusual).
 const MAX_LIST_DEPTH: usize = 8;
 
@@ -170,6 +178,13 @@ impl World {
                 Ok(Value::Null) => continue,
                 Ok(v) => v,
                 Err(e) => {
+                    // `line N: …`: the line the reader stopped at.
+                    let span = e
+                        .strip_prefix("line ")
+                        .and_then(|r| r.split_once(':'))
+                        .and_then(|(n, _)| n.parse::<usize>().ok())
+                        .and_then(|n| line_span(text, file, n))
+                        .unwrap_or(span);
                     self.diagnostics.push(
                         Diagnostic::error("E0601", format!("cannot read this document: {e}"), span, "here")
                             .with_help(
@@ -218,7 +233,7 @@ impl World {
     ) {
         let class = classify(&object.value);
         // The object itself in its file: the document, or the list item in it.
-        let here = object.locate(sources, "");
+        let here = object.locate(sources, "kind");
         let namespaced = match class {
             Class::Policy(_) => !matches!(
                 object.value["kind"].as_str(),

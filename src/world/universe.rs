@@ -1,8 +1,8 @@
 //! The points of a [`World`]: its inventory's pods, or pods made up from its policies when
 //! there is no inventory, plus the points outside the pods every universe has.
 //!
-//! - **With an inventory**, there is one point per distinct namespace + labels + named ports
-//!   + service account; a point stands for every inventory pod that has them
+//! - **With an inventory**, there is one point per distinct namespace, labels, named ports
+//!   and service account; a point stands for every inventory pod that has them
 //!   ([`Population::members`]), so answers name the inventory's objects. Namespaces listed in
 //!   the inventory have known labels; others (named only by a pod, a policy or the program)
 //!   are known by name alone. The cluster DNS pod is the inventory's (`k8s-app: kube-dns` in
