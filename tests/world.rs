@@ -1,0 +1,271 @@
+//! `verify`, `why` and `matrix` over policy manifests netpol did not write and an inventory of
+//! namespaces and pods, through the real binary (examples/cluster holds one intent written as
+//! Kubernetes, Cilium and Calico policies).
+
+mod common;
+
+use common::{netpol, root, text, write};
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+const DIALECTS: [&str; 3] = ["kubernetes", "cilium", "calico"];
+
+fn cluster(args: &[&str]) -> std::process::Output {
+    netpol(args, &root().join("examples/cluster"))
+}
+
+/// The binary with `stdin` on its standard input.
+fn netpol_stdin(args: &[&str], dir: &std::path::Path, stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netpol");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn the_example_expectations_hold_on_every_dialect() {
+    for d in DIALECTS {
+        let out = cluster(&["verify", "expects.netpol", d, "--inventory", "inventory.yaml"]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{d}: {stdout}{stderr}");
+        assert!(stdout.contains(&format!("as {d} enforces them")), "{d}: {stdout}");
+        assert!(
+            stdout.contains("(6 inventory pods)") && stdout.contains("expect: 5 of 5 hold"),
+            "{d}: {stdout}"
+        );
+        assert_eq!(stderr, "", "{d}");
+        let out = cluster(&["verify", "expects.netpol", d, "--inventory", "inventory.yaml", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(report["cni"], d);
+        assert_eq!((report["expects"].as_u64(), report["expects_failed"].as_u64()), (Some(5), Some(0)));
+    }
+}
+
+#[test]
+fn the_three_dialects_allow_the_same_connections_pod_by_pod() {
+    let csv = |d: &str| {
+        let out = cluster(&["matrix", d, "--inventory", "inventory.yaml", "--as", "csv"]);
+        assert_eq!(out.status.code(), Some(0), "{d}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let kubernetes = csv("kubernetes");
+    for d in ["cilium", "calico"] {
+        assert_eq!(csv(d), kubernetes, "{d} reads its policies differently from the Kubernetes ones");
+    }
+    let lines: Vec<&str> = kubernetes.lines().collect();
+    assert_eq!(lines[0], "from,to,certain,possible");
+    // Each inventory pod is listed, even where two share a point; a template stands for its
+    // pods only where none are listed.
+    for line in [
+        "shop/api(Deployment),shop/db-0,tcp 5432,tcp 5432",
+        "shop/api(Deployment),shop/db-1,tcp 5432,tcp 5432",
+        "shop/web(Deployment),shop/api(Deployment),tcp 8080,tcp 8080",
+        "shop/api(Deployment),payments/gateway(Deployment),tcp 443,tcp 443",
+        "monitoring/prometheus-0,shop/db-1,tcp 9187,tcp 9187",
+    ] {
+        assert!(lines.contains(&line), "missing {line}\n{kubernetes}");
+    }
+    assert!(!kubernetes.contains("db(StatefulSet)"), "the pods stand for their StatefulSet");
+    for absent in
+        ["shop/web(Deployment),shop/db-0,", "shop/web(Deployment),payments/gateway", "shop/db-0,shop/db-1,"]
+    {
+        assert!(!kubernetes.contains(absent), "{absent} should not be allowed\n{kubernetes}");
+    }
+    let mut sorted = lines[1..].to_vec();
+    sorted.sort();
+    assert_eq!(sorted, lines[1..], "lines are sorted, so tools can compare them");
+}
+
+#[test]
+fn a_failed_expectation_names_the_manifest_rule_that_decides() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let policies =
+        std::fs::read_to_string(root().join("examples/cluster/kubernetes/policies.yaml")).expect("policies");
+    write(dir.path(), "policies.yaml", &policies);
+    std::fs::copy(root().join("examples/cluster/inventory.yaml"), dir.path().join("inventory.yaml"))
+        .expect("copy");
+    write(
+        dir.path(),
+        "expects.netpol",
+        "namespace shop\nworkload web { app: web }\nworkload db { app: db }\nexpect web can reach db on tcp 5432\n",
+    );
+    let out =
+        netpol(&["verify", "expects.netpol", "policies.yaml", "--inventory", "inventory.yaml"], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[E0401]") && stderr.contains("expects.netpol:4:1"), "{stderr}");
+    // The manifest line that isolates the db pods, with the object and field named.
+    let isolating =
+        policies.lines().position(|l| l.contains("policyTypes: [Ingress]")).expect("default deny") + 1;
+    assert!(stderr.contains(&format!("policies.yaml:{isolating}:")), "{stderr}");
+    assert!(stderr.contains("NetworkPolicy shop/default-deny spec.policyTypes"), "{stderr}");
+    assert!(text(&out.stdout).contains("expect: 0 of 1 hold"));
+}
+
+#[test]
+fn why_answers_about_inventory_pods_and_any_address() {
+    let out = cluster(&[
+        "why",
+        "kubernetes",
+        "shop/api",
+        "shop/db-1",
+        "on",
+        "tcp",
+        "5432",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("kubernetes reading of the manifests: allowed"), "{stdout}");
+    assert!(stdout.contains("allows tcp 5432: NetworkPolicy shop/db spec.ingress[0]"), "{stdout}");
+    let out = cluster(&["why", "kubernetes", "shop/web", "shop/db-0", "--inventory", "inventory.yaml"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("kubernetes reading of the manifests: not allowed"), "{stdout}");
+    assert!(stdout.contains("isolated by NetworkPolicy shop/db"), "{stdout}");
+    // An address no policy names is a point of its own.
+    let out = cluster(&[
+        "why",
+        "cilium",
+        "198.51.100.20",
+        "shop/web",
+        "on",
+        "tcp",
+        "80",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("cilium reading of the manifests: allowed"), "{stdout}{}", text(&out.stderr));
+    let out = cluster(&["why", "calico", "shop/nothing", "shop/web", "--inventory", "inventory.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("`shop/nothing` is no pod of the inventory"));
+}
+
+#[test]
+fn stdin_lists_without_kinds_and_default_namespaces() {
+    // A PodList as the API returns it: items without kind or apiVersion.
+    let pods = r#"{"kind": "PodList", "apiVersion": "v1", "items": [
+        {"metadata": {"name": "a", "namespace": "shop", "labels": {"app": "a"}}},
+        {"metadata": {"name": "b", "namespace": "shop", "labels": {"app": "b"}}}]}"#;
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "policy.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: b\nspec:\n  podSelector:\n    matchLabels: {app: b}\n  policyTypes: [Ingress]\n",
+    );
+    let out = netpol_stdin(
+        &["matrix", "policy.yaml", "--inventory", "-", "--namespace", "shop", "--as", "csv"],
+        dir.path(),
+        pods,
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("shop/b,shop/a,all ports"), "{stdout}");
+    assert!(!stdout.contains("shop/a,shop/b"), "the policy without a namespace isolates shop/b\n{stdout}");
+    assert!(stderr.contains("note[N0603]") && stderr.contains("read in `shop`"), "{stderr}");
+    assert!(stderr.contains("0 errors, 0 warnings"), "notes are neither: {stderr}");
+}
+
+#[test]
+fn policies_of_two_cnis_are_refused() {
+    let out = cluster(&["matrix", "cilium", "calico", "--inventory", "inventory.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0606]"), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    let out = cluster(&["matrix", "calico", "--cni", "cilium", "--inventory", "inventory.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Calico policies in an input read as Cilium"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Kubernetes NetworkPolicies alone can be read as any CNI enforces them.
+    let out = cluster(&[
+        "verify",
+        "expects.netpol",
+        "kubernetes",
+        "--cni",
+        "calico",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    assert!(text(&out.stdout).contains("as calico enforces them"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn unreadable_documents_are_errors_and_problems_are_warnings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec:\n  podSelector: {}\n";
+    write(
+        dir.path(),
+        "p.yaml",
+        &format!("{good}---\nkind: Pod\nmetadata:\n  name: x\n  labels: {{public: on}}\n"),
+    );
+    let out = netpol(&["matrix", "p.yaml"], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error[E0601]") && stderr.contains("p.yaml:10:"), "{stderr}");
+    assert_eq!(text(&out.stdout), "", "no answer from a half-read input");
+    let broken = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a, namespace: shop}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 90\n      endPort: 80\n";
+    write(dir.path(), "q.yaml", broken);
+    let out = netpol(&["matrix", "q.yaml", "--as", "csv"], dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("warning[W0605]") && stderr.contains("q.yaml:8:"), "{stderr}");
+    // The broken rule possibly allows anything into the namespace: possible, never certain.
+    let stdout = text(&out.stdout);
+    assert!(stdout.lines().any(|l| l.ends_with(",shop/<unlabelled pod>,,all ports")), "{stdout}");
+    let out = netpol(&["matrix", "q.yaml", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn without_an_inventory_the_pods_come_from_the_policies_and_the_program() {
+    // Without an inventory, the `team: shop` label of the namespace shop is an open fact: the
+    // gateway's rule possibly allows `api`, which proves nothing.
+    let out = cluster(&["verify", "expects.netpol", "kubernetes"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("expect: 4 of 5 hold"), "{stdout}");
+    assert!(
+        stderr.contains("expects.netpol:15:1") && stderr.contains("only if a fact left open holds"),
+        "{stderr}"
+    );
+    let out = cluster(&["matrix", "kubernetes", "--as", "csv"]);
+    let stdout = text(&out.stdout);
+    for pod in [
+        "shop/<pod app=db>",
+        "shop/<unlabelled pod>",
+        "payments/<pod app=gateway>",
+        "monitoring/<unlabelled pod>",
+    ] {
+        assert!(stdout.contains(pod), "{pod} missing\n{stdout}");
+    }
+    assert!(stdout.contains("shop/<pod app=api>,shop/<pod app=db>,tcp 5432,tcp 5432"), "{stdout}");
+}
+
+#[test]
+fn an_expectation_about_no_pod_is_an_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "inv.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web-0, namespace: shop, labels: {app: web}}\n",
+    );
+    write(
+        dir.path(),
+        "e.netpol",
+        "namespace shop\nworkload web { app: web }\nworkload db { app: database }\nexpect web cannot reach db\n",
+    );
+    let out = netpol(&["verify", "e.netpol", "--inventory", "inv.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0607]"), "{}", text(&out.stderr));
+}
