@@ -269,3 +269,36 @@ fn an_expectation_about_no_pod_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("error[E0607]"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_readme_example_is_what_the_binary_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let section = &readme[readme.find("## Checking policies you already have").expect("section")..];
+    let start = section.find("```console\n").expect("console block") + "```console\n".len();
+    let block = &section[start..start + section[start..].find("```").expect("closed")];
+    let mut commands = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ netpol ") {
+            Some(cmd) => commands.push((cmd.to_string(), String::new())),
+            None => {
+                let last = commands.last_mut().expect("output after a command");
+                last.1.push_str(line);
+                last.1.push('\n');
+            }
+        }
+    }
+    assert_eq!(commands.len(), 3);
+    for (cmd, want) in commands {
+        let (args, filter) = match cmd.split_once(" | grep ") {
+            Some((a, f)) => (a.to_string(), Some(f.trim_matches('\'').trim_start_matches('^').to_string())),
+            None => (cmd.clone(), None),
+        };
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let out = netpol(&args, &root());
+        let mut got = text(&out.stdout);
+        if let Some(prefix) = filter {
+            got = got.lines().filter(|l| l.starts_with(&prefix)).map(|l| format!("{l}\n")).collect();
+        }
+        assert_eq!(got, want, "`netpol {cmd}` prints something else now; update the README");
+    }
+}
