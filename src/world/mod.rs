@@ -232,8 +232,8 @@ impl World {
         defaulted: &mut (&mut usize, &mut Option<Span>),
     ) {
         let class = classify(&object.value);
-        // The object itself in its file: the document, or the list item in it.
-        let here = object.locate(sources, "kind");
+        // The object itself in its file (at its `kind`), found only when a diagnostic needs it.
+        let here = |o: &Object| o.locate(sources, "kind");
         let namespaced = match class {
             Class::Policy(_) => !matches!(
                 object.value["kind"].as_str(),
@@ -253,7 +253,9 @@ impl World {
             if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
                 *defaulted.0 += 1;
-                defaulted.1.get_or_insert(here);
+                if defaulted.1.is_none() {
+                    *defaulted.1 = Some(here(&object));
+                }
             }
         }
         match class {
@@ -263,7 +265,7 @@ impl World {
                     Diagnostic::note(
                         "N0603",
                         format!("{} is a policy in an inventory file; not read as a policy", object.name()),
-                        here,
+                        here(&object),
                         "this object",
                     )
                     .with_help("give policies as paths, and only namespaces, pods and workloads with --inventory"),
@@ -276,7 +278,7 @@ impl World {
                         "{} is a kind of policy netpol does not read: the answers leave it out",
                         object.name()
                     ),
-                    here,
+                    here(&object),
                     "not read",
                 )
                 .with_help(
@@ -290,7 +292,7 @@ impl World {
                         Diagnostic::warning(
                             "W0604",
                             format!("{}: {why}; left out of the inventory", object.name()),
-                            here,
+                            here(&object),
                             "this object",
                         )
                         .with_help("fix the object, or leave it out of the inventory"),
@@ -300,7 +302,7 @@ impl World {
             Class::List => {
                 if depth >= MAX_LIST_DEPTH {
                     self.diagnostics.push(
-                        Diagnostic::error("E0601", "lists nested too deep; not read", here, "here")
+                        Diagnostic::error("E0601", "lists nested too deep; not read", here(&object), "here")
                             .with_help("give the items as documents of a stream"),
                     );
                     return;
@@ -332,7 +334,7 @@ impl World {
                     Diagnostic::note(
                         "N0603",
                         format!("skipped {kind}: neither a policy nor part of the inventory"),
-                        here,
+                        here(&object),
                         "skipped",
                     )
                     .with_help("netpol reads network policies, namespaces, pods, workloads and services"),
