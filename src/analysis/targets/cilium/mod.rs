@@ -183,37 +183,91 @@ fn requirement(key: &str, op: LabelOp, values: &[&str]) -> Requirement {
 // The semantics.
 
 /// What one direction of one spec says.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct SpecSide {
     /// Set when the spec turns on default deny in this direction.
     isolation: Option<Origin>,
     steps: Vec<Step>,
+    /// Per step: for a step over endpoint selectors, the `fromRequires` / `toRequires` of its
+    /// own rule.
+    own: Vec<Option<Arc<Vec<Requirement>>>>,
+    /// Every requirement of the spec's rules in this direction.
+    requires: Vec<Requirement>,
 }
 
-struct Cilium<'u> {
-    u: &'u Universe,
+impl SpecSide {
+    /// The side of a spec that is possibly not in force (a host policy, a policy Cilium takes
+    /// only under some agent setting, a subject picked by unknown labels): its allows and
+    /// denies possibly apply, and if it isolates, the point is possibly isolated, which an
+    /// allow of everything, possibly, stands for (certain: what its rules allow for certain;
+    /// possible: everything).
+    fn possibly(&mut self, obj: &Value, path: &str) {
+        if self.isolation.is_none() && self.steps.is_empty() {
+            return;
+        }
+        for s in &mut self.steps {
+            if let Step::Clause(c) = s {
+                c.cover = Arc::new(rules::at_most_maybe(&c.cover));
+            }
+        }
+        if self.isolation.is_some() {
+            let origin =
+                origin(obj, if path.is_empty() { "spec".to_string() } else { path.to_string() }, None);
+            self.steps.insert(
+                0,
+                Step::Clause(Clause {
+                    cover: Arc::new(Coverage { kinds: [Match::Maybe; 4], ..Coverage::none() }),
+                    ports: PortSet::all(),
+                    act: Act::Allow,
+                    origin,
+                }),
+            );
+            self.own.insert(0, None);
+        }
+    }
+}
+
+struct Cilium {
     /// Per entry of `spec` / `specs`, per direction.
     specs: Vec<[SpecSide; 2]>,
     /// Per point, per direction: the specs that select it and say something there.
     selecting: Vec<[Vec<u32>; 2]>,
 }
 
-impl Semantics for Cilium<'_> {
+impl Semantics for Cilium {
     fn side(&self, p: PointId, dir: Direction) -> Side {
-        if self.u.point(p).zone.is_none() {
-            return Side::open();
-        }
         let d = slot(dir);
         let list = &self.selecting[p as usize][d];
         if list.is_empty() {
             return Side::open();
+        }
+        // `fromRequires` / `toRequires`: Cilium 1.17 ANDs the requirements of every rule that
+        // selects the endpoint into the endpoint selectors of all of them ("requirements form
+        // conjunctions across all rules", `rule.resolveIngressPolicy` in
+        // `pkg/policy/rule.go`, as `../shared/oracles/cilium` shows); later releases AND each
+        // rule's own into its own selectors only (`RulesToPolicyEntries`,
+        // `pkg/policy/utils/utils.go`). A rule is read with its own requirements, and where
+        // others bear on the same point it covers its peers only possibly.
+        let mut all: Vec<&Requirement> = Vec::new();
+        for &i in list {
+            all.extend(self.specs[i as usize][d].requires.iter());
         }
         let mut steps = Vec::new();
         let mut isolation = Vec::new();
         for &i in list {
             let s = &self.specs[i as usize][d];
             isolation.extend(s.isolation.iter().cloned());
-            steps.extend(s.steps.iter().cloned());
+            for (step, own) in s.steps.iter().zip(&s.own) {
+                match (step, own) {
+                    (Step::Clause(c), Some(own)) if all.iter().any(|r| !own.contains(r)) => {
+                        steps.push(Step::Clause(Clause {
+                            cover: Arc::new(rules::at_most_maybe(&c.cover)),
+                            ..c.clone()
+                        }))
+                    }
+                    _ => steps.push(step.clone()),
+                }
+            }
         }
         if isolation.is_empty() && steps.is_empty() {
             return Side::open();
@@ -239,6 +293,10 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
             problems: Vec::new(),
             cache: rustc_hash::FxHashMap::default(),
             specs: Vec::new(),
+            k8s: false,
+            host: false,
+            rejected: false,
+            possibly: false,
         };
         let (values, unread) = objects.values(range);
         r.problems.extend(unread);
@@ -249,13 +307,30 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
     });
     let (problems, specs, selecting) =
         super::join_reads(parts, u.len(), |s: &SpecSide| s.isolation.is_some() || !s.steps.is_empty());
-    Reading { semantics: Box::new(Cilium { u, specs, selecting }), problems }
+    Reading { semantics: Box::new(Cilium { specs, selecting }), problems }
 }
 
-/// One peer of a rule.
+/// The entities Cilium knows (`EntitySelectorMapping`, `pkg/policy/api/entity.go`).
+const ENTITIES: &[&str] = &[
+    "all",
+    "world",
+    "world-ipv4",
+    "world-ipv6",
+    "cluster",
+    "host",
+    "remote-node",
+    "kube-apiserver",
+    "health",
+    "init",
+    "ingress",
+    "unmanaged",
+    "none",
+];
+
+mod netpol;
 mod reader;
 mod rules;
 #[cfg(test)]
 mod tests;
 
-use reader::{Peer, Reader};
+use reader::{Peer, Ports, Reader, Refusal, Rule};

@@ -2,13 +2,38 @@
 
 use super::*;
 
+/// One peer of a rule, before its coverage is worked out.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Peer {
     /// A selector, already scoped as Cilium scopes it.
     Endpoints(Selector),
     Entity(String),
     Cidr(IpNet, Vec<IpNet>),
-    Fqdn,
+    /// Per kind of point, what something the reader does not resolve may cover.
+    Open([Match; 4]),
+    /// The first for certain, and possibly the second (Cilium releases disagree).
+    Either(Box<Peer>, Box<Peer>),
+}
+
+/// Why a field is not read: Cilium refuses the policy, or the reader leaves a part out.
+pub(super) enum Refusal {
+    Rejected(String),
+    Unread(String),
+}
+
+/// The ports of a rule: numbers and names exactly, and what egress port names may stand for.
+pub(super) struct Ports {
+    pub(super) all: PortSet,
+    pub(super) resolved: PortSet,
+}
+
+/// One rule read: its steps, which of them come from endpoint selectors, and its own
+/// `fromRequires` / `toRequires`.
+#[derive(Default)]
+pub(super) struct Rule {
+    pub(super) steps: Vec<Step>,
+    pub(super) endpoints: Vec<bool>,
+    pub(super) requires: Vec<Requirement>,
 }
 
 pub(super) struct Reader<'u, 'r> {
@@ -19,8 +44,16 @@ pub(super) struct Reader<'u, 'r> {
     pub(super) problems: Vec<String>,
     /// The coverage of peers that take a scan to answer.
     pub(super) cache: rustc_hash::FxHashMap<Peer, Arc<Coverage>>,
-    /// Per spec: what it says per direction, and the pods it selects.
+    /// Per spec: what it says per direction, and the points it selects.
     pub(super) specs: Vec<([SpecSide; 2], Vec<PointId>)>,
+    /// The object being read is a Kubernetes NetworkPolicy: its peers come scoped.
+    pub(super) k8s: bool,
+    /// The spec being read is a host policy.
+    pub(super) host: bool,
+    /// Cilium refuses the object being read.
+    pub(super) rejected: bool,
+    /// Whether Cilium takes the object being read depends on the agent's configuration.
+    pub(super) possibly: bool,
 }
 
 /// The sections of one direction: allow rules, deny rules, and their keys.
@@ -31,30 +64,81 @@ impl Reader<'_, '_> {
         self.problems.push(format!("{} {at}: {what}", object_name(obj)));
     }
 
+    /// Something Cilium's `Parse()` / `Sanitize()` refuses: the agent then enforces nothing of
+    /// the object, and so the object is read as absent.
+    pub(super) fn reject(&mut self, obj: &Value, at: &str, what: impl std::fmt::Display) {
+        if !self.rejected {
+            self.problem(obj, at, format!("Cilium refuses this policy ({what}); read as absent"));
+        }
+        self.rejected = true;
+    }
+
     pub(super) fn object(&mut self, obj: &Value) {
-        let namespaced = match obj["kind"].as_str() {
-            Some("CiliumNetworkPolicy") => true,
-            Some("CiliumClusterwideNetworkPolicy") => false,
+        self.k8s = false;
+        self.host = false;
+        self.rejected = false;
+        self.possibly = false;
+        let start = self.specs.len();
+        self.read_object(obj);
+        if self.rejected {
+            self.specs.truncate(start);
+        } else if self.possibly {
+            for (sides, _) in &mut self.specs[start..] {
+                for s in sides.iter_mut() {
+                    s.possibly(obj, "");
+                }
+            }
+        }
+    }
+
+    fn read_object(&mut self, obj: &Value) {
+        let namespaced = match (obj["apiVersion"].as_str(), obj["kind"].as_str()) {
+            (Some(API_VERSION), Some("CiliumNetworkPolicy")) => true,
+            (Some(API_VERSION), Some("CiliumClusterwideNetworkPolicy")) => false,
+            (Some(super::super::kubernetes::API_VERSION), Some("NetworkPolicy")) => {
+                self.k8s = true;
+                // `ExtractNamespaceOrDefault`.
+                let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+                match netpol::spec(obj) {
+                    Ok((spec, notes)) => {
+                        for (at, what) in notes {
+                            self.problem(obj, &at, what);
+                        }
+                        self.spec(obj, "spec", Some(&ns), &spec);
+                    }
+                    Err((at, e)) => self.reject(obj, &at, e),
+                }
+                return;
+            }
             _ => {
-                self.problem(obj, "", format!("kind {} is not a Cilium network policy", obj["kind"]));
+                self.problem(
+                    obj,
+                    "",
+                    format!(
+                        "{} {} is not a Cilium network policy nor a Kubernetes NetworkPolicy; skipped",
+                        obj["apiVersion"], obj["kind"]
+                    ),
+                );
                 return;
             }
         };
-        if obj["apiVersion"] != API_VERSION {
-            self.problem(obj, "", format!("apiVersion {} (not {API_VERSION})", obj["apiVersion"]));
-            return;
-        }
         let namespace = if namespaced {
             match obj["metadata"]["namespace"].as_str() {
                 Some(ns) => Some(ns.to_string()),
                 None => {
-                    self.problem(obj, "metadata", "a CiliumNetworkPolicy without a namespace");
+                    self.problem(
+                        obj,
+                        "metadata.namespace",
+                        "a CiliumNetworkPolicy without a namespace: the API server puts it in the namespace it is applied to, unknown here; skipped",
+                    );
                     return;
                 }
             }
         } else {
             None
         };
+        // `spec` and `specs` may both be present; the rules of both apply
+        // (`CiliumNetworkPolicy.Parse`, `pkg/k8s/apis/cilium.io/v2/cnp_types.go`).
         let mut specs: Vec<(String, &Value)> = Vec::new();
         if let Some(spec) = obj.get("spec").filter(|s| !s.is_null()) {
             specs.push(("spec".to_string(), spec));
@@ -67,7 +151,8 @@ impl Reader<'_, '_> {
             Some(other) => self.problem(obj, "specs", format!("not a list: {other}")),
         }
         if specs.is_empty() {
-            self.problem(obj, "", "no spec");
+            // "empty policy" (`Parse`).
+            self.reject(obj, "", "neither spec nor specs");
         }
         for (path, spec) in specs {
             self.spec(obj, &path, namespace.as_deref(), spec);
@@ -76,41 +161,66 @@ impl Reader<'_, '_> {
 
     pub(super) fn spec(&mut self, obj: &Value, path: &str, namespace: Option<&str>, spec: &Value) {
         let Some(map) = spec.as_object() else {
-            self.problem(obj, path, "not an object");
+            self.reject(obj, path, "a spec is an object");
             return;
         };
         for k in map.keys() {
             match k.as_str() {
-                "endpointSelector" | "ingress" | "ingressDeny" | "egress" | "egressDeny"
-                | "enableDefaultDeny" | "description" | "labels" | "nodeSelector" => {}
-                other => self.problem(obj, path, format!("field `{other}` is not modeled")),
+                "endpointSelector" | "nodeSelector" | "ingress" | "ingressDeny" | "egress" | "egressDeny"
+                | "enableDefaultDeny" | "description" | "labels" | "log" => {}
+                other => self.problem(
+                    obj,
+                    &format!("{path}.{other}"),
+                    "not a field of a Cilium rule (pruned by the CRD schema); ignored",
+                ),
             }
         }
-        if map.contains_key("nodeSelector") {
-            // Host policies police nodes, which are open here (`host-firewall.rst`).
-            self.problem(obj, &format!("{path}.nodeSelector"), "host policies are not modeled");
-            return;
+        let has = |k: &str| spec.get(k).is_some_and(|x| !x.is_null());
+        // "rule must have one of EndpointSelector or NodeSelector", "rule cannot have both"
+        // (`Rule.Sanitize`).
+        match (has("endpointSelector"), has("nodeSelector")) {
+            (false, false) => return self.reject(obj, path, "neither endpointSelector nor nodeSelector"),
+            (true, true) => return self.reject(obj, path, "both endpointSelector and nodeSelector"),
+            (false, true) if namespace.is_some() && !self.k8s => {
+                // "Invalid CiliumNetworkPolicy spec: rule cannot have NodeSelector"
+                // (`CiliumNetworkPolicy.Parse`): host policies are clusterwide.
+                return self.reject(
+                    obj,
+                    &format!("{path}.nodeSelector"),
+                    "a namespaced policy with a nodeSelector",
+                );
+            }
+            _ => {}
         }
-        let Some(selector) = spec.get("endpointSelector") else {
-            self.problem(obj, path, "no endpointSelector");
-            return;
-        };
-        let mut subject = match Selector::parse(selector) {
+        self.host = has("nodeSelector");
+        let key = if self.host { "nodeSelector" } else { "endpointSelector" };
+        let mut subject = match Selector::parse(&spec[key]) {
             Ok(s) => s,
-            Err(e) => {
-                self.problem(obj, &format!("{path}.endpointSelector"), e);
-                return;
-            }
+            Err(e) => return self.reject(obj, &format!("{path}.{key}"), e),
         };
-        if has_reserved(&subject) {
+        if self.host {
+            // Host policies (`Documentation/security/host-firewall.rst`): a clusterwide policy
+            // with a `nodeSelector` polices the nodes it selects, through the host endpoint,
+            // and only where the agent runs with the host firewall on. Neither the node's
+            // labels nor that setting are known, so the node's sides are read as possibly
+            // policed (see [`SpecSide::possibly`]).
+            let sel = subject.clone();
+            self.problem(
+                obj,
+                &format!("{path}.nodeSelector"),
+                "a host policy applies only where the host firewall is on, to nodes whose labels are not known; \
+                 the node's connections are read as possibly policed by it",
+            );
+            let _ = sel;
+        } else if has_reserved(&subject) {
             self.problem(
                 obj,
                 &format!("{path}.endpointSelector"),
-                "reserved labels select no pod here; not modeled",
+                "reserved labels are carried by no pod: this spec selects no pod",
             );
             return;
         }
-        if let Some(ns) = namespace {
+        if let (Some(ns), false) = (namespace, self.host) {
             // "EndpointSelector always applies in namespace of the policy resource, removing
             // illegal namespace match" (`ParseToCiliumRule`): `AddMatch` replaces the user's.
             let before = subject.reqs.len();
@@ -174,23 +284,46 @@ impl Reader<'_, '_> {
             for (key, rules, deny) in [(allow_key, allow, false), (deny_key, deny, true)] {
                 for (i, rule) in rules.iter().enumerate() {
                     let at = format!("{path}.{key}[{i}]");
-                    let steps = self.rule(obj, &at, namespace, rule, d == 0, deny);
-                    sides[d].steps.extend(steps);
+                    let read = self.rule(obj, &at, namespace, rule, d == 0, deny);
+                    if self.rejected {
+                        return;
+                    }
+                    let own = Arc::new(read.requires);
+                    for (step, endpoints) in read.steps.into_iter().zip(read.endpoints) {
+                        sides[d].steps.push(step);
+                        sides[d].own.push(endpoints.then(|| own.clone()));
+                    }
+                    sides[d].requires.extend(own.iter().cloned());
                 }
             }
+            sides[d].requires.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+            sides[d].requires.dedup();
         }
         let says = sides.iter().any(|s| s.isolation.is_some() || !s.steps.is_empty());
         if !says {
             self.specs.push((sides, Vec::new()));
             return;
         }
+        if self.host {
+            for s in sides.iter_mut() {
+                s.possibly(obj, path);
+            }
+            self.specs.push((sides, vec![self.u.host()]));
+            return;
+        }
         let (pods, open) = self.subjects(&subject);
-        if open {
+        if !open.is_empty() {
             self.problem(
                 obj,
                 &format!("{path}.endpointSelector"),
-                "selects pods by labels whose values are unknown here (namespace labels other than the name); read as selecting none of them",
+                "selects some pods by namespace labels whose values are unknown here; their connections are read as possibly policed by it",
             );
+            let mut maybe: [SpecSide; 2] = Default::default();
+            for (m, s) in maybe.iter_mut().zip(&sides) {
+                *m = s.clone();
+                m.possibly(obj, path);
+            }
+            self.specs.push((maybe, open));
         }
         self.specs.push((sides, pods));
     }
@@ -201,22 +334,22 @@ impl Reader<'_, '_> {
             None | Some(Value::Null) => &[],
             Some(Value::Array(l)) => l,
             Some(other) => {
-                self.problem(obj, &format!("{path}.{key}"), format!("not a list: {other}"));
+                self.reject(obj, &format!("{path}.{key}"), format!("not a list: {other}"));
                 &[]
             }
         }
     }
 
-    /// The pods a subject selector selects. `true` when it selects some pods only possibly.
-    pub(super) fn subjects(&self, sel: &Selector) -> (Vec<PointId>, bool) {
+    /// The pods a subject selector selects certainly, and those it selects possibly.
+    pub(super) fn subjects(&self, sel: &Selector) -> (Vec<PointId>, Vec<PointId>) {
         let (zones, pods) = self.split(sel);
         let mut out = Vec::new();
-        let mut open = false;
+        let mut open = Vec::new();
         let hint = pods.hint();
         for (z, m) in zones {
             match m {
                 Match::Yes => out.extend(self.u.select_pods(z, hint, |l| pods.matches(l))),
-                Match::Maybe => open |= !self.u.select_pods(z, hint, |l| pods.matches(l)).is_empty(),
+                Match::Maybe => open.extend(self.u.select_pods(z, hint, |l| pods.matches(l))),
                 Match::No => {}
             }
         }

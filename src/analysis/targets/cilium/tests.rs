@@ -125,7 +125,7 @@ fn peers_are_scoped_and_ports_read() {
                               "matchExpressions": [{"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"}]}],
            "toPorts": [{"ports": [{"port": "0", "protocol": "SCTP"}]}]},
           {"fromCIDRSet": [{"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}],
-           "toPorts": [{"ports": [{"port": "53", "protocol": "UDP"}], "rules": {"dns": [{"matchPattern": "*"}]}}]},
+           "toPorts": [{"ports": [{"port": "53", "protocol": "UDP"}]}]},
           {"fromEntities": ["world"], "toPorts": [{"ports": [{"port": "443", "protocol": "TCP"}]}]}
         ]}),
     )];
@@ -201,9 +201,16 @@ fn odd_manifests_are_problems_not_panics() {
         ),
     ];
     let r = read(&objects, &u);
-    assert!(r.problems.len() >= 12, "{:#?}", r.problems);
-    let side = r.semantics.side(pt(&u, "shop/web"), Direction::Ingress);
-    assert_eq!(side.fold, Fold::Union { isolated: true });
+    let refused = r.problems.iter().filter(|p| p.contains("Cilium refuses this policy")).count();
+    // 17, `x` (no namespace), `nothing` (no selector), `odd` (an unknown entity first).
+    assert_eq!(refused, 2, "{:#?}", r.problems);
+    assert!(r.problems.len() >= 5, "{:#?}", r.problems);
+    // Cilium refuses `odd` as a whole: it isolates nothing.
+    assert!(r.semantics.side(pt(&u, "shop/web"), Direction::Ingress).is_open());
+    // The host policy polices the node only possibly: `ingress: [{}]` allows nothing, and
+    // whether it applies is open.
+    let host = r.semantics.side(u.host(), Direction::Ingress).at(&u, pt(&u, "shop/web"));
+    assert!(host.certain.is_empty() && host.possible.is_all());
 }
 
 #[test]
@@ -325,5 +332,11 @@ fn the_source_and_the_emitted_policies_agree() {
     let source = SourceSemantics::new(&p, &u);
     let diffs = compare(&u, &Rows::build(&source, &u), &Rows::build(r.semantics.as_ref(), &u));
     let text: Vec<String> = diffs.iter().map(|d| d.describe(&u, "cilium")).collect();
-    assert!(diffs.is_empty(), "{text:#?}");
+    // Cilium's `world` entity also holds an API server outside the cluster (its identity
+    // carries `reserved:world`, as `../shared/oracles/cilium -apiserver-ip` shows), which the
+    // source's `world` leaves out: the one difference, towards `api accepts from world`.
+    assert!(
+        text.len() == 1 && text[0].starts_with("kube-apiserver -> shop/api") && text[0].contains("possibly"),
+        "{text:#?}"
+    );
 }
