@@ -92,6 +92,9 @@ impl Reader<'_, '_> {
                 &format!("{at}.icmps"),
                 "ICMP is outside the TCP, UDP and SCTP ports modelled: the entry opens none of them",
             );
+            // The rule's L4 part is its ICMP types alone (`icmpRules`), so it covers no port
+            // of those protocols (as `../shared/oracles/cilium` shows).
+            return out;
         }
         let Some(ports) = self.port_rules(obj, at, rule.get("toPorts"), deny, ingress) else {
             return out;
