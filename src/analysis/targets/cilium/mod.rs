@@ -332,5 +332,7 @@ mod reader;
 mod rules;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fields;
 
 use reader::{Peer, Ports, Reader, Refusal, Rule};

@@ -204,14 +204,12 @@ impl Reader<'_, '_> {
             // and only where the agent runs with the host firewall on. Neither the node's
             // labels nor that setting are known, so the node's sides are read as possibly
             // policed (see [`SpecSide::possibly`]).
-            let sel = subject.clone();
             self.problem(
                 obj,
                 &format!("{path}.nodeSelector"),
                 "a host policy applies only where the host firewall is on, to nodes whose labels are not known; \
                  the node's connections are read as possibly policed by it",
             );
-            let _ = sel;
         } else if has_reserved(&subject) {
             self.problem(
                 obj,

@@ -473,8 +473,7 @@ impl Reader<'_, '_> {
             }
             for (j, p) in ports.iter().enumerate() {
                 match port(p) {
-                    Ok((set, _, zero)) if zero && rules.is_some() => {
-                        let _ = set;
+                    Ok((_, _, true)) if rules.is_some() => {
                         self.reject(obj, &format!("{at}.ports[{j}]"), "L7 rules over port 0");
                         return None;
                     }
@@ -512,7 +511,7 @@ impl Reader<'_, '_> {
                 };
                 self.problem(
                     obj,
-                    &format!("{at}"),
+                    &at,
                     format!(
                         "{what} send these ports to a proxy that decides per request, which is not modelled; \
                          read as allowing the connections at layer 3/4"

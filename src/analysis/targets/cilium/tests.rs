@@ -5,14 +5,14 @@ use crate::analysis::verify::compare;
 use crate::ir::Program;
 use serde_json::json;
 
-fn program(src: &str) -> Program {
+pub(super) fn program(src: &str) -> Program {
     let mut sources = crate::span::SourceMap::new();
     let file = sources.add("test.netpol", src.to_string());
     let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
     crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program
 }
 
-fn cnp(ns: &str, name: &str, spec: Value) -> Value {
+pub(super) fn cnp(ns: &str, name: &str, spec: Value) -> Value {
     json!({"apiVersion": API_VERSION, "kind": "CiliumNetworkPolicy",
            "metadata": {"name": name, "namespace": ns}, "spec": spec})
 }
@@ -22,11 +22,11 @@ fn ccnp(name: &str, spec: Value) -> Value {
            "metadata": {"name": name}, "spec": spec})
 }
 
-fn pt(u: &Universe, name: &str) -> PointId {
+pub(super) fn pt(u: &Universe, name: &str) -> PointId {
     u.ids().find(|p| u.point(*p).name == name).unwrap_or_else(|| panic!("no point {name}"))
 }
 
-const SHOP: &str = "namespace shop\n\
+pub(super) const SHOP: &str = "namespace shop\n\
     workload web { app: web }\n\
     workload api { app: api }\n\
     namespace ops\n\
