@@ -328,6 +328,7 @@ const ENTITIES: &[&str] = &[
 ];
 
 mod netpol;
+mod ports;
 mod reader;
 mod rules;
 #[cfg(test)]
