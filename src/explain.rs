@@ -53,6 +53,12 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0605", include_str!("../docs/errors/W0605.md")),
     ("E0606", include_str!("../docs/errors/E0606.md")),
     ("E0607", include_str!("../docs/errors/E0607.md")),
+    ("W0610", include_str!("../docs/errors/W0610.md")),
+    ("W0611", include_str!("../docs/errors/W0611.md")),
+    ("W0612", include_str!("../docs/errors/W0612.md")),
+    ("W0613", include_str!("../docs/errors/W0613.md")),
+    ("W0614", include_str!("../docs/errors/W0614.md")),
+    ("W0615", include_str!("../docs/errors/W0615.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

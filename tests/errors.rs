@@ -18,6 +18,8 @@ struct PageArgs {
     /// `--manifests`: the example's first `yaml` block is a policy manifest (see
     /// docs/errors/README.md), and its `netpol` block, if any, `expect` lines about it.
     manifests: Option<String>,
+    /// `--check`: with `--manifests`, run the coverage checks (`netpol check --inventory`).
+    coverage: bool,
 }
 
 /// The text of the first ````lang` block of `page` before its `## Fix`.
@@ -37,8 +39,9 @@ fn first_example(page: &str) -> (String, PageArgs) {
         versions: Versions::DEFAULT,
         svg: false,
         manifests: None,
+        coverage: page.contains("<!-- netpol-args: --manifests --check -->"),
     };
-    if page.contains("<!-- netpol-args: --manifests -->") {
+    if page.contains("<!-- netpol-args: --manifests") {
         args.manifests = Some(block(page, "yaml").expect("a --manifests page has a ```yaml example"));
         return (block(page, "netpol").unwrap_or_default(), args);
     }
@@ -70,7 +73,7 @@ fn first_example(page: &str) -> (String, PageArgs) {
 /// for one.
 fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
     if let Some(yaml) = &args.manifests {
-        return diagnose_manifests(yaml, source);
+        return diagnose_manifests(yaml, source, args.coverage);
     }
     let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut c = compile_with(source, &[args.target], &sets, args.versions);
@@ -88,8 +91,11 @@ fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
 
 /// A manifest (and `expect` lines) read as `netpol verify expects.netpol example.yaml` reads
 /// them: the world's diagnostics, the reader's, and the expectations'.
-fn diagnose_manifests(yaml: &str, expects: &str) -> netpol::driver::Compilation {
-    use netpol::world::{expects as world_expects, reading, universe, Use, World};
+fn diagnose_manifests(yaml: &str, expects: &str, coverage: bool) -> netpol::driver::Compilation {
+    use netpol::analysis::matrix::Semantics;
+    use netpol::world::{
+        coverage as world_coverage, expects as world_expects, reading, universe, Use, World,
+    };
     let mut c = if expects.is_empty() {
         netpol::driver::Compilation {
             sources: netpol::span::SourceMap::new(),
@@ -113,10 +119,23 @@ fn diagnose_manifests(yaml: &str, expects: &str) -> netpol::driver::Compilation 
         Err(d) => c.diagnostics.push(*d),
         Ok(cni) => {
             let pop = universe::build(&world, c.program.as_ref(), &[]);
-            let (r, problems) = reading::read(&world, cni, &pop.universe, &c.sources);
-            c.diagnostics.extend(problems);
-            if let Some(p) = &c.program {
-                let failed = world_expects::check(&c.sources, p, &world, cni, &pop.universe, &*r.semantics);
+            // As the command line: the manifests' reading, or the program's meaning where
+            // there are no policy manifests.
+            let (sem, cni): (Box<dyn Semantics>, _) = match &c.program {
+                Some(p) if world.policies.is_empty() => {
+                    (Box::new(netpol::analysis::reach::SourceSemantics::new(p, &pop.universe)), None)
+                }
+                _ => {
+                    let (r, problems) = reading::read(&world, cni, &pop.universe, &c.sources);
+                    c.diagnostics.extend(problems);
+                    (r.semantics, Some(cni))
+                }
+            };
+            if coverage {
+                let found = world_coverage::check(&c.sources, &world, &pop, &*sem, c.program.as_ref(), cni);
+                c.diagnostics.extend(found);
+            } else if let Some(p) = &c.program {
+                let failed = world_expects::check(&c.sources, p, &world, cni, &pop.universe, &*sem);
                 c.diagnostics.extend(failed);
             }
         }

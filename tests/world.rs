@@ -302,3 +302,54 @@ fn the_readme_example_is_what_the_binary_prints() {
         assert_eq!(got, want, "`netpol {cmd}` prints something else now; update the README");
     }
 }
+
+#[test]
+fn check_reports_what_the_policies_leave_uncovered() {
+    // The Kubernetes policies isolate every pod for ingress but prometheus, and none for egress.
+    let out = cluster(&["check", "kubernetes", "--inventory", "inventory.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    let found: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| {
+            (d["code"].as_str().unwrap_or("").to_string(), d["message"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    let egress = found.iter().filter(|(c, m)| c == "W0611" && m.contains("for egress")).count();
+    let ingress: Vec<&String> =
+        found.iter().filter(|(c, m)| c == "W0611" && m.contains("for ingress")).map(|x| &x.1).collect();
+    assert_eq!(egress, 5, "{found:#?}");
+    assert_eq!(ingress.len(), 1, "{found:#?}");
+    assert!(ingress[0].contains("monitoring/prometheus-0"));
+    assert!(found.iter().all(|(c, _)| c == "W0611"), "{found:#?}");
+    let out = cluster(&["check", "kubernetes", "--inventory", "inventory.yaml", "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(1));
+    // A policy for pods that are gone, a peer that names none, a port no container has.
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "p.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: old, namespace: shop}\nspec:\n  podSelector:\n    matchLabels: {app: gone}\n---\n\
+         apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: all, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {app: typo}\n  - ports:\n    - port: metrics\n",
+    );
+    write(
+        dir.path(),
+        "inv.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: shop, labels: {app: a}}\nspec:\n  containers:\n  - name: c\n    ports:\n    - {name: http, containerPort: 80}\n",
+    );
+    let out = netpol(&["check", "p.yaml", "--inventory", "inv.yaml"], dir.path());
+    let stderr = text(&out.stderr);
+    for (code, at) in [("W0610", "p.yaml:6:"), ("W0615", "p.yaml:15:"), ("W0612", "p.yaml:18:")] {
+        assert!(stderr.contains(&format!("warning[{code}]")), "{code}: {stderr}");
+        assert!(stderr.contains(at), "{code} at {at}: {stderr}");
+    }
+    assert!(!stderr.contains("W0611"), "{stderr}");
+    // The program's own workloads over the same pods.
+    write(dir.path(), "w.netpol", "namespace shop\ndefault deny all\nworkload a { app: a }\nworkload b { app: b }\na accepts tcp 80 from b\nb connects to a on tcp 80\na connects to kube-dns\nb connects to kube-dns\n");
+    let out = netpol(&["check", "w.netpol", "--inventory", "inv.yaml"], dir.path());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning[W0610]: workload `b` picks no pod"), "{stderr}");
+    assert!(!stderr.contains("W0611"), "the program's default deny isolates the pod: {stderr}");
+}

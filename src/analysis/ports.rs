@@ -266,6 +266,18 @@ impl PortSet {
         self.numeric.iter().all(Intervals::is_empty) && self.names.iter().all(Names::is_empty)
     }
 
+    /// The port names the set lists by name, per protocol (a set of every name but some
+    /// lists none).
+    pub fn listed_names(&self) -> Vec<(Protocol, &str)> {
+        let mut out = Vec::new();
+        for p in Protocol::ALL {
+            if let Names::Only(names) = &self.names[slot(p)] {
+                out.extend(names.iter().map(|n| (p, n.as_str())));
+            }
+        }
+        out
+    }
+
     pub fn is_all(&self) -> bool {
         self.numeric.iter().all(Intervals::is_full) && self.names.iter().all(Names::is_all)
     }

@@ -6,8 +6,9 @@
 use super::analyze::{explain_connection, verdict, MatrixFormat};
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
-use crate::analysis::matrix::{self, Rows};
+use crate::analysis::matrix::{self, Rows, Semantics};
 use crate::analysis::ports::PortSet;
+use crate::analysis::reach::SourceSemantics;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Options};
 use crate::ir::{Program, Protocol};
@@ -81,17 +82,37 @@ pub(crate) fn load(input: &WorldInput) -> Result<Loaded, i32> {
     Ok(Loaded { sources, diagnostics, program, world })
 }
 
-/// The world read as one CNI: its universe and the reading, with their diagnostics added.
+/// What answers over the world: the manifests read as one CNI (their diagnostics added), or,
+/// where there are no policy manifests, the program's own meaning over the inventory's pods.
 pub(crate) struct Read<'a> {
-    pub cni: Dialect,
+    /// `None`: the program's meaning.
+    pub cni: Option<Dialect>,
+    /// `kubernetes reading of the manifests`, or `source`.
+    pub label: String,
     pub population: &'a Population,
-    pub reading: crate::analysis::targets::Reading<'a>,
+    pub semantics: Box<dyn Semantics + 'a>,
+    pub problems: usize,
 }
 
-pub(crate) fn read<'a>(l: &mut Loaded, cni: Dialect, population: &'a Population) -> Read<'a> {
+pub(crate) fn read<'a>(
+    l: &mut Loaded,
+    cni: Dialect,
+    program: Option<&'a Program>,
+    population: &'a Population,
+) -> Read<'a> {
+    if let Some(program) = program.filter(|_| l.world.policies.is_empty()) {
+        let semantics = Box::new(SourceSemantics::new(program, &population.universe));
+        return Read { cni: None, label: "source".to_string(), population, semantics, problems: 0 };
+    }
     let (reading, diags) = reading::read(&l.world, cni, &population.universe, &l.sources);
     l.diagnostics.extend(diags);
-    Read { cni, population, reading }
+    Read {
+        cni: Some(cni),
+        label: format!("{} reading of the manifests", cni.name()),
+        population,
+        semantics: reading.semantics,
+        problems: reading.problems.len(),
+    }
 }
 
 /// The dialect to read as, or the E0606 diagnostic added.
@@ -134,8 +155,8 @@ struct JsonConnection {
 pub(crate) fn matrix(r: &Read, format: MatrixFormat) -> String {
     let pop = r.population;
     let u = &pop.universe;
-    let rows = Rows::build(&*r.reading.semantics, u);
-    let name = format!("{} reading of the manifests", r.cni.name());
+    let rows = Rows::build(&*r.semantics, u);
+    let name = r.label.clone();
     let text = |p: &PortSet| if p.is_empty() { String::new() } else { p.to_string() };
     match format {
         MatrixFormat::Table => super::analyze::table(u, &rows, &name),
@@ -247,9 +268,9 @@ pub(crate) fn why(
     let mut out = String::new();
     let on = if ports.is_all() { String::new() } else { format!(" on {ports}") };
     let _ = writeln!(out, "{from} -> {to}{on}");
-    let cell = matrix::connection(&*r.reading.semantics, u, s, d);
-    let _ = writeln!(out, "  {} reading of the manifests: {}", r.cni.name(), verdict(&cell, ports));
-    for line in explain_connection(sources, u, &*r.reading.semantics, s, d, ports) {
+    let cell = matrix::connection(&*r.semantics, u, s, d);
+    let _ = writeln!(out, "  {}: {}", r.label, verdict(&cell, ports));
+    for line in explain_connection(sources, u, &*r.semantics, s, d, ports) {
         let _ = writeln!(out, "    {line}");
     }
     Ok(out)
@@ -260,6 +281,7 @@ pub(crate) fn why(
 /// Counts of the reading, for `verify`'s report.
 #[derive(Serialize)]
 pub(crate) struct WorldReport {
+    /// The CNI the manifests are read as, or `source`.
     pub cni: &'static str,
     pub points: usize,
     pub inventory_pods: usize,
@@ -281,12 +303,11 @@ pub(crate) fn verify(
 ) -> WorldReport {
     let pop = r.population;
     let u = &pop.universe;
-    let rows = Rows::build(&*r.reading.semantics, u);
+    let rows = Rows::build(&*r.semantics, u);
     let (possible_pairs, certain_pairs) = rows.count(u);
     let (expects, failed) = match program {
         Some(program) => {
-            let failures =
-                crate::world::expects::check(sources, program, world, r.cni, u, &*r.reading.semantics);
+            let failures = crate::world::expects::check(sources, program, world, r.cni, u, &*r.semantics);
             let failed = failures.len();
             diagnostics.extend(failures);
             (program.expects.len(), failed)
@@ -294,21 +315,25 @@ pub(crate) fn verify(
         None => (0, 0),
     };
     WorldReport {
-        cni: r.cni.name(),
+        cni: r.cni.map_or("source", Dialect::name),
         points: u.len(),
         inventory_pods: pop.members.iter().map(Vec::len).sum(),
         possible_pairs,
         certain_pairs,
-        problems: r.reading.problems.len(),
+        problems: r.problems,
         expects,
         expects_failed: failed,
     }
 }
 
 pub(crate) fn print_verify(r: &WorldReport) -> String {
+    let whose = if r.cni == "source" {
+        "the program".to_string()
+    } else {
+        format!("manifests, as {} enforces them", r.cni)
+    };
     let mut out = format!(
-        "manifests, as {} enforces them: {} points ({} inventory pods), {} pairs allowed on some port ({} more possibly)\n",
-        r.cni,
+        "{whose}: {} points ({} inventory pods), {} pairs allowed on some port ({} more possibly)\n",
         r.points,
         r.inventory_pods,
         r.certain_pairs,

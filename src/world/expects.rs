@@ -13,13 +13,13 @@ use crate::diagnostic::Diagnostic;
 use crate::ir::Program;
 use crate::span::{SourceMap, Span};
 
-/// The diagnostics of every `expect` of `program` that does not hold under `sem`, the
-/// reading of `world`'s policies as `cni` enforces them.
+/// The diagnostics of every `expect` of `program` that does not hold under `sem`: the
+/// reading of `world`'s policies as `cni` enforces them, or (`None`) the program's meaning.
 pub fn check(
     sources: &SourceMap,
     program: &Program,
     world: &World,
-    cni: Dialect,
+    cni: Option<Dialect>,
     u: &Universe,
     sem: &dyn Semantics,
 ) -> Vec<Diagnostic> {
@@ -40,7 +40,7 @@ pub fn check(
             None => checkable.expects.push(e.clone()),
         }
     }
-    let objects = reading::policies(world, cni);
+    let objects = cni.map(|c| reading::policies(world, c)).unwrap_or_default();
     let locate = |o: &Origin| match o {
         Origin::Source(s) => Some(*s),
         Origin::Manifest { object, rule, .. } => {
@@ -51,7 +51,7 @@ pub fn check(
         &checkable,
         u,
         sem,
-        Some(reading::target(cni)),
+        cni.map(reading::target),
         &locate as &dyn Fn(&Origin) -> Option<Span>,
     );
     out.extend(failures.iter().map(ExpectFailure::to_diagnostic));

@@ -19,6 +19,7 @@
 //! Diagnostics point at the document (or list item) in its file, and name the object and the
 //! field path.
 
+pub mod coverage;
 pub mod expects;
 pub mod inventory;
 pub mod reading;
@@ -287,7 +288,7 @@ impl World {
             ),
             Class::Inventory(kind) => {
                 self.has_inventory = true;
-                if let Err(why) = self.inventory.add(kind, &object.value) {
+                if let Err(why) = self.inventory.add_at(kind, &object.value, Some((object.span, object.path.clone()))) {
                     self.diagnostics.push(
                         Diagnostic::warning(
                             "W0604",
