@@ -120,22 +120,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if std::env::var("NETPOL_BENCH_PARSE_ONLY").is_ok() {
-        let t = Instant::now();
-        let docs = netpol::yaml::parse_stream(&policy_text);
-        println!("parse_stream policies: {} docs in {:.2?}", docs.len(), t.elapsed());
-        let t = Instant::now();
-        let n = serde_yaml::Deserializer::from_str(&policy_text).count();
-        println!("serde_yaml split: {n} docs in {:.2?}", t.elapsed());
-        let t = Instant::now();
-        let mut n = 0;
-        for e in saphyr_parser::Parser::new_from_str(&policy_text) {
-            let _ = e;
-            n += 1;
-        }
-        println!("saphyr events: {n} in {:.2?}", t.elapsed());
-        return ExitCode::SUCCESS;
-    }
     let start = Instant::now();
     let mut sources = SourceMap::new();
     let policy_file = sources.add("policies.yaml", policy_text);
