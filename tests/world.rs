@@ -353,3 +353,67 @@ fn check_reports_what_the_policies_leave_uncovered() {
     assert!(stderr.contains("warning[W0610]: workload `b` picks no pod"), "{stderr}");
     assert!(!stderr.contains("W0611"), "the program's default deny isolates the pod: {stderr}");
 }
+
+#[test]
+fn named_ports_resolve_against_the_inventory_per_cni() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pod = |name: &str, app: &str, port: Option<u16>| {
+        let ports =
+            port.map_or(String::new(), |p| format!("    ports:\n    - {{name: http, containerPort: {p}}}\n"));
+        format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {{app: {app}}}}}\nspec:\n  containers:\n  - name: c\n{ports}")
+    };
+    let inventory =
+        [pod("web", "web", None), pod("api", "api", Some(8080)), pod("other", "other", Some(9090))].concat();
+    write(dir.path(), "inv.yaml", &inventory);
+    let policy = |name: &str, selector: &str, body: &str| {
+        format!("---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  podSelector:\n    matchLabels: {{app: {selector}}}\n{body}")
+    };
+    // The api accepts its port named `http`; web may send to tcp 8080 only.
+    let numeric = [
+        policy("api", "api", "  ingress:\n  - ports:\n    - port: http\n"),
+        policy("web", "web", "  policyTypes: [Egress]\n  egress:\n  - ports:\n    - port: 8080\n"),
+    ]
+    .concat();
+    write(dir.path(), "numeric.yaml", &numeric);
+    let line = |out: &std::process::Output, from: &str, to: &str| -> Option<String> {
+        text(&out.stdout).lines().find(|l| l.starts_with(&format!("{from},{to},"))).map(str::to_string)
+    };
+    let out = netpol(&["matrix", "numeric.yaml", "--inventory", "inv.yaml", "--as", "csv"], dir.path());
+    assert_eq!(
+        line(&out, "shop/web", "shop/api").as_deref(),
+        Some("shop/web,shop/api,tcp 8080,tcp 8080"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `other` is not isolated: web's 8080 reaches it, whatever it names `http`.
+    assert_eq!(
+        line(&out, "shop/web", "shop/other").as_deref(),
+        Some("shop/web,shop/other,tcp 8080,tcp 8080")
+    );
+    // Egress by name towards pods that number it differently: Kubernetes resolves it on each
+    // destination, which netpol answers as possibly; Cilium looks names up across the
+    // cluster, which its reader answers as possibly any port. Neither is certain.
+    let by_name = [
+        policy("api", "api", "  ingress:\n  - ports:\n    - port: http\n"),
+        policy("web", "web", "  policyTypes: [Egress]\n  egress:\n  - ports:\n    - port: http\n"),
+    ]
+    .concat();
+    write(dir.path(), "by-name.yaml", &by_name);
+    let out = netpol(&["matrix", "by-name.yaml", "--inventory", "inv.yaml", "--as", "csv"], dir.path());
+    assert_eq!(
+        line(&out, "shop/web", "shop/api").as_deref(),
+        Some("shop/web,shop/api,,tcp 8080"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = netpol(
+        &["matrix", "by-name.yaml", "--inventory", "inv.yaml", "--cni", "cilium", "--as", "csv"],
+        dir.path(),
+    );
+    assert_eq!(
+        line(&out, "shop/web", "shop/api").as_deref(),
+        Some("shop/web,shop/api,,tcp 8080"),
+        "{}",
+        text(&out.stderr)
+    );
+}

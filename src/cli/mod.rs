@@ -411,6 +411,7 @@ fn world_inputs(input: &InputArgs, w: &WorldArgs) -> Result<Option<WorldPaths>, 
 fn with_world(
     input: &InputArgs,
     w: &WorldPaths,
+    // `check`: diagnostics in machine formats on stdout, and named ports kept as names.
     machine_on_stdout: bool,
     extra: &[std::net::IpAddr],
     f: impl FnOnce(
@@ -433,7 +434,7 @@ fn with_world(
     let cni = cni.expect("checked");
     let program = l.program.take();
     let population = crate::world::universe::build(&l.world, program.as_ref(), extra);
-    let r = world::read(&mut l, cni, program.as_ref(), &population);
+    let r = world::read(&mut l, cni, program.as_ref(), &population, !machine_on_stdout);
     let mut more = Vec::new();
     let (text, code) = f(&mut l, program.as_ref(), &r, &mut more);
     l.diagnostics.extend(more);

@@ -13,6 +13,7 @@ use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Options};
 use crate::ir::{Program, Protocol};
 use crate::span::SourceMap;
+use crate::world::ports::Resolved;
 use crate::world::universe::Population;
 use crate::world::{reading, Dialect, Use, World};
 use serde::Serialize;
@@ -94,14 +95,25 @@ pub(crate) struct Read<'a> {
     pub problems: usize,
 }
 
+/// `resolve_names`: with an inventory, resolve named ports against its containers
+/// (`crate::world::ports`); `check` keeps them, to find names no container declares.
 pub(crate) fn read<'a>(
     l: &mut Loaded,
     cni: Dialect,
     program: Option<&'a Program>,
     population: &'a Population,
+    resolve_names: bool,
 ) -> Read<'a> {
+    let resolve = resolve_names && l.world.has_inventory;
+    let wrap = |sem: Box<dyn Semantics + 'a>, cni: Option<Dialect>| -> Box<dyn Semantics + 'a> {
+        if resolve {
+            Box::new(Resolved::new(sem, population, cni))
+        } else {
+            sem
+        }
+    };
     if let Some(program) = program.filter(|_| l.world.policies.is_empty()) {
-        let semantics = Box::new(SourceSemantics::new(program, &population.universe));
+        let semantics = wrap(Box::new(SourceSemantics::new(program, &population.universe)), None);
         return Read { cni: None, label: "source".to_string(), population, semantics, problems: 0 };
     }
     let (reading, diags) = reading::read(&l.world, cni, &population.universe, &l.sources);
@@ -110,7 +122,7 @@ pub(crate) fn read<'a>(
         cni: Some(cni),
         label: format!("{} reading of the manifests", cni.name()),
         population,
-        semantics: reading.semantics,
+        semantics: wrap(reading.semantics, Some(cni)),
         problems: reading.problems.len(),
     }
 }

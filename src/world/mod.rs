@@ -22,6 +22,7 @@
 pub mod coverage;
 pub mod expects;
 pub mod inventory;
+pub mod ports;
 pub mod reading;
 pub mod universe;
 
