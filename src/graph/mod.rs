@@ -344,12 +344,18 @@ impl<'g> Cover<'g> {
                 .map(|(n, m)| (*n, m[p as usize]))
                 .filter(|x| x.1 != Match::No)
         };
+        let relocated = |w: &WorkloadId| {
+            standing()
+                .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
+                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone())
+        };
         match &point.role {
             Role::Workload(w) => Node::Workload(*w),
             // Drawn as the node of the peer that named it.
-            Role::Relocated(w) => standing()
-                .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
-                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
+            Role::Relocated(w) => relocated(w),
+            // Drawn as its first workload: the namespace's own where either is.
+            Role::Overlap(w, _) if u.point(u.workload(*w)).zone == point.zone => Node::Workload(*w),
+            Role::Overlap(w, _) => relocated(w),
             Role::KubeDns => Node::Entity(Entity::KubeDns),
             Role::Unlabelled => Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone()),
             Role::World(_) => Node::Entity(Entity::World),
