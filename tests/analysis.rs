@@ -409,6 +409,28 @@ fn readings(src: &str) -> Option<(Vec<(&'static str, Rows)>, Universe)> {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
 
+    /// In generated programs (overlapping selectors, `W in S` peers), every two workloads of a
+    /// namespace that can pick one pod have a pod there that both pick, and every overlap pod
+    /// is picked by its two workloads.
+    #[test]
+    fn every_two_workloads_that_can_share_a_pod_have_one(
+        src in gen::program(gen::Shape { conditional: true, isolation: true, expects: false, denies: true })
+    ) {
+        use netpol::analysis::universe::Role;
+        let c = compile_str(&src, &[], &[]);
+        if let Some(p) = c.program.as_ref().filter(|_| !c.has_errors()) {
+            let u = Universe::new(p);
+            every_overlap_has_a_pod(p, &u);
+            for x in u.ids() {
+                if let Role::Overlap(a, b) = u.point(x).role {
+                    let labels = &u.point(x).labels;
+                    proptest::prop_assert!(p.workload(a).selector.matches(labels), "{}", u.point(x).name);
+                    proptest::prop_assert!(p.workload(b).selector.matches(labels), "{}", u.point(x).name);
+                }
+            }
+        }
+    }
+
     /// The matrix's classes, buckets and zone entries give every pair exactly, on every
     /// reading of generated programs (namespaces, namespace sets, `in` peers, networks, default
     /// denies, deny rules).

@@ -124,10 +124,7 @@ pub type Pair = (usize, usize, BTreeMap<String, String>);
 /// Every pair `(i, j)`, `i < j`, of `entries` whose selectors can pick one pod while neither
 /// entry's own pod is picked by both, with the labels of such a pod; each label set once (and
 /// none equal to an entry's own labels). Pairs come in order of `i`, then `j`.
-pub fn overlaps(
-    entries: &[Entry],
-    budget: &mut Budget,
-) -> (Vec<Pair>, Option<Cut>) {
+pub fn overlaps(entries: &[Entry], budget: &mut Budget) -> (Vec<Pair>, Option<Cut>) {
     let m = entries.len();
     // Per entry, the values each key may take (exact labels and `in`), or `None` when the
     // selector picks nothing by itself.
