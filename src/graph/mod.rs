@@ -17,8 +17,10 @@
 //! Every connection the reading allows between a workload's pods and any endpoint is then
 //! checked against the allowed edges whose ends stand for its two endpoints; what no edge
 //! covers gets an edge of its own between the nodes of its two endpoints. For the source this
-//! adds nothing (the tests check it); for a target it shows what the target allows beyond
-//! the rules.
+//! adds nothing (the tests check it), except at a pod that two workloads pick (`app: a` and
+//! `tier: backend`): it gets the rules of both, so `x connects to b` and `a accepts from x`
+//! together let `x` reach it, and that edge is drawn to the first of the two (`x -> a`); for a
+//! target it shows what the target allows beyond the rules.
 
 pub mod dot;
 pub mod mermaid;
