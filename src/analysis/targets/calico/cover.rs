@@ -12,16 +12,23 @@ pub(super) fn is_pod_label(k: &str) -> bool {
         || k.starts_with(SA_PREFIX))
 }
 
-/// A pod's labels as Calico's selectors see them (see the module comment).
+/// A pod's labels as Calico's selectors see them (see the module comment). `sa`: its service
+/// account, where known.
 pub(super) fn pod_get<'a>(
     u: &'a Universe,
     zone: ZoneId,
     labels: &'a BTreeMap<String, String>,
+    sa: Option<&'a str>,
 ) -> impl Fn(&str) -> Lookup<'a> {
+    // `workload_endpoint_default.go` sets `projectcalico.org/serviceaccount` from the pod's
+    // `serviceAccountName` (always set: the API server defaults it); the service account's
+    // profile (`ServiceAccountToProfile`, `conversion.go`) adds its labels prefixed `pcsa.` and
+    // `pcsa.projectcalico.org/name`. Labels of service accounts are not known here.
     move |k: &str| match k {
         LABEL_NAMESPACE => Lookup::Known(Some(u.zone(zone).name.as_str())),
         LABEL_ORCHESTRATOR => Lookup::Known(Some("k8s")),
-        LABEL_SERVICE_ACCOUNT => Lookup::Unknown,
+        LABEL_SERVICE_ACCOUNT => sa.map_or(Lookup::Unknown, |sa| Lookup::Known(Some(sa))),
+        SA_NAME => sa.map_or(Lookup::Unknown, |sa| Lookup::Known(Some(sa))),
         _ if k.starts_with(SA_PREFIX) => Lookup::Unknown,
         _ => match k.strip_prefix(NS_PREFIX) {
             Some(ns_key) => ns_get(u, zone)(ns_key),
@@ -146,10 +153,15 @@ pub(super) fn push_merged(rules: &mut Vec<Rule>, rule: Rule, u: &Universe) {
         if let (Origin::Manifest { rule: path, .. }, Origin::Manifest { rule: next, .. }) =
             (&mut a.clause.origin, &b.clause.origin)
         {
-            if let (Some(i), true) = (next.rfind('['), path.ends_with(']')) {
-                path.pop();
-                path.push(',');
-                path.push_str(&next[i + 1..]);
+            if let (Some(i), Some(j)) = (next.rfind('['), path.rfind('[')) {
+                // Converted Kubernetes rules share the path of the rule they come from.
+                let index = next[i + 1..].trim_end_matches(']');
+                let listed = path[j + 1..].trim_end_matches(']').split(',').any(|x| x == index);
+                if path.ends_with(']') && !listed {
+                    path.pop();
+                    path.push(',');
+                    path.push_str(&next[i + 1..]);
+                }
             }
         }
         if a.capped.is_some() {

@@ -43,11 +43,13 @@
 //! reported as problems, never panicked on; the reading given for each says what was assumed.
 
 mod cover;
+mod k8s;
 mod keys;
 mod ports;
 mod read;
 mod rule;
 mod selector;
+mod sets;
 
 pub use selector::{parse as parse_selector, tokenize, Expr, Lookup, Tok};
 
@@ -67,8 +69,13 @@ use cover::*;
 use keys::*;
 use ports::*;
 use read::*;
+use sets::*;
 
 pub const API_VERSION: &str = "projectcalico.org/v3";
+/// The same objects as the Calico API server stores them in the Kubernetes datastore.
+pub const CRD_API_VERSION: &str = "crd.projectcalico.org/v1";
+/// The prefix Felix names a Kubernetes NetworkPolicy by (`names.K8sNetworkPolicyNamePrefix`).
+const K8S_PREFIX: &str = "knp.default.";
 /// The tier of every policy without `spec.tier`; it exists without a Tier object.
 pub const DEFAULT_TIER: &str = "default";
 /// `DefaultTierOrder` (`tier.go`, calico#9085).
@@ -83,6 +90,8 @@ const LABEL_SERVICE_ACCOUNT: &str = "projectcalico.org/serviceaccount";
 /// Prefixes of inherited profile labels (`conversion/constants.go`).
 const NS_PREFIX: &str = "pcns.";
 const SA_PREFIX: &str = "pcsa.";
+/// The service account's name, as its profile labels it (`ServiceAccountToProfile`).
+const SA_NAME: &str = "pcsa.projectcalico.org/name";
 
 const DIRS: [&str; 2] = ["ingress", "egress"];
 
@@ -145,6 +154,18 @@ struct At<'a> {
     object: String,
     /// The object's `netpol/source` annotation.
     source: Option<&'a str>,
+    /// For a converted Kubernetes NetworkPolicy, per direction and rule, the path of the rule it
+    /// comes from and whether it is read as possibly matching.
+    paths: Option<&'a [Vec<(String, bool)>; 2]>,
+}
+
+/// Which kind of object a policy comes from.
+#[derive(Clone, Copy)]
+enum Form<'a> {
+    /// `projectcalico.org/v3`, or (`crd`) `crd.projectcalico.org/v1`.
+    Calico { global: bool, crd: bool },
+    /// A Kubernetes NetworkPolicy converted; its rules' paths.
+    Kubernetes(&'a [Vec<(String, bool)>; 2]),
 }
 
 /// Whom a policy's own selector is evaluated against.
@@ -218,23 +239,45 @@ enum Item {
     Tier(Tier),
     /// Whether it is a GlobalNetworkPolicy, and the policy.
     Policy(bool, Read),
+    NetworkSet(NetworkSet),
     Nothing,
 }
 
 impl<'u> Calico<'u> {
     pub fn new(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> (Calico<'u>, Vec<String>) {
         // Each object on its own, on every core, each worker with its own caches (which borrow
-        // from the block's objects, so they go with them).
-        let parts = crate::par::blocks(objects.count(), 512, |range| {
-            let (values, unread) = objects.values(range);
-            let mut r = Reader::new(u);
-            r.problems.extend(unread);
-            r.reserve(values.len());
-            let items: Vec<Item> = values.iter().map(|obj| r.object(obj)).collect();
-            let problems = std::mem::take(&mut r.problems);
-            drop(r);
-            (items, problems)
-        });
+        // from the block's objects, so they go with them). Rule selectors pick network sets
+        // too: where the objects hold some, a second pass reads the policies knowing them all.
+        let pass = |sets: &[NetworkSet]| {
+            crate::par::blocks(objects.count(), 512, |range| {
+                let (values, unread) = objects.values(range);
+                let converted: Vec<Option<k8s::Converted>> =
+                    values.iter().map(|v| k8s::is_kubernetes(v).then(|| k8s::convert(v))).collect();
+                let mut r = Reader::new(u, sets);
+                r.problems.extend(unread);
+                r.reserve(values.len());
+                let items: Vec<Item> =
+                    values.iter().zip(&converted).map(|(obj, c)| r.object(obj, c.as_ref())).collect();
+                let problems = std::mem::take(&mut r.problems);
+                drop(r);
+                (items, problems)
+            })
+        };
+        let mut parts = pass(&[]);
+        let sets: Vec<NetworkSet> = parts
+            .iter_mut()
+            .flat_map(|(items, _)| items.iter_mut())
+            .filter_map(|item| match std::mem::replace(item, Item::Nothing) {
+                Item::NetworkSet(s) => Some(s),
+                other => {
+                    *item = other;
+                    None
+                }
+            })
+            .collect();
+        if !sets.is_empty() {
+            parts = pass(&sets);
+        }
         let mut problems = Vec::new();
         // A later object of the same kind and name replaces an earlier one, as `kubectl apply`
         // of the stream would.
@@ -257,7 +300,7 @@ impl<'u> Calico<'u> {
                             twice.push(object);
                         }
                     }
-                    Item::Nothing => {}
+                    Item::NetworkSet(_) | Item::Nothing => {}
                 }
             }
         }
@@ -299,10 +342,12 @@ impl<'u> Calico<'u> {
         let mut point_policies = vec![Vec::new(); u.len()];
         let mut policies = Vec::with_capacity(ordered.len());
         for (i, (tier, mut read)) in ordered.into_iter().enumerate() {
+            // Entries are `index << 1`, with the low bit set where the policy possibly selects.
+            let (yes, maybe) = ((i as u32) << 1, (i as u32) << 1 | 1);
             let open = std::cell::Cell::new(false);
-            let mut select = |zone: ZoneId, selector: &Expr| {
+            let mut select = |zone: ZoneId, selector: &Expr, within: Match| {
                 if *selector == Expr::All {
-                    zone_policies[zone as usize].push(i as u32);
+                    zone_policies[zone as usize].push(if within == Match::Yes { yes } else { maybe });
                     return;
                 }
                 let candidates = match selector.hint(is_pod_label) {
@@ -310,34 +355,40 @@ impl<'u> Calico<'u> {
                     None => &u.zone(zone).pods,
                 };
                 for &p in candidates {
-                    match selector.eval(&pod_get(u, zone, &u.point(p).labels), Match::Yes) {
-                        Match::Yes => point_policies[p as usize].push(i as u32),
-                        Match::Maybe => open.set(true),
+                    let point = u.point(p);
+                    let get = pod_get(u, zone, &point.labels, point.service_account.as_deref());
+                    match selector.eval(&get, Match::Yes).min(within) {
+                        Match::Yes => point_policies[p as usize].push(yes),
+                        Match::Maybe => {
+                            open.set(true);
+                            point_policies[p as usize].push(maybe);
+                        }
                         Match::No => {}
                     }
                 }
             };
             match &read.selects {
                 Selects::Nothing | Selects::Namespace { zone: None, .. } => {}
-                Selects::Namespace { zone: Some(z), selector } => select(*z, selector),
+                Selects::Namespace { zone: Some(z), selector } => select(*z, selector, Match::Yes),
                 Selects::Global { namespaces, selector } => {
                     for z in 0..u.zones.len() as ZoneId {
                         // A policy's `namespaceSelector`: `all()` is rewritten to
                         // `has(projectcalico.org/namespace)` (`globalnetworkpolicyprocessor.go`)
                         // and `global()` evaluates true (`ast.go`): both hold for every pod.
                         let m = namespaces.as_ref().map_or(Match::Yes, |e| e.eval(&ns_get(u, z), Match::Yes));
-                        match m {
-                            Match::Yes => select(z, selector),
-                            Match::Maybe => open.set(true),
-                            Match::No => {}
+                        if m == Match::Maybe {
+                            open.set(true);
+                        }
+                        if m != Match::No {
+                            select(z, selector, m);
                         }
                     }
                 }
             }
             if open.get() {
                 problems.push(format!(
-                    "{}: whether it selects some pods depends on labels the source does not know \
-                     (namespace labels besides the name, service accounts); read as not selecting them",
+                    "{}: whether it selects some pods depends on labels that are not known (namespace \
+                     labels, service accounts); read as possibly selecting them",
                     read.object
                 ));
             }
@@ -381,21 +432,36 @@ impl<'u> Calico<'u> {
         let d = slot(dir);
         let mut steps = Vec::new();
         let mut isolation = Vec::new();
-        let mut tier: Option<u32> = None;
-        let end = |t: u32| {
+        // The tier being read, and whether some policy of it certainly applies.
+        let mut tier: Option<(u32, bool)> = None;
+        // The end of a tier. Where its policies only possibly apply, its default Deny possibly
+        // applies: a Deny of everything as possibly, then what is left passes on.
+        let end = |(t, certain): (u32, bool), steps: &mut Vec<Step>| {
             let tier = &self.tiers[t as usize];
-            Step::EndOfTier { pass: tier.pass, origin: tier.origin.clone() }
+            if !certain && !tier.pass {
+                steps.push(Step::Clause(Clause {
+                    cover: Arc::new(cap(&Coverage::everything(), Match::Maybe)),
+                    ports: PortSet::all(),
+                    act: Act::Deny,
+                    origin: tier.origin.clone(),
+                }));
+            }
+            steps.push(Step::EndOfTier { pass: tier.pass || !certain, origin: tier.origin.clone() });
         };
-        for i in self.applicable(p, zone) {
+        for entry in self.applicable(p, zone) {
+            let (i, possibly) = (entry >> 1, entry & 1 == 1);
             let policy = &self.policies[i as usize];
             if !policy.types[d] {
                 continue;
             }
-            if tier != Some(policy.tier) {
-                if let Some(t) = tier {
-                    steps.push(end(t));
+            match &mut tier {
+                Some((t, certain)) if *t == policy.tier => *certain |= !possibly,
+                _ => {
+                    if let Some(t) = tier {
+                        end(t, &mut steps);
+                    }
+                    tier = Some((policy.tier, !possibly));
                 }
-                tier = Some(policy.tier);
             }
             if !self.tiers[policy.tier as usize].pass {
                 isolation.push(policy.origin.clone());
@@ -409,11 +475,16 @@ impl<'u> Calico<'u> {
                         Match::No => continue,
                     },
                 };
-                steps.push(Step::Clause(clause.clone()));
+                if possibly {
+                    let cover = Arc::new(cap(&clause.cover, Match::Maybe));
+                    steps.push(Step::Clause(Clause { cover, ..clause.clone() }));
+                } else {
+                    steps.push(Step::Clause(clause.clone()));
+                }
             }
         }
         let Some(t) = tier else { return Side::open() };
-        steps.push(end(t));
+        end(t, &mut steps);
         Side { fold: Fold::Ordered, steps, isolation }
     }
 }

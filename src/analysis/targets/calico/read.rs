@@ -12,10 +12,14 @@ pub(super) struct Reader<'u, 'a> {
     pub(super) everything: Arc<Coverage>,
     pub(super) all_zones: Vec<(ZoneId, Match)>,
     pub(super) zones_by_name: HashMap<&'u str, ZoneId>,
+    /// The network sets among the objects (known after a first pass).
+    pub(super) sets: &'a [NetworkSet],
+    /// Whether some pod's service account is not known.
+    pub(super) open_accounts: bool,
 }
 
 impl<'u, 'a> Reader<'u, 'a> {
-    pub(super) fn new(u: &'u Universe) -> Reader<'u, 'a> {
+    pub(super) fn new(u: &'u Universe, sets: &'a [NetworkSet]) -> Reader<'u, 'a> {
         Reader {
             u,
             problems: Vec::new(),
@@ -25,6 +29,8 @@ impl<'u, 'a> Reader<'u, 'a> {
             everything: Arc::new(Coverage::everything()),
             all_zones: (0..u.zones.len() as ZoneId).map(|z| (z, Match::Yes)).collect(),
             zones_by_name: u.zones.iter().enumerate().map(|(i, z)| (z.name.as_str(), i as ZoneId)).collect(),
+            sets,
+            open_accounts: u.points.iter().any(|p| p.is_pod() && p.service_account.is_none()),
         }
     }
 
@@ -35,17 +41,45 @@ impl<'u, 'a> Reader<'u, 'a> {
         self.port_sets.reserve(64);
     }
 
-    pub(super) fn object(&mut self, obj: &'a Value) -> Item {
-        if obj["apiVersion"] != API_VERSION {
-            let what = format!("apiVersion {} is not {API_VERSION}; not read", obj["apiVersion"]);
-            self.problem(&object_name(obj), what);
-            return Item::Nothing;
+    /// One object; `converted`: a Kubernetes NetworkPolicy in Calico's form.
+    pub(super) fn object(&mut self, obj: &'a Value, converted: Option<&'a k8s::Converted>) -> Item {
+        if let Some(c) = converted {
+            let object = object_name(obj);
+            for p in &c.problems {
+                self.problem(&object, p);
+            }
+            let form = Form::Kubernetes(&c.paths);
+            return self.policy(&c.value, form).map_or(Item::Nothing, |p| Item::Policy(false, p));
         }
+        // The same objects as the Calico API server stores them, as `crd.projectcalico.org/v1`
+        // custom resources (`libcalico-go/lib/backend/k8s/resources`), read alike.
+        let crd = match obj["apiVersion"].as_str() {
+            Some(API_VERSION) => false,
+            Some(CRD_API_VERSION) => true,
+            _ => {
+                let what = format!(
+                    "apiVersion {} is neither {API_VERSION} nor {CRD_API_VERSION}; not read",
+                    obj["apiVersion"]
+                );
+                self.problem(&object_name(obj), what);
+                return Item::Nothing;
+            }
+        };
         match obj["kind"].as_str() {
             Some("Tier") => self.tier(obj).map_or(Item::Nothing, Item::Tier),
             Some(kind @ ("NetworkPolicy" | "GlobalNetworkPolicy")) => {
                 let global = kind == "GlobalNetworkPolicy";
-                self.policy(obj, global).map_or(Item::Nothing, |p| Item::Policy(global, p))
+                self.policy(obj, Form::Calico { global, crd })
+                    .map_or(Item::Nothing, |p| Item::Policy(global, p))
+            }
+            // Staged policies only report what they would do (`KindIsStaged`, `model/policy.go`;
+            // docs.tigera.io "Staged network policies"): they never allow or deny.
+            Some("StagedNetworkPolicy" | "StagedGlobalNetworkPolicy" | "StagedKubernetesNetworkPolicy") => {
+                self.problem(&object_name(obj), "a staged policy does not enforce anything; not read");
+                Item::Nothing
+            }
+            Some("NetworkSet" | "GlobalNetworkSet") => {
+                self.network_set(obj).map_or(Item::Nothing, Item::NetworkSet)
             }
             _ => {
                 let what = format!("kind {} is not read", obj["kind"]);
@@ -137,11 +171,36 @@ impl<'u, 'a> Reader<'u, 'a> {
         }
     }
 
-    pub(super) fn policy(&mut self, obj: &'a Value, global: bool) -> Option<Read> {
+    pub(super) fn policy(&mut self, obj: &'a Value, form: Form<'a>) -> Option<Read> {
         let object = object_name(obj);
+        let global = matches!(form, Form::Calico { global: true, .. });
         let Some(name) = obj["metadata"]["name"].as_str() else {
             self.problem(&object, "no metadata.name; not read");
             return None;
+        };
+        let spec = match &obj["spec"] {
+            Value::Object(m) => m,
+            Value::Null => empty_map(),
+            _ => {
+                self.problem(&object, "spec is not an object; not read");
+                return None;
+            }
+        };
+        let mut problems = Vec::new();
+        let tier = match spec.get("tier") {
+            None | Some(Value::Null) => DEFAULT_TIER.to_string(),
+            Some(Value::String(t)) if t.is_empty() => DEFAULT_TIER.to_string(),
+            Some(Value::String(t)) => t.clone(),
+            Some(other) => {
+                problems.push(format!("spec.tier {other} is not a string; read as the default tier"));
+                DEFAULT_TIER.to_string()
+            }
+        };
+        // Felix's name of the policy, which breaks ties of order.
+        let name = match form {
+            Form::Calico { crd: true, .. } => crd_name(name, &tier, &mut problems),
+            Form::Kubernetes(_) => format!("{K8S_PREFIX}{name}"),
+            Form::Calico { crd: false, .. } => name.to_string(),
         };
         let namespace = obj["metadata"]["namespace"].as_str();
         let (key, scope) = match (global, namespace) {
@@ -154,63 +213,47 @@ impl<'u, 'a> Reader<'u, 'a> {
             }
             (true, ns) => {
                 if ns.is_some() {
-                    self.problem(
-                        &object,
-                        "a GlobalNetworkPolicy has no namespace; metadata.namespace ignored",
-                    );
+                    problems
+                        .push("a GlobalNetworkPolicy has no namespace; metadata.namespace ignored".into());
                 }
-                (name.to_string(), Scope::Global)
+                (name, Scope::Global)
             }
         };
-        let spec = match &obj["spec"] {
-            Value::Object(m) => m,
-            Value::Null => empty_map(),
-            _ => {
-                self.problem(&object, "spec is not an object; not read");
-                return None;
-            }
-        };
-        let mut problems = Vec::new();
-        let mut selects_nothing = false;
+        let mut accounts = Field::Absent;
         for k in spec.keys() {
             match k.as_str() {
-                "tier" | "order" | "selector" | "types" | "ingress" | "egress" | "applyOnForward"
-                | "performanceHints" => {}
+                // `performanceHints` only tells Felix when to program a policy.
+                "tier" | "order" | "selector" | "types" | "ingress" | "egress" | "performanceHints" => {}
+                // `applyOnForward` only bears on host endpoints: a pod's policy always polices
+                // what is forwarded to or from it (docs.tigera.io "Apply policy to forwarded
+                // traffic"; `ConvertNetworkPolicyV3ToV1Value` sets it false for NetworkPolicy).
+                "applyOnForward" => {}
                 "namespaceSelector" if global => {}
                 "namespaceSelector" => problems.push(
                     "a NetworkPolicy has no spec.namespaceSelector (the API server refuses it); ignored"
                         .to_string(),
                 ),
                 "serviceAccountSelector" => {
-                    problems.push(
-                        "spec.serviceAccountSelector picks pods by service account, which the source does \
-                         not know; read as selecting no pod"
-                            .to_string(),
-                    );
-                    selects_nothing = true;
+                    accounts = self.selector_field(spec.get(k), "spec.serviceAccountSelector", &mut problems)
                 }
-                // Untracked and pre-DNAT policies are host endpoint policies (docs.tigera.io,
-                // "Summary of host endpoint policies", "Pre-DNAT policy"): not a pod's own.
+                // Untracked and pre-DNAT policies police host endpoints only (docs.tigera.io,
+                // "Summary of host endpoint policies", "Pre-DNAT policy"; Felix renders them
+                // into the raw and mangle tables of host interfaces), which are not modelled.
                 "doNotTrack" | "preDNAT" => {
                     if spec.get(k) == Some(&Value::Bool(true)) {
-                        problems.push(format!(
-                            "spec.{k}: applies to host endpoints only; read as selecting no pod"
-                        ));
-                        selects_nothing = true;
+                        self.problem(
+                            &object,
+                            format_args!(
+                                "spec.{k}: the policy polices host endpoints, which are not modelled; not read"
+                            ),
+                        );
+                        return None;
                     }
                 }
-                other => problems.push(format!("spec.{other} is not read")),
+                // The API server prunes fields its schema does not know.
+                other => problems.push(format!("spec.{other} is not a field of the policy; ignored")),
             }
         }
-        let tier = match spec.get("tier") {
-            None | Some(Value::Null) => DEFAULT_TIER.to_string(),
-            Some(Value::String(t)) if t.is_empty() => DEFAULT_TIER.to_string(),
-            Some(Value::String(t)) => t.clone(),
-            Some(other) => {
-                problems.push(format!("spec.tier {other} is not a string; read as the default tier"));
-                DEFAULT_TIER.to_string()
-            }
-        };
         // "If the order is omitted, it may be considered to be 'infinite'" (`networkpolicy.go`).
         let order = match spec.get("order") {
             None | Some(Value::Null) => f64::INFINITY,
@@ -234,19 +277,37 @@ impl<'u, 'a> Reader<'u, 'a> {
         } else {
             Some(None)
         };
-        let selects = match (selects_nothing, selector, namespaces, scope) {
-            (false, Some(selector), Some(None), Scope::Namespace(zone)) => {
-                Selects::Namespace { zone, selector }
+        // `spec.serviceAccountSelector`, prefixed `pcsa.` and and-ed to the selector
+        // (`prefixAndAppendSelector`); a GlobalNetworkPolicy's `all()` there becomes
+        // `has(projectcalico.org/serviceaccount)` (`globalnetworkpolicyprocessor.go`,
+        // `networkpolicyprocessor.go`).
+        let selector = match (selector, accounts) {
+            (s, Field::Absent) => s,
+            (Some(s), Field::Parsed(a)) => {
+                let mut a = a.prefixed(SA_PREFIX);
+                if global && a == Expr::All {
+                    a = Expr::Has(LABEL_SERVICE_ACCOUNT.to_string());
+                }
+                Some(Arc::new(and_expr(&s, a)))
             }
-            (false, Some(selector), Some(namespaces), Scope::Global) => {
-                Selects::Global { namespaces, selector }
-            }
+            (_, Field::Bad) | (None, _) => None,
+        };
+        let selects = match (selector, namespaces, scope) {
+            (Some(selector), Some(None), Scope::Namespace(zone)) => Selects::Namespace { zone, selector },
+            (Some(selector), Some(namespaces), Scope::Global) => Selects::Global { namespaces, selector },
             _ => Selects::Nothing,
         };
         // Where rules come from, as `targets::origin` says it: the object, and the `file:line`
         // of the rule's own annotation, else the object's.
-        let at =
-            At { object: object.clone(), source: obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str() };
+        let paths = match form {
+            Form::Kubernetes(paths) => Some(paths),
+            Form::Calico { .. } => None,
+        };
+        let at = At {
+            object: object.clone(),
+            source: obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str(),
+            paths,
+        };
         let mut rules: [Vec<Rule>; 2] = [Vec::new(), Vec::new()];
         let mut present = [false, false];
         for d in 0..2 {
@@ -301,4 +362,46 @@ impl<'u, 'a> Reader<'u, 'a> {
         let policy = Policy { tier: 0, types, rules, origin: origin(obj, "spec.selector".to_string(), None) };
         Some(Read { key, object, tier, order, selects, policy })
     }
+}
+
+/// `a && b`, flat where `a` is a conjunction already (so `Expr::hint` sees every conjunct).
+pub(super) fn and_expr(a: &Expr, b: Expr) -> Expr {
+    match (a, b) {
+        (Expr::All, b) => b,
+        (a, Expr::All) => a.clone(),
+        (Expr::And(all), b) => {
+            let mut all = all.clone();
+            all.push(b);
+            Expr::And(all)
+        }
+        (a, b) => Expr::And(vec![a.clone(), b]),
+    }
+}
+
+/// The name Felix knows a `crd.projectcalico.org/v1` policy by. Calico v3.28 to v3.31 stores a
+/// policy of tier `t` under `t.<name>`, and one of the default tier under `default.<name>`
+/// whose API name drops the prefix (`names.TieredPolicyName`, `ClientTieredPolicyName`,
+/// `validateBackendTieredPolicyName` in `libcalico-go/lib/names/policy.go` before
+/// calico#11232); earlier releases had no tiers in the open-source API, and v3.32 and later
+/// store the name as it is. A name that fits none of these is reported.
+pub(super) fn crd_name(name: &str, tier: &str, problems: &mut Vec<String>) -> String {
+    if tier == DEFAULT_TIER {
+        if let Some(rest) = name.strip_prefix("default.") {
+            return rest.to_string();
+        }
+        if let Some((prefix, _)) = name.split_once('.') {
+            problems.push(format!(
+                "metadata.name {name:?} begins with {prefix:?}. but the policy is in the default tier \
+                 (Calico v3.28 to v3.31 refuses that name); read as the policy {name:?} of tier default"
+            ));
+        }
+        return name.to_string();
+    }
+    if !name.starts_with(&format!("{tier}.")) {
+        problems.push(format!(
+            "metadata.name {name:?} lacks the prefix {tier:?}. that Calico v3.28 to v3.31 stores a policy \
+             of tier {tier:?} under (v3.32 and later need none); read as the policy {name:?} of tier {tier:?}"
+        ));
+    }
+    name.to_string()
 }

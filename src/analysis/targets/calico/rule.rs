@@ -13,7 +13,12 @@ impl<'u, 'a> Reader<'u, 'a> {
         r: &'a Value,
         problems: &mut Vec<String>,
     ) -> Option<Rule> {
-        let path = || format!("spec.{}[{i}]", DIRS[d]);
+        // A converted Kubernetes rule is named by the rule it comes from.
+        let converted = at.paths.and_then(|p| p[d].get(i));
+        let path = || match converted {
+            Some((path, _)) => path.clone(),
+            None => format!("spec.{}[{i}]", DIRS[d]),
+        };
         let Some(m) = r.as_object() else {
             problems.push(format!("{} is not an object; not read", path()));
             return None;
@@ -21,7 +26,8 @@ impl<'u, 'a> Reader<'u, 'a> {
         // Every field in one pass.
         let (mut action, mut source, mut destination, mut ip_version) = (None, None, None, None);
         let (mut protocol, mut not_protocol, mut icmp, mut metadata) = (None, None, None, None);
-        let mut open = false;
+        let mut open = converted.is_some_and(|c| c.1);
+        let mut not_icmp = false;
         for (k, v) in m {
             match k.as_str() {
                 "action" => action = Some(v),
@@ -32,10 +38,12 @@ impl<'u, 'a> Reader<'u, 'a> {
                 "notProtocol" => not_protocol = Some(v).filter(|v| !v.is_null()),
                 "icmp" => icmp = Some(v).filter(|v| !v.is_null()),
                 "metadata" => metadata = Some(v),
-                "notICMP" => {}
+                "notICMP" => not_icmp = !v.is_null(),
+                // An HTTP match (`HTTPMatch`, `policy_common.go`) is enforced at layer 7 by the
+                // application layer, not by Felix's layer 3/4 rules.
                 "http" => {
                     problems.push(format!(
-                        "{}.http matches requests, which the source cannot say; read as open",
+                        "{}.http matches HTTP requests (layer 7), which are not modelled; read as possibly matching",
                         path()
                     ));
                     open = true;
@@ -59,6 +67,16 @@ impl<'u, 'a> Reader<'u, 'a> {
                 return None;
             }
         };
+        // `icmp` and `notICMP` need protocol ICMP or ICMPv6 (the CRD's validation rules,
+        // `policy_common.go`), which no TCP, UDP or SCTP port matches anyway; `icmp` alone is
+        // read as that. A `notICMP` beside another protocol is refused by the API server.
+        if not_icmp && !protocol.and_then(protocol_of).is_some_and(|p| matches!(p, Proto::Other)) {
+            problems.push(format!(
+                "{}.notICMP without protocol ICMP or ICMPv6 (the API server refuses it); read as possibly matching",
+                path()
+            ));
+            open = true;
+        }
         let ports = self.ports([protocol, not_protocol, icmp], destination.and_then(Value::as_object));
         problems.extend(ports.1.iter().map(|p| format!("{}.{p}", path())));
         if let Some(source) = source.and_then(Value::as_object) {
@@ -292,22 +310,26 @@ impl<'u, 'a> Reader<'u, 'a> {
         let selector = self.selector_field(m.get("selector"), "selector", &mut problems);
         let not_selector = self.selector_field(m.get("notSelector"), "notSelector", &mut problems);
         let namespaces = self.selector_field(m.get("namespaceSelector"), "namespaceSelector", &mut problems);
-        let accounts = m.get("serviceAccounts").is_some_and(|v| !v.is_null());
-        if accounts {
-            problems.push("serviceAccounts picks pods by service account, which the source does not know; read as maybe".into());
-        }
-        if [&selector, &not_selector, &namespaces].iter().any(|f| matches!(f, Field::Bad)) {
+        let accounts = self.accounts(m.get("serviceAccounts"), &mut problems);
+        if [&selector, &not_selector, &namespaces].iter().any(|f| matches!(f, Field::Bad))
+            || accounts.is_err()
+        {
             nothing = true;
         } else {
             let present = |f: &Field| matches!(f, Field::Parsed(_));
+            // `GetEntityRuleSelector` (`rules.go`): the service account match and the
+            // selector, and-ed.
+            let sel: Option<Expr> = match (accounts.ok().flatten(), &selector) {
+                (None, Field::Parsed(e)) => Some((**e).clone()),
+                (Some(a), Field::Parsed(e)) => Some(and_expr(&a, (**e).clone())),
+                (a, _) => a,
+            };
             // `getEndpointSelector` (`rules.go`): the namespace part is the namespaceSelector,
             // else the NetworkPolicy's own namespace, else none (a GlobalNetworkPolicy); it
             // restricts the endpoints "as soon as _any_ of the selector fields are used,
             // including NotSelector". The notSelector itself is not namespaced.
             let ns_part = present(&namespaces) || matches!(scope, Scope::Namespace(_));
-            let positive = present(&selector)
-                || accounts
-                || (ns_part && (present(&not_selector) || present(&namespaces)));
+            let positive = sel.is_some() || (ns_part && (present(&not_selector) || present(&namespaces)));
             if positive {
                 let zones: Vec<(ZoneId, Match)> = match (&namespaces, scope) {
                     // A rule's namespaceSelector: `all()` becomes "in some namespace" and
@@ -328,20 +350,27 @@ impl<'u, 'a> Reader<'u, 'a> {
                     (_, Scope::Namespace(z)) => z.map(|z| (z, Match::Yes)).into_iter().collect(),
                     (_, Scope::Global) => self.all_zones.clone(),
                 };
-                let sel = match &selector {
-                    Field::Parsed(e) => Some(&**e),
-                    _ => None,
-                };
-                let mut c = self.pods_cover(&zones, sel);
-                if accounts {
-                    c = cap(&c, Match::Maybe);
+                let mut c = self.pods_cover(&zones, sel.as_ref());
+                if !self.sets.is_empty() {
+                    let ns = match &namespaces {
+                        Field::Parsed(e) => NsPart::Selector(e),
+                        _ => match scope {
+                            Scope::Namespace(z) => NsPart::Own(z),
+                            Scope::Global => NsPart::Any,
+                        },
+                    };
+                    c = c.union(&self.sets_cover(&ns, sel.as_ref()), u);
                 }
                 conditions.push(c);
             }
             if let Field::Parsed(e) = &not_selector {
-                // "Negative match on selected endpoints": everything but the pods it picks,
-                // in any namespace.
-                conditions.push(negate(&self.pods_cover(&self.all_zones, Some(e))));
+                // "Negative match on selected endpoints": everything but the pods (and network
+                // sets) it picks, in any namespace.
+                let mut c = self.pods_cover(&self.all_zones, Some(e));
+                if !self.sets.is_empty() {
+                    c = c.union(&self.sets_cover(&NsPart::Any, Some(e)), u);
+                }
+                conditions.push(negate(&c));
             }
         }
         let cover = if nothing {
@@ -382,14 +411,19 @@ impl<'u, 'a> Reader<'u, 'a> {
             };
             // The value at pods the zone holds without labels the selector reads; then every
             // pod that differs.
-            let base = e.eval(&pod_get(u, z, &none), Match::Yes).min(within);
+            let base = e.eval(&pod_get(u, z, &none, None), Match::Yes).min(within);
             values.push((z, base));
             let candidates = match hint {
                 Some((k, v)) if base == Match::No => u.pods_with_label(z, k, v),
                 _ => &u.zone(z).pods,
             };
             for &p in candidates {
-                let m = e.eval(&pod_get(u, z, &u.point(p).labels), Match::Yes).min(within);
+                let m = e
+                    .eval(
+                        &pod_get(u, z, &u.point(p).labels, u.point(p).service_account.as_deref()),
+                        Match::Yes,
+                    )
+                    .min(within);
                 if m != base {
                     points.push((p, m));
                 }

@@ -382,6 +382,50 @@ impl Expr {
         })
     }
 
+    /// The expression with every label name prefixed, as `PrefixVisitor` (`ast.go`) does for a
+    /// service account selector (`pcsa.`) or a namespace selector (`pcns.`): every node that
+    /// names a label, `has()` included; `all()` and `global()` stay.
+    pub fn prefixed(&self, prefix: &str) -> Expr {
+        let p = |k: &String| format!("{prefix}{k}");
+        match self {
+            Expr::All => Expr::All,
+            Expr::Global => Expr::Global,
+            Expr::Has(k) => Expr::Has(p(k)),
+            Expr::Eq(k, v) => Expr::Eq(p(k), v.clone()),
+            Expr::Ne(k, v) => Expr::Ne(p(k), v.clone()),
+            Expr::Contains(k, v) => Expr::Contains(p(k), v.clone()),
+            Expr::StartsWith(k, v) => Expr::StartsWith(p(k), v.clone()),
+            Expr::EndsWith(k, v) => Expr::EndsWith(p(k), v.clone()),
+            Expr::In(k, s) => Expr::In(p(k), s.clone()),
+            Expr::NotIn(k, s) => Expr::NotIn(p(k), s.clone()),
+            Expr::Not(e) => Expr::Not(Box::new(e.prefixed(prefix))),
+            Expr::And(all) => Expr::And(all.iter().map(|e| e.prefixed(prefix)).collect()),
+            Expr::Or(all) => Expr::Or(all.iter().map(|e| e.prefixed(prefix)).collect()),
+        }
+    }
+
+    /// Every label name the expression reads.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match e {
+                Expr::All | Expr::Global => {}
+                Expr::Has(k)
+                | Expr::Eq(k, _)
+                | Expr::Ne(k, _)
+                | Expr::Contains(k, _)
+                | Expr::StartsWith(k, _)
+                | Expr::EndsWith(k, _)
+                | Expr::In(k, _)
+                | Expr::NotIn(k, _) => out.push(k.as_str()),
+                Expr::Not(x) => stack.push(x),
+                Expr::And(all) | Expr::Or(all) => stack.extend(all.iter()),
+            }
+        }
+        out.into_iter()
+    }
+
     /// Whether the expression uses `global()` anywhere.
     pub fn uses_global(&self) -> bool {
         match self {

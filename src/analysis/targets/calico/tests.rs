@@ -278,7 +278,7 @@ fn selectors_that_match_everything_stay_zone_or_kind_wide() {
         json!({"selector": "!has(tier)"}),
         json!({"selector": "app == 'api'"}),
     ];
-    let mut r = Reader::new(&u);
+    let mut r = Reader::new(&u, &[]);
     let mut cover = |i: usize, scope: Scope| {
         r.entity(Some(&values[i]), scope, &mut Vec::new(), &|| "x".to_string()).expect("a condition")
     };
@@ -409,8 +409,8 @@ fn policies_that_are_not_created_or_select_nothing_are_problems() {
         ],
         &u,
     );
-    assert_eq!(problems.len(), 4, "{problems:#?}");
-    for want in ["does not parse", "is not projectcalico.org/v3", "GlobalNetworkSet", "does not exist"] {
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    for want in ["does not parse", "without metadata.namespace", "GlobalNetworkSet", "does not exist"] {
         assert!(problems.iter().any(|p| p.contains(want)), "{want}: {problems:#?}");
     }
     assert!(c.side(point(&u, "shop/api"), Direction::Ingress).is_open());
@@ -616,3 +616,5 @@ fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems(
     let maybe = cell(&c, &u, "shop/web", Direction::Egress, "shop/db");
     assert!(maybe.certain.is_empty() && !maybe.possible.is_empty(), "another Service is open: {maybe:?}");
 }
+
+mod foreign;

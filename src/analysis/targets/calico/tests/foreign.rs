@@ -1,0 +1,346 @@
+//! Policies netpol does not write: the `crd.projectcalico.org/v1` forms, staged kinds,
+//! Kubernetes NetworkPolicy as Calico converts it, service accounts, network sets, and fields
+//! that are refused or read as possibly.
+
+use super::*;
+
+const CRD: &str = "crd.projectcalico.org/v1";
+
+fn with_api(mut v: Value, api: &str) -> Value {
+    v["apiVersion"] = json!(api);
+    v
+}
+
+fn knp(ns: &str, name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+           "metadata": {"name": name, "namespace": ns}, "spec": spec})
+}
+
+fn deny_all_ingress_of_api(name: &str, order: f64) -> Value {
+    np(
+        "shop",
+        name,
+        json!({"order": order, "selector": "app == 'api'", "types": ["Ingress"],
+        "ingress": [{"action": "Deny"}]}),
+    )
+}
+
+/// Whether the connection is possibly but not certainly allowed on `ports`.
+fn only_possibly(cell: &Cell, ports: &PortSet) -> bool {
+    cell.possible.intersect(ports) == *ports && cell.certain.intersect(ports).is_empty()
+}
+
+#[test]
+fn crd_forms_read_like_their_v3_forms_with_tier_prefixes() {
+    let u = universe();
+    let objects = [
+        with_api(tier("platform", json!({"order": 100})), CRD),
+        // The default tier's policies are stored as `default.<name>`.
+        with_api(
+            np(
+                "shop",
+                "default.api",
+                json!({"selector": "app == 'api'", "types": ["Ingress"],
+                "ingress": [{"action": "Allow", "source": {"selector": "app == 'web'"}}]}),
+            ),
+            CRD,
+        ),
+        // Another tier's as `<tier>.<name>`.
+        with_api(
+            gnp(
+                "platform.deny-db",
+                json!({"tier": "platform", "selector": "app == 'db'", "types": ["Ingress"],
+                "ingress": [{"action": "Deny", "source": {"selector": "app == 'web'"}}]}),
+            ),
+            CRD,
+        ),
+    ];
+    let c = read_ok(&objects, &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").certain.is_all());
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/db").possible.is_empty());
+    // The platform tier denies web to db, and its end denies the rest.
+    assert!(cell(&c, &u, "shop/db", Direction::Ingress, "shop/web").possible.is_empty());
+    // `default.api` under the CRD is `api` of the v3 API: one object, given twice.
+    let v3 = np("shop", "api", json!({"selector": "app == 'api'", "types": ["Ingress"]}));
+    let (c, problems) = Calico::new(&[objects[1].clone(), v3], &u);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("appears twice"), "{problems:#?}");
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").possible.is_empty());
+    // A name that fits no release's form is reported, and read.
+    let odd = with_api(gnp("deny-db", json!({"tier": "platform", "selector": "app == 'db'"})), CRD);
+    let (c, problems) = Calico::new(&[objects[0].clone(), odd], &u);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].contains("lacks the prefix \"platform\""), "{problems:#?}");
+    assert!(cell(&c, &u, "shop/db", Direction::Ingress, "shop/web").possible.is_empty());
+    let dotted = with_api(np("shop", "team.api", json!({"selector": "app == 'api'"})), CRD);
+    let (_, problems) = Calico::new(&[dotted], &u);
+    assert!(problems.len() == 1 && problems[0].contains("begins with \"team\""), "{problems:#?}");
+}
+
+#[test]
+fn staged_policies_do_not_enforce() {
+    let u = universe();
+    for (api, kind) in [
+        (API_VERSION, "StagedNetworkPolicy"),
+        (CRD, "StagedNetworkPolicy"),
+        (API_VERSION, "StagedGlobalNetworkPolicy"),
+        (API_VERSION, "StagedKubernetesNetworkPolicy"),
+    ] {
+        let mut obj = deny_all_ingress_of_api("staged", 1.0);
+        obj["apiVersion"] = json!(api);
+        obj["kind"] = json!(kind);
+        let (c, problems) = Calico::new(&[obj], &u);
+        assert!(
+            problems.len() == 1 && problems[0].contains("staged policy does not enforce"),
+            "{problems:#?}"
+        );
+        assert!(c.side(point(&u, "shop/api"), Direction::Ingress).is_open(), "{kind}");
+    }
+}
+
+#[test]
+fn kubernetes_network_policies_are_read_as_calico_converts_them() {
+    let u = universe();
+    let k = knp(
+        "shop",
+        "api",
+        json!({"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [
+            {"from": [{"podSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}},
+                      {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+             "ports": [{"port": 8080}, {"protocol": "UDP", "port": 53, "endPort": 54}]}]}),
+    );
+    let c = read_ok(std::slice::from_ref(&k), &u);
+    let want = tcp(8080).union(&PortSet::range(Protocol::Udp, 53, 54));
+    let web = cell(&c, &u, "shop/api", Direction::Ingress, "shop/web");
+    assert_eq!((web.certain.clone(), web.possible.clone()), (want.clone(), want.clone()));
+    // The ipBlock: exactly for addresses, `except` left out.
+    assert_eq!(cell(&c, &u, "shop/api", Direction::Ingress, "10.0.0.0").certain, want);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "10.1.0.0").possible.is_empty());
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "203.0.113.7").possible.is_empty());
+    // The pod selector stays in the policy's namespace (another pod's address may lie in the
+    // ipBlock); policyTypes defaults to Ingress.
+    assert!(only_possibly(&cell(&c, &u, "shop/api", Direction::Ingress, "ops/tool"), &want));
+    assert!(c.side(point(&u, "shop/api"), Direction::Egress).is_open());
+    assert!(c.side(point(&u, "shop/web"), Direction::Ingress).is_open());
+    // Origins name the Kubernetes object and rule.
+    let side = c.side(point(&u, "shop/api"), Direction::Ingress);
+    let Step::Clause(first) = &side.steps[0] else { panic!("{side:?}") };
+    assert!(
+        first.origin.to_string().starts_with("NetworkPolicy shop/api spec.ingress[0]"),
+        "{}",
+        first.origin
+    );
+    // Order 1000 in the default tier: a Calico Deny at 500 comes first, one at 2000 after.
+    let c = read_ok(&[k.clone(), deny_all_ingress_of_api("deny", 500.0)], &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").possible.is_empty());
+    let c = read_ok(&[k, deny_all_ingress_of_api("deny", 2000.0)], &u);
+    assert_eq!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").certain, want);
+}
+
+#[test]
+fn kubernetes_namespace_selectors_and_egress() {
+    let u = universe();
+    let k = knp(
+        "shop",
+        "web",
+        json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": [
+            {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "tool"}}}]},
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "shop"}}}],
+             "ports": [{"protocol": "TCP"}]}]}),
+    );
+    let c = read_ok(&[k], &u);
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "ops/tool").certain.is_all());
+    assert_eq!(
+        cell(&c, &u, "shop/web", Direction::Egress, "shop/db").certain,
+        PortSet::protocol(Protocol::Tcp)
+    );
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "ops/<unlabelled pod>").possible.is_empty());
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "203.0.113.7").possible.is_empty());
+    assert!(c.side(point(&u, "shop/web"), Direction::Ingress).is_open());
+    // A rule Calico cannot convert is dropped, and said.
+    let bad = knp(
+        "shop",
+        "bad",
+        json!({"podSelector": {}, "ingress": [{"ports": [{"port": "http", "endPort": 90}]}]}),
+    );
+    let (c, problems) = Calico::new(&[bad], &u);
+    assert!(
+        problems.iter().any(|p| p.contains("spec.ingress[0]: Calico cannot convert it")),
+        "{problems:#?}"
+    );
+    assert!(cell(&c, &u, "shop/web", Direction::Ingress, "shop/db").possible.is_empty());
+}
+
+#[test]
+fn service_accounts_decide_where_known_and_possibly_elsewhere() {
+    let mut u = universe();
+    let (api, web, db) = (point(&u, "shop/api"), point(&u, "shop/web"), point(&u, "shop/db"));
+    let policy = np(
+        "shop",
+        "api",
+        json!({"selector": "app == 'api'", "types": ["Ingress"],
+        "ingress": [{"action": "Allow", "source": {"serviceAccounts": {"names": ["frontend"]}}}]}),
+    );
+    // Unknown service accounts: possibly, and said.
+    let (c, problems) = Calico::new(std::slice::from_ref(&policy), &u);
+    assert!(problems.iter().any(|p| p.contains("service account is not known")), "{problems:#?}");
+    assert!(only_possibly(&c.side(api, Direction::Ingress).at(&u, web), &PortSet::all()));
+    // Known: exactly.
+    for p in u.points.iter_mut().filter(|p| p.is_pod()) {
+        p.service_account = Some("default".into());
+    }
+    u.points[web as usize].service_account = Some("frontend".into());
+    let c = read_ok(std::slice::from_ref(&policy), &u);
+    assert!(c.side(api, Direction::Ingress).at(&u, web).certain.is_all());
+    assert!(c.side(api, Direction::Ingress).at(&u, db).possible.is_empty());
+    // The policy's own serviceAccountSelector, on the name label of the account's profile.
+    let by_account = np(
+        "shop",
+        "sa",
+        json!({"selector": "all()", "serviceAccountSelector":
+        "projectcalico.org/name == 'frontend'", "types": ["Egress"]}),
+    );
+    let c = read_ok(&[by_account], &u);
+    assert!(c.side(web, Direction::Egress).at(&u, db).possible.is_empty());
+    assert!(c.side(db, Direction::Egress).is_open());
+}
+
+#[test]
+fn a_policy_that_possibly_selects_a_pod_possibly_decides() {
+    let u = universe();
+    let (db, web) = (point(&u, "shop/db"), point(&u, "shop/web"));
+    // `env` is not a label the synthetic universe knows of namespaces.
+    let g = gnp(
+        "by-env",
+        json!({"namespaceSelector": "env == 'prod'", "selector": "app == 'db'", "types": ["Ingress"]}),
+    );
+    let (c, problems) = Calico::new(&[g], &u);
+    assert!(problems.iter().any(|p| p.contains("read as possibly selecting them")), "{problems:#?}");
+    assert!(only_possibly(&c.side(db, Direction::Ingress).at(&u, web), &PortSet::all()));
+    assert!(c.side(web, Direction::Ingress).is_open());
+    // Beside a policy that certainly applies in the same tier, its Allow is possible only.
+    let objects = [
+        gnp(
+            "by-env",
+            json!({"namespaceSelector": "env == 'prod'", "selector": "app == 'db'", "types": ["Ingress"],
+            "ingress": [{"action": "Allow", "protocol": "TCP", "destination": {"ports": [5432]}}]}),
+        ),
+        np("shop", "db", json!({"selector": "app == 'db'", "types": ["Ingress"]})),
+    ];
+    let (c, _) = Calico::new(&objects, &u);
+    let cell = c.side(db, Direction::Ingress).at(&u, web);
+    assert!(cell.certain.is_empty());
+    assert_eq!(cell.possible, tcp(5432));
+}
+
+#[test]
+fn host_endpoint_policies_are_refused() {
+    let u = universe();
+    for field in ["doNotTrack", "preDNAT"] {
+        let g = gnp(
+            "host",
+            json!({field: true, "applyOnForward": true, "selector": "all()", "types": ["Ingress"]}),
+        );
+        let (c, problems) = Calico::new(&[g], &u);
+        assert!(
+            problems.len() == 1
+                && problems[0].contains(&format!("spec.{field}: the policy polices host endpoints")),
+            "{problems:#?}"
+        );
+        assert!(c.side(point(&u, "shop/api"), Direction::Ingress).is_open());
+    }
+    // applyOnForward and performanceHints alone are harmless.
+    let g = gnp(
+        "fwd",
+        json!({"applyOnForward": true, "performanceHints": ["AssumeNeededOnEveryNode"],
+        "selector": "app == 'api'", "types": ["Ingress"]}),
+    );
+    let c = read_ok(&[g], &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").possible.is_empty());
+}
+
+#[test]
+fn icmp_never_decides_tcp_but_not_protocol_icmp_does() {
+    let u = universe();
+    let rule = |r: Value| {
+        np("shop", "api", json!({"selector": "app == 'api'", "types": ["Ingress"], "ingress": [r]}))
+    };
+    // Protocol ICMP: no TCP, UDP or SCTP port, so the tier's end denies.
+    let c = read_ok(&[rule(json!({"action": "Allow", "protocol": "ICMP", "icmp": {"type": 8}}))], &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").possible.is_empty());
+    // notProtocol ICMP: every TCP, UDP and SCTP port.
+    let c = read_ok(&[rule(json!({"action": "Allow", "notProtocol": "ICMP"}))], &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").certain.is_all());
+    // notProtocol TCP: UDP and SCTP.
+    let c = read_ok(&[rule(json!({"action": "Allow", "notProtocol": "TCP"}))], &u);
+    let got = cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").certain;
+    assert_eq!(got, PortSet::all().subtract(&PortSet::protocol(Protocol::Tcp)));
+    // notICMP without protocol ICMP: refused upstream, possibly here.
+    let (c, problems) = Calico::new(&[rule(json!({"action": "Allow", "notICMP": {"type": 8}}))], &u);
+    assert!(problems.iter().any(|p| p.contains("notICMP without protocol ICMP")), "{problems:#?}");
+    assert!(only_possibly(&cell(&c, &u, "shop/api", Direction::Ingress, "shop/web"), &PortSet::all()));
+}
+
+#[test]
+fn http_matches_are_possibly() {
+    let u = universe();
+    let p = np(
+        "shop",
+        "api",
+        json!({"selector": "app == 'api'", "types": ["Ingress"], "ingress": [
+        {"action": "Allow", "protocol": "TCP", "http": {"methods": ["GET"]}, "destination": {"ports": [80]}}]}),
+    );
+    let (c, problems) = Calico::new(&[p], &u);
+    assert!(problems.len() == 1 && problems[0].contains("spec.ingress[0].http"), "{problems:#?}");
+    assert!(only_possibly(&cell(&c, &u, "shop/api", Direction::Ingress, "shop/web"), &tcp(80)));
+}
+
+#[test]
+fn network_sets_are_picked_by_labels_as_possibly() {
+    let u = universe();
+    let egress = np(
+        "shop",
+        "web",
+        json!({"selector": "app == 'web'", "types": ["Egress"], "egress": [
+        {"action": "Allow", "destination": {"selector": "role == 'partners'"}}]}),
+    );
+    // Without network sets the selector picks pods only.
+    let c = read_ok(std::slice::from_ref(&egress), &u);
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0").possible.is_empty());
+    let set = |kind: &str, ns: Option<&str>, role: &str| {
+        let mut m = json!({"name": "partners", "labels": {"role": role}});
+        if let Some(ns) = ns {
+            m["namespace"] = json!(ns);
+        }
+        json!({"apiVersion": API_VERSION, "kind": kind, "metadata": m, "spec": {"nets": ["10.0.0.0/16"]}})
+    };
+    // A NetworkSet of the policy's namespace with the label: its nets, possibly.
+    let (c, problems) = Calico::new(&[egress.clone(), set("NetworkSet", Some("shop"), "partners")], &u);
+    assert!(problems.len() == 1 && problems[0].contains("NetworkSet shop/partners"), "{problems:#?}");
+    assert!(only_possibly(&cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0"), &PortSet::all()));
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "10.1.0.0").possible.is_empty());
+    // In another namespace, or with other labels: not picked.
+    for other in [set("NetworkSet", Some("ops"), "partners"), set("NetworkSet", Some("shop"), "x")] {
+        let (c, _) = Calico::new(&[egress.clone(), other], &u);
+        assert!(cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0").possible.is_empty());
+    }
+    // A GlobalNetworkSet: a namespaced policy's selector does not reach it; `global()` does.
+    let (c, _) = Calico::new(&[egress, set("GlobalNetworkSet", None, "partners")], &u);
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0").possible.is_empty());
+    let global = np(
+        "shop",
+        "web",
+        json!({"selector": "app == 'web'", "types": ["Egress"], "egress": [
+        {"action": "Allow", "destination": {"namespaceSelector": "global()", "selector": "role == 'partners'"}}]}),
+    );
+    let (c, _) = Calico::new(&[global, set("GlobalNetworkSet", None, "partners")], &u);
+    assert!(only_possibly(&cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0"), &PortSet::all()));
+    // A Kubernetes policy's selectors never pick a network set.
+    let k = knp(
+        "shop",
+        "web",
+        json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{"podSelector": {}}]}]}),
+    );
+    let (c, _) = Calico::new(&[k, set("NetworkSet", Some("shop"), "partners")], &u);
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "10.0.0.0").possible.is_empty());
+}
