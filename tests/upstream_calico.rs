@@ -1,8 +1,6 @@
 //! Calico's own example policies (tests/upstream/calico, see its README), read by the Calico
 //! reader without unexpected problems, with verdicts for a few connections of each.
 
-mod common;
-
 use netpol::analysis::ports::PortSet;
 use netpol::analysis::side::Cell;
 use netpol::analysis::targets::{self, Reading};
