@@ -1,6 +1,17 @@
-//! Calico's reading of `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier
-//! objects, written from projectcalico/calico's API types and conversion code and from
-//! docs.tigera.io, never from the backend's code.
+//! Calico's reading of policy objects written by anyone, written from projectcalico/calico's
+//! API types, conversion code and Felix, and from docs.tigera.io, never from the backend's
+//! code. It reads, in one list:
+//! - `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier, and the same objects
+//!   as the Calico API server stores them, `crd.projectcalico.org/v1`, whose policy names carry
+//!   their tier (`read::crd_name`);
+//! - `networking.k8s.io/v1` NetworkPolicy, converted as Calico converts it (`k8s`);
+//! - NetworkSet and GlobalNetworkSet, which rule selectors pick (`sets`).
+//!
+//! Staged policies enforce nothing and are not read; policies of host endpoints (`doNotTrack`,
+//! `preDNAT`) are refused; anything else is reported and skipped. Files by concern: `read`
+//! (objects and specs), `rule` (rules and entity rules), `ports`, `sets` (network sets and
+//! service accounts), `cover` (labels as selectors see them, coverage algebra), `keys` (cache
+//! keys), `selector` (the selector language).
 //!
 //! What a side is, after Felix (`felix/calc/policy_sorter.go`, the per-endpoint chains of
 //! `felix/rules`) and the tier reference (docs.tigera.io "Tier"):
@@ -25,15 +36,17 @@
 //!   `conversion.go`: "default ingress and egress rules, which are both 'allow'"); with no
 //!   policy at all the profile alone decides, so the side is open.
 //!
-//! Endpoints. Only pods are Calico endpoints here: host endpoints, network sets and services
-//! are not modelled (no such objects exist), so a point that is not a pod is never policed
-//! (its side is open) and no selector picks it. A pod's labels, as selectors see them
-//! (`workload_endpoint_default.go`, `conversion.go`), are its own, plus
+//! Endpoints. Only pods are Calico endpoints here: host endpoints and services are not
+//! modelled, so a point that is not a pod is never policed (its side is open). A pod's labels,
+//! as selectors see them (`workload_endpoint_default.go`, `conversion.go`), are its own, plus
 //! `projectcalico.org/namespace` and `projectcalico.org/orchestrator: k8s`, plus its namespace
 //! profile's labels prefixed `pcns.` (the namespace's labels and `projectcalico.org/name`), plus
-//! its service account's (`projectcalico.org/serviceaccount`, `pcsa.*`), which the source does
-//! not know. A namespace is known by its name only: `projectcalico.org/name`, and
-//! `kubernetes.io/metadata.name`, which the API server sets; any other label is open.
+//! its service account (`projectcalico.org/serviceaccount`, `pcsa.projectcalico.org/name`),
+//! known where the universe gives [`Point::service_account`](crate::analysis::universe::Point),
+//! and the account's other `pcsa.` labels, never known. A namespace's labels are those the
+//! universe knows ([`Zone::label`](crate::analysis::universe::Zone::label)); any other is open.
+//! A selector that possibly picks a pod makes its policy possibly apply: its rules possibly
+//! match, and its tier's default Deny possibly applies.
 //!
 //! Addresses. `nets`/`notNets` decide exactly for address points (`Role::World`,
 //! `Role::Address`), through [`Universe::addresses_in`]; whether a pod's, the node's or the API
