@@ -261,12 +261,13 @@ impl<'u> Calico<'u> {
         // Each object on its own, on every core, each worker with its own caches (which borrow
         // from the block's objects, so they go with them). Rule selectors pick network sets
         // too: where the objects hold some, a second pass reads the policies knowing them all.
+        let open_accounts = u.points.iter().any(|p| p.is_pod() && p.service_account.is_none());
         let pass = |sets: &[NetworkSet]| {
             crate::par::blocks(objects.count(), 512, |range| {
                 let (values, unread) = objects.values(range);
                 let converted: Vec<Option<k8s::Converted>> =
                     values.iter().map(|v| k8s::is_kubernetes(v).then(|| k8s::convert(v))).collect();
-                let mut r = Reader::new(u, sets);
+                let mut r = Reader::new(u, sets, open_accounts);
                 r.problems.extend(unread);
                 r.reserve(values.len());
                 let items: Vec<Item> =

@@ -19,7 +19,7 @@ pub(super) struct Reader<'u, 'a> {
 }
 
 impl<'u, 'a> Reader<'u, 'a> {
-    pub(super) fn new(u: &'u Universe, sets: &'a [NetworkSet]) -> Reader<'u, 'a> {
+    pub(super) fn new(u: &'u Universe, sets: &'a [NetworkSet], open_accounts: bool) -> Reader<'u, 'a> {
         Reader {
             u,
             problems: Vec::new(),
@@ -30,7 +30,7 @@ impl<'u, 'a> Reader<'u, 'a> {
             all_zones: (0..u.zones.len() as ZoneId).map(|z| (z, Match::Yes)).collect(),
             zones_by_name: u.zones.iter().enumerate().map(|(i, z)| (z.name.as_str(), i as ZoneId)).collect(),
             sets,
-            open_accounts: u.points.iter().any(|p| p.is_pod() && p.service_account.is_none()),
+            open_accounts,
         }
     }
 

@@ -278,7 +278,7 @@ fn selectors_that_match_everything_stay_zone_or_kind_wide() {
         json!({"selector": "!has(tier)"}),
         json!({"selector": "app == 'api'"}),
     ];
-    let mut r = Reader::new(&u, &[]);
+    let mut r = Reader::new(&u, &[], true);
     let mut cover = |i: usize, scope: Scope| {
         r.entity(Some(&values[i]), scope, &mut Vec::new(), &|| "x".to_string()).expect("a condition")
     };
