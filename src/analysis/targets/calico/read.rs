@@ -349,8 +349,9 @@ impl<'u, 'a> Reader<'u, 'a> {
         };
         for d in 0..2 {
             if present[d] && !types[d] {
+                let types = if paths.is_some() { "spec.policyTypes" } else { "spec.types" };
                 problems.push(format!(
-                    "spec.{} has rules but spec.types has no {}; they never apply",
+                    "spec.{} has rules but {types} has no {}; they never apply",
                     DIRS[d],
                     if d == 0 { "Ingress" } else { "Egress" }
                 ));

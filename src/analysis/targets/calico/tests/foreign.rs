@@ -401,3 +401,83 @@ fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems(
     let maybe = cell(&c, &u, "shop/web", Direction::Egress, "shop/db");
     assert!(maybe.certain.is_empty() && !maybe.possible.is_empty(), "another Service is open: {maybe:?}");
 }
+
+#[test]
+fn ip_version_keeps_to_one_family() {
+    let u = universe();
+    let p = np(
+        "shop",
+        "web",
+        json!({"selector": "app == 'web'", "types": ["Egress"],
+        "egress": [{"action": "Allow", "ipVersion": 6}]}),
+    );
+    let c = read_ok(&[p], &u);
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "2001:db8:1::7").certain.is_all());
+    assert!(cell(&c, &u, "shop/web", Direction::Egress, "203.0.113.7").possible.is_empty());
+    // A pod may have an address of either family.
+    assert!(only_possibly(&cell(&c, &u, "shop/web", Direction::Egress, "ops/tool"), &PortSet::all()));
+}
+
+#[test]
+fn a_global_policy_selects_namespaces_by_their_known_labels() {
+    let mut u = universe();
+    for z in &mut u.zones {
+        z.labels_known = true;
+        if z.name == "shop" {
+            z.labels.insert("env".into(), "prod".into());
+        }
+    }
+    let g =
+        gnp("prod", json!({"namespaceSelector": "env == 'prod'", "selector": "all()", "types": ["Ingress"]}));
+    let c = read_ok(&[g], &u);
+    for pod in ["shop/web", "shop/<unlabelled pod>"] {
+        assert!(cell(&c, &u, pod, Direction::Ingress, "ops/tool").possible.is_empty(), "{pod}");
+    }
+    assert!(c.side(point(&u, "ops/tool"), Direction::Ingress).is_open());
+    // And a rule's namespaceSelector alike, `all()` being every namespace.
+    let p = np(
+        "ops",
+        "tool",
+        json!({"selector": "all()", "types": ["Ingress"], "ingress": [
+        {"action": "Allow", "source": {"namespaceSelector": "env == 'prod'"}},
+        {"action": "Allow", "protocol": "UDP", "source": {"namespaceSelector": "all()"}}]}),
+    );
+    let c = read_ok(&[p], &u);
+    assert!(cell(&c, &u, "ops/tool", Direction::Ingress, "shop/db").certain.is_all());
+    assert_eq!(
+        cell(&c, &u, "ops/tool", Direction::Ingress, "ops/tool").certain,
+        PortSet::protocol(Protocol::Udp)
+    );
+    assert!(cell(&c, &u, "ops/tool", Direction::Ingress, "203.0.113.7").possible.is_empty());
+}
+
+#[test]
+fn kubernetes_policy_types_decide_what_is_isolated() {
+    let u = universe();
+    let (web, db) = (point(&u, "shop/web"), point(&u, "shop/db"));
+    // Egress rules without Egress in policyTypes never apply; the pod is isolated for ingress.
+    let k = knp(
+        "shop",
+        "web",
+        json!({"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"],
+        "egress": [{}]}),
+    );
+    let (c, problems) = Calico::new(&[k], &u);
+    assert!(problems.len() == 1 && problems[0].contains("spec.policyTypes has no Egress"), "{problems:#?}");
+    assert!(c.side(web, Direction::Egress).is_open());
+    assert!(c.side(web, Direction::Ingress).at(&u, db).possible.is_empty());
+    // Left out: Ingress, and Egress where there are egress rules (the API server's default).
+    let k = knp(
+        "shop",
+        "web",
+        json!({"podSelector": {"matchLabels": {"app": "web"}}, "egress": [{"ports": [{"port": 53, "protocol": "UDP"}]}]}),
+    );
+    let c = read_ok(&[k], &u);
+    assert!(c.side(web, Direction::Ingress).at(&u, db).possible.is_empty());
+    assert!(exactly_udp53(&c.side(web, Direction::Egress).at(&u, db)));
+}
+
+fn exactly_udp53(c: &Cell) -> bool {
+    let want = PortSet::range(Protocol::Udp, 53, 53);
+    c.certain == want && c.possible == want
+}
