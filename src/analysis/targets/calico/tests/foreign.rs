@@ -481,3 +481,72 @@ fn exactly_udp53(c: &Cell) -> bool {
     let want = PortSet::range(Protocol::Udp, 53, 53);
     c.certain == want && c.possible == want
 }
+
+/// The same shape, over pods named alike, gives the same verdicts in IBM's
+/// network-config-analyzer 2.1.0 (`nca --connectivity`): Pass hands the connection past the
+/// last tier to the profile, Log goes on, a Deny with `notPorts` leaves port 80 to the next
+/// policy of the tier.
+#[test]
+fn pass_log_and_not_ports_in_order() {
+    let u = universe();
+    let objects = [
+        gnp(
+            "first",
+            json!({"order": 10, "selector": "app == 'api'", "types": ["Ingress"], "ingress": [
+            {"action": "Pass", "source": {"selector": "app == 'web'"}},
+            {"action": "Log"},
+            {"action": "Deny", "protocol": "TCP", "destination": {"notPorts": [80]}}]}),
+        ),
+        np(
+            "shop",
+            "second",
+            json!({"order": 20, "selector": "app == 'api'", "types": ["Ingress"], "ingress": [
+            {"action": "Allow", "protocol": "TCP", "source": {"namespaceSelector": "all()"}}]}),
+        ),
+    ];
+    let c = read_ok(&objects, &u);
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").certain.is_all());
+    let tool = cell(&c, &u, "shop/api", Direction::Ingress, "ops/tool");
+    assert!(tool.certain == tcp(80) && tool.possible == tcp(80), "{tool:?}");
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "203.0.113.7").possible.is_empty());
+}
+
+/// Kubernetes and Calico policies in one list, ordered around the Kubernetes one's order 1000;
+/// network-config-analyzer 2.1.0 gives the same verdicts for the same shape.
+#[test]
+fn kubernetes_and_calico_policies_together() {
+    let mut u = universe();
+    for z in &mut u.zones {
+        z.labels_known = true;
+        if z.name == "ops" {
+            z.labels.insert("shape".into(), "circle".into());
+        }
+    }
+    let objects = [
+        knp(
+            "shop",
+            "k",
+            json!({"podSelector": {"matchLabels": {"app": "api"}}, "ingress": [
+            {"from": [{"podSelector": {"matchLabels": {"app": "web"}}}, {"namespaceSelector": {"matchLabels": {"shape": "circle"}}}],
+             "ports": [{"port": 80}, {"port": 443}]}]}),
+        ),
+        np(
+            "shop",
+            "early",
+            json!({"order": 500, "selector": "app == 'api'", "types": ["Ingress"], "ingress": [
+            {"action": "Deny", "protocol": "TCP", "source": {"namespaceSelector": "shape == 'circle'"}, "destination": {"ports": [443]}}]}),
+        ),
+        np(
+            "shop",
+            "late",
+            json!({"order": 2000, "selector": "app == 'api'", "types": ["Ingress"], "ingress": [
+            {"action": "Deny", "protocol": "TCP", "source": {"selector": "app == 'web'"}, "destination": {"ports": [80]}}]}),
+        ),
+    ];
+    let c = read_ok(&objects, &u);
+    let tool = cell(&c, &u, "shop/api", Direction::Ingress, "ops/tool");
+    assert!(tool.certain == tcp(80) && tool.possible == tcp(80), "{tool:?}");
+    let web = cell(&c, &u, "shop/api", Direction::Ingress, "shop/web");
+    assert!(web.certain == tcp(80).union(&tcp(443)) && web.possible == web.certain, "{web:?}");
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/db").possible.is_empty());
+}
