@@ -49,7 +49,10 @@ impl<'u, 'a> Reader<'u, 'a> {
                     open = true;
                 }
                 other => {
-                    problems.push(format!("{}.{other} is not read; the rule is read as open", path()));
+                    problems.push(format!(
+                        "{}.{other} is not read; the rule is read as possibly matching",
+                        path()
+                    ));
                     open = true;
                 }
             }
@@ -83,8 +86,8 @@ impl<'u, 'a> Reader<'u, 'a> {
             for key in ["ports", "notPorts"] {
                 if source.get(key).and_then(Value::as_array).is_some_and(|l| !l.is_empty()) {
                     problems.push(format!(
-                        "{}.source.{key} restricts the connection's source port, which the source cannot \
-                         say; read as open",
+                        "{}.source.{key} restricts the connection's source port, which is not modelled; \
+                         read as possibly matching",
                         path()
                     ));
                     open = true;
@@ -251,7 +254,7 @@ impl<'u, 'a> Reader<'u, 'a> {
                 | "notPorts" | "serviceAccounts" => {}
                 "services" => {}
                 other => {
-                    problems.push(format!("{other} is not read; read as open"));
+                    problems.push(format!("{other} is not read; read as possibly matching"));
                     open = true;
                 }
             }
@@ -302,7 +305,7 @@ impl<'u, 'a> Reader<'u, 'a> {
                 conditions.push(Coverage::points([(u.api_server(), Match::Yes)]));
             } else {
                 problems.push(format!(
-                    "services {services} picks a Service's endpoints, which are not modelled; read as open"
+                    "services {services} picks a Service's endpoints, which are not modelled; read as possibly matching"
                 ));
                 open = true;
             }
