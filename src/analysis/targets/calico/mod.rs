@@ -198,8 +198,12 @@ enum Selects {
 
 /// A policy as read, before ordering.
 struct Read {
-    /// Felix's name: `namespace/name`, or `name` for a GlobalNetworkPolicy.
+    /// Felix's name up to Calico v3.31: `namespace/name`, or `name` for a GlobalNetworkPolicy.
     key: String,
+    /// What Felix breaks ties of order by from v3.32: `name/namespace/kind` (`PolKVLess`).
+    key_v332: String,
+    /// The namespace of a namespaced policy.
+    namespace: Option<String>,
     object: String,
     tier: String,
     order: f64,
@@ -352,6 +356,7 @@ impl<'u> Calico<'u> {
         ordered.sort_by(|(ta, a), (tb, b)| {
             ta.cmp(tb).then_with(|| a.order.total_cmp(&b.order)).then_with(|| a.key.cmp(&b.key))
         });
+        problems.extend(release_dependent_ties(&ordered));
         let mut zone_policies = vec![Vec::new(); u.zones.len()];
         let mut point_policies = vec![Vec::new(); u.len()];
         let mut policies = Vec::with_capacity(ordered.len());
@@ -501,6 +506,68 @@ impl<'u> Calico<'u> {
         end(t, &mut steps);
         Side { fold: Fold::Ordered, steps, isolation }
     }
+}
+
+/// Policies of one tier with one order that may select the same pod (of one namespace, or
+/// global), that have rules, one of them not an Allow, and that Felix orders differently up to v3.31 (by `namespace/name`) and from v3.32
+/// (by `name/namespace/kind`, calico#11232): which comes first depends on the release. Read in
+/// the order of the earlier releases, and reported. `ordered` is sorted.
+fn release_dependent_ties(ordered: &[(u32, Read)]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < ordered.len() {
+        let (t, first) = &ordered[start];
+        let end = start
+            + ordered[start..]
+                .iter()
+                .take_while(|(u, r)| u == t && r.order.total_cmp(&first.order).is_eq())
+                .count();
+        let group = &ordered[start..end];
+        let globals: Vec<&Read> = group.iter().map(|x| &x.1).filter(|r| r.namespace.is_none()).collect();
+        let mut namespaces: Vec<&str> = group.iter().filter_map(|x| x.1.namespace.as_deref()).collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        let mut reported = Vec::new();
+        let mut check = |mut sub: Vec<&Read>| {
+            // Order only matters between policies with rules, one of which does not allow: allows
+            // add up in any order.
+            sub.retain(|r| r.policy.rules.iter().any(|rules| !rules.is_empty()));
+            let denies =
+                |r: &&Read| r.policy.rules.iter().flatten().any(|rule| rule.clause.act != Act::Allow);
+            if sub.len() < 2 || !sub.iter().any(denies) {
+                return;
+            }
+            let mut v332 = sub.clone();
+            v332.sort_by(|a, b| a.key_v332.cmp(&b.key_v332));
+            if sub.iter().zip(&v332).any(|(a, b)| a.key != b.key) {
+                for r in sub {
+                    if !reported.contains(&r.object) {
+                        reported.push(r.object.clone());
+                    }
+                }
+            }
+        };
+        if namespaces.is_empty() {
+            check(globals.clone());
+        }
+        for ns in namespaces {
+            let mut sub = globals.clone();
+            sub.extend(group.iter().map(|x| &x.1).filter(|r| r.namespace.as_deref() == Some(ns)));
+            // Keep the group's order (by `key`).
+            sub.sort_by(|a, b| a.key.cmp(&b.key));
+            check(sub);
+        }
+        if !reported.is_empty() {
+            let order = if first.order.is_finite() { first.order.to_string() } else { "none".to_string() };
+            out.push(format!(
+                "{}: share order {order} in one tier, and Calico up to v3.31 (by namespace/name) and from \
+                 v3.32 (by name/namespace/kind) put them in different orders; read in the order of v3.31",
+                reported.join(", ")
+            ));
+        }
+        start = end;
+    }
+    out
 }
 
 impl Semantics for Calico<'_> {

@@ -197,12 +197,21 @@ impl<'u, 'a> Reader<'u, 'a> {
             }
         };
         // Felix's name of the policy, which breaks ties of order.
-        let name = match form {
-            Form::Calico { crd: true, .. } => crd_name(name, &tier, &mut problems),
-            Form::Kubernetes(_) => format!("{K8S_PREFIX}{name}"),
-            Form::Calico { crd: false, .. } => name.to_string(),
+        let (name, key_v332) = match form {
+            Form::Calico { crd: true, .. } => {
+                let n = crd_name(name, &tier, &mut problems);
+                (n.clone(), n)
+            }
+            Form::Kubernetes(_) => (format!("{K8S_PREFIX}{name}"), name.to_string()),
+            Form::Calico { crd: false, .. } => (name.to_string(), name.to_string()),
         };
-        let namespace = obj["metadata"]["namespace"].as_str();
+        let namespace = if global { None } else { obj["metadata"]["namespace"].as_str() };
+        let kind = match form {
+            Form::Kubernetes(_) => "KubernetesNetworkPolicy",
+            Form::Calico { global: true, .. } => "GlobalNetworkPolicy",
+            Form::Calico { .. } => "NetworkPolicy",
+        };
+        let key_v332 = format!("{key_v332}/{}/{kind}", namespace.unwrap_or(""));
         let (key, scope) = match (global, namespace) {
             (false, Some(ns)) => {
                 (format!("{ns}/{name}"), Scope::Namespace(self.zones_by_name.get(ns).copied()))
@@ -211,8 +220,8 @@ impl<'u, 'a> Reader<'u, 'a> {
                 self.problem(&object, "a NetworkPolicy without metadata.namespace; not read");
                 return None;
             }
-            (true, ns) => {
-                if ns.is_some() {
+            (true, _) => {
+                if obj["metadata"]["namespace"].is_string() {
                     problems
                         .push("a GlobalNetworkPolicy has no namespace; metadata.namespace ignored".into());
                 }
@@ -361,7 +370,8 @@ impl<'u, 'a> Reader<'u, 'a> {
             self.problem(&object, p);
         }
         let policy = Policy { tier: 0, types, rules, origin: origin(obj, "spec.selector".to_string(), None) };
-        Some(Read { key, object, tier, order, selects, policy })
+        let namespace = namespace.map(str::to_string);
+        Some(Read { key, key_v332, namespace, object, tier, order, selects, policy })
     }
 }
 

@@ -550,3 +550,37 @@ fn kubernetes_and_calico_policies_together() {
     assert!(web.certain == tcp(80).union(&tcp(443)) && web.possible == web.certain, "{web:?}");
     assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/db").possible.is_empty());
 }
+
+#[test]
+fn ties_of_order_that_releases_break_differently_are_reported() {
+    let u = universe();
+    let deny = gnp(
+        "deny-web",
+        json!({"selector": "app == 'api'", "types": ["Ingress"],
+        "ingress": [{"action": "Deny", "source": {"selector": "app == 'web'"}}]}),
+    );
+    let allow = np(
+        "shop",
+        "allow-web",
+        json!({"selector": "app == 'api'", "types": ["Ingress"],
+        "ingress": [{"action": "Allow", "source": {"selector": "app == 'web'"}}]}),
+    );
+    // Up to v3.31 `deny-web` < `shop/allow-web`; from v3.32 `allow-web/shop/…` < `deny-web//…`.
+    let (c, problems) = Calico::new(&[deny.clone(), allow.clone()], &u);
+    assert!(
+        problems.len() == 1
+            && problems[0].contains("GlobalNetworkPolicy deny-web")
+            && problems[0].contains("NetworkPolicy shop/allow-web")
+            && problems[0].contains("share order none"),
+        "{problems:#?}"
+    );
+    assert!(cell(&c, &u, "shop/api", Direction::Ingress, "shop/web").possible.is_empty());
+    // Orders apart, or policies of one namespace only: one order in every release.
+    let mut later = allow.clone();
+    later["spec"]["order"] = json!(5);
+    let other = np("shop", "other", json!({"selector": "app == 'api'", "types": ["Ingress"]}));
+    for objects in [vec![deny.clone(), later], vec![allow, other]] {
+        let (_, problems) = Calico::new(&objects, &u);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+}
