@@ -75,7 +75,7 @@ use crate::backend::ANNOTATION_SOURCE;
 use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
 use ipnet::IpNet;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use cover::*;
@@ -512,7 +512,7 @@ impl<'u> Calico<'u> {
 /// global), that have rules, one of them not an Allow, and that Felix orders differently up to v3.31 (by `namespace/name`) and from v3.32
 /// (by `name/namespace/kind`, calico#11232): which comes first depends on the release. Read in
 /// the order of the earlier releases, and reported. `ordered` is sorted.
-fn release_dependent_ties(ordered: &[(u32, Read)]) -> Vec<String> {
+fn release_dependent_ties<'a>(ordered: &'a [(u32, Read)]) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
     while start < ordered.len() {
@@ -523,12 +523,17 @@ fn release_dependent_ties(ordered: &[(u32, Read)]) -> Vec<String> {
                 .take_while(|(u, r)| u == t && r.order.total_cmp(&first.order).is_eq())
                 .count();
         let group = &ordered[start..end];
-        let globals: Vec<&Read> = group.iter().map(|x| &x.1).filter(|r| r.namespace.is_none()).collect();
-        let mut namespaces: Vec<&str> = group.iter().filter_map(|x| x.1.namespace.as_deref()).collect();
-        namespaces.sort_unstable();
-        namespaces.dedup();
-        let mut reported = Vec::new();
-        let mut check = |mut sub: Vec<&Read>| {
+        // The group's policies per namespace, in the group's order (by `key`).
+        let mut globals: Vec<&Read> = Vec::new();
+        let mut by_namespace: BTreeMap<&str, Vec<&Read>> = BTreeMap::new();
+        for (_, r) in group {
+            match r.namespace.as_deref() {
+                None => globals.push(r),
+                Some(ns) => by_namespace.entry(ns).or_default().push(r),
+            }
+        }
+        let mut reported: BTreeSet<&str> = BTreeSet::new();
+        let mut check = |mut sub: Vec<&'a Read>| {
             // Order only matters between policies with rules, one of which does not allow: allows
             // add up in any order.
             sub.retain(|r| r.policy.rules.iter().any(|rules| !rules.is_empty()));
@@ -540,29 +545,29 @@ fn release_dependent_ties(ordered: &[(u32, Read)]) -> Vec<String> {
             let mut v332 = sub.clone();
             v332.sort_by(|a, b| a.key_v332.cmp(&b.key_v332));
             if sub.iter().zip(&v332).any(|(a, b)| a.key != b.key) {
-                for r in sub {
-                    if !reported.contains(&r.object) {
-                        reported.push(r.object.clone());
-                    }
-                }
+                reported.extend(sub.iter().map(|r| r.object.as_str()));
             }
         };
-        if namespaces.is_empty() {
+        if by_namespace.is_empty() {
             check(globals.clone());
         }
-        for ns in namespaces {
+        for members in by_namespace.into_values() {
             let mut sub = globals.clone();
-            sub.extend(group.iter().map(|x| &x.1).filter(|r| r.namespace.as_deref() == Some(ns)));
-            // Keep the group's order (by `key`).
+            sub.extend(members);
             sub.sort_by(|a, b| a.key.cmp(&b.key));
             check(sub);
         }
         if !reported.is_empty() {
             let order = if first.order.is_finite() { first.order.to_string() } else { "none".to_string() };
+            let mut names: Vec<&str> = reported.iter().copied().take(10).collect();
+            let more = format!("and {} more", reported.len().saturating_sub(10));
+            if reported.len() > 10 {
+                names.push(&more);
+            }
             out.push(format!(
                 "{}: share order {order} in one tier, and Calico up to v3.31 (by namespace/name) and from \
                  v3.32 (by name/namespace/kind) put them in different orders; read in the order of v3.31",
-                reported.join(", ")
+                names.join(", ")
             ));
         }
         start = end;
