@@ -584,3 +584,48 @@ fn ties_of_order_that_releases_break_differently_are_reported() {
         assert!(problems.is_empty(), "{problems:#?}");
     }
 }
+
+#[test]
+fn odd_foreign_objects_never_panic() {
+    let u = universe();
+    let odd = [
+        knp("shop", "k1", json!("spec")),
+        knp("shop", "k2", json!({"podSelector": 3, "ingress": {}, "egress": [3, {"to": 4, "ports": "x"}]})),
+        knp(
+            "shop",
+            "k3",
+            json!({"podSelector": {"matchLabels": {"a": 1}, "matchExpressions": [{"key": "b", "operator": "Has"}]},
+            "ingress": [{"from": [3, {"ipBlock": {"cidr": "x"}}, {"namespaceSelector": {"matchExpressions": 5}}],
+                         "ports": [{"port": 80, "endPort": "x"}, {"protocol": 6}, 3]}], "policyTypes": ["Sideways", 2]}),
+        ),
+        knp(
+            "shop",
+            "k4",
+            json!({"podSelector": {"matchLabels": {"a b": "c'"}}, "ingress": [{"ports": [{"port": true}]}]}),
+        ),
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "k5"}, "spec": {}}),
+        json!({"apiVersion": CRD, "kind": "NetworkPolicy", "metadata": {"name": 5, "namespace": "shop"}}),
+        json!({"apiVersion": CRD, "kind": "StagedNetworkPolicy"}),
+        json!({"apiVersion": API_VERSION, "kind": "NetworkSet", "metadata": {"name": "n"}, "spec": {"nets": "x"}}),
+        json!({"apiVersion": API_VERSION, "kind": "GlobalNetworkSet", "metadata": {"name": "g", "labels": {"a": 1}},
+               "spec": {"nets": ["x", 3, "10.0.0.0/8"]}}),
+        np(
+            "shop",
+            "sa",
+            json!({"serviceAccountSelector": 3, "ingress": [{"action": "Allow",
+            "source": {"serviceAccounts": {"names": [1], "selector": "(("}}},
+            {"action": "Allow", "source": {"serviceAccounts": "x"}, "notICMP": {}},
+            {"action": "Allow", "destination": {"serviceAccounts": {"names": "x"}}}]}),
+        ),
+    ];
+    let (c, problems) = Calico::new(&odd, &u);
+    assert!(problems.len() >= odd.len(), "{problems:#?}");
+    for p in u.ids() {
+        for dir in [Direction::Ingress, Direction::Egress] {
+            let side = c.side(p, dir);
+            for q in u.ids() {
+                let _ = side.at(&u, q);
+            }
+        }
+    }
+}
