@@ -561,3 +561,4 @@ fn origins_are_those_of_targets_origin() {
 }
 
 mod foreign;
+mod kubernetes;
