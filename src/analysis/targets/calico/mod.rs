@@ -365,8 +365,22 @@ impl<'u> Calico<'u> {
             let (yes, maybe) = ((i as u32) << 1, (i as u32) << 1 | 1);
             let open = std::cell::Cell::new(false);
             let mut select = |zone: ZoneId, selector: &Expr, within: Match| {
-                if *selector == Expr::All {
-                    zone_policies[zone as usize].push(if within == Match::Yes { yes } else { maybe });
+                // A selector that reads only what every pod of the namespace shares (`all()`, the
+                // namespace, the orchestrator, as a Kubernetes policy's `{}` becomes) decides
+                // for the whole namespace at once.
+                if selector
+                    .keys()
+                    .all(|k| !is_pod_label(k) && k != LABEL_SERVICE_ACCOUNT && !k.starts_with(SA_PREFIX))
+                {
+                    let none = BTreeMap::new();
+                    match selector.eval(&pod_get(u, zone, &none, None), Match::Yes).min(within) {
+                        Match::Yes => zone_policies[zone as usize].push(yes),
+                        Match::Maybe => {
+                            open.set(true);
+                            zone_policies[zone as usize].push(maybe);
+                        }
+                        Match::No => {}
+                    }
                     return;
                 }
                 let candidates = match selector.hint(is_pod_label) {
