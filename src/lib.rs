@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod driver;
 pub mod explain;
 pub mod fmt;
+pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
@@ -19,5 +20,6 @@ pub mod par;
 pub mod resolve;
 pub mod span;
 pub mod syntax;
+pub mod targets;
 pub mod world;
 pub mod yaml;

@@ -1,9 +1,9 @@
 //! Stage 4, `emit`: IR → manifests. Each target is one module behind [`Backend`], picked by
 //! [`Target`]; differences between CNIs live inside their module. Errors: E03xx.
 
-pub mod calico;
-pub mod cilium;
-pub mod kubernetes;
+pub use crate::targets::calico::emit as calico;
+pub use crate::targets::cilium::emit as cilium;
+pub use crate::targets::kubernetes::emit as kubernetes;
 pub mod validation;
 
 use crate::diagnostic::Diagnostic;

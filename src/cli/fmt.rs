@@ -8,9 +8,10 @@
 //! never sees half a file. A symbolic link is formatted where it points: the file it names is
 //! replaced, with its permissions, and the link stays a link.
 
-use super::input::{expand_paths, is_source_name, read_source, read_stream};
+use super::input::expand_paths;
 use super::{color_choice, render, say, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK};
 use crate::diagnostic::Diagnostic;
+use crate::fs::{is_source_name, read_source, read_stream};
 use crate::span::SourceMap;
 use codespan_reporting::term::termcolor::StandardStream;
 use std::io::Write;

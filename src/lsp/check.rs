@@ -5,9 +5,9 @@
 use super::index::{Index, Indexer};
 use super::position::LineIndex;
 use super::uri;
-use crate::cli::FsLoader;
 use crate::diagnostic::{self, Severity};
 use crate::driver::{self, Loader, Options};
+use crate::fs::FsLoader;
 use crate::span::{FileId, SourceMap, Span};
 use lsp_types::{Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DiagnosticTag, Location};
 use lsp_types::{NumberOrString, Uri};

@@ -11,9 +11,9 @@
 //! read in a way no source means (two selector kinds in one Cilium rule, a port without a
 //! protocol where that matters) are reported as problems rather than guessed at.
 
-pub mod calico;
-pub mod cilium;
-pub mod kubernetes;
+pub use crate::targets::calico::read as calico;
+pub use crate::targets::cilium::read as cilium;
+pub use crate::targets::kubernetes::read as kubernetes;
 
 use super::matrix::Semantics;
 use super::side::Origin;

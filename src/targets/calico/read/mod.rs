@@ -3,7 +3,7 @@
 //! code. It reads, in one list:
 //! - `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier, and the same objects
 //!   as the Calico API server stores them, `crd.projectcalico.org/v1`, whose policy names carry
-//!   their tier (`read::crd_name`);
+//!   their tier (`objects::crd_name`);
 //! - `networking.k8s.io/v1` NetworkPolicy, converted as Calico converts it (`k8s`);
 //! - NetworkSet and GlobalNetworkSet, which rule selectors pick (`sets`).
 //!
@@ -58,18 +58,18 @@
 mod cover;
 mod k8s;
 mod keys;
+mod objects;
 mod ports;
-mod read;
 mod rule;
 mod selector;
 mod sets;
 
 pub use selector::{parse as parse_selector, tokenize, Expr, Lookup, Tok};
 
-use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
 use crate::analysis::side::{by_majority, Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use crate::analysis::targets::{object_name, origin, Manifests, Reading};
 use crate::analysis::universe::{Kind, PointId, Universe, ZoneId, NAMESPACE_NAME_LABEL};
 use crate::backend::ANNOTATION_SOURCE;
 use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
@@ -80,8 +80,8 @@ use std::sync::Arc;
 
 use cover::*;
 use keys::*;
+use objects::*;
 use ports::*;
-use read::*;
 use sets::*;
 
 pub const API_VERSION: &str = "projectcalico.org/v3";

@@ -4,7 +4,7 @@
 //! Semantics follow kubernetes/api `networking/v1/types.go` and the website's
 //! `concepts/services-networking/network-policies.md`; each choice below cites why.
 
-use super::{
+use crate::backend::{
     Backend, EmitContext, EmitError, Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE, MANAGED_BY,
 };
 use crate::ir::{
@@ -33,12 +33,12 @@ impl Backend for Kubernetes {
         // that is not emitted must never pass silently.
         for rule in program.rules.iter().filter(|r| r.action == Action::Deny) {
             e.unsupported(
-                super::deny_construct(rule.direction),
+                crate::backend::deny_construct(rule.direction),
                 rule.origin,
                 "Kubernetes NetworkPolicy only allows; use --target cilium or --target calico for deny rules",
             );
         }
-        let (mut objects, errors) = super::per_workload(program, |range| {
+        let (mut objects, errors) = crate::backend::per_workload(program, |range| {
             let mut e = Emitter { program, cx, errors: Vec::new() };
             let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
             (objects, e.errors)
@@ -47,7 +47,7 @@ impl Backend for Kubernetes {
         for d in &program.default_denies {
             objects.extend(e.default_deny(d));
         }
-        super::finish(Target::Kubernetes, objects, e.errors)
+        crate::backend::finish(Target::Kubernetes, objects, e.errors)
     }
 }
 
@@ -100,7 +100,7 @@ impl Emitter<'_> {
             ),
         };
         let ns = p.namespace(wl.namespace).name.clone();
-        let annotations = super::validation::provenance(
+        let annotations = crate::backend::validation::provenance(
             Target::Kubernetes,
             "NetworkPolicy",
             wl,
@@ -254,7 +254,7 @@ impl Emitter<'_> {
         }
         let name = format!("default-deny-{}", d.direction.as_str());
         let on = format!("the NetworkPolicy `{name}`");
-        self.errors.extend(super::validation::annotations_too_large(
+        self.errors.extend(crate::backend::validation::annotations_too_large(
             Target::Kubernetes,
             &annotations,
             &on,

@@ -60,16 +60,16 @@
 //! does not model (L7 rules other than the DNS wildcard, host policies, ICMP, services,
 //! groups, reserved labels) are reported as problems.
 
-use super::kubernetes::{
-    block_coverage, parse_net, pods_in_zones, scans_pods, slot, union_all, yes_if, zone_index, Requirement,
-    Selector, CHUNK,
-};
-use super::{object_name, origin, Manifests, Reading};
 use crate::analysis::matrix::Semantics;
 use crate::analysis::ports::PortSet;
 use crate::analysis::side::{Act, Clause, Coverage, Fold, Match, Origin, Side, Step};
+use crate::analysis::targets::{object_name, origin, Manifests, Reading};
 use crate::analysis::universe::{Kind, PointId, Role, Universe, ZoneId};
 use crate::ir::{Direction, LabelOp, Protocol};
+use crate::targets::kubernetes::read::{
+    block_coverage, parse_net, pods_in_zones, scans_pods, slot, union_all, yes_if, zone_index, Requirement,
+    Selector, CHUNK,
+};
 use ipnet::IpNet;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -306,7 +306,9 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
         (r.problems, r.specs)
     });
     let (problems, specs, selecting) =
-        super::join_reads(parts, u.len(), |s: &SpecSide| s.isolation.is_some() || !s.steps.is_empty());
+        crate::analysis::targets::join_reads(parts, u.len(), |s: &SpecSide| {
+            s.isolation.is_some() || !s.steps.is_empty()
+        });
     Reading { semantics: Box::new(Cilium { specs, selecting }), problems }
 }
 

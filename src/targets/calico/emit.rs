@@ -23,7 +23,7 @@
 //!   EntityRules contain Ports"), ranges are `"a:b"`, at most 50 ports per rule;
 //! - open-source Calico has no DNS-name matching (no such field in `EntityRule`).
 
-use super::{
+use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
     ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
@@ -81,7 +81,7 @@ impl Backend for Calico {
     }
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
-        let (mut objects, errors) = super::per_workload(program, |range| {
+        let (mut objects, errors) = crate::backend::per_workload(program, |range| {
             let mut e = Emitter { program, cx, errors: Vec::new() };
             let objects = range.flat_map(|i| e.workload_policies(WorkloadId(i as u32))).collect();
             (objects, e.errors)
@@ -93,7 +93,7 @@ impl Backend for Calico {
         if let Some(first) = program.rules.iter().find(|r| r.action == Action::Deny) {
             objects.push(e.deny_tier(first.origin));
         }
-        super::finish(Target::Calico, objects, e.errors)
+        crate::backend::finish(Target::Calico, objects, e.errors)
     }
 }
 
@@ -226,7 +226,7 @@ impl Emitter<'_> {
                 ingress,
                 egress,
             };
-            let annotations = super::validation::provenance(
+            let annotations = crate::backend::validation::provenance(
                 Target::Calico,
                 "NetworkPolicy",
                 wl,
@@ -301,7 +301,7 @@ impl Emitter<'_> {
     fn deny_tier(&self, origin: Span) -> Object {
         let annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(origin))]);
         let spec = TierSpec { order: DENY_TIER_ORDER, default_action: "Pass" };
-        super::custom_object(API_VERSION, "Tier", DENY_TIER, None, annotations, spec, origin)
+        crate::backend::custom_object(API_VERSION, "Tier", DENY_TIER, None, annotations, spec, origin)
     }
 
     fn tier(&self) -> Option<&'static str> {
@@ -322,7 +322,7 @@ impl Emitter<'_> {
         if let Some(r) = &rule.reason {
             annotations.insert(ANNOTATION_REASON.to_string(), r.clone());
         }
-        self.errors.extend(super::validation::annotations_too_large(
+        self.errors.extend(crate::backend::validation::annotations_too_large(
             Target::Calico,
             &annotations,
             "one rule",
@@ -501,7 +501,7 @@ impl Emitter<'_> {
         }
         let name = format!("default-deny-{}", d.direction.as_str());
         let on = format!("the {kind} `{name}`");
-        self.errors.extend(super::validation::annotations_too_large(
+        self.errors.extend(crate::backend::validation::annotations_too_large(
             Target::Calico,
             &annotations,
             &on,
@@ -575,7 +575,7 @@ fn object(
     spec: Spec,
     origin: Span,
 ) -> Object {
-    super::custom_object(API_VERSION, kind, name, namespace, annotations, spec, origin)
+    crate::backend::custom_object(API_VERSION, kind, name, namespace, annotations, spec, origin)
 }
 
 fn type_name(dir: Direction) -> &'static str {

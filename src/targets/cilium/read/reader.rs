@@ -95,7 +95,7 @@ impl Reader<'_, '_> {
         let namespaced = match (obj["apiVersion"].as_str(), obj["kind"].as_str()) {
             (Some(API_VERSION), Some("CiliumNetworkPolicy")) => true,
             (Some(API_VERSION), Some("CiliumClusterwideNetworkPolicy")) => false,
-            (Some(super::super::kubernetes::API_VERSION), Some("NetworkPolicy")) => {
+            (Some(crate::targets::kubernetes::read::API_VERSION), Some("NetworkPolicy")) => {
                 self.k8s = true;
                 // `ExtractNamespaceOrDefault`.
                 let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
