@@ -5,7 +5,8 @@
 //! connectivity map, `compare.py` compares it pair by pair with `netpol matrix POLICIES
 //! --inventory INVENTORY --as csv`, `difftest.py` drives the seeds. A disagreement names the
 //! seed, the pair and both answers; the seed's input files stay under
-//! `target/tmp/nca/seed-N/`.
+//! `target/tmp/nca/seed-N/`. NCA's own published cases (`tests/upstream/nca/`, see its README)
+//! are compared the same way.
 //!
 //! Where python3 or NCA is missing the tests say `SKIPPED: ...` on stderr and pass, unless
 //! `NETPOL_REQUIRE_NCA=1` (set by `.ci/run`, which installs NCA and names its Python in
@@ -94,6 +95,8 @@ fn netpol_reads_policies_as_nca_does() {
         out.to_str().expect("utf-8 path"),
         "--seeds",
         &seeds,
+        "--upstream",
+        root().join("tests/upstream/nca").to_str().expect("utf-8 path"),
     ]);
     say(report.lines().last().unwrap_or(""));
     assert!(ok, "netpol and NCA disagree (inputs kept under {}):\n{report}", out.display());

@@ -4,6 +4,9 @@ network-config-analyzer (NCA 2.1.0). Run by `tests/nca.rs`; by hand:
 
     python3 tests/nca/difftest.py --netpol target/debug/netpol --out target/nca --seeds 0:40
 
+Also, with `--upstream DIR`, each folder of DIR is a published case: its files that hold
+policies are the policies, the others the inventory.
+
 For each seed: generate a cluster and policies (`gen.py`), write them as YAML under
 OUT/seed-N/ (`inventory.yaml`, `policies.yaml`), ask NCA (`nca_matrix.py` -> `nca.csv`) and
 netpol (`netpol matrix policies.yaml --inventory inventory.yaml --as csv` -> `netpol.csv`) for
@@ -53,12 +56,12 @@ def net_addresses(value, out):
     return out
 
 
-def run_nca(seed_dir):
+def run_nca(seed_dir, files=None):
     out = os.path.join(seed_dir, "nca.csv")
+    files = files or [os.path.join(seed_dir, "inventory.yaml"), os.path.join(seed_dir, "policies.yaml")]
+    args = [a for f in files for a in ("--resource_list", f)]
     proc = subprocess.run(
-        [sys.executable, os.path.join(HERE, "nca_matrix.py"), out,
-         "--resource_list", os.path.join(seed_dir, "inventory.yaml"),
-         "--resource_list", os.path.join(seed_dir, "policies.yaml")],
+        [sys.executable, os.path.join(HERE, "nca_matrix.py"), out] + args,
         capture_output=True, text=True, timeout=300)
     with open(os.path.join(seed_dir, "nca.log"), "w") as f:
         f.write(proc.stdout + proc.stderr)
@@ -68,10 +71,12 @@ def run_nca(seed_dir):
         return f.read()
 
 
-def run_netpol(netpol, seed_dir):
+def run_netpol(netpol, seed_dir, policies=None, inventory=None):
+    policies = policies or [os.path.join(seed_dir, "policies.yaml")]
+    inventory = inventory or [os.path.join(seed_dir, "inventory.yaml")]
     proc = subprocess.run(
-        [netpol, "matrix", os.path.join(seed_dir, "policies.yaml"),
-         "--inventory", os.path.join(seed_dir, "inventory.yaml"), "--as", "csv"],
+        [netpol, "matrix"] + policies + [a for f in inventory for a in ("--inventory", f)]
+        + ["--as", "csv"],
         capture_output=True, text=True, timeout=300)
     with open(os.path.join(seed_dir, "netpol.csv"), "w") as f:
         f.write(proc.stdout)
@@ -109,6 +114,56 @@ def check_seed(seed, netpol, out):
     if not problems:
         shutil.rmtree(seed_dir)
     return seed, case.family, problems, stats, notes
+
+
+POLICY_KINDS = {"NetworkPolicy", "GlobalNetworkPolicy"}
+POD_TEMPLATES = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+                 "ReplicationController"}
+
+
+def documents(path):
+    with open(path) as f:
+        for doc in yaml.safe_load_all(f):
+            if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
+                yield from (d for d in doc.get("items") or [] if isinstance(d, dict))
+            elif isinstance(doc, dict):
+                yield doc
+
+
+def check_upstream(case_dir, netpol, out):
+    """A published case: its policy files against its other files as the inventory."""
+    name = os.path.basename(case_dir)
+    files = sorted(os.path.join(case_dir, f) for f in os.listdir(case_dir)
+                   if f.endswith((".yaml", ".yml", ".json")))
+    policies, inventory, pods, policy_docs = [], [], [], []
+    for f in files:
+        docs = list(documents(f))
+        if any(d.get("kind") in POLICY_KINDS for d in docs):
+            policies.append(f)
+            policy_docs.extend(docs)
+        else:
+            inventory.append(f)
+        for d in docs:
+            meta = d.get("metadata") or {}
+            ns = meta.get("namespace", "default")
+            if d.get("kind") == "Pod":
+                pods.append(f"{ns}/{meta['name']}")
+            elif d.get("kind") in POD_TEMPLATES:
+                pods.append(f"{ns}/{meta['name']}({d['kind']})")
+    seed_dir = os.path.join(out, f"upstream-{name}")
+    shutil.rmtree(seed_dir, ignore_errors=True)
+    os.makedirs(seed_dir)
+    try:
+        nca_text = run_nca(seed_dir, files)
+        netpol_text, notes = run_netpol(netpol, seed_dir, policies, inventory)
+        addresses = sorted(net_addresses(policy_docs, {WORLD}))
+        problems, stats = compare.compare(pods, addresses, nca_text, netpol_text,
+                                          exact_pods=not gen.mentions_nets(policy_docs))
+    except Exception as e:
+        return f"upstream {name}", "k8s", [str(e)], {}, ""
+    if not problems:
+        shutil.rmtree(seed_dir)
+    return f"upstream {name}", "k8s", problems, stats, notes
 
 
 def nca_as_netpol(case, nca_text, drop=None, add=None):
@@ -193,6 +248,7 @@ def main():
     ap.add_argument("--out", required=True, help="folder for each seed's files")
     ap.add_argument("--seeds", default="0:40", help="A:B (A included, B not) or one seed")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--upstream", help="folder of published cases, one folder each")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds)
@@ -207,22 +263,31 @@ def main():
         ap.error("--netpol is required")
     failed = 0
     totals = {"pairs": 0, "exact": 0, "imprecise": 0}
+    upstream = []
+    if args.upstream:
+        upstream = sorted(os.path.join(args.upstream, d) for d in os.listdir(args.upstream)
+                          if os.path.isdir(os.path.join(args.upstream, d)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda s: check_seed(s, args.netpol, args.out), seeds))
+        results = list(pool.map(lambda c: check_upstream(c, args.netpol, args.out), upstream))
+        results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out), seeds))
     for seed, family, problems, stats, notes in results:
         for k in totals:
             totals[k] += stats.get(k, 0)
         if problems:
             failed += 1
-            seed_dir = os.path.join(args.out, f"seed-{seed}")
-            print(f"DISAGREEMENT seed {seed} ({family}); files in {seed_dir}")
+            if isinstance(seed, int):
+                what, seed_dir = f"seed {seed}", os.path.join(args.out, f"seed-{seed}")
+            else:
+                what, seed_dir = seed, os.path.join(args.out, seed.replace(" ", "-"))
+            print(f"DISAGREEMENT {what} ({family}); files in {seed_dir}")
             for p in problems[:12]:
                 print(f"  {p}")
             if len(problems) > 12:
                 print(f"  ... and {len(problems) - 12} more")
             if notes.strip():
                 print("  netpol's notes:\n    " + notes.strip().replace("\n", "\n    "))
-    print(f"nca difftest: {len(seeds)} seeds, {failed} disagreeing; {totals['pairs']} pairs "
+    print(f"nca difftest: {len(seeds)} seeds and {len(upstream)} published cases, {failed} "
+          f"disagreeing; {totals['pairs']} pairs "
           f"compared, {totals['exact']} of them exactly; {totals['imprecise']} where netpol's "
           f"certain and possible differ")
     return 1 if failed else 0
