@@ -9,6 +9,8 @@ use crate::span::Span;
 pub enum Severity {
     Error,
     Warning,
+    /// Information that changes no outcome: `--deny-warnings` does not count it.
+    Note,
 }
 
 /// A span with a short text saying what is at that spot.
@@ -55,6 +57,15 @@ impl Diagnostic {
         Diagnostic { severity: Severity::Warning, ..Self::error(code, message, span, label) }
     }
 
+    pub fn note(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic { severity: Severity::Note, ..Self::error(code, message, span, label) }
+    }
+
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -67,6 +78,10 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 }
 

@@ -19,4 +19,5 @@ pub mod par;
 pub mod resolve;
 pub mod span;
 pub mod syntax;
+pub mod world;
 pub mod yaml;

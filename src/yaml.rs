@@ -222,26 +222,249 @@ fn double_quoted(out: &mut String, s: &str) {
 /// keys that are not strings, and any plain scalar that YAML 1.1 readers and YAML 1.2 readers
 /// type differently (kubectl would apply something other than what a 1.2 reader sees).
 pub fn parse(document: &str) -> Result<Value, String> {
-    use saphyr_parser::{Event, Parser, ScalarStyle};
-    enum Open {
-        Seq(Vec<Value>),
-        Map(serde_json::Map<String, Value>, Option<String>),
-    }
-    let mut stack: Vec<Open> = Vec::new();
-    let mut root: Option<Value> = None;
+    use saphyr_parser::{Event, Parser};
+    let mut tree = Tree::default();
     let mut documents = 0;
     for event in Parser::new_from_str(document) {
         let (event, span) = event.map_err(|e| format!("not YAML: {e}"))?;
-        let line = span.start.line();
-        let value = match event {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
                     return Err("more than one YAML document".into());
                 }
+            }
+            other => tree.feed(other, span.start.line())?,
+        }
+    }
+    Ok(tree.root.unwrap_or(Value::Null))
+}
+
+/// One document of a stream read by [`parse_stream`].
+#[derive(Debug)]
+pub struct StreamDocument {
+    /// Where it starts and ends in the text, in bytes, and the line it starts on (from 1).
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    /// The document, refused as [`parse`] refuses one.
+    pub value: Result<Value, String>,
+}
+
+/// Every document of a YAML stream (`---`-separated; JSON is one document), read as [`parse`]
+/// reads one. A document refused for what it holds does not stop the others; text that is
+/// not YAML ends the stream, and is the last document's error.
+pub fn parse_stream(text: &str) -> Vec<StreamDocument> {
+    use saphyr_parser::{Event, Parser};
+    let offsets = Offsets::new(text);
+    let mut out = Vec::new();
+    // The document being read: its start, line, and the tree or why it is refused.
+    let mut open: Option<(usize, usize, Result<Tree, String>)> = None;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(x) => x,
+            Err(e) => {
+                let at = offsets.byte(e.marker().line(), e.marker().col());
+                let (start, line) = open.take().map_or((at, e.marker().line()), |o| (o.0, o.1));
+                out.push(StreamDocument {
+                    start,
+                    end: text.len(),
+                    line,
+                    value: Err(format!("not YAML: {e}")),
+                });
+                return out;
+            }
+        };
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => {
+                let line = span.start.line();
+                open = Some((offsets.byte(line, span.start.col()), line, Ok(Tree::default())));
+            }
+            Event::DocumentEnd => {
+                if let Some((start, line, tree)) = open.take() {
+                    let end = offsets.byte(span.end.line(), span.end.col()).max(start);
+                    let value = tree.map(|t| t.root.unwrap_or(Value::Null));
+                    let (start, end) = trim_range(text, start, end);
+                    let _ = line;
+                    let line = offsets.lines.partition_point(|l| *l <= start);
+                    out.push(StreamDocument { start, end, line, value });
+                }
+            }
+            other => {
+                if let Some((_, _, tree @ Ok(_))) = open.as_mut() {
+                    let line = span.start.line();
+                    if let Err(e) = tree.as_mut().map(|t| t.feed(other, line)).unwrap_or(Ok(())) {
+                        *tree = Err(e);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `start..end` of `text` less the whitespace and document markers (`---`, `...`) at its
+/// ends, which belong to no node.
+fn trim_range(text: &str, mut start: usize, mut end: usize) -> (usize, usize) {
+    loop {
+        let t = &text[start..end];
+        let trimmed = t.trim_end();
+        end = start + trimmed.len();
+        match trimmed.rsplit_once('\n') {
+            Some((_, last)) if last == "---" || last == "..." || last.starts_with("--- ") => {
+                end -= last.len();
+            }
+            _ => break,
+        }
+    }
+    loop {
+        let t = &text[start..end];
+        let trimmed = t.trim_start();
+        start = end - trimmed.len();
+        if trimmed.starts_with("---") && trimmed[3..].starts_with(['\n', '\r', ' ']) || trimmed == "---" {
+            start += 3;
+        } else {
+            break;
+        }
+    }
+    (start, end.max(start))
+}
+
+/// Byte offsets of (line, column in characters) positions of a text.
+struct Offsets<'a> {
+    text: &'a str,
+    lines: Vec<usize>,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut lines = vec![0];
+        lines.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Offsets { text, lines }
+    }
+
+    /// `line` from 1, `col` from 0.
+    fn byte(&self, line: usize, col: usize) -> usize {
+        let start = self.lines.get(line.saturating_sub(1)).copied().unwrap_or(self.text.len());
+        let rest = &self.text[start..];
+        start + rest.char_indices().nth(col).map_or(rest.len(), |(i, _)| i)
+    }
+}
+
+/// Where the node at `path` (`spec.ingress[0].from[1]`: keys, and list indices in brackets)
+/// starts and ends in `document`, in bytes: the longest prefix of the path that exists there.
+/// `None` when `document` is not YAML or not even the path's first key is in it.
+pub fn locate(document: &str, path: &str) -> Option<(usize, usize)> {
+    use saphyr_parser::{Event, Parser};
+    enum Step {
+        Key(String),
+        Index(usize),
+    }
+    let mut want = Vec::new();
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            want.push(Step::Key(key.to_string()));
+        }
+        while let Some((n, after)) = rest.split_once(']') {
+            want.push(Step::Index(n.parse().ok()?));
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    enum Frame {
+        Seq(usize),
+        Map(Option<String>),
+    }
+    let offsets = Offsets::new(document);
+    let mut stack: Vec<Frame> = Vec::new();
+    // How many steps of `want` the open frames match; the best node found so far.
+    let mut matched = 0;
+    let mut best: Option<(usize, (usize, usize))> = None;
+    // Per frame that is a node on the path: its depth in the path and its start.
+    let mut starts: Vec<(usize, usize, usize)> = Vec::new();
+    for event in Parser::new_from_str(document) {
+        let (event, span) = event.ok()?;
+        let at = offsets.byte(span.start.line(), span.start.col());
+        let end = offsets.byte(span.end.line(), span.end.col());
+        // Whether the node this event begins is the next step of the path.
+        let is_key = matches!(stack.last(), Some(Frame::Map(None)));
+        let on_path = !is_key
+            && stack.len() == matched
+            && match (stack.last(), want.get(matched.wrapping_sub(1))) {
+                (None, _) => true,
+                (Some(Frame::Seq(i)), Some(Step::Index(n))) => i == n,
+                (Some(Frame::Map(Some(k))), Some(Step::Key(w))) => k == w,
+                _ => false,
+            };
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if on_path {
+                    starts.push((stack.len(), matched, at));
+                    best = Some((matched, (at, at)));
+                }
+                stack.push(if matches!(event, Event::SequenceStart(..)) {
+                    Frame::Seq(0)
+                } else {
+                    Frame::Map(None)
+                });
+                if on_path {
+                    matched = (matched + 1).min(want.len() + 1);
+                }
                 continue;
             }
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                if starts.last().is_some_and(|s| s.0 == stack.len()) {
+                    let (_, depth, start) = starts.pop().expect("checked");
+                    if best.is_none_or(|b| b.0 <= depth) {
+                        best = Some((depth, (start, end.max(start))));
+                    }
+                    matched = depth;
+                }
+            }
+            Event::Scalar(text, ..) => {
+                if is_key {
+                    if let Some(Frame::Map(k)) = stack.last_mut() {
+                        *k = Some(text.into_owned());
+                    }
+                    continue;
+                }
+                if on_path && best.is_none_or(|b| b.0 <= matched) {
+                    best = Some((matched, (at, end.max(at))));
+                }
+            }
+            Event::Alias(_) => {}
+            _ => continue,
+        }
+        // A value ended: move its parent on.
+        match stack.last_mut() {
+            Some(Frame::Seq(i)) => *i += 1,
+            Some(Frame::Map(k)) => *k = None,
+            None => {}
+        }
+    }
+    // The root alone is no location.
+    best.filter(|b| b.0 > 0).map(|(_, (s, e))| trim_range(document, s, e))
+}
+
+/// A JSON tree built from parser events (see [`parse`] for what is refused).
+#[derive(Default)]
+struct Tree {
+    stack: Vec<Open>,
+    root: Option<Value>,
+}
+
+enum Open {
+    Seq(Vec<Value>),
+    Map(serde_json::Map<String, Value>, Option<String>),
+}
+
+impl Tree {
+    fn feed(&mut self, event: saphyr_parser::Event<'_>, line: usize) -> Result<(), String> {
+        use saphyr_parser::{Event, ScalarStyle};
+        let value = match event {
             Event::Alias(_) => return Err(format!("line {line}: an alias; manifests are written without")),
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
                 if anchor != 0 || tag.is_some() =>
@@ -249,18 +472,18 @@ pub fn parse(document: &str) -> Result<Value, String> {
                 return Err(format!("line {line}: an anchor or tag; manifests are written without"))
             }
             Event::SequenceStart(..) => {
-                stack.push(Open::Seq(Vec::new()));
-                continue;
+                self.stack.push(Open::Seq(Vec::new()));
+                return Ok(());
             }
             Event::MappingStart(..) => {
-                stack.push(Open::Map(serde_json::Map::new(), None));
-                continue;
+                self.stack.push(Open::Map(serde_json::Map::new(), None));
+                return Ok(());
             }
-            Event::SequenceEnd => match stack.pop() {
+            Event::SequenceEnd => match self.stack.pop() {
                 Some(Open::Seq(items)) => Value::Array(items),
                 _ => return Err("not YAML: unbalanced sequence".into()),
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match self.stack.pop() {
                 Some(Open::Map(map, None)) => Value::Object(map),
                 _ => return Err("not YAML: unbalanced mapping".into()),
             },
@@ -274,9 +497,10 @@ pub fn parse(document: &str) -> Result<Value, String> {
                     Value::String(text.into_owned())
                 }
             }
+            _ => return Ok(()),
         };
-        match stack.last_mut() {
-            None => root = Some(value),
+        match self.stack.last_mut() {
+            None => self.root = Some(value),
             Some(Open::Seq(items)) => items.push(value),
             Some(Open::Map(map, pending)) => match pending.take() {
                 Some(k) => {
@@ -290,8 +514,8 @@ pub fn parse(document: &str) -> Result<Value, String> {
                 },
             },
         }
+        Ok(())
     }
-    Ok(root.unwrap_or(Value::Null))
 }
 
 /// How YAML readers type a plain scalar: the YAML 1.2 core schema (serde_yaml and most newer
@@ -689,5 +913,74 @@ mod tests {
         for s in ["web", "kafka-0", "10.0.0.0/8", "fd00::/8", "app.kubernetes.io/name", "v1", "a:b"] {
             assert!(all_read_as_string(s), "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod stream_tests {
+    use super::*;
+    use serde_json::json;
+
+    const STREAM: &str = "# a comment\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\nkind: Namespace\nmetadata:\n  name: ns1\n  labels:\n    on: x\n---\n---\nkind: List\nitems:\n- kind: Pod\n  spec:\n    containers:\n    - name: c\n      ports:\n      - containerPort: 80\n        name: http\n";
+
+    #[test]
+    fn a_stream_is_read_document_by_document() {
+        let docs = parse_stream(STREAM);
+        assert_eq!(docs.len(), 4, "{docs:#?}");
+        assert_eq!(
+            docs[0].value.as_ref().expect("first"),
+            &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}})
+        );
+        assert_eq!(docs[0].line, 2);
+        // A plain `on` key is refused in its document only.
+        assert!(docs[1].value.as_ref().is_err_and(|e| e.contains("plain `on`")), "{:?}", docs[1].value);
+        assert_eq!(docs[1].line, 6);
+        assert_eq!(docs[2].value.as_ref().expect("empty"), &Value::Null);
+        assert_eq!(docs[3].value.as_ref().expect("list")["items"][0]["kind"], "Pod");
+        for d in &docs {
+            assert!(d.start <= d.end && d.end <= STREAM.len());
+        }
+        assert!(
+            STREAM[docs[3].start..docs[3].end].starts_with("kind: List"),
+            "{:?}",
+            &STREAM[docs[3].start..]
+        );
+    }
+
+    #[test]
+    fn broken_yaml_ends_the_stream_with_an_error() {
+        let docs = parse_stream("kind: Pod\n---\nkind: [Pod\n---\nkind: Namespace\n");
+        assert_eq!(docs.len(), 2, "{docs:#?}");
+        assert!(docs[0].value.is_ok());
+        assert!(docs[1].value.as_ref().is_err_and(|e| e.starts_with("not YAML")));
+        // JSON is YAML.
+        let docs = parse_stream("{\"kind\": \"List\", \"items\": [{\"kind\": \"Pod\"}]}");
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].value.as_ref().expect("json")["items"][0]["kind"], "Pod");
+    }
+
+    #[test]
+    fn locate_finds_the_node_at_a_path_or_its_nearest_ancestor() {
+        let doc = "kind: NetworkPolicy\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - podSelector:\n        matchLabels: {app: web}\n    - ipBlock:\n        cidr: 10.0.0.0/8\n  - ports:\n    - port: 80\n";
+        let at = |path: &str| locate(doc, path).map(|(s, e)| &doc[s..e]);
+        assert_eq!(at("kind"), Some("NetworkPolicy"));
+        assert_eq!(at("spec.ingress[1].ports[0].port"), Some("80"));
+        assert_eq!(at("spec.ingress[0].from[1].ipBlock.cidr"), Some("10.0.0.0/8"));
+        assert!(
+            at("spec.ingress[0].from[1]").is_some_and(|t| t.starts_with("ipBlock:")),
+            "{:?}",
+            at("spec.ingress[0].from[1]")
+        );
+        assert!(
+            at("spec.ingress[0].from[0]").is_some_and(|t| t.starts_with("podSelector:") && t.contains("web"))
+        );
+        // Past what exists: the deepest node that does.
+        assert_eq!(at("spec.ingress[1].ports[0].endPort"), Some("port: 80"));
+        let ingress = at("spec.ingress[7]");
+        assert!(ingress.is_some_and(|t| t.starts_with("from:") && t.ends_with("port: 80")), "{ingress:?}");
+        assert_eq!(at("metadata"), None);
+        // Multi-byte text before the node.
+        let doc = "metadata:\n  name: é\nspec:\n  x: 1\n";
+        assert_eq!(locate(doc, "spec.x").map(|(s, e)| &doc[s..e]), Some("1"));
     }
 }

@@ -34,6 +34,9 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// (RFC 3849).
 pub const WORLD_ADDRESSES: [&str; 2] = ["203.0.113.7", "2001:db8:1::7"];
 
+/// How the cluster DNS pod is named where no inventory names it.
+pub const KUBE_DNS_POD: &str = "kube-dns";
+
 /// What a point is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -58,6 +61,9 @@ pub enum Role {
     Workload(WorkloadId),
     /// The cluster DNS pod.
     KubeDns,
+    /// Pods of an inventory that share namespace, labels, named ports and service account (see
+    /// [`crate::world`]).
+    Inventory,
     /// A pod of its namespace that no workload declares, without labels.
     Unlabelled,
     /// A pod with a workload's labels in another namespace, which a `workload in namespaces`
@@ -89,7 +95,9 @@ pub struct Point {
 impl Point {
     pub fn kind(&self) -> Kind {
         match self.role {
-            Role::Workload(_) | Role::Relocated(_) | Role::KubeDns | Role::Unlabelled => Kind::Pod,
+            Role::Workload(_) | Role::Relocated(_) | Role::KubeDns | Role::Unlabelled | Role::Inventory => {
+                Kind::Pod
+            }
             Role::World(_) | Role::Address(_) => Kind::Net,
             Role::Host => Kind::Host,
             Role::ApiServer => Kind::ApiServer,
@@ -145,6 +153,11 @@ pub struct Universe {
     /// Addresses, sorted.
     nets: Vec<(IpAddr, PointId)>,
     workloads: Vec<PointId>,
+    /// The zone of each namespace of the program.
+    zone_of_ns: Vec<ZoneId>,
+    /// Whether the pods are an inventory's (see [`crate::world`]) rather than one per workload:
+    /// a workload then stands for the pods its selector picks.
+    inventory: bool,
     /// The points of each kind, in order.
     by_kind: [Vec<PointId>; 4],
     kube_dns: PointId,
@@ -153,19 +166,26 @@ pub struct Universe {
 }
 
 impl Universe {
-    pub fn new(program: &Program) -> Universe {
-        let mut u = Universe {
+    /// A universe with no points yet, for [`crate::world`] to fill.
+    pub(crate) fn empty() -> Universe {
+        Universe {
             points: Vec::new(),
             zones: Vec::new(),
             zone_by_name: rustc_hash::FxHashMap::default(),
             by_label: rustc_hash::FxHashMap::default(),
             nets: Vec::new(),
             workloads: Vec::new(),
+            zone_of_ns: Vec::new(),
+            inventory: false,
             by_kind: Default::default(),
             kube_dns: 0,
             host: 0,
             api_server: 0,
-        };
+        }
+    }
+
+    pub fn new(program: &Program) -> Universe {
+        let mut u = Universe::empty();
         let mut zone_of_ns = Vec::new();
         for (i, ns) in program.namespaces.iter().enumerate() {
             zone_of_ns.push(u.add_zone(&ns.name, Some(NamespaceId(i as u32))));
@@ -216,7 +236,7 @@ impl Universe {
             Role::KubeDns,
             kube_system,
             BTreeMap::from([(k.to_string(), v.to_string())]),
-            "kube-dns".to_string(),
+            KUBE_DNS_POD.to_string(),
         );
         for z in 0..u.zones.len() {
             let name = format!("{}/<unlabelled pod>", u.zones[z].name);
@@ -246,26 +266,33 @@ impl Universe {
                 }
             }
         }
-        let world: Vec<IpAddr> = WORLD_ADDRESSES.iter().filter_map(|a| a.parse().ok()).collect();
-        for ip in &world {
-            addresses.remove(ip);
-            u.add_point(Role::World(*ip), ip.to_string());
-        }
-        for ip in addresses {
-            u.add_point(Role::Address(ip), ip.to_string());
-        }
-        u.nets =
-            u.points.iter().enumerate().filter_map(|(i, p)| p.ip().map(|ip| (ip, i as PointId))).collect();
-        u.nets.sort();
-        u.host = u.add_point(Role::Host, "host".to_string());
-        u.api_server = u.add_point(Role::ApiServer, "kube-apiserver".to_string());
-        for p in u.ids() {
-            u.by_kind[u.point(p).kind().index()].push(p);
-        }
+        u.zone_of_ns = zone_of_ns;
+        u.finish(addresses);
         u
     }
 
-    fn add_zone(&mut self, name: &str, namespace: Option<NamespaceId>) -> ZoneId {
+    /// Adds the points outside the pods (the world addresses, `addresses`, the node and the
+    /// API server) and the indexes; the last step of building a universe.
+    pub(crate) fn finish(&mut self, mut addresses: BTreeSet<IpAddr>) {
+        let world: Vec<IpAddr> = WORLD_ADDRESSES.iter().filter_map(|a| a.parse().ok()).collect();
+        for ip in &world {
+            addresses.remove(ip);
+            self.add_point(Role::World(*ip), ip.to_string());
+        }
+        for ip in addresses {
+            self.add_point(Role::Address(ip), ip.to_string());
+        }
+        self.nets =
+            self.points.iter().enumerate().filter_map(|(i, p)| p.ip().map(|ip| (ip, i as PointId))).collect();
+        self.nets.sort();
+        self.host = self.add_point(Role::Host, "host".to_string());
+        self.api_server = self.add_point(Role::ApiServer, "kube-apiserver".to_string());
+        for p in self.ids() {
+            self.by_kind[self.point(p).kind().index()].push(p);
+        }
+    }
+
+    pub(crate) fn add_zone(&mut self, name: &str, namespace: Option<NamespaceId>) -> ZoneId {
         self.zone_by_name.entry(name.to_string()).or_insert(self.zones.len() as ZoneId);
         self.zones.push(Zone {
             name: name.to_string(),
@@ -278,12 +305,12 @@ impl Universe {
         (self.zones.len() - 1) as ZoneId
     }
 
-    fn add_point(&mut self, role: Role, name: String) -> PointId {
+    pub(crate) fn add_point(&mut self, role: Role, name: String) -> PointId {
         self.points.push(Point { role, zone: None, labels: BTreeMap::new(), service_account: None, name });
         (self.points.len() - 1) as PointId
     }
 
-    fn add_pod(
+    pub(crate) fn add_pod(
         &mut self,
         role: Role,
         zone: ZoneId,
@@ -330,8 +357,22 @@ impl Universe {
 
     /// The zone of a namespace of the program.
     pub fn zone_of_namespace(&self, ns: NamespaceId) -> ZoneId {
-        // Zones are created in the program's namespace order, first.
-        ns.0
+        self.zone_of_ns[ns.index()]
+    }
+
+    /// Whether the pods are an inventory's: see [`Universe::points_of_peer`].
+    pub fn is_inventory(&self) -> bool {
+        self.inventory
+    }
+
+    pub(crate) fn set_inventory(&mut self, zone_of_ns: Vec<ZoneId>, kube_dns: PointId) {
+        self.inventory = true;
+        self.zone_of_ns = zone_of_ns;
+        self.kube_dns = kube_dns;
+    }
+
+    pub(crate) fn zone_mut(&mut self, z: ZoneId) -> &mut Zone {
+        &mut self.zones[z as usize]
     }
 
     pub fn workload(&self, w: WorkloadId) -> PointId {
@@ -410,6 +451,10 @@ impl Universe {
     /// The points an `expect` names by a peer: what it stands for in full.
     pub fn points_of_peer(&self, program: &Program, peer: &Peer) -> Vec<PointId> {
         match peer {
+            Peer::Workload(w) if self.inventory => {
+                let wl = program.workload(*w);
+                self.select(self.zone_of_namespace(wl.namespace), &wl.selector)
+            }
             Peer::Workload(w) => vec![self.workload(*w)],
             Peer::Namespace(n) => self.zone(self.zone_of_namespace(*n)).pods.clone(),
             Peer::NamespaceSet(s) => {

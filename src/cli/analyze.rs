@@ -234,7 +234,7 @@ fn explain_side(
     out
 }
 
-fn verdict(cell: &Cell, ports: &PortSet) -> String {
+pub(crate) fn verdict(cell: &Cell, ports: &PortSet) -> String {
     let certain = cell.certain.intersect(ports);
     let possible = cell.possible.intersect(ports);
     if !ports.is_all() && ports.is_subset(&cell.certain) {
@@ -311,7 +311,7 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
         Role::Workload(_) => "workload",
         Role::Relocated(_) => "pod",
         Role::KubeDns => "kube-dns",
-        Role::Unlabelled => "pod",
+        Role::Unlabelled | Role::Inventory => "pod",
         Role::World(_) => "world",
         Role::Address(_) => "address",
         Role::Host => "host",
@@ -379,7 +379,7 @@ fn csv(field: &str) -> String {
 }
 
 /// Rows are sources, columns destinations (numbered as the rows).
-fn table(u: &Universe, rows: &Rows, name: &str) -> String {
+pub(crate) fn table(u: &Universe, rows: &Rows, name: &str) -> String {
     let n = u.len();
     let width = n.to_string().len() + 1;
     let label = u.ids().map(|p| u.point(p).name.len()).max().unwrap_or(0);

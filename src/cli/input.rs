@@ -34,7 +34,7 @@ pub(crate) fn expand_paths(paths: &[PathBuf], allow_empty: bool) -> Result<Vec<S
     let mut empty = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let found = match walk(p) {
+            let found = match walk(p, is_netpol_name) {
                 Ok(found) => found,
                 Err((dir, e)) => {
                     super::say(format_args!("error: cannot read directory `{}`: {e}", dir.display()));
@@ -80,9 +80,77 @@ fn dir_id(p: &Path, _: &Metadata) -> DirId {
     fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Every entry named `*.netpol` that is not a directory, below `root`, sorted. A directory
+fn is_netpol_name(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "netpol")
+}
+
+/// Whether a file is a manifest by its name: `.yaml`, `.yml` or `.json`.
+pub(crate) fn is_manifest_name(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+}
+
+/// The paths of an analysis command (`verify`, `why`, `matrix`): `.netpol` sources, and
+/// manifests (`.yaml`, `.yml`, `.json`, or `-` for stdin). A directory gives both kinds of
+/// file below it. `Err` holds the exit code once the reason is printed.
+pub(crate) fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<PathBuf>), i32> {
+    let (mut sources, mut manifests) = (Vec::new(), Vec::new());
+    for p in paths {
+        if p.as_os_str() == "-" || (!p.is_dir() && is_manifest_name(p)) {
+            manifests.push(p.clone());
+        } else if p.is_dir() {
+            let found = walk(p, |f| is_netpol_name(f) || is_manifest_name(f)).map_err(|(dir, e)| {
+                super::say(format_args!("error: cannot read directory `{}`: {e}", dir.display()));
+                super::EXIT_IO
+            })?;
+            if found.is_empty() {
+                super::say(format_args!(
+                    "error: no .netpol, .yaml, .yml or .json file under `{}`",
+                    p.display()
+                ));
+                return Err(super::EXIT_ERRORS);
+            }
+            for f in found {
+                if is_netpol_name(&f) {
+                    sources.push(f.display().to_string());
+                } else {
+                    manifests.push(f);
+                }
+            }
+        } else {
+            sources.push(p.display().to_string());
+        }
+    }
+    Ok((sources, manifests))
+}
+
+/// The manifest files below the paths of `--inventory` (files as given, `-` for stdin).
+pub(crate) fn expand_manifests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, i32> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let found = walk(p, is_manifest_name).map_err(|(dir, e)| {
+                super::say(format_args!("error: cannot read directory `{}`: {e}", dir.display()));
+                super::EXIT_IO
+            })?;
+            if found.is_empty() {
+                super::say(format_args!("error: no .yaml, .yml or .json file under `{}`", p.display()));
+                return Err(super::EXIT_ERRORS);
+            }
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The largest manifest file or stream netpol reads: 2 GiB, enough for a dump of a quarter of
+/// a million pods, and a bound on what a stream without end can cost.
+pub const MAX_MANIFEST_BYTES: u64 = 2 << 30;
+
+/// Every entry `want` accepts that is not a directory, below `root`, sorted. A directory
 /// that cannot be listed is an error, with its path.
-fn walk(root: &Path) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
+fn walk(root: &Path, want: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
     let mut seen: HashSet<DirId> = HashSet::new();
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -101,7 +169,7 @@ fn walk(root: &Path) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
             // to say it names no file.
             match fs::metadata(&path) {
                 Ok(m) if m.is_dir() => below.push(path),
-                _ if path.extension().is_some_and(|e| e == "netpol") => out.push(path),
+                _ if want(&path) => out.push(path),
                 _ => {}
             }
         }
@@ -115,27 +183,41 @@ fn walk(root: &Path) -> Result<Vec<PathBuf>, (PathBuf, io::Error)> {
 /// The text of the source file at `path`, or why there is none (a short phrase that never
 /// quotes the file). Only a regular file of at most [`MAX_SOURCE_BYTES`] is read.
 pub(crate) fn read_source(path: &Path) -> Result<String, String> {
-    regular(&fs::metadata(path).map_err(describe)?)?;
+    read_limited(path, MAX_SOURCE_BYTES)
+}
+
+/// The text of a manifest file: as [`read_source`], up to [`MAX_MANIFEST_BYTES`].
+pub(crate) fn read_manifest(path: &Path) -> Result<String, String> {
+    read_limited(path, MAX_MANIFEST_BYTES)
+}
+
+fn read_limited(path: &Path, max: u64) -> Result<String, String> {
+    regular(&fs::metadata(path).map_err(describe)?, max)?;
     let file = open(path).map_err(describe)?;
     // The file as opened: a FIFO swapped in after the check above is refused here, and the
     // open did not wait for a writer.
     let meta = file.metadata().map_err(describe)?;
-    regular(&meta)?;
+    regular(&meta, max)?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(describe)?;
+    file.take(max + 1).read_to_end(&mut bytes).map_err(describe)?;
     // The file may have grown since it was measured.
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(too_large());
+    if bytes.len() as u64 > max {
+        return Err(too_large(max));
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 /// Reads what the source reader reads of a stream (stdin): at most [`MAX_SOURCE_BYTES`], UTF-8.
 pub(crate) fn read_stream(input: impl Read) -> Result<String, String> {
+    read_stream_limited(input, MAX_SOURCE_BYTES)
+}
+
+/// A stream of at most `max` bytes, UTF-8.
+pub(crate) fn read_stream_limited(input: impl Read, max: u64) -> Result<String, String> {
     let mut bytes = Vec::new();
-    input.take(MAX_SOURCE_BYTES + 1).read_to_end(&mut bytes).map_err(describe)?;
-    if bytes.len() as u64 > MAX_SOURCE_BYTES {
-        return Err(too_large());
+    input.take(max + 1).read_to_end(&mut bytes).map_err(describe)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(max));
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
@@ -153,21 +235,21 @@ fn open(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
-fn regular(m: &Metadata) -> Result<(), String> {
+fn regular(m: &Metadata, max: u64) -> Result<(), String> {
     if m.is_dir() {
         return Err("a directory, not a file".to_string());
     }
     if !m.is_file() {
         return Err(format!("{}, not a regular file", kind(m)));
     }
-    if m.len() > MAX_SOURCE_BYTES {
-        return Err(too_large());
+    if m.len() > max {
+        return Err(too_large(max));
     }
     Ok(())
 }
 
-fn too_large() -> String {
-    format!("larger than {} MiB, the most netpol reads of a source file", MAX_SOURCE_BYTES >> 20)
+fn too_large(max: u64) -> String {
+    format!("larger than {} MiB, the most netpol reads of such a file", max >> 20)
 }
 
 #[cfg(unix)]
@@ -236,7 +318,7 @@ mod tests {
 
     #[test]
     fn an_endless_stream_is_refused_at_the_limit() {
-        assert_eq!(read_stream(io::repeat(b'a')), Err(too_large()));
+        assert_eq!(read_stream(io::repeat(b'a')), Err(too_large(MAX_SOURCE_BYTES)));
         let fits = io::repeat(b'a').take(10);
         assert_eq!(read_stream(fits).as_deref(), Ok("aaaaaaaaaa"));
     }

@@ -7,6 +7,7 @@ pub mod graph;
 mod input;
 pub mod output;
 pub mod render;
+mod world;
 
 use crate::backend::{Target, Version, Versions};
 use crate::driver::{self, Compilation, Options};
@@ -76,6 +77,9 @@ enum Command {
     },
     /// Prove every `expect` on every target, and check that each target's manifests allow
     /// exactly what the source means; exit 1 on any difference
+    ///
+    /// Given policy manifests (YAML or JSON, any dialect) instead, check the `expect` lines of
+    /// the .netpol files against what those manifests allow; exit 1 when one fails
     Verify {
         #[command(flatten)]
         input: InputArgs,
@@ -84,13 +88,18 @@ enum Command {
         target: TargetArg,
         #[command(flatten)]
         versions: VersionArgs,
+        #[command(flatten)]
+        world: WorldArgs,
         /// Print the report as JSON on stdout
         #[arg(long)]
         json: bool,
     },
     /// Is a connection allowed, and by which lines? e.g. `netpol why shop.netpol shop/web shop/db on tcp 5432`
+    ///
+    /// Given policy manifests (YAML or JSON, any dialect) instead, the ends are pods of the
+    /// inventory (`ns/pod`, `ns/name(Deployment)`), addresses, `host` or `kube-apiserver`
     Why {
-        /// A .netpol file or a directory of them
+        /// A .netpol file or a directory of them; or policy manifests (.yaml, .yml, .json, `-`)
         #[arg(value_name = "PATH")]
         path: PathBuf,
         /// The source: a workload (`ns/name`), `namespace NAME`, a network, or a built-in peer
@@ -105,11 +114,16 @@ enum Command {
         target: TargetArg,
         #[command(flatten)]
         versions: VersionArgs,
+        #[command(flatten)]
+        world: WorldArgs,
         /// Set a parameter, overriding its default (repeatable)
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
         set: Vec<(String, String)>,
     },
     /// The reachability matrix: which point may open a connection to which, on which ports
+    ///
+    /// Given policy manifests (YAML or JSON, any dialect), the matrix of what they allow, over
+    /// the pods of --inventory
     Matrix {
         #[command(flatten)]
         input: InputArgs,
@@ -118,6 +132,8 @@ enum Command {
         target: SemanticsArg,
         #[command(flatten)]
         versions: VersionArgs,
+        #[command(flatten)]
+        world: WorldArgs,
         /// A table for people, or every allowed pair as CSV or JSON
         #[arg(long = "as", id = "as", value_enum, default_value = "table")]
         layout: analyze::MatrixFormat,
@@ -181,6 +197,46 @@ struct InputArgs {
     /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorArg,
+}
+
+/// Policies and pods that netpol did not write (`verify`, `why`, `matrix`).
+#[derive(Args)]
+struct WorldArgs {
+    /// Namespaces, pods and workloads (Deployments, StatefulSets, …), as YAML or JSON files,
+    /// directories or `-` (e.g. `kubectl get namespaces,pods -A -o yaml`): the answers are
+    /// about these pods (repeatable)
+    #[arg(long, value_name = "PATH")]
+    inventory: Vec<PathBuf>,
+    /// Read policy manifests as this CNI enforces them (default: the CNI their kinds name;
+    /// Kubernetes NetworkPolicies alone are read as the Kubernetes API defines them)
+    #[arg(long, value_enum)]
+    cni: Option<CniArg>,
+    /// The namespace of manifests that name none, as `kubectl apply -n` would place them
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    namespace: String,
+}
+
+impl WorldArgs {
+    fn given(&self) -> bool {
+        !self.inventory.is_empty() || self.cni.is_some()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CniArg {
+    Kubernetes,
+    Cilium,
+    Calico,
+}
+
+impl CniArg {
+    fn dialect(self) -> crate::world::Dialect {
+        match self {
+            CniArg::Kubernetes => crate::world::Dialect::Kubernetes,
+            CniArg::Cilium => crate::world::Dialect::Cilium,
+            CniArg::Calico => crate::world::Dialect::Calico,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -264,10 +320,12 @@ pub fn main() -> i32 {
         Command::Check { input, target, versions } => {
             check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
         }
-        Command::Verify { input, target, versions, json } => {
-            verify(&input, target.targets(), versions.versions(), json)
-        }
-        Command::Why { path, from, to, ports, target, versions, set } => {
+        Command::Verify { input, target, versions, world, json } => match world_inputs(&input, &world) {
+            Ok(Some(w)) => world_verify(&input, &w, json),
+            Ok(None) => verify(&input, target.targets(), versions.versions(), json),
+            Err(code) => code,
+        },
+        Command::Why { path, from, to, ports, target, versions, world, set } => {
             let input = InputArgs {
                 paths: vec![path],
                 set,
@@ -275,10 +333,18 @@ pub fn main() -> i32 {
                 format: Format::Human,
                 color: ColorArg::Auto,
             };
-            why(&input, &from, &to, &ports, target.targets(), versions.versions())
+            match world_inputs(&input, &world) {
+                Ok(Some(w)) => world_why(&input, &w, &from, &to, &ports),
+                Ok(None) => why(&input, &from, &to, &ports, target.targets(), versions.versions()),
+                Err(code) => code,
+            }
         }
-        Command::Matrix { input, target, versions, layout: format } => {
-            matrix(&input, target, versions.versions(), format)
+        Command::Matrix { input, target, versions, world, layout: format } => {
+            match world_inputs(&input, &world) {
+                Ok(Some(w)) => world_matrix(&input, &w, format),
+                Ok(None) => matrix(&input, target, versions.versions(), format),
+                Err(code) => code,
+            }
         }
         Command::Graph { paths, set, format, target, versions, color } => {
             let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
@@ -287,6 +353,140 @@ pub fn main() -> i32 {
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
         Command::Lsp => crate::lsp::run(),
+    }
+}
+
+/// The paths and options of an analysis command over the world, once expanded.
+struct WorldPaths {
+    sources: Vec<String>,
+    manifests: Vec<PathBuf>,
+    inventory: Vec<PathBuf>,
+    set: Vec<(String, String)>,
+    namespace: String,
+    cni: Option<crate::world::Dialect>,
+}
+
+impl WorldPaths {
+    fn input(&self) -> world::WorldInput<'_> {
+        world::WorldInput {
+            sources: &self.sources,
+            manifests: &self.manifests,
+            inventory: &self.inventory,
+            set: &self.set,
+            namespace: &self.namespace,
+        }
+    }
+}
+
+/// `Some` when the command is about manifests (a manifest path, `--inventory` or `--cni`);
+/// `None` for a program alone, read the usual way.
+fn world_inputs(input: &InputArgs, w: &WorldArgs) -> Result<Option<WorldPaths>, i32> {
+    let (sources, manifests) = input::expand_inputs(&input.paths)?;
+    if manifests.is_empty() && !w.given() {
+        return Ok(None);
+    }
+    let inventory = input::expand_manifests(&w.inventory)?;
+    Ok(Some(WorldPaths {
+        sources,
+        manifests,
+        inventory,
+        set: input.set.clone(),
+        namespace: w.namespace.clone(),
+        cni: w.cni.map(CniArg::dialect),
+    }))
+}
+
+/// Loads the world, reads it as its CNI, and hands the reading to `f`; prints every
+/// diagnostic. Exit 1 on errors (or warnings with --deny-warnings), else `f`'s code.
+fn with_world(
+    input: &InputArgs,
+    w: &WorldPaths,
+    extra: &[std::net::IpAddr],
+    f: impl FnOnce(&mut world::Loaded, &world::Read, &mut Vec<crate::diagnostic::Diagnostic>) -> (String, i32),
+) -> i32 {
+    let mut l = match world::load(&w.input()) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let cni = world::choose(&mut l, w.cni);
+    let failed_early = l.diagnostics.iter().any(|d| d.is_error()) || cni.is_none();
+    if failed_early {
+        report_all(input, &l.sources, &mut l.diagnostics);
+        return EXIT_ERRORS;
+    }
+    let cni = cni.expect("checked");
+    let population = crate::world::universe::build(&l.world, l.program.as_ref(), extra);
+    let r = world::read(&mut l, cni, &population);
+    let mut more = Vec::new();
+    let (text, code) = f(&mut l, &r, &mut more);
+    l.diagnostics.extend(more);
+    report_all(input, &l.sources, &mut l.diagnostics);
+    let d = &l.diagnostics;
+    if d.iter().any(|d| d.is_error()) || (input.deny_warnings && d.iter().any(|d| d.is_warning())) {
+        let _ = print_out(&text, EXIT_ERRORS);
+        return EXIT_ERRORS;
+    }
+    print_out(&text, code)
+}
+
+fn world_matrix(input: &InputArgs, w: &WorldPaths, format: analyze::MatrixFormat) -> i32 {
+    with_world(input, w, &[], |_, r, _| (world::matrix(r, format), EXIT_OK))
+}
+
+fn world_verify(input: &InputArgs, w: &WorldPaths, json: bool) -> i32 {
+    with_world(input, w, &[], |l, r, diags| {
+        let report = world::verify(&l.sources, l.program.as_ref(), &l.world, r, diags);
+        let ok = report.expects_failed == 0;
+        let text = if json {
+            format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
+        } else {
+            world::print_verify(&report)
+        };
+        (text, world::exit_code(ok))
+    })
+}
+
+fn world_why(input: &InputArgs, w: &WorldPaths, from: &str, to: &str, ports: &[String]) -> i32 {
+    let ports = match world::parse_ports(ports) {
+        Ok(p) => p,
+        Err(e) => {
+            say(format_args!("error: {e}"));
+            say(format_args!(
+                "help: write ports as the language does: `on tcp 5432`, `on udp 53 and tcp 53`"
+            ));
+            return EXIT_USAGE;
+        }
+    };
+    with_world(input, w, &world::addresses(&[from, to]), |l, r, _| {
+        match world::why(&l.sources, r, from, to, &ports) {
+            Ok(text) => (text, EXIT_OK),
+            Err(e) => {
+                say(format_args!("error: {e}"));
+                (String::new(), EXIT_USAGE)
+            }
+        }
+    })
+}
+
+/// Every diagnostic, sorted, in the format asked for, on stderr.
+fn report_all(input: &InputArgs, sources: &crate::span::SourceMap, d: &mut [crate::diagnostic::Diagnostic]) {
+    crate::diagnostic::sort(d);
+    match input.format {
+        Format::Json => {
+            let _ = std::io::stderr().write_all(render::json(sources, d).as_bytes());
+        }
+        Format::Github => {
+            let _ = std::io::stderr().write_all(render::github(sources, d).as_bytes());
+        }
+        Format::Human => {
+            if d.is_empty() {
+                return;
+            }
+            let mut err = BufferedStandardStream::stderr(color_choice(input.color));
+            let _ = render::human(&mut err, sources, d);
+            let _ = writeln!(err, "netpol: {}", render::summary(d));
+            let _ = err.flush();
+        }
     }
 }
 

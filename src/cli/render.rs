@@ -25,6 +25,7 @@ pub fn human(out: &mut dyn WriteColor, sources: &SourceMap, diags: &[Diagnostic]
         let severity = match d.severity {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
+            Severity::Note => cs::Severity::Note,
         };
         let diag = cs::Diagnostic::new(severity)
             .with_code(d.code)
@@ -109,7 +110,11 @@ pub fn github(sources: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
         let l = location(sources, d.primary.span);
-        let kind = if d.is_error() { "error" } else { "warning" };
+        let kind = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
         let mut message = d.message.clone();
         if let Some(h) = &d.help {
             message.push_str("\nhelp: ");
@@ -137,9 +142,10 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Errors and warnings (notes are neither).
 pub fn counts(diags: &[Diagnostic]) -> (usize, usize) {
     let errors = diags.iter().filter(|d| d.is_error()).count();
-    (errors, diags.len() - errors)
+    (errors, diags.iter().filter(|d| d.is_warning()).count())
 }
 
 /// `2 errors, 1 warning`.

@@ -351,7 +351,11 @@ impl<'g> Cover<'g> {
                 .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
                 .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
             Role::KubeDns => Node::Entity(Entity::KubeDns),
-            Role::Unlabelled => Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone()),
+            // Graphs draw a program's universe, which has no inventory pods; one would stand
+            // for its namespace.
+            Role::Unlabelled | Role::Inventory => {
+                Node::Namespace(u.zone(point.zone.unwrap_or(0)).name.clone())
+            }
             Role::World(_) => Node::Entity(Entity::World),
             Role::Host => Node::Entity(Entity::Host),
             Role::ApiServer => Node::Entity(Entity::KubeApiserver),

@@ -122,6 +122,7 @@ pub fn convert(sources: &SourceMap, diags: &[diagnostic::Diagnostic]) -> Vec<(St
             severity: Some(match d.severity {
                 Severity::Error => DiagnosticSeverity::ERROR,
                 Severity::Warning => DiagnosticSeverity::WARNING,
+                Severity::Note => DiagnosticSeverity::INFORMATION,
             }),
             code: Some(NumberOrString::String(d.code.to_string())),
             source: Some("netpol".to_string()),

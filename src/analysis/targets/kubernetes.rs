@@ -226,6 +226,11 @@ pub(crate) fn pods_in_zones(u: &Universe, zones: &[(ZoneId, Match)], pods: &Sele
     c
 }
 
+/// Every point, possibly: what a rule that cannot be read may cover.
+pub(crate) fn possibly_anything() -> Coverage {
+    Coverage { kinds: [Match::Maybe; 4], ..Coverage::none() }
+}
+
 /// The coverage of a network and its exceptions over the address points: in the network and
 /// in no exception, Yes; else No. What it says of the other kinds is the caller's.
 pub(crate) fn block_coverage(u: &Universe, net: &IpNet, except: &[IpNet]) -> Coverage {
@@ -470,7 +475,10 @@ impl Reader<'_, '_> {
         }
     }
 
-    /// One ingress or egress rule as an allow clause.
+    /// One ingress or egress rule as an allow clause. A rule, a port or a peer that cannot be
+    /// read (the API server rejects the object) is a problem, and what it would allow is open:
+    /// the rule possibly allows anything, so the answers it decides say "possibly" rather
+    /// than guess whether the object exists or what it meant.
     fn rule(
         &mut self,
         obj: &Value,
@@ -479,32 +487,59 @@ impl Reader<'_, '_> {
         rule: &Value,
         peers_key: &str,
     ) -> Option<Step> {
+        let open = |r: &Value| {
+            Step::Clause(Clause {
+                cover: Arc::new(possibly_anything()),
+                ports: PortSet::all(),
+                act: Act::Allow,
+                origin: origin(obj, at.to_string(), Some(r)),
+            })
+        };
         let Some(map) = rule.as_object() else {
-            self.problem(obj, at, "a rule is an object");
-            return None;
+            self.problem(obj, at, "a rule is an object; read as possibly allowing anything");
+            return Some(open(rule));
         };
         for k in map.keys() {
             if k != peers_key && k != "ports" {
                 self.problem(obj, at, format!("unknown field `{k}`"));
             }
         }
-        let ports = self.ports(obj, at, rule.get("ports"))?;
+        let Some(ports) = self.ports(obj, at, rule.get("ports")) else {
+            return Some(open(rule));
+        };
         let cover = match rule.get(peers_key) {
             None | Some(Value::Null) => Arc::new(Coverage::everything()),
             Some(Value::Array(list)) if list.is_empty() => Arc::new(Coverage::everything()),
             Some(Value::Array(list)) => {
                 let mut peers = Vec::new();
+                let mut unread = false;
                 for (j, p) in list.iter().enumerate() {
                     match peer(p) {
                         Ok(x) => peers.push(x),
-                        Err(e) => self.problem(obj, &format!("{at}.{peers_key}[{j}]"), e),
+                        Err(e) => {
+                            self.problem(
+                                obj,
+                                &format!("{at}.{peers_key}[{j}]"),
+                                format!("{e}; read as possibly any peer"),
+                            );
+                            unread = true;
+                        }
                     }
                 }
-                self.coverage(zone, peers)
+                let cover = self.coverage(zone, peers);
+                if unread {
+                    Arc::new(cover.union(&possibly_anything(), self.u))
+                } else {
+                    cover
+                }
             }
             Some(other) => {
-                self.problem(obj, &format!("{at}.{peers_key}"), format!("not a list: {other}"));
-                return None;
+                self.problem(
+                    obj,
+                    &format!("{at}.{peers_key}"),
+                    format!("not a list: {other}; read as possibly any peer"),
+                );
+                return Some(open(rule));
             }
         };
         Some(Step::Clause(Clause {
@@ -522,7 +557,11 @@ impl Reader<'_, '_> {
             Some(Value::Array(l)) if l.is_empty() => return Some(PortSet::all()),
             Some(Value::Array(l)) => l,
             Some(other) => {
-                self.problem(obj, &format!("{at}.ports"), format!("not a list: {other}"));
+                self.problem(
+                    obj,
+                    &format!("{at}.ports"),
+                    format!("not a list: {other}; the rule is read as possibly allowing anything"),
+                );
                 return None;
             }
         };
@@ -531,7 +570,11 @@ impl Reader<'_, '_> {
             match port(p) {
                 Ok(set) => out = out.union(&set),
                 Err(e) => {
-                    self.problem(obj, &format!("{at}.ports[{i}]"), e);
+                    self.problem(
+                        obj,
+                        &format!("{at}.ports[{i}]"),
+                        format!("{e}; the rule is read as possibly allowing anything"),
+                    );
                     return None;
                 }
             }
@@ -866,9 +909,11 @@ mod tests {
         ];
         let r = read(&objects, &u);
         assert!(r.problems.len() >= 10, "{:#?}", r.problems);
-        // The broken rules allow nothing; the policy still isolates.
+        // The broken rules possibly allow anything, and certainly nothing: the API server
+        // rejects the object, and what it was meant to say is unknown.
         let side = r.semantics.side(pod(&u, "shop/web"), Direction::Ingress);
-        assert!(side.at(&u, pod(&u, "ops/tool")).possible.is_empty());
+        let cell = side.at(&u, pod(&u, "ops/tool"));
+        assert!(cell.certain.is_empty() && cell.possible.is_all(), "{cell:?}");
     }
 
     #[test]

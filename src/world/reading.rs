@@ -1,0 +1,110 @@
+//! The policies of a [`World`] read as one CNI enforces them.
+//!
+//! A cluster runs one CNI, and that CNI enforces Kubernetes NetworkPolicies beside its own
+//! kinds: Cilium turns them into Cilium rules, Calico into policies of its default tier. The
+//! reading is therefore chosen per input: Cilium's where Cilium policies are present, Calico's
+//! where Calico policies are, Kubernetes' (the API's own semantics) for NetworkPolicies alone,
+//! or the one `--cni` names. Policies of both Cilium and Calico in one input are an error
+//! (E0606): no cluster enforces both.
+//!
+//! Each problem a reader reports (a field it does not model, a shape the CNI rejects) becomes
+//! a warning (W0605) at the object and field it names.
+
+use super::{Dialect, Object, World};
+use crate::analysis::targets::{self, Reading};
+use crate::analysis::universe::Universe;
+use crate::backend::Target;
+use crate::diagnostic::Diagnostic;
+use crate::span::SourceMap;
+use serde_json::Value;
+
+/// The CNI whose reading answers for `world`: `cni` if given, else the one its policies'
+/// dialects imply. `Err` when Cilium and Calico policies meet.
+pub fn choose(world: &World, cni: Option<Dialect>) -> Result<Dialect, Box<Diagnostic>> {
+    let present = world.dialects();
+    let foreign = |d: Dialect| present.contains(&d);
+    let chosen = match cni {
+        Some(d) => d,
+        None if foreign(Dialect::Cilium) => Dialect::Cilium,
+        None if foreign(Dialect::Calico) => Dialect::Calico,
+        None => Dialect::Kubernetes,
+    };
+    // A CNI's own kinds that another CNI would never see.
+    let clash = [Dialect::Cilium, Dialect::Calico].into_iter().find(|d| *d != chosen && foreign(*d));
+    if let Some(other) = clash {
+        let first = world.policies.iter().find(|(d, _)| *d == other).map(|(_, o)| o);
+        let span = first.map(|o| o.span).expect("a policy of that dialect");
+        let message = if cni.is_some() {
+            format!("{} policies in an input read as {} enforces it", title(other), title(chosen))
+        } else {
+            "Cilium and Calico policies in one input: no cluster enforces both".to_string()
+        };
+        return Err(Box::new(
+            Diagnostic::error("E0606", message, span, format!("a {} policy", title(other)))
+                .with_help("give the policies of one cluster at a time, or pick the CNI with --cni"),
+        ));
+    }
+    Ok(chosen)
+}
+
+fn title(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Kubernetes => "Kubernetes",
+        Dialect::Cilium => "Cilium",
+        Dialect::Calico => "Calico",
+    }
+}
+
+/// The target whose reader reads a dialect.
+pub fn target(d: Dialect) -> Target {
+    match d {
+        Dialect::Kubernetes => Target::Kubernetes,
+        Dialect::Cilium => Target::Cilium,
+        Dialect::Calico => Target::Calico,
+    }
+}
+
+/// The policies of `world` that `cni` enforces: its own kinds and Kubernetes NetworkPolicies.
+pub fn policies(world: &World, cni: Dialect) -> Vec<&Object> {
+    world.policies.iter().filter(|(d, _)| *d == cni || *d == Dialect::Kubernetes).map(|(_, o)| o).collect()
+}
+
+/// Reads the policies `cni` enforces over `u`; the reader's problems as warnings (W0605).
+pub fn read<'u>(
+    world: &World,
+    cni: Dialect,
+    u: &'u Universe,
+    sources: &SourceMap,
+) -> (Reading<'u>, Vec<Diagnostic>) {
+    let objects = policies(world, cni);
+    let values: Vec<Value> = objects.iter().map(|o| o.value.clone()).collect();
+    let reading = targets::read(target(cni), &values, u);
+    let diagnostics = reading.problems.iter().map(|p| problem(p, &objects, sources)).collect();
+    (reading, diagnostics)
+}
+
+/// A reader's problem (`Kind ns/name field.path: what`) as a warning at that object's field.
+pub fn problem(text: &str, objects: &[&Object], sources: &SourceMap) -> Diagnostic {
+    // The object the problem names: the longest name it starts with.
+    let named = objects
+        .iter()
+        .map(|o| (o.name(), *o))
+        .filter(|(n, _)| {
+            text.strip_prefix(n.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ':']))
+        })
+        .max_by_key(|(n, _)| n.len());
+    let help =
+        "the answers for the connections this decides say \"possibly\" (or leave the object out, as the \
+                CNI would); fix the object, or check those connections by hand";
+    let Some((name, object)) = named else {
+        // No object named: the first one stands for the input.
+        let span = objects.first().map(|o| o.span).unwrap_or_default();
+        return Diagnostic::warning("W0605", text.to_string(), span, "in these policies").with_help(help);
+    };
+    let rest = text[name.len()..].trim_start_matches([' ', ':']);
+    let field = rest.split([':', ' ']).next().unwrap_or("");
+    let is_path = field.starts_with("spec") || field.starts_with("metadata") || field.starts_with("specs");
+    let span = if is_path { object.locate(sources, field) } else { object.locate(sources, "") };
+    let label = if is_path { field.to_string() } else { "this object".to_string() };
+    Diagnostic::warning("W0605", text.to_string(), span, label).with_help(help)
+}
