@@ -11,6 +11,7 @@ IPv4 addresses netpol names (an address stands for the NCA address range that ho
 that pair; pairs of two addresses are not policed and not reported by NCA):
 - sound: whatever NCA allows, netpol says is possibly allowed (NCA <= possible);
 - sound: whatever netpol says is certainly allowed, NCA allows (certain <= NCA);
+- consistent: what netpol says is certainly allowed it says is possibly allowed;
 - exact, for pod-to-pod pairs where no rule names an address block: possible == NCA. Where a
   rule does, netpol leaves open whether a pod's address lies in the block, so possible may be
   wider than NCA, which never puts a pod in an ipBlock.
@@ -99,7 +100,7 @@ def show(s):
 
 def range_of(name):
     """NCA's `first-last` address range as (first, last) integers, or None for a pod."""
-    if "/" in name or "-" not in name:
+    if "/" in name or "-" not in name or ":" in name:  # a pod, or IPv6 (not compared)
         return None
     a, b = name.split("-")
     return int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))
@@ -176,6 +177,9 @@ def compare(pods, addresses, nca_text, netpol_text, exact_pods):
             if not is_empty(minus(certain, theirs)):
                 problems.append(f"{label}: netpol says {show(minus(certain, theirs))} is certainly "
                                 f"allowed, NCA denies it\n      {answers}")
+            if not is_empty(minus(certain, possible)):
+                problems.append(f"{label}: netpol says {show(minus(certain, possible))} is certainly "
+                                f"allowed but not possibly allowed\n      {answers}")
             pod_pair = a not in addresses and b not in addresses
             if pod_pair and exact_pods:
                 stats["exact"] += 1

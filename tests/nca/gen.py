@@ -34,9 +34,15 @@ from dataclasses import dataclass, field
 
 NAMESPACES = ["alpha", "beta", "gamma", "delta"]
 NS_LABELS = {"team": ["red", "blue"], "env": ["prod", "dev"]}
+# What namespace selectors read: the labels above, and the name label the API server sets on
+# every namespace (NCA sets it too, `K8sNamespace`). Not Calico's own `projectcalico.org/name`,
+# which NCA does not know.
+NS_SELECTOR_LABELS = {**NS_LABELS, "kubernetes.io/metadata.name": NAMESPACES}
 POD_LABELS = {"app": ["web", "api", "db"], "role": ["front", "back"], "env": ["prod", "dev"]}
 PORTS = [53, 80, 443, 5432, 8080]
 PROTOCOLS = ["TCP", "UDP", "SCTP"]
+# Whether a Calico Pass rule may name its peer by nets / notNets (see `calico_rule`).
+PASS_WITH_NETS = False
 # Networks with their possible exceptions.
 NETS = [
     ("10.0.0.0/8", ["10.1.0.0/16", "10.2.3.0/24"]),
@@ -165,9 +171,9 @@ def k8s_peer(r, nets):
     if kind == "pod":
         return {"podSelector": label_selector(r, POD_LABELS)}
     if kind == "ns":
-        return {"namespaceSelector": label_selector(r, NS_LABELS)}
+        return {"namespaceSelector": label_selector(r, NS_SELECTOR_LABELS)}
     # NCA evaluates Exists / DoesNotExist only in the policy's namespace (see the module doc).
-    return {"namespaceSelector": label_selector(r, NS_LABELS),
+    return {"namespaceSelector": label_selector(r, NS_SELECTOR_LABELS),
             "podSelector": label_selector(r, POD_LABELS, allow_exists=False)}
 
 
@@ -212,6 +218,13 @@ def k8s_policy(r, name, ns, nets):
         for d, t in (("ingress", "Ingress"), ("egress", "Egress")):
             if d in spec and t not in types:
                 del spec[d]
+    elif spec.get("egress") == []:
+        # Without policyTypes an empty egress list does not make the policy an Egress one
+        # (kubernetes pkg/apis/networking/v1/defaults.go, SetDefaults_NetworkPolicy: Egress
+        # only `if len(obj.Spec.Egress) != 0`), but NCA infers Egress from the key being there
+        # (`K8sPolicyYamlParser`: `not policy_types and 'egress' in policy_spec`), its bug. The
+        # same policy without the key means the same to Kubernetes.
+        del spec["egress"]
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
@@ -253,15 +266,21 @@ def calico_ports(r):
     return ports
 
 
-def calico_entity(r, peer_side, nets):
+def calico_entity(r, peer_side, nets, namespaced):
     """An EntityRule: the peer's fields on the peer side, ports on the policed side."""
     ent = {}
     if peer_side:
         if r.random() < 0.5:
             ent["selector"] = calico_selector(r, POD_LABELS)
         if r.random() < 0.3:
-            ent["namespaceSelector"] = calico_selector(r, NS_LABELS)
-        if r.random() < 0.15:
+            ent["namespaceSelector"] = calico_selector(r, NS_SELECTOR_LABELS)
+        # A notSelector alone in a namespaced policy picks the endpoints of the policy's
+        # namespace that it does not pick (calico libcalico-go/lib/backend/syncersv1/
+        # updateprocessors/rules.go, getEndpointSelector: the namespace part applies "as soon as
+        # _any_ of the selector fields are used, including NotSelector"); NCA reads it as every
+        # endpoint and address but those (`CalicoPolicyYamlParser._get_rule_peers`), its bug.
+        # So a notSelector comes beside another selector field there.
+        if r.random() < 0.15 and (not namespaced or "selector" in ent or "namespaceSelector" in ent):
             ent["notSelector"] = calico_term(r, POD_LABELS)
         if nets and r.random() < 0.4:
             ent["nets"] = [r.choice(NETS)[0]]
@@ -270,14 +289,18 @@ def calico_entity(r, peer_side, nets):
     return ent
 
 
-def calico_rule(r, direction, nets):
+def calico_rule(r, direction, nets, namespaced):
     rule = {"action": r.choices(["Allow", "Deny", "Pass"], weights=[6, 3, 1])[0]}
+    # A Pass whose peer is given by nets / notNets is not generated while netpol's ordered fold
+    # reads a Pass that possibly matches as if passing were against the connection (side.rs,
+    # `fold_with`): then what it certainly allows can exceed what it possibly allows.
+    nets = nets and (rule["action"] != "Pass" or PASS_WITH_NETS)
     x = r.random()
     if x < 0.5:
         rule["protocol"] = r.choice(PROTOCOLS)
     elif x < 0.6:
         rule["notProtocol"] = r.choice(PROTOCOLS)
-    peer = calico_entity(r, True, nets)
+    peer = calico_entity(r, True, nets, namespaced)
     dst = {}
     # Ports only with a protocol that has them (validator.go: "rules that specify ports must
     # set protocol to TCP or UDP or SCTP").
@@ -305,7 +328,7 @@ def calico_policy(r, name, ns, order, nets):
     spec["selector"] = calico_selector(r, POD_LABELS)
     dirs = [d for d in ("ingress", "egress") if r.random() < 0.6]
     for d in dirs:
-        spec[d] = [calico_rule(r, d, nets) for _ in range(r.randint(1, 3))]
+        spec[d] = [calico_rule(r, d, nets, ns is not None) for _ in range(r.randint(1, 3))]
     if r.random() < 0.5 or not dirs:
         spec["types"] = [t for t in ("Ingress", "Egress") if r.random() < 0.6] or ["Ingress"]
         # The validator refuses rules for a direction the types leave out.
