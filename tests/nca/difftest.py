@@ -100,9 +100,9 @@ def addresses_of(case):
     return sorted(net_addresses(case.policies, {WORLD}))
 
 
-def check_seed(seed, netpol, out):
+def check_seed(seed, netpol, out, families=gen.FAMILIES):
     """(seed, family, problems, stats, notes)."""
-    case = gen.generate(seed)
+    case = gen.generate(seed, families)
     seed_dir = prepare(case, out)
     try:
         nca_text = run_nca(seed_dir)
@@ -248,10 +248,15 @@ def main():
     ap.add_argument("--out", required=True, help="folder for each seed's files")
     ap.add_argument("--seeds", default="0:40", help="A:B (A included, B not) or one seed")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--families", default=",".join(gen.FAMILIES),
+                    help="the policy families seeds take in turn: k8s, calico, mixed")
     ap.add_argument("--upstream", help="folder of published cases, one folder each")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds)
+    families = tuple(args.families.split(","))
+    if not set(families) <= {"k8s", "calico", "mixed"}:
+        ap.error(f"unknown family in {args.families}")
     os.makedirs(args.out, exist_ok=True)
     if args.self_test:
         failures = self_test(args.out, seeds)
@@ -269,7 +274,7 @@ def main():
                           if os.path.isdir(os.path.join(args.upstream, d)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda c: check_upstream(c, args.netpol, args.out), upstream))
-        results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out), seeds))
+        results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out, families), seeds))
     for seed, family, problems, stats, notes in results:
         for k in totals:
             totals[k] += stats.get(k, 0)

@@ -7,6 +7,9 @@ Deployments with labels and container ports) and policy documents of one family:
   peers by podSelector, namespaceSelector, both, or ipBlock with except; ports with or without
   protocol, port and endPort; policyTypes given or left to inference; rules with no peers, an
   empty peer list, no ports, an empty port list; a direction with an empty rule list.
+- `mixed` (on request: `difftest.py --families`): Calico policies and Kubernetes
+  NetworkPolicies together, as a Calico cluster enforces them (the Kubernetes ones in the
+  default tier at order 1000).
 - `calico`: `projectcalico.org/v3` NetworkPolicy and GlobalNetworkPolicy in the default tier:
   selector expressions, rule actions Allow / Deny / Pass, `order`, `types` given or inferred,
   rule `protocol` / `notProtocol`, `selector` / `notSelector` / `namespaceSelector`, `nets` /
@@ -66,9 +69,13 @@ class Case:
     has_nets: bool = False
 
 
-def generate(seed):
+# The families a seed is drawn from, in turn (seed modulo their number).
+FAMILIES = ("k8s", "calico")
+
+
+def generate(seed, families=FAMILIES):
     r = random.Random(seed)
-    family = "k8s" if seed % 2 == 0 else "calico"
+    family = families[seed % len(families)]
     case = Case(seed=seed, family=family)
     namespaces = sorted(r.sample(NAMESPACES, r.randint(2, 4)))
     for ns in namespaces:
@@ -111,16 +118,21 @@ def generate(seed):
                 case.pods.append(f"{ns}/{name}")
     nets = r.random() < 0.4
     if family == "k8s":
-        for i in range(r.randint(1, 4)):
+        for i in range(r.randint(2, 5)):
             case.policies.append(k8s_policy(r, f"np{i}", r.choice(namespaces), nets))
     else:
-        orders = r.sample(range(1, 50), 5)
+        # Calico orders a Kubernetes NetworkPolicy at 1000 in the default tier
+        # (`k8s/conversion`: "policy order of 1000"), so mixed seeds draw orders around it.
+        orders = r.sample(range(1, 50) if family == "calico" else range(900, 1100, 7), 5)
         for i in range(r.randint(1, 4)):
             order = orders[i] if i > 0 or r.random() < 0.7 else None
             if r.random() < 0.6:
                 case.policies.append(calico_policy(r, f"cnp{i}", r.choice(namespaces), order, nets))
             else:
                 case.policies.append(calico_policy(r, f"gnp{i}", None, order, nets))
+        if family == "mixed":
+            for i in range(r.randint(1, 2)):
+                case.policies.append(k8s_policy(r, f"np{i}", r.choice(namespaces), nets))
     case.has_nets = nets and mentions_nets(case.policies)
     return case
 
@@ -245,6 +257,9 @@ def calico_term(r, keys_values):
         f"!has({k})",
         f"{k} in {{{in_set}}}",
         f"{k} not in {{{in_set}}}",
+        f"{k} contains '{v[1:3]}'",
+        f"{k} starts with '{v[:2]}'",
+        f"{k} ends with '{v[-1]}'",
     ])
 
 
@@ -254,8 +269,13 @@ def calico_selector(r, keys_values):
         return "all()"
     if x < 0.7:
         return calico_term(r, keys_values)
+    if x < 0.8:
+        return f"!({calico_term(r, keys_values)})"
     op = r.choice([" && ", " || "])
-    return f"({calico_term(r, keys_values)}){op}({calico_term(r, keys_values)})"
+    expr = f"({calico_term(r, keys_values)}){op}({calico_term(r, keys_values)})"
+    if r.random() < 0.3:
+        expr = f"({expr}){r.choice([' && ', ' || '])}({calico_term(r, keys_values)})"
+    return expr
 
 
 def calico_ports(r):
