@@ -100,18 +100,24 @@ def show(s):
 
 def range_of(name):
     """NCA's `first-last` address range as (first, last) integers, or None for a pod."""
-    if "/" in name or "-" not in name or ":" in name:  # a pod, or IPv6 (not compared)
+    a, dash, b = name.partition("-")
+    if not dash or ipv4(a) is None or ipv4(b) is None:  # a pod, or IPv6 (not compared)
         return None
-    a, b = name.split("-")
-    return int(ipaddress.IPv4Address(a)), int(ipaddress.IPv4Address(b))
+    return int(ipv4(a)), int(ipv4(b))
+
+
+# NCA adds a pod of its own for the cluster DNS, `kube-system/kube-dns-livesim` (labelled
+# `k8s-app: kube-dns`), when a policy names that label; netpol's universe always holds one,
+# `kube-dns`.
+ALIASES = {"kube-system/kube-dns-livesim": "kube-dns"}
 
 
 def read_nca(text):
-    """{(from, to): ports} as nca_matrix.py writes them. An address range is not a fixed cell:
-    NCA splits the address space per pair, so one address lies in different ranges for
-    different pairs."""
-    return {(row["from"], row["to"]): parse_ports(row["ports"])
-            for row in csv.DictReader(io.StringIO(text))}
+    """{(from, to): ports} as nca_matrix.py writes them, pods named as netpol names them. An
+    address range is not a fixed cell: NCA splits the address space per pair, so one address
+    lies in different ranges for different pairs."""
+    return {(ALIASES.get(row["from"], row["from"]), ALIASES.get(row["to"], row["to"])):
+            parse_ports(row["ports"]) for row in csv.DictReader(io.StringIO(text))}
 
 
 def nca_ports(nca, a, b):
@@ -159,7 +165,9 @@ def compare(pods, addresses, nca_text, netpol_text, exact_pods):
     addresses = sorted({n for n in names if ipv4(n) is not None}, key=lambda n: int(ipv4(n)))
 
     problems, stats = [], {"pairs": 0, "exact": 0, "imprecise": 0}
-    ends = list(pods) + addresses
+    # The DNS pod, where NCA has one (see ALIASES).
+    extra = [a for a in ALIASES.values() if any(a in pair for pair in nca)]
+    ends = list(pods) + extra + addresses
     empty = parse_ports("")
     for a in ends:
         for b in ends:
