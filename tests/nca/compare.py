@@ -12,9 +12,10 @@ that pair; pairs of two addresses are not policed and not reported by NCA):
 - sound: whatever NCA allows, netpol says is possibly allowed (NCA <= possible);
 - sound: whatever netpol says is certainly allowed, NCA allows (certain <= NCA);
 - consistent: what netpol says is certainly allowed it says is possibly allowed;
-- exact, for pod-to-pod pairs where no rule names an address block: possible == NCA. Where a
-  rule does, netpol leaves open whether a pod's address lies in the block, so possible may be
-  wider than NCA, which never puts a pod in an ipBlock.
+- exact, for pairs of a pod and an address, and for pod-to-pod pairs where no rule names an
+  address block: certain == possible == NCA. Where a rule does name one, netpol leaves open
+  whether a pod's address lies in it, so its pod-to-pod answer may be open where NCA, which
+  never puts a pod in an address block, decides.
 """
 import csv
 import io
@@ -189,12 +190,17 @@ def compare(pods, addresses, nca_text, netpol_text, exact_pods):
                 problems.append(f"{label}: netpol says {show(minus(certain, possible))} is certainly "
                                 f"allowed but not possibly allowed\n      {answers}")
             pod_pair = a not in addresses and b not in addresses
-            if pod_pair and exact_pods:
+            if exact_pods or not pod_pair:
                 stats["exact"] += 1
                 extra = minus(possible, theirs)
+                why = "no address block in play" if pod_pair else "an address is no pod"
                 if not is_empty(extra):
                     problems.append(f"{label}: netpol says {show(extra)} is possibly allowed, NCA "
-                                    f"denies it (no address block in play)\n      {answers}")
+                                    f"denies it ({why})\n      {answers}")
+                short = minus(theirs, certain)
+                if not is_empty(short):
+                    problems.append(f"{label}: netpol says {show(short)} is only possibly allowed, "
+                                    f"NCA allows it ({why})\n      {answers}")
             if certain != possible:
                 stats["imprecise"] += 1
     return problems, stats
