@@ -42,6 +42,9 @@ pub struct Options {
     /// Keep the manifests read back from their YAML for `expect` in [`Compilation::read_back`],
     /// so an analysis after the compile does not parse them again.
     pub keep_read_back: bool,
+    /// Leave the program's `expect`s unchecked: they are about other policies (manifests
+    /// netpol did not write, `crate::world::expects`), not about the program's rules.
+    pub expects_elsewhere: bool,
 }
 
 /// Everything one run produced. `outputs` is empty unless there are no errors.
@@ -118,7 +121,9 @@ pub fn compile_with_syntax(
         c.queries = queries;
     }
     c.diagnostics.extend(crate::check::check(&resolved));
-    c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
+    if !options.expects_elsewhere {
+        c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
+    }
     if c.has_errors() {
         c.program = Some(resolved.program);
         return finish(c);

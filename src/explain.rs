@@ -46,6 +46,19 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0207", include_str!("../docs/errors/W0207.md")),
     ("W0208", include_str!("../docs/errors/W0208.md")),
     ("W0209", include_str!("../docs/errors/W0209.md")),
+    ("E0601", include_str!("../docs/errors/E0601.md")),
+    ("W0602", include_str!("../docs/errors/W0602.md")),
+    ("N0603", include_str!("../docs/errors/N0603.md")),
+    ("W0604", include_str!("../docs/errors/W0604.md")),
+    ("W0605", include_str!("../docs/errors/W0605.md")),
+    ("E0606", include_str!("../docs/errors/E0606.md")),
+    ("E0607", include_str!("../docs/errors/E0607.md")),
+    ("W0610", include_str!("../docs/errors/W0610.md")),
+    ("W0611", include_str!("../docs/errors/W0611.md")),
+    ("W0612", include_str!("../docs/errors/W0612.md")),
+    ("W0613", include_str!("../docs/errors/W0613.md")),
+    ("W0614", include_str!("../docs/errors/W0614.md")),
+    ("W0615", include_str!("../docs/errors/W0615.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

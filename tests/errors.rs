@@ -15,14 +15,38 @@ struct PageArgs {
     target: Target,
     versions: Versions,
     svg: bool,
+    /// `--manifests`: the example's first `yaml` block is a policy manifest (see
+    /// docs/errors/README.md), and its `netpol` block, if any, `expect` lines about it.
+    manifests: Option<String>,
+    /// `--check`: with `--manifests`, run the coverage checks (`netpol check --inventory`).
+    coverage: bool,
+}
+
+/// The text of the first ````lang` block of `page` before its `## Fix`.
+fn block(page: &str, lang: &str) -> Option<String> {
+    let example = &page[..page.find("## Fix").unwrap_or(page.len())];
+    let fence = format!("```{lang}\n");
+    let start = example.find(&fence)? + fence.len();
+    let end = start + example[start..].find("```")?;
+    Some(example[start..end].to_string())
 }
 
 /// The first ```netpol block of a page and the `<!-- netpol-args: … -->` line before it.
 fn first_example(page: &str) -> (String, PageArgs) {
+    let mut args = PageArgs {
+        sets: Vec::new(),
+        target: Target::Kubernetes,
+        versions: Versions::DEFAULT,
+        svg: false,
+        manifests: None,
+        coverage: page.contains("<!-- netpol-args: --manifests --check -->"),
+    };
+    if page.contains("<!-- netpol-args: --manifests") {
+        args.manifests = Some(block(page, "yaml").expect("a --manifests page has a ```yaml example"));
+        return (block(page, "netpol").unwrap_or_default(), args);
+    }
     let start = page.find("```netpol\n").expect("page has a ```netpol example") + "```netpol\n".len();
     let end = start + page[start..].find("```").expect("closed block");
-    let mut args =
-        PageArgs { sets: Vec::new(), target: Target::Kubernetes, versions: Versions::DEFAULT, svg: false };
     let words: Vec<String> = page[..start]
         .lines()
         .filter_map(|l| l.trim().strip_prefix("<!-- netpol-args:")?.strip_suffix("-->").map(str::to_string))
@@ -48,6 +72,9 @@ fn first_example(page: &str) -> (String, PageArgs) {
 /// The page example compiled as its arguments say, with the diagram's diagnostic when it asks
 /// for one.
 fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
+    if let Some(yaml) = &args.manifests {
+        return diagnose_manifests(yaml, source, args.coverage);
+    }
     let sets: Vec<(&str, &str)> = args.sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut c = compile_with(source, &[args.target], &sets, args.versions);
     if args.svg && !c.has_errors() {
@@ -62,11 +89,73 @@ fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
     c
 }
 
+/// A manifest (and `expect` lines) read as `netpol verify expects.netpol example.yaml` reads
+/// them: the world's diagnostics, the reader's, and the expectations'.
+fn diagnose_manifests(yaml: &str, expects: &str, coverage: bool) -> netpol::driver::Compilation {
+    use netpol::analysis::matrix::Semantics;
+    use netpol::world::{
+        coverage as world_coverage, expects as world_expects, reading, universe, Use, World,
+    };
+    let mut c = if expects.is_empty() {
+        netpol::driver::Compilation {
+            sources: netpol::span::SourceMap::new(),
+            diagnostics: Vec::new(),
+            outputs: Vec::new(),
+            program: None,
+            queries: Vec::new(),
+            read_back: Vec::new(),
+        }
+    } else {
+        let loader =
+            MemLoader(std::collections::HashMap::from([("test.netpol".to_string(), expects.to_string())]));
+        let options = netpol::driver::Options { expects_elsewhere: true, ..Default::default() };
+        netpol::driver::compile(&["test.netpol".to_string()], &loader, &options)
+    };
+    let file = c.sources.add("example.yaml", yaml.to_string());
+    let mut world = World::default();
+    world.add_file(&c.sources, file, Use::Policies, "default");
+    c.diagnostics.append(&mut world.diagnostics);
+    match reading::choose(&world, None) {
+        Err(d) => c.diagnostics.push(*d),
+        Ok(cni) => {
+            let pop = universe::build(&world, c.program.as_ref(), &[]);
+            // As the command line: the manifests' reading, or the program's meaning where
+            // there are no policy manifests.
+            let (sem, cni): (Box<dyn Semantics>, _) = match &c.program {
+                Some(p) if world.policies.is_empty() => {
+                    (Box::new(netpol::analysis::reach::SourceSemantics::new(p, &pop.universe)), None)
+                }
+                _ => {
+                    let (r, problems) = reading::read(&world, cni, &pop.universe, &c.sources);
+                    c.diagnostics.extend(problems);
+                    (r.semantics, Some(cni))
+                }
+            };
+            if coverage {
+                let found = world_coverage::check(&c.sources, &world, &pop, &*sem, c.program.as_ref(), cni);
+                c.diagnostics.extend(found);
+            } else if let Some(p) = &c.program {
+                let failed = world_expects::check(&c.sources, p, &world, cni, &pop.universe, &*sem);
+                c.diagnostics.extend(failed);
+            }
+        }
+    }
+    netpol::diagnostic::sort(&mut c.diagnostics);
+    c
+}
+
 #[test]
 fn every_page_example_yields_its_code() {
     for (code, page) in netpol::explain::PAGES {
         let (source, args) = first_example(page);
         let c = diagnose(&source, &args);
+        let source = match &args.manifests {
+            Some(yaml) => format!(
+                "{yaml}{}",
+                if source.is_empty() { String::new() } else { format!("----- EXPECTS\n{source}") }
+            ),
+            None => source,
+        };
         let got = codes(&c);
         assert!(got.contains(code), "{code}: the page's example gave {got:?}\n{}", render(&c));
         let others: Vec<_> = got.iter().filter(|c| *c != code).collect();
@@ -84,7 +173,7 @@ fn every_page_is_listed_and_every_listed_code_has_a_page() {
     let files: BTreeSet<String> = std::fs::read_dir(&dir)
         .expect("docs/errors")
         .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
-        .filter(|n| n.starts_with('E') || n.starts_with('W'))
+        .filter(|n| n.starts_with('E') || n.starts_with('W') || n.starts_with('N'))
         .map(|n| n.trim_end_matches(".md").to_string())
         .collect();
     let listed: BTreeSet<String> = netpol::explain::PAGES.iter().map(|(c, _)| c.to_string()).collect();
@@ -111,7 +200,7 @@ fn every_code_the_source_emits_has_a_page() {
                 let code = text.get(i + 1..i + 6).unwrap_or("");
                 let closed = text.get(i + 6..i + 7) == Some("\"");
                 if closed
-                    && (code.starts_with('E') || code.starts_with('W'))
+                    && (code.starts_with('E') || code.starts_with('W') || code.starts_with('N'))
                     && code[1..].chars().all(|c| c.is_ascii_digit())
                 {
                     emitted.insert(code.to_string());

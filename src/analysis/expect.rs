@@ -10,7 +10,7 @@
 
 use super::matrix::Semantics;
 use super::ports::PortSet;
-use super::side::{Act, Cell, Origin, Side, Step};
+use super::side::{Act, Cell, Match, Origin, Side, Step};
 use super::universe::{PointId, Universe};
 use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
@@ -237,6 +237,15 @@ fn blame(
             Step::EndOfTier { origin, .. } if hit.ports.meets(missing) => {
                 (origin, format!("the {} of `{name}` ends in deny here", dir.as_str()))
             }
+            // An allow that depends on a fact the policies leave open (labels of a namespace
+            // no inventory lists, whether an address is a pod's): possible, not certain.
+            Step::Clause(c) if c.act == Act::Allow && hit.matched == Match::Maybe && hit.ports.meets(missing) => (
+                &c.origin,
+                format!(
+                    "the {} of `{name}` allows it here only if a fact left open holds (such as a namespace's labels)",
+                    dir.as_str()
+                ),
+            ),
             _ => continue,
         };
         if let Some(span) = locate(origin) {

@@ -266,6 +266,36 @@ impl PortSet {
         self.numeric.iter().all(Intervals::is_empty) && self.names.iter().all(Names::is_empty)
     }
 
+    /// The set with each port name it lists (by name) replaced by the number `lookup` gives
+    /// it, or by nothing where `lookup` has none: the ports of one destination whose
+    /// containers' named ports are known.
+    pub fn resolve_names(&self, lookup: impl Fn(Protocol, &str) -> Option<u16>) -> PortSet {
+        let mut out = self.clone();
+        for p in Protocol::ALL {
+            if let Names::Only(names) = &self.names[slot(p)] {
+                for n in names {
+                    if let Some(port) = lookup(p, n) {
+                        out.numeric[slot(p)].insert(port, port);
+                    }
+                }
+                out.names[slot(p)] = Names::Only(BTreeSet::new());
+            }
+        }
+        out
+    }
+
+    /// The port names the set lists by name, per protocol (a set of every name but some
+    /// lists none).
+    pub fn listed_names(&self) -> Vec<(Protocol, &str)> {
+        let mut out = Vec::new();
+        for p in Protocol::ALL {
+            if let Names::Only(names) = &self.names[slot(p)] {
+                out.extend(names.iter().map(|n| (p, n.as_str())));
+            }
+        }
+        out
+    }
+
     pub fn is_all(&self) -> bool {
         self.numeric.iter().all(Intervals::is_full) && self.names.iter().all(Names::is_all)
     }

@@ -66,6 +66,10 @@ enum Command {
         allow_empty: bool,
     },
     /// Check without writing anything; exit 1 on errors
+    ///
+    /// With --inventory (and policy manifests, or the program), report what the policies
+    /// leave uncovered among the inventory's pods: selectors that pick nothing, pods no policy
+    /// isolates, named ports no container declares
     Check {
         #[command(flatten)]
         input: InputArgs,
@@ -74,6 +78,8 @@ enum Command {
         target: Option<TargetArg>,
         #[command(flatten)]
         versions: VersionArgs,
+        #[command(flatten)]
+        world: WorldArgs,
     },
     /// Prove every `expect` on every target, and check that each target's manifests allow
     /// exactly what the source means; exit 1 on any difference
@@ -317,9 +323,13 @@ pub fn main() -> i32 {
             let write = output::WriteOptions { dry_run, allow_empty };
             compile(&input, target, versions.versions(), output.as_deref(), write)
         }
-        Command::Check { input, target, versions } => {
-            check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
-        }
+        Command::Check { input, target, versions, world } => match world_inputs(&input, &world) {
+            Ok(Some(w)) => world_check(&input, &w),
+            Ok(None) => {
+                check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
+            }
+            Err(code) => code,
+        },
         Command::Verify { input, target, versions, world, json } => match world_inputs(&input, &world) {
             Ok(Some(w)) => world_verify(&input, &w, json),
             Ok(None) => verify(&input, target.targets(), versions.versions(), json),
@@ -401,8 +411,15 @@ fn world_inputs(input: &InputArgs, w: &WorldArgs) -> Result<Option<WorldPaths>, 
 fn with_world(
     input: &InputArgs,
     w: &WorldPaths,
+    // `check`: diagnostics in machine formats on stdout, and named ports kept as names.
+    machine_on_stdout: bool,
     extra: &[std::net::IpAddr],
-    f: impl FnOnce(&mut world::Loaded, &world::Read, &mut Vec<crate::diagnostic::Diagnostic>) -> (String, i32),
+    f: impl FnOnce(
+        &mut world::Loaded,
+        Option<&crate::ir::Program>,
+        &world::Read,
+        &mut Vec<crate::diagnostic::Diagnostic>,
+    ) -> (String, i32),
 ) -> i32 {
     let mut l = match world::load(&w.input()) {
         Ok(l) => l,
@@ -411,16 +428,17 @@ fn with_world(
     let cni = world::choose(&mut l, w.cni);
     let failed_early = l.diagnostics.iter().any(|d| d.is_error()) || cni.is_none();
     if failed_early {
-        report_all(input, &l.sources, &mut l.diagnostics);
+        report_all(input, &l.sources, &mut l.diagnostics, machine_on_stdout);
         return EXIT_ERRORS;
     }
     let cni = cni.expect("checked");
-    let population = crate::world::universe::build(&l.world, l.program.as_ref(), extra);
-    let r = world::read(&mut l, cni, &population);
+    let program = l.program.take();
+    let population = crate::world::universe::build(&l.world, program.as_ref(), extra);
+    let r = world::read(&mut l, cni, program.as_ref(), &population, !machine_on_stdout);
     let mut more = Vec::new();
-    let (text, code) = f(&mut l, &r, &mut more);
+    let (text, code) = f(&mut l, program.as_ref(), &r, &mut more);
     l.diagnostics.extend(more);
-    report_all(input, &l.sources, &mut l.diagnostics);
+    report_all(input, &l.sources, &mut l.diagnostics, machine_on_stdout);
     let d = &l.diagnostics;
     if d.iter().any(|d| d.is_error()) || (input.deny_warnings && d.iter().any(|d| d.is_warning())) {
         let _ = print_out(&text, EXIT_ERRORS);
@@ -429,13 +447,22 @@ fn with_world(
     print_out(&text, code)
 }
 
+fn world_check(input: &InputArgs, w: &WorldPaths) -> i32 {
+    with_world(input, w, true, &[], |l, program, r, diags| {
+        let found =
+            crate::world::coverage::check(&l.sources, &l.world, r.population, &*r.semantics, program, r.cni);
+        diags.extend(found);
+        (String::new(), EXIT_OK)
+    })
+}
+
 fn world_matrix(input: &InputArgs, w: &WorldPaths, format: analyze::MatrixFormat) -> i32 {
-    with_world(input, w, &[], |_, r, _| (world::matrix(r, format), EXIT_OK))
+    with_world(input, w, false, &[], |_, _, r, _| (world::matrix(r, format), EXIT_OK))
 }
 
 fn world_verify(input: &InputArgs, w: &WorldPaths, json: bool) -> i32 {
-    with_world(input, w, &[], |l, r, diags| {
-        let report = world::verify(&l.sources, l.program.as_ref(), &l.world, r, diags);
+    with_world(input, w, false, &[], |l, program, r, diags| {
+        let report = world::verify(&l.sources, program, &l.world, r, diags);
         let ok = report.expects_failed == 0;
         let text = if json {
             format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
@@ -457,7 +484,7 @@ fn world_why(input: &InputArgs, w: &WorldPaths, from: &str, to: &str, ports: &[S
             return EXIT_USAGE;
         }
     };
-    with_world(input, w, &world::addresses(&[from, to]), |l, r, _| {
+    with_world(input, w, false, &world::addresses(&[from, to]), |l, _, r, _| {
         match world::why(&l.sources, r, from, to, &ports) {
             Ok(text) => (text, EXIT_OK),
             Err(e) => {
@@ -468,17 +495,28 @@ fn world_why(input: &InputArgs, w: &WorldPaths, from: &str, to: &str, ports: &[S
     })
 }
 
-/// Every diagnostic, sorted, in the format asked for, on stderr.
-fn report_all(input: &InputArgs, sources: &crate::span::SourceMap, d: &mut [crate::diagnostic::Diagnostic]) {
+/// Every diagnostic, sorted, in the format asked for: on stderr, or the machine formats on
+/// stdout for `check` (whose only output they are).
+fn report_all(
+    input: &InputArgs,
+    sources: &crate::span::SourceMap,
+    d: &mut [crate::diagnostic::Diagnostic],
+    machine_on_stdout: bool,
+) {
     crate::diagnostic::sort(d);
-    match input.format {
-        Format::Json => {
-            let _ = std::io::stderr().write_all(render::json(sources, d).as_bytes());
+    let machine = match input.format {
+        Format::Json => Some(render::json(sources, d)),
+        Format::Github => Some(render::github(sources, d)),
+        Format::Human => None,
+    };
+    match machine {
+        Some(text) if machine_on_stdout => {
+            let _ = write_stdout(text.as_bytes());
         }
-        Format::Github => {
-            let _ = std::io::stderr().write_all(render::github(sources, d).as_bytes());
+        Some(text) => {
+            let _ = std::io::stderr().write_all(text.as_bytes());
         }
-        Format::Human => {
+        None => {
             if d.is_empty() {
                 return;
             }
@@ -498,7 +536,14 @@ fn compile_for(
     queries: Vec<String>,
 ) -> Result<Compilation, i32> {
     let paths = expand_paths(&input.paths, false)?;
-    let options = Options { overrides: input.set.clone(), targets, versions, queries, keep_read_back: true };
+    let options = Options {
+        overrides: input.set.clone(),
+        targets,
+        versions,
+        queries,
+        keep_read_back: true,
+        ..Options::default()
+    };
     Ok(driver::compile(&paths, &FsLoader, &options))
 }
 

@@ -6,16 +6,16 @@
 use super::analyze::{explain_connection, verdict, MatrixFormat};
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
-use crate::analysis::expect::{self, ExpectFailure};
-use crate::analysis::matrix::{self, Rows};
+use crate::analysis::matrix::{self, Rows, Semantics};
 use crate::analysis::ports::PortSet;
-use crate::analysis::side::Origin;
+use crate::analysis::reach::SourceSemantics;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Options};
 use crate::ir::{Program, Protocol};
-use crate::span::{SourceMap, Span};
+use crate::span::SourceMap;
+use crate::world::ports::Resolved;
 use crate::world::universe::Population;
-use crate::world::{reading, Dialect, Object, Use, World};
+use crate::world::{reading, Dialect, Use, World};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -45,7 +45,8 @@ pub(crate) fn load(input: &WorldInput) -> Result<Loaded, i32> {
     let (sources, mut diagnostics, program) = if input.sources.is_empty() {
         (SourceMap::new(), Vec::new(), None)
     } else {
-        let options = Options { overrides: input.set.to_vec(), ..Options::default() };
+        let options =
+            Options { overrides: input.set.to_vec(), expects_elsewhere: true, ..Options::default() };
         let c = driver::compile(input.sources, &super::FsLoader, &options);
         (c.sources, c.diagnostics, c.program)
     };
@@ -82,17 +83,48 @@ pub(crate) fn load(input: &WorldInput) -> Result<Loaded, i32> {
     Ok(Loaded { sources, diagnostics, program, world })
 }
 
-/// The world read as one CNI: its universe and the reading, with their diagnostics added.
+/// What answers over the world: the manifests read as one CNI (their diagnostics added), or,
+/// where there are no policy manifests, the program's own meaning over the inventory's pods.
 pub(crate) struct Read<'a> {
-    pub cni: Dialect,
+    /// `None`: the program's meaning.
+    pub cni: Option<Dialect>,
+    /// `kubernetes reading of the manifests`, or `source`.
+    pub label: String,
     pub population: &'a Population,
-    pub reading: crate::analysis::targets::Reading<'a>,
+    pub semantics: Box<dyn Semantics + 'a>,
+    pub problems: usize,
 }
 
-pub(crate) fn read<'a>(l: &mut Loaded, cni: Dialect, population: &'a Population) -> Read<'a> {
+/// `resolve_names`: with an inventory, resolve named ports against its containers
+/// (`crate::world::ports`); `check` keeps them, to find names no container declares.
+pub(crate) fn read<'a>(
+    l: &mut Loaded,
+    cni: Dialect,
+    program: Option<&'a Program>,
+    population: &'a Population,
+    resolve_names: bool,
+) -> Read<'a> {
+    let resolve = resolve_names && l.world.has_inventory;
+    let wrap = |sem: Box<dyn Semantics + 'a>, cni: Option<Dialect>| -> Box<dyn Semantics + 'a> {
+        if resolve {
+            Box::new(Resolved::new(sem, population, cni))
+        } else {
+            sem
+        }
+    };
+    if let Some(program) = program.filter(|_| l.world.policies.is_empty()) {
+        let semantics = wrap(Box::new(SourceSemantics::new(program, &population.universe)), None);
+        return Read { cni: None, label: "source".to_string(), population, semantics, problems: 0 };
+    }
     let (reading, diags) = reading::read(&l.world, cni, &population.universe, &l.sources);
     l.diagnostics.extend(diags);
-    Read { cni, population, reading }
+    Read {
+        cni: Some(cni),
+        label: format!("{} reading of the manifests", cni.name()),
+        population,
+        semantics: wrap(reading.semantics, Some(cni)),
+        problems: reading.problems.len(),
+    }
 }
 
 /// The dialect to read as, or the E0606 diagnostic added.
@@ -135,8 +167,8 @@ struct JsonConnection {
 pub(crate) fn matrix(r: &Read, format: MatrixFormat) -> String {
     let pop = r.population;
     let u = &pop.universe;
-    let rows = Rows::build(&*r.reading.semantics, u);
-    let name = format!("{} reading of the manifests", r.cni.name());
+    let rows = Rows::build(&*r.semantics, u);
+    let name = r.label.clone();
     let text = |p: &PortSet| if p.is_empty() { String::new() } else { p.to_string() };
     match format {
         MatrixFormat::Table => super::analyze::table(u, &rows, &name),
@@ -248,9 +280,9 @@ pub(crate) fn why(
     let mut out = String::new();
     let on = if ports.is_all() { String::new() } else { format!(" on {ports}") };
     let _ = writeln!(out, "{from} -> {to}{on}");
-    let cell = matrix::connection(&*r.reading.semantics, u, s, d);
-    let _ = writeln!(out, "  {} reading of the manifests: {}", r.cni.name(), verdict(&cell, ports));
-    for line in explain_connection(sources, u, &*r.reading.semantics, s, d, ports) {
+    let cell = matrix::connection(&*r.semantics, u, s, d);
+    let _ = writeln!(out, "  {}: {}", r.label, verdict(&cell, ports));
+    for line in explain_connection(sources, u, &*r.semantics, s, d, ports) {
         let _ = writeln!(out, "    {line}");
     }
     Ok(out)
@@ -261,6 +293,7 @@ pub(crate) fn why(
 /// Counts of the reading, for `verify`'s report.
 #[derive(Serialize)]
 pub(crate) struct WorldReport {
+    /// The CNI the manifests are read as, or `source`.
     pub cni: &'static str,
     pub points: usize,
     pub inventory_pods: usize,
@@ -271,8 +304,8 @@ pub(crate) struct WorldReport {
     pub expects_failed: usize,
 }
 
-/// Checks the program's `expect`s against the reading; failures (E0401, and E0607 for an end
-/// that picks no point) are added to `diagnostics`. Returns the report.
+/// Checks the program's `expect`s against the reading (their failures added to
+/// `diagnostics`) and counts what the reading allows.
 pub(crate) fn verify(
     sources: &SourceMap,
     program: Option<&Program>,
@@ -282,68 +315,37 @@ pub(crate) fn verify(
 ) -> WorldReport {
     let pop = r.population;
     let u = &pop.universe;
-    let rows = Rows::build(&*r.reading.semantics, u);
+    let rows = Rows::build(&*r.semantics, u);
     let (possible_pairs, certain_pairs) = rows.count(u);
-    let objects = reading::policies(world, r.cni);
-    let mut failed = 0;
-    let mut expects = 0;
-    if let Some(program) = program {
-        expects = program.expects.len();
-        let mut checkable = program.clone();
-        checkable.expects.clear();
-        for e in &program.expects {
-            let empty =
-                [&e.from, &e.to].into_iter().find(|end| u.points_of_peer(program, &end.peer).is_empty());
-            match empty {
-                Some(end) => {
-                    failed += 1;
-                    diagnostics.push(
-                        Diagnostic::error(
-                            "E0607",
-                            "this expectation names no pod of the inventory, so it proves nothing",
-                            end.span,
-                            "picks no pod",
-                        )
-                        .with_help(
-                            "check the selector and namespace against the inventory, or add the pods to it",
-                        ),
-                    );
-                }
-                None => checkable.expects.push(e.clone()),
-            }
+    let (expects, failed) = match program {
+        Some(program) => {
+            let failures = crate::world::expects::check(sources, program, world, r.cni, u, &*r.semantics);
+            let failed = failures.len();
+            diagnostics.extend(failures);
+            (program.expects.len(), failed)
         }
-        let locate = |o: &Origin| match o {
-            Origin::Source(s) => Some(*s),
-            Origin::Manifest { object, rule, .. } => {
-                objects.iter().find(|x| &x.name() == object).map(|x: &&Object| x.locate(sources, rule))
-            }
-        };
-        let failures: Vec<ExpectFailure> = expect::check(
-            &checkable,
-            u,
-            &*r.reading.semantics,
-            Some(reading::target(r.cni)),
-            &locate as &dyn Fn(&Origin) -> Option<Span>,
-        );
-        failed += failures.len();
-        diagnostics.extend(failures.iter().map(ExpectFailure::to_diagnostic));
-    }
+        None => (0, 0),
+    };
     WorldReport {
-        cni: r.cni.name(),
+        cni: r.cni.map_or("source", Dialect::name),
         points: u.len(),
         inventory_pods: pop.members.iter().map(Vec::len).sum(),
         possible_pairs,
         certain_pairs,
-        problems: r.reading.problems.len(),
+        problems: r.problems,
         expects,
         expects_failed: failed,
     }
 }
 
 pub(crate) fn print_verify(r: &WorldReport) -> String {
+    let whose = if r.cni == "source" {
+        "the program".to_string()
+    } else {
+        format!("manifests, as {} enforces them", r.cni)
+    };
     let mut out = format!(
-        "manifests, as {} enforces them: {} points ({} inventory pods), {} pairs allowed on some port ({} more possibly)\n",
-        r.cni,
+        "{whose}: {} points ({} inventory pods), {} pairs allowed on some port ({} more possibly)\n",
         r.points,
         r.inventory_pods,
         r.certain_pairs,

@@ -99,6 +99,8 @@ pub struct Pod {
     object: String,
     /// The controller that owns the object, as its `ownerReferences` say: (kind, name).
     owner: Option<(String, String)>,
+    /// Where the object is: its document and its path there (see [`super::Object`]).
+    pub at: Option<(crate::span::Span, String)>,
 }
 
 #[derive(Clone, Debug)]
@@ -168,6 +170,16 @@ fn pod_spec(spec: &Value) -> Result<(Vec<NamedPort>, String), String> {
 impl Inventory {
     /// Adds one object of `kind`; `Err` says why it cannot be used.
     pub fn add(&mut self, kind: Kind, v: &Value) -> Result<(), String> {
+        self.add_at(kind, v, None)
+    }
+
+    /// [`Inventory::add`], remembering where the object is.
+    pub fn add_at(
+        &mut self,
+        kind: Kind,
+        v: &Value,
+        at: Option<(crate::span::Span, String)>,
+    ) -> Result<(), String> {
         let meta = &v["metadata"];
         let name = meta["name"].as_str().ok_or("no metadata.name")?.to_string();
         let namespace = || -> Result<String, String> {
@@ -209,6 +221,7 @@ impl Inventory {
                     kind,
                     object: name,
                     owner: owner(meta),
+                    at,
                 });
             }
         }

@@ -19,7 +19,10 @@
 //! Diagnostics point at the document (or list item) in its file, and name the object and the
 //! field path.
 
+pub mod coverage;
+pub mod expects;
 pub mod inventory;
+pub mod ports;
 pub mod reading;
 pub mod universe;
 
@@ -153,6 +156,14 @@ pub struct World {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The span of line `n` (from 1) of `text`, without its indentation and line break.
+fn line_span(text: &str, file: FileId, n: usize) -> Option<Span> {
+    let start = if n <= 1 { 0 } else { text.match_indices('\n').nth(n - 2)?.0 + 1 };
+    let line = text[start..].split('\n').next()?;
+    let indent = line.len() - line.trim_start().len();
+    Some(Span::new(file, start + indent, start + line.trim_end().len()))
+}
+
 /// Lists nested deeper than this are refused (a `List` of `List`s is already unusual).
 const MAX_LIST_DEPTH: usize = 8;
 
@@ -169,6 +180,13 @@ impl World {
                 Ok(Value::Null) => continue,
                 Ok(v) => v,
                 Err(e) => {
+                    // `line N: …`: the line the reader stopped at.
+                    let span = e
+                        .strip_prefix("line ")
+                        .and_then(|r| r.split_once(':'))
+                        .and_then(|(n, _)| n.parse::<usize>().ok())
+                        .and_then(|n| line_span(text, file, n))
+                        .unwrap_or(span);
                     self.diagnostics.push(
                         Diagnostic::error("E0601", format!("cannot read this document: {e}"), span, "here")
                             .with_help(
@@ -216,8 +234,8 @@ impl World {
         defaulted: &mut (&mut usize, &mut Option<Span>),
     ) {
         let class = classify(&object.value);
-        // The object itself in its file: the document, or the list item in it.
-        let here = object.locate(sources, "");
+        // The object itself in its file (at its `kind`), found only when a diagnostic needs it.
+        let here = |o: &Object| o.locate(sources, "kind");
         let namespaced = match class {
             Class::Policy(_) => !matches!(
                 object.value["kind"].as_str(),
@@ -237,7 +255,9 @@ impl World {
             if let Some(meta) = object.value.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.insert("namespace".into(), Value::String(default_namespace.to_string()));
                 *defaulted.0 += 1;
-                defaulted.1.get_or_insert(here);
+                if defaulted.1.is_none() {
+                    *defaulted.1 = Some(here(&object));
+                }
             }
         }
         match class {
@@ -247,7 +267,7 @@ impl World {
                     Diagnostic::note(
                         "N0603",
                         format!("{} is a policy in an inventory file; not read as a policy", object.name()),
-                        here,
+                        here(&object),
                         "this object",
                     )
                     .with_help("give policies as paths, and only namespaces, pods and workloads with --inventory"),
@@ -260,7 +280,7 @@ impl World {
                         "{} is a kind of policy netpol does not read: the answers leave it out",
                         object.name()
                     ),
-                    here,
+                    here(&object),
                     "not read",
                 )
                 .with_help(
@@ -269,12 +289,12 @@ impl World {
             ),
             Class::Inventory(kind) => {
                 self.has_inventory = true;
-                if let Err(why) = self.inventory.add(kind, &object.value) {
+                if let Err(why) = self.inventory.add_at(kind, &object.value, Some((object.span, object.path.clone()))) {
                     self.diagnostics.push(
                         Diagnostic::warning(
                             "W0604",
                             format!("{}: {why}; left out of the inventory", object.name()),
-                            here,
+                            here(&object),
                             "this object",
                         )
                         .with_help("fix the object, or leave it out of the inventory"),
@@ -284,7 +304,7 @@ impl World {
             Class::List => {
                 if depth >= MAX_LIST_DEPTH {
                     self.diagnostics.push(
-                        Diagnostic::error("E0601", "lists nested too deep; not read", here, "here")
+                        Diagnostic::error("E0601", "lists nested too deep; not read", here(&object), "here")
                             .with_help("give the items as documents of a stream"),
                     );
                     return;
@@ -316,7 +336,7 @@ impl World {
                     Diagnostic::note(
                         "N0603",
                         format!("skipped {kind}: neither a policy nor part of the inventory"),
-                        here,
+                        here(&object),
                         "skipped",
                     )
                     .with_help("netpol reads network policies, namespaces, pods, workloads and services"),

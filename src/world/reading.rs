@@ -77,10 +77,23 @@ pub fn read<'u>(
     sources: &SourceMap,
 ) -> (Reading<'u>, Vec<Diagnostic>) {
     let objects = policies(world, cni);
-    let values: Vec<Value> = objects.iter().map(|o| o.value.clone()).collect();
-    let reading = targets::read(target(cni), &values, u);
+    let reading = targets::read(target(cni), &Borrowed(&objects), u);
     let diagnostics = reading.problems.iter().map(|p| problem(p, &objects, sources)).collect();
     (reading, diagnostics)
+}
+
+/// The objects as a reader takes them: each worker copies its block of values, reads it and
+/// drops it, so the values are never all held twice.
+struct Borrowed<'a>(&'a [&'a Object]);
+
+impl targets::Manifests for Borrowed<'_> {
+    fn count(&self) -> usize {
+        self.0.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> (std::borrow::Cow<'_, [Value]>, Vec<String>) {
+        (std::borrow::Cow::Owned(self.0[range].iter().map(|o| o.value.clone()).collect()), Vec::new())
+    }
 }
 
 /// A reader's problem (`Kind ns/name field.path: what`) as a warning at that object's field.

@@ -1,8 +1,8 @@
 //! The points of a [`World`]: its inventory's pods, or pods made up from its policies when
 //! there is no inventory, plus the points outside the pods every universe has.
 //!
-//! - **With an inventory**, there is one point per distinct namespace + labels + named ports
-//!   + service account; a point stands for every inventory pod that has them
+//! - **With an inventory**, there is one point per distinct namespace, labels, named ports
+//!   and service account; a point stands for every inventory pod that has them
 //!   ([`Population::members`]), so answers name the inventory's objects. Namespaces listed in
 //!   the inventory have known labels; others (named only by a pod, a policy or the program)
 //!   are known by name alone. The cluster DNS pod is the inventory's (`k8s-app: kube-dns` in
@@ -16,6 +16,7 @@
 //!   a policy that reads as a network or an address), of every network of the program's
 //!   `expect`s, and any address a question names.
 
+use super::inventory::NamedPort;
 use super::World;
 use crate::analysis::universe::{Role, Universe, ZoneId, KUBE_DNS_POD};
 use crate::ir::{Peer, Program, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE};
@@ -30,6 +31,10 @@ pub struct Population {
     /// Per point: the inventory pods it stands for, as `namespace/name`; empty for points
     /// that are not inventory pods.
     pub members: Vec<Vec<String>>,
+    /// Per point: the named container ports of its pods (inventory pods only).
+    pub ports: Vec<Vec<NamedPort>>,
+    /// Per point: where the first of its inventory pods is (its document and path there).
+    pub at: Vec<Option<(crate::span::Span, String)>>,
 }
 
 impl Population {
@@ -90,20 +95,24 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
         zone_of.insert(name.clone(), z);
     }
     let mut members: Vec<Vec<String>> = Vec::new();
+    let mut ports: Vec<Vec<NamedPort>> = Vec::new();
+    let mut at: Vec<Option<(crate::span::Span, String)>> = Vec::new();
     let mut kube_dns = None;
     let (dns_key, dns_value) = KUBE_DNS_LABEL;
     if world.has_inventory {
         // One point per distinct (namespace, labels, named ports, service account).
-        type Key<'a> = (&'a str, &'a BTreeMap<String, String>, &'a [super::inventory::NamedPort], &'a str);
-        let mut groups: BTreeMap<Key, Vec<String>> = BTreeMap::new();
+        type Key<'a> = (&'a str, &'a BTreeMap<String, String>, &'a [NamedPort], &'a str);
+        let mut groups: BTreeMap<Key, Vec<(String, &super::inventory::Pod)>> = BTreeMap::new();
         for p in &pods {
             groups
                 .entry((&p.namespace, &p.labels, &p.ports, &p.service_account))
                 .or_default()
-                .push(format!("{}/{}", p.namespace, p.name));
+                .push((format!("{}/{}", p.namespace, p.name), p));
         }
-        for ((ns, labels, _, sa), mut names) in groups {
-            names.sort();
+        for ((ns, labels, named, sa), mut group) in groups {
+            group.sort_by(|a, b| a.0.cmp(&b.0));
+            let first_at = group[0].1.at.clone();
+            let names: Vec<String> = group.into_iter().map(|g| g.0).collect();
             let name = match names.len() {
                 1 => names[0].clone(),
                 n => format!("{} (+{} like it)", names[0], n - 1),
@@ -118,6 +127,10 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
             }
             pad(&mut members, p);
             members[p as usize] = names;
+            ports.resize(p as usize + 1, Vec::new());
+            ports[p as usize] = named.to_vec();
+            at.resize(p as usize + 1, None);
+            at[p as usize] = first_at;
         }
     } else {
         // A pod without labels in every namespace, and the label sets policies ask for.
@@ -182,7 +195,9 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
     u.set_inventory(zone_of_ns, kube_dns);
     u.finish(addresses);
     pad(&mut members, u.len() as u32 - 1);
-    Population { universe: u, members }
+    ports.resize(u.len(), Vec::new());
+    at.resize(u.len(), None);
+    Population { universe: u, members, ports, at }
 }
 
 fn pad(members: &mut Vec<Vec<String>>, p: u32) {
