@@ -4,8 +4,8 @@ network-config-analyzer (NCA 2.1.0). Run by `tests/nca.rs`; by hand:
 
     python3 tests/nca/difftest.py --netpol target/debug/netpol --out target/nca --seeds 0:40
 
-Also, with `--upstream DIR`, each folder of DIR is a published case: its files that hold
-policies are the policies, the others the inventory.
+Also, with `--upstream DIR`, each folder of DIR holds published cases: each of its files that
+holds policies is one case, with the folder's other files as the inventory.
 
 For each seed: generate a cluster and policies (`gen.py`), write them as YAML under
 OUT/seed-N/ (`inventory.yaml`, `policies.yaml`), ask NCA (`nca_matrix.py` -> `nca.csv`) and
@@ -56,10 +56,10 @@ def net_addresses(value, out):
     return out
 
 
-def run_nca(seed_dir, files=None):
+def run_nca(seed_dir, files=None, extra=()):
     out = os.path.join(seed_dir, "nca.csv")
     files = files or [os.path.join(seed_dir, "inventory.yaml"), os.path.join(seed_dir, "policies.yaml")]
-    args = [a for f in files for a in ("--resource_list", f)]
+    args = [a for f in files for a in ("--resource_list", f)] + list(extra)
     proc = subprocess.run(
         [sys.executable, os.path.join(HERE, "nca_matrix.py"), out] + args,
         capture_output=True, text=True, timeout=300)
@@ -122,27 +122,34 @@ POD_TEMPLATES = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", 
 
 
 def documents(path):
+    """The objects of a YAML or JSON file, list items included. Items of a typed list as the API
+    server returns it (`PodList`, `NamespaceList`) carry no kind of their own."""
     with open(path) as f:
         for doc in yaml.safe_load_all(f):
-            if isinstance(doc, dict) and doc.get("kind", "").endswith("List"):
-                yield from (d for d in doc.get("items") or [] if isinstance(d, dict))
-            elif isinstance(doc, dict):
+            if not isinstance(doc, dict):
+                continue
+            if doc.get("kind", "").endswith("List"):
+                item_kind = doc["kind"][: -len("List")] or None
+                for d in doc.get("items") or []:
+                    if isinstance(d, dict):
+                        yield {"kind": item_kind, **d} if "kind" not in d else d
+            else:
                 yield doc
 
 
-def check_upstream(case_dir, netpol, out):
-    """A published case: its policy files against its other files as the inventory."""
-    name = os.path.basename(case_dir)
+def upstream_cases(case_dir):
+    """A published case folder: each file that holds policies, against all the folder's other
+    files as the inventory. As (name, policy file, inventory files, pods, policy documents,
+    whether NCA names pods one by one)."""
     files = sorted(os.path.join(case_dir, f) for f in os.listdir(case_dir)
                    if f.endswith((".yaml", ".yml", ".json")))
-    policies, inventory, pods, policy_docs = [], [], [], []
+    policy_files, inventory, pods, templates = {}, [], [], False
     for f in files:
         docs = list(documents(f))
         if any(d.get("kind") in POLICY_KINDS for d in docs):
-            policies.append(f)
-            policy_docs.extend(docs)
-        else:
-            inventory.append(f)
+            policy_files[f] = docs
+            continue
+        inventory.append(f)
         for d in docs:
             meta = d.get("metadata") or {}
             ns = meta.get("namespace", "default")
@@ -150,12 +157,25 @@ def check_upstream(case_dir, netpol, out):
                 pods.append(f"{ns}/{meta['name']}")
             elif d.get("kind") in POD_TEMPLATES:
                 pods.append(f"{ns}/{meta['name']}({d['kind']})")
-    seed_dir = os.path.join(out, f"upstream-{name}")
+                templates = True
+    name = os.path.basename(case_dir)
+    for f, docs in policy_files.items():
+        sub = name if len(policy_files) == 1 else f"{name}/{os.path.basename(f).rsplit('.', 1)[0]}"
+        # Pods that are the inventory's own objects (a `kubectl get pods` dump, whose owners
+        # are not in it) are named one by one; NCA would name them by their owners.
+        yield sub, f, inventory, pods, docs, not templates
+
+
+def check_upstream(case, netpol, out):
+    """A published case: its policy file against its inventory."""
+    name, policy_file, inventory, pods, policy_docs, by_pod = case
+    seed_dir = os.path.join(out, "upstream-" + name.replace("/", "-"))
     shutil.rmtree(seed_dir, ignore_errors=True)
     os.makedirs(seed_dir)
     try:
-        nca_text = run_nca(seed_dir, files)
-        netpol_text, notes = run_netpol(netpol, seed_dir, policies, inventory)
+        nca_text = run_nca(seed_dir, [policy_file] + inventory,
+                           ["--output_endpoints", "pods"] if by_pod else [])
+        netpol_text, notes = run_netpol(netpol, seed_dir, [policy_file], inventory)
         addresses = sorted(net_addresses(policy_docs, {WORLD}))
         problems, stats = compare.compare(pods, addresses, nca_text, netpol_text,
                                           exact_pods=not gen.mentions_nets(policy_docs))
@@ -270,8 +290,9 @@ def main():
     totals = {"pairs": 0, "exact": 0, "imprecise": 0}
     upstream = []
     if args.upstream:
-        upstream = sorted(os.path.join(args.upstream, d) for d in os.listdir(args.upstream)
-                          if os.path.isdir(os.path.join(args.upstream, d)))
+        for d in sorted(os.listdir(args.upstream)):
+            if os.path.isdir(os.path.join(args.upstream, d)):
+                upstream.extend(upstream_cases(os.path.join(args.upstream, d)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(lambda c: check_upstream(c, args.netpol, args.out), upstream))
         results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out, families), seeds))
@@ -283,7 +304,7 @@ def main():
             if isinstance(seed, int):
                 what, seed_dir = f"seed {seed}", os.path.join(args.out, f"seed-{seed}")
             else:
-                what, seed_dir = seed, os.path.join(args.out, seed.replace(" ", "-"))
+                what, seed_dir = seed, os.path.join(args.out, seed.replace(" ", "-").replace("/", "-"))
             print(f"DISAGREEMENT {what} ({family}); files in {seed_dir}")
             for p in problems[:12]:
                 print(f"  {p}")

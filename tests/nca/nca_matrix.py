@@ -11,7 +11,8 @@ connection properties of each pair directly: per protocol (TCP, UDP, SCTP) the p
 `dst_ports`. Other protocols (ICMP...) are not compared: netpol's port sets hold these three.
 
 Names: NCA's `ns/name[Pod]` becomes `ns/name`, `ns/name[Deployment]` becomes
-`ns/name(Deployment)` (netpol's inventory names), an address range stays `first-last`.
+`ns/name(Deployment)` (netpol's inventory names); with `--output_endpoints pods`, every pod is
+`ns/name`. An address range stays `first-last`.
 Ports are written as netpol's PortSet text: `all ports`, `tcp 80, 8000-8100 and udp 53`.
 
 Usage: nca_matrix.py OUT.csv NCA-ARGS...   (e.g. --resource_list dir/)
@@ -29,9 +30,11 @@ PROTOCOLS = ("TCP", "UDP", "SCTP")
 FULL = [(1, 65535)]
 
 
-def peer_name(peer):
+def peer_name(peer, by_pod):
     if isinstance(peer, IpBlock):
         return peer.get_ip_range_or_cidr_str(True)
+    if by_pod:
+        return peer.full_name()  # `ns/name`
     name = peer.workload_name  # `ns/name(Pod)`, `ns/name(Deployment)`
     if name.endswith("(Pod)"):
         return name[: -len("(Pod)")]
@@ -80,6 +83,9 @@ def port_text(by_protocol):
 
 def main():
     out_path, nca_args = sys.argv[1], sys.argv[2:]
+    # `--output_endpoints pods`: each pod by its own name (for inventories of Pods whose owners
+    # are not in them, as `kubectl get pods` lists them), else by the workload that owns it.
+    by_pod = "pods" in [b for a, b in zip(nca_args, nca_args[1:]) if a == "--output_endpoints"]
     pairs = {}
 
     def writer(self, props, peers, connectivity_restriction=None):
@@ -91,7 +97,7 @@ def main():
                 continue
             ranges = {p: port_ranges(conn, p) for p in PROTOCOLS}
             for src, dst in peer_pairs:
-                key = (peer_name(src), peer_name(dst))
+                key = (peer_name(src, by_pod), peer_name(dst, by_pod))
                 if key[0] == key[1]:
                     continue
                 acc = pairs.setdefault(key, {p: [] for p in PROTOCOLS})
