@@ -37,9 +37,7 @@ fn python() -> String {
 
 /// Whether NCA can run here; when not, says SKIPPED (or fails, where it is required).
 fn nca_available(test: &str) -> bool {
-    let probe = Command::new(python())
-        .args(["-c", "import nca, yaml; from nca import nca_cli"])
-        .output();
+    let probe = Command::new(python()).args(["-c", "import nca, yaml; from nca import nca_cli"]).output();
     let why = match probe {
         Ok(out) if out.status.success() => return true,
         Ok(out) => format!(
