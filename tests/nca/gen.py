@@ -1,7 +1,8 @@
 """Random but valid clusters and policies for the differential test against NCA.
 
-`generate(seed)` returns a `Case`: an inventory (Namespaces with labels, bare Pods and
-Deployments with labels and container ports) and policy documents of one family:
+`generate(seed)` returns a `Case`: an inventory (Namespaces with labels, bare Pods, and
+Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and ReplicationControllers,
+with labels and container ports) and policy documents of one family:
 
 - `k8s`: `networking.k8s.io/v1` NetworkPolicies: podSelector (matchLabels, matchExpressions),
   peers by podSelector, namespaceSelector, both, or ipBlock with except; ports with or without
@@ -44,6 +45,9 @@ NS_SELECTOR_LABELS = {**NS_LABELS, "kubernetes.io/metadata.name": NAMESPACES}
 POD_LABELS = {"app": ["web", "api", "db"], "role": ["front", "back"], "env": ["prod", "dev"]}
 PORTS = [53, 80, 443, 5432, 8080]
 PROTOCOLS = ["TCP", "UDP", "SCTP"]
+# The workloads whose pod templates the inventory holds (besides bare Pods).
+WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
+             "ReplicationController"]
 # Whether a Calico Pass rule may name its peer by nets / notNets (see `calico_rule`).
 PASS_WITH_NETS = False
 # Networks with their possible exceptions.
@@ -96,18 +100,11 @@ def generate(seed, families=FAMILIES):
             if not containers[0]["ports"]:
                 del containers[0]["ports"]
             if labels and r.random() < 0.5:
-                name = f"deploy{i}"
+                kind = r.choices(WORKLOADS, weights=[4, 1, 1, 1, 1, 1, 1])[0]
+                name = "deploy{}".format(i) if kind == "Deployment" else f"{kind.lower()}{i}"
                 sel_keys = r.sample(sorted(labels), r.randint(1, len(labels)))
-                case.inventory.append({
-                    "apiVersion": "apps/v1",
-                    "kind": "Deployment",
-                    "metadata": {"name": name, "namespace": ns},
-                    "spec": {
-                        "selector": {"matchLabels": {k: labels[k] for k in sel_keys}},
-                        "template": {"metadata": {"labels": labels}, "spec": {"containers": containers}},
-                    },
-                })
-                case.pods.append(f"{ns}/{name}(Deployment)")
+                case.inventory.append(workload(r, kind, name, ns, labels, sel_keys, containers))
+                case.pods.append(f"{ns}/{name}({kind})")
             else:
                 name = f"pod{i}"
                 meta = {"name": name, "namespace": ns}
@@ -135,6 +132,28 @@ def generate(seed, families=FAMILIES):
                 case.policies.append(k8s_policy(r, f"np{i}", r.choice(namespaces), nets))
     case.has_nets = nets and mentions_nets(case.policies)
     return case
+
+
+def workload(r, kind, name, ns, labels, sel_keys, containers):
+    """A workload whose pod template has `labels`. Never scaled to zero: NCA makes no pod of a
+    workload without replicas (`TopologyObjectsFinder`), while netpol's answers still name it."""
+    template = {"metadata": {"labels": labels}, "spec": {"containers": containers}}
+    selector = {"matchLabels": {k: labels[k] for k in sel_keys}}
+    spec = {"selector": selector, "template": template}
+    api = "apps/v1"
+    if kind in ("Deployment", "StatefulSet", "ReplicaSet") and r.random() < 0.3:
+        spec["replicas"] = r.randint(1, 3)
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    elif kind == "ReplicationController":
+        api, spec["selector"] = "v1", selector["matchLabels"]
+    elif kind == "Job":
+        # The API server generates a Job's selector.
+        api, spec = "batch/v1", {"template": {**template, "spec": {**template["spec"], "restartPolicy": "Never"}}}
+    elif kind == "CronJob":
+        job = {"template": {**template, "spec": {**template["spec"], "restartPolicy": "OnFailure"}}}
+        api, spec = "batch/v1", {"schedule": "*/5 * * * *", "jobTemplate": {"spec": job}}
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
 
 def mentions_nets(value):
