@@ -8,8 +8,9 @@
 //!     NETPOL_BENCH_TARGET=all cargo bench --bench compile  # kubernetes (default), cilium, calico or all
 //!
 //! After the sizes, a table of pathological inputs (deep nesting, `else if` chains, group chains,
-//! groups that double at each level, long `except` lists, overlapping networks), each at a size
-//! and ten times it, shows that the work grows linearly (small sizes in quick mode).
+//! groups that double at each level, long `except` lists, overlapping networks, workloads whose
+//! selectors can pick the same pods), each at a size and ten times it, shows that the work grows
+//! linearly (small sizes in quick mode).
 //!
 //! Each size runs in its own process (the bench re-executes itself with `NETPOL_BENCH_SIZE`), so
 //! the peak memory (`VmHWM`) is per size. It still covers the whole process: the generated
@@ -386,6 +387,23 @@ const PATHOLOGICAL: &[Pathological] = &[
                 let net = ipnet::Ipv4Net::new(addr.into(), len as u8).expect("prefix").trunc();
                 s.push_str(&format!("w connects to {net} on tcp {}\n", i % 65535 + 1));
             }
+            s
+        },
+        fmt: false,
+    },
+    Pathological {
+        name: "workloads that can share pods, apps x teams",
+        unit: "workloads",
+        sizes: ([1_000, 5_000], [2_000, 20_000]),
+        generate: |n| {
+            // Half select by `app`, half by `team`: every app can share a pod with every team,
+            // (n/2)^2 pairs, of which the universe takes one pod per workload (W0210).
+            let mut s = String::from("namespace n\n");
+            for i in 0..n {
+                let key = if i % 2 == 0 { "app" } else { "team" };
+                s.push_str(&format!("workload w{i} {{ {key}: w{i} }}\n"));
+            }
+            s.push_str("w0 connects to kube-dns\n");
             s
         },
         fmt: false,

@@ -148,8 +148,10 @@ fn main() -> ExitCode {
         eprintln!("the reader finds {} problems, first: {}", problems.len(), problems[0].message);
         return ExitCode::FAILURE;
     }
+    // Named ports resolved against the inventory, as the command line does.
+    let sem = netpol::world::ports::Resolved::new(r.semantics, &population, Some(cni));
     let t = Instant::now();
-    let rows = Rows::build(&*r.semantics, u);
+    let rows = Rows::build(&sem, u);
     let rows_time = t.elapsed();
     let t = Instant::now();
     let (possible, certain) = rows.count(u);

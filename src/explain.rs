@@ -46,6 +46,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0207", include_str!("../docs/errors/W0207.md")),
     ("W0208", include_str!("../docs/errors/W0208.md")),
     ("W0209", include_str!("../docs/errors/W0209.md")),
+    ("W0210", include_str!("../docs/errors/W0210.md")),
     ("E0601", include_str!("../docs/errors/E0601.md")),
     ("W0602", include_str!("../docs/errors/W0602.md")),
     ("N0603", include_str!("../docs/errors/N0603.md")),

@@ -101,6 +101,128 @@ fn pods_several_workloads_pick_get_the_rules_of_all_of_them() {
     assert!(cell.certain.contains(Protocol::Tcp, 8080) && cell.certain.contains(Protocol::Tcp, 9090));
 }
 
+/// The point named `name`.
+fn point_named(u: &Universe, name: &str) -> Option<PointId> {
+    u.ids().find(|p| u.point(*p).name == name)
+}
+
+/// Every two workloads of a namespace whose selectors can pick one pod have a pod in the
+/// universe that both pick.
+fn every_overlap_has_a_pod(p: &Program, u: &Universe) {
+    for (i, a) in p.workloads.iter().enumerate() {
+        for b in &p.workloads[i + 1..] {
+            if a.namespace != b.namespace {
+                continue;
+            }
+            let joint = netpol::analysis::overlap::joint_labels(&[&a.selector, &b.selector]);
+            let zone = u.zone(u.zone_of_namespace(a.namespace));
+            let shared = zone.pods.iter().any(|x| {
+                let labels = &u.point(*x).labels;
+                a.selector.matches(labels) && b.selector.matches(labels)
+            });
+            assert_eq!(shared, joint.is_some(), "`{}` and `{}`", a.name, b.name);
+        }
+    }
+}
+
+#[test]
+fn workloads_that_can_pick_one_pod_share_a_pod_in_the_universe() {
+    use netpol::analysis::universe::Role;
+    let p = program(
+        "namespace shop\n\
+         workload api { app: api }\n\
+         workload backends { tier: backend }\n\
+         workload web { app: web }\n\
+         workload stable { app in (api, web), canary notin (yes) }\n\
+         workload plain { !tier }\n\
+         api accepts tcp 8080 from web\n\
+         backends accepts tcp 9090 from web\n\
+         stable accepts tcp 7070 from web\n\
+         plain accepts tcp 6060 from web\n",
+    );
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let id =
+        |name: &str| WorkloadId(p.workloads.iter().position(|w| w.name == name).expect("workload") as u32);
+    let web = workload(&p, &u, "shop/web");
+    // A pod both `api` and `backends` pick gets the rules of both.
+    let pod = point_named(&u, "shop/<api+backends pod>").expect("a pod of api and backends");
+    assert_eq!(u.point(pod).role, Role::Overlap(id("api"), id("backends")));
+    assert!(p.workload(id("api")).selector.matches(&u.point(pod).labels));
+    assert!(p.workload(id("backends")).selector.matches(&u.point(pod).labels));
+    assert_eq!(sem.workloads_of(pod), &[id("api"), id("backends"), id("stable")]);
+    let cell = connection(&sem, &u, web, pod);
+    assert!(cell.certain.contains(Protocol::Tcp, 8080) && cell.certain.contains(Protocol::Tcp, 9090));
+    // `api` and `web` never pick one pod; `stable` already picks api's and web's own pods;
+    // `plain` picks every pod without `tier` (api's own), but not backends'.
+    assert!(u.ids().all(|x| !u.point(x).name.contains("api+web")));
+    assert!(point_named(&u, "shop/<api+stable pod>").is_none());
+    assert!(point_named(&u, "shop/<api+plain pod>").is_none());
+    assert!(point_named(&u, "shop/<backends+plain pod>").is_none());
+    every_overlap_has_a_pod(&p, &u);
+    // `backends` and `stable` share the same pod: `app: api` (stable's first value) and
+    // `tier: backend`, which gets the rules of all three.
+    assert!(point_named(&u, "shop/<backends+stable pod>").is_none());
+    let cell = connection(&sem, &u, web, pod);
+    assert!(cell.certain.contains(Protocol::Tcp, 9090) && cell.certain.contains(Protocol::Tcp, 7070));
+}
+
+#[test]
+fn a_workload_placed_in_another_namespace_shares_pods_with_the_workloads_there() {
+    use netpol::analysis::universe::Role;
+    use netpol::analysis::verify;
+    use netpol::ir::Direction;
+    let src = "namespaces teams { team: yes }\n\
+               namespace data {\n\
+                 workload db { app: db }\n\
+                 workload backends { tier: backend }\n\
+                 db accepts tcp 80 from shop/web\n\
+                 backends accepts tcp 9090 from shop/web\n\
+               }\n\
+               namespace shop {\n\
+                 workload web { app: web }\n\
+                 workload cache { role: cache }\n\
+                 web connects to data/db in teams on tcp 80\n\
+                 web connects to data/backends on tcp 9090\n\
+                 cache accepts tcp 6379 from web\n\
+                 web connects to cache on tcp 6379\n\
+               }\n";
+    let p = program(src);
+    let u = Universe::new(&p);
+    let sem = SourceSemantics::new(&p, &u);
+    let id =
+        |name: &str| WorkloadId(p.workloads.iter().position(|w| w.name == name).expect("workload") as u32);
+    let web = workload(&p, &u, "shop/web");
+    // In its own namespace, db's and backends' selectors can pick one pod.
+    let pod = point_named(&u, "data/<db+backends pod>").expect("a pod of db and backends");
+    assert_eq!(u.point(pod).role, Role::Overlap(id("db"), id("backends")));
+    // (Whether `data` is one of the `teams` is open.)
+    let cell = connection(&sem, &u, web, pod);
+    assert!(cell.possible.contains(Protocol::Tcp, 80) && cell.certain.contains(Protocol::Tcp, 9090));
+    // `db in teams` may pick pods with db's labels in `shop`: one of them may be a cache pod.
+    let pod = point_named(&u, "shop/<cache+data/db pod>").expect("a pod of cache and db in shop");
+    assert_eq!(u.point(pod).role, Role::Overlap(id("cache"), id("db")));
+    assert!(p.workload(id("cache")).selector.matches(&u.point(pod).labels));
+    assert!(p.workload(id("db")).selector.matches(&u.point(pod).labels));
+    assert_eq!(sem.workloads_of(pod), &[id("cache")][..]);
+    let out = sem.side(web, Direction::Egress).at(&u, pod);
+    assert!(out.possible.contains(Protocol::Tcp, 80) && out.possible.contains(Protocol::Tcp, 6379));
+    assert!(point_named(&u, "shop/<web+cache pod>").is_some());
+    every_overlap_has_a_pod(&p, &u);
+    // Every target means the same as the source on these pods too.
+    let (readings, u) = readings(src).expect("compiles");
+    let (_, source) = &readings[0];
+    assert!(readings.len() > 1);
+    for (name, rows) in &readings[1..] {
+        let diffs = verify::compare(&u, source, rows);
+        assert!(
+            diffs.is_empty(),
+            "{name}: {:?}",
+            diffs.iter().map(|d| d.describe(&u, name)).collect::<Vec<_>>()
+        );
+    }
+}
+
 #[test]
 fn a_default_deny_isolates_pods_no_workload_declares() {
     let p = program("namespace shop\nworkload web { app: web }\ndefault deny ingress\n");
@@ -286,6 +408,28 @@ fn readings(src: &str) -> Option<(Vec<(&'static str, Rows)>, Universe)> {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// In generated programs (overlapping selectors, `W in S` peers), every two workloads of a
+    /// namespace that can pick one pod have a pod there that both pick, and every overlap pod
+    /// is picked by its two workloads.
+    #[test]
+    fn every_two_workloads_that_can_share_a_pod_have_one(
+        src in gen::program(gen::Shape { conditional: true, isolation: true, expects: false, denies: true })
+    ) {
+        use netpol::analysis::universe::Role;
+        let c = compile_str(&src, &[], &[]);
+        if let Some(p) = c.program.as_ref().filter(|_| !c.has_errors()) {
+            let u = Universe::new(p);
+            every_overlap_has_a_pod(p, &u);
+            for x in u.ids() {
+                if let Role::Overlap(a, b) = u.point(x).role {
+                    let labels = &u.point(x).labels;
+                    proptest::prop_assert!(p.workload(a).selector.matches(labels), "{}", u.point(x).name);
+                    proptest::prop_assert!(p.workload(b).selector.matches(labels), "{}", u.point(x).name);
+                }
+            }
+        }
+    }
 
     /// The matrix's classes, buckets and zone entries give every pair exactly, on every
     /// reading of generated programs (namespaces, namespace sets, `in` peers, networks, default

@@ -659,3 +659,37 @@ fn svg_lays_out_chains_and_dense_diagrams_and_refuses_past_its_limit() {
         }
     }
 }
+
+/// A pod that `a` and `b` both pick gets the rules of both: `x connects to b` and
+/// `a accepts from x` let `x` reach it, which no rule's edge says; the diagram draws that
+/// connection to the first workload. Without the overlap, the rules' edges cover everything.
+#[test]
+fn a_pod_two_workloads_pick_draws_what_their_rules_allow_together() {
+    use netpol::graph::Node;
+    use netpol::ir::{Protocol, WorkloadId};
+    let src = |b: &str| {
+        format!(
+            "namespace shop\nworkload x {{ app: x }}\nworkload a {{ app: a }}\nworkload b {{ {b} }}\n\
+             x connects to b on tcp 5000\na accepts tcp 5000 from x\n\
+             x connects to a on tcp 6000\nb accepts tcp 6000 from x\n"
+        )
+    };
+    let graph_of = |b: &str| {
+        let c = compile_str(&src(b), &[], &[]);
+        let p = program(&c).clone();
+        let u = Universe::new(&p);
+        let g = build(&p, &u, &SourceSemantics::new(&p, &u));
+        assert_covers(b, &u, &SourceSemantics::new(&p, &u), &g);
+        g
+    };
+    let (x, a) = (Node::Workload(WorkloadId(0)), Node::Workload(WorkloadId(1)));
+    let g = graph_of("tier: backend");
+    assert!(g.extra > 0);
+    let e = &g.edges[&(x.clone(), a.clone())];
+    assert!(
+        e.allowed.certain.contains(Protocol::Tcp, 5000) && e.allowed.certain.contains(Protocol::Tcp, 6000)
+    );
+    let g = graph_of("app: b");
+    assert_eq!(g.extra, 0);
+    assert!(g.edges[&(x, a)].allowed.possible.is_empty());
+}

@@ -72,20 +72,34 @@ proptest! {
     }
 }
 
-/// The generator is not vacuous: most programs compile for some target and get verified.
+/// The generator is not vacuous: most programs compile for some target and get verified, and
+/// many of those have pods that two workloads pick (`Role::Overlap`), which the comparison
+/// then covers.
 #[test]
 fn generated_programs_mostly_compile() {
+    use netpol::analysis::universe::Role;
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
-    let (mut total, mut verified) = (0, 0);
+    let (mut total, mut verified, mut overlapping) = (0, 0, 0);
     for _ in 0..40 {
         let src = program().new_tree(&mut runner).expect("tree").current();
         total += 1;
-        verified += usize::from(check(&src).is_ok_and(|n| n > 0));
+        let ok = check(&src).is_ok_and(|n| n > 0);
+        verified += usize::from(ok);
+        let c = compile_str(&src, &[], &[]);
+        let shared = c
+            .program
+            .as_ref()
+            .is_some_and(|p| Universe::new(p).points.iter().any(|x| matches!(x.role, Role::Overlap(..))));
+        overlapping += usize::from(ok && shared);
     }
     assert!(
         verified * 2 > total,
         "only {verified} of {total} generated programs were verified on some target"
+    );
+    assert!(
+        overlapping * 4 > total,
+        "only {overlapping} of {total} verified programs have a pod two workloads pick"
     );
 }

@@ -121,7 +121,9 @@ fn check_one(
                 && u.point(s).is_pod()
                 && !matches!(
                     u.point(s).role,
-                    super::universe::Role::Workload(_) | super::universe::Role::Relocated(_)
+                    super::universe::Role::Workload(_)
+                        | super::universe::Role::Relocated(_)
+                        | super::universe::Role::Overlap(..)
                 )
             {
                 continue;

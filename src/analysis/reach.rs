@@ -194,6 +194,10 @@ pub fn peer_coverage(program: &Program, u: &Universe, peer: &Peer) -> Coverage {
                     u.ids().filter(|p| matches!(u.point(*p).role, Role::World(_))).map(|p| (p, Yes)),
                 );
                 c.kinds[Kind::Net.index()] = Maybe;
+                // Whether the API server runs outside the cluster (a managed control plane) is
+                // open, and outside it is `world` (Cilium gives it `reserved:world` then, as
+                // `../shared/oracles/cilium -apiserver-ip` shows).
+                c.kinds[Kind::ApiServer.index()] = Maybe;
                 c
             }
             Entity::Cluster => Coverage::kind(Kind::Pod, Yes),

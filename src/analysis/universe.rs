@@ -3,6 +3,10 @@
 //!
 //! - one pod per declared workload, with the labels its selector requires
 //!   ([`LabelSelector::representative`]);
+//! - for every two workloads of a namespace whose selectors can pick one pod (`app: web` and
+//!   `tier: frontend`), a pod both pick, unless one of their own pods already is one (the same
+//!   for the pods `workload in namespaces` peers place in other namespaces); see
+//!   [`overlap`](super::overlap), and [`Universe::overlap_cut`] where there are too many;
 //! - one pod without labels per namespace (a pod no workload declares), and the cluster DNS pod
 //!   (`k8s-app: kube-dns` in `kube-system`, [`KUBE_DNS_LABEL`]);
 //! - addresses: two outside the cluster by construction (documentation ranges, RFC 5737 and
@@ -14,6 +18,7 @@
 //! program does not name it. A namespace carries exactly one label here, its name
 //! (`kubernetes.io/metadata.name`, set by the API server since 1.22).
 
+use super::overlap;
 use crate::ir::{
     CidrBlock, Entity, LabelSelector, NamespaceId, Peer, Program, WorkloadId, KUBE_DNS_LABEL,
     KUBE_DNS_NAMESPACE,
@@ -69,6 +74,10 @@ pub enum Role {
     /// A pod with a workload's labels in another namespace, which a `workload in namespaces`
     /// peer picks.
     Relocated(WorkloadId),
+    /// A pod of its namespace that the selectors of two workloads both pick: two workloads of
+    /// the namespace, or one of them and a workload whose pod a `workload in namespaces` peer
+    /// places there (or two such). The first is the namespace's own where either is.
+    Overlap(WorkloadId, WorkloadId),
     /// An address outside the cluster (a documentation address).
     World(IpAddr),
     /// An address of a network the program names; whether it is inside the cluster is open.
@@ -95,9 +104,12 @@ pub struct Point {
 impl Point {
     pub fn kind(&self) -> Kind {
         match self.role {
-            Role::Workload(_) | Role::Relocated(_) | Role::KubeDns | Role::Unlabelled | Role::Inventory => {
-                Kind::Pod
-            }
+            Role::Workload(_)
+            | Role::Relocated(_)
+            | Role::Overlap(..)
+            | Role::KubeDns
+            | Role::Unlabelled
+            | Role::Inventory => Kind::Pod,
             Role::World(_) | Role::Address(_) => Kind::Net,
             Role::Host => Kind::Host,
             Role::ApiServer => Kind::ApiServer,
@@ -143,6 +155,18 @@ impl Zone {
     }
 }
 
+/// Where the search for overlap pods stopped ([`Universe::overlap_cut`]): every pod found
+/// before is in the universe, none after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverlapCut {
+    /// These two workloads' selectors can pick one pod of `zone`, but the universe already holds
+    /// as many overlap pods as it may.
+    Pods { zone: ZoneId, pair: (WorkloadId, WorkloadId) },
+    /// The pairs of this workload (in `zone`) and of those after it were not searched: the
+    /// selectors leave too many candidates open.
+    Search { zone: ZoneId, at: WorkloadId },
+}
+
 pub struct Universe {
     pub points: Vec<Point>,
     pub zones: Vec<Zone>,
@@ -158,6 +182,8 @@ pub struct Universe {
     /// Whether the pods are an inventory's (see [`crate::world`]) rather than one per workload:
     /// a workload then stands for the pods its selector picks.
     inventory: bool,
+    /// Where the search for overlap pods stopped, when there were too many to add.
+    pub overlap_cut: Option<OverlapCut>,
     /// The points of each kind, in order.
     by_kind: [Vec<PointId>; 4],
     kube_dns: PointId,
@@ -177,6 +203,7 @@ impl Universe {
             workloads: Vec::new(),
             zone_of_ns: Vec::new(),
             inventory: false,
+            overlap_cut: None,
             by_kind: Default::default(),
             kube_dns: 0,
             host: 0,
@@ -231,6 +258,7 @@ impl Universe {
             let name = format!("{}/<{} pod>", u.zones[z as usize].name, wl.name);
             u.add_pod(Role::Relocated(w), z, wl.selector.representative(), name);
         }
+        u.add_overlaps(program);
         let (k, v) = KUBE_DNS_LABEL;
         u.kube_dns = u.add_pod(
             Role::KubeDns,
@@ -289,6 +317,63 @@ impl Universe {
         self.api_server = self.add_point(Role::ApiServer, "kube-apiserver".to_string());
         for p in self.ids() {
             self.by_kind[self.point(p).kind().index()].push(p);
+        }
+    }
+
+    /// A pod for every pair of selectors of a namespace (its workloads', and those of the
+    /// workloads placed there by `workload in namespaces` peers) that can pick one pod which
+    /// none of their own pods is; within [`overlap::Budget::for_entries`].
+    fn add_overlaps(&mut self, program: &Program) {
+        let entries: usize = self.workloads.len()
+            + self.points.iter().filter(|p| matches!(p.role, Role::Relocated(_))).count();
+        let mut budget = overlap::Budget::for_entries(entries);
+        let mut added: Vec<(Role, ZoneId, BTreeMap<String, String>, String)> = Vec::new();
+        for z in 0..self.zones.len() as ZoneId {
+            // The zone's workload pods, then the pods placed there, in point order.
+            let pods: Vec<(WorkloadId, PointId)> = self
+                .zone(z)
+                .pods
+                .iter()
+                .filter_map(|&p| match self.point(p).role {
+                    Role::Workload(w) | Role::Relocated(w) => Some((w, p)),
+                    _ => None,
+                })
+                .collect();
+            if pods.len() < 2 {
+                continue;
+            }
+            let entries: Vec<overlap::Entry> = pods
+                .iter()
+                .map(|&(w, p)| overlap::Entry {
+                    selector: &program.workload(w).selector,
+                    labels: &self.point(p).labels,
+                })
+                .collect();
+            let (found, cut) = overlap::overlaps(&entries, &mut budget);
+            let zone = &self.zones[z as usize];
+            let named = |w: WorkloadId| {
+                let wl = program.workload(w);
+                if zone.namespace == Some(wl.namespace) {
+                    wl.name.clone()
+                } else {
+                    program.qualified_name(w)
+                }
+            };
+            for (i, j, labels) in found {
+                let (a, b) = (pods[i].0, pods[j].0);
+                let name = format!("{}/<{}+{} pod>", zone.name, named(a), named(b));
+                added.push((Role::Overlap(a, b), z, labels, name));
+            }
+            if let Some(cut) = cut {
+                self.overlap_cut = Some(match cut {
+                    overlap::Cut::Pods(i, j) => OverlapCut::Pods { zone: z, pair: (pods[i].0, pods[j].0) },
+                    overlap::Cut::Search(i) => OverlapCut::Search { zone: z, at: pods[i].0 },
+                });
+                break;
+            }
+        }
+        for (role, z, labels, name) in added {
+            self.add_pod(role, z, labels, name);
         }
     }
 

@@ -31,8 +31,49 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = parts.into_iter().flatten().collect();
     unused(&resolved.unused, &mut out);
     cluster_dns(p, &mut out);
+    overlaps_left_out(p, &u, &mut out);
     crate::diagnostic::sort(&mut out);
     out
+}
+
+/// W0210: the universe holds a pod for every two workloads whose selectors can pick one pod,
+/// within a budget ([`crate::analysis::overlap::Budget`]); past it, the pods the remaining
+/// pairs share are not analyzed, and the analyses say so rather than grow without bound.
+fn overlaps_left_out(p: &Program, u: &Universe, out: &mut Vec<Diagnostic>) {
+    use crate::analysis::universe::OverlapCut;
+    let Some(cut) = u.overlap_cut else { return };
+    let help = format!(
+        "`verify`, `matrix`, `why` and `graph` add a pod for at most one such pair per workload \
+         (and at least {}); selectors that cannot pick one pod (different values of a key they \
+         share, such as `app`) need none",
+        crate::analysis::overlap::MIN_POD_BUDGET
+    );
+    let d = match cut {
+        OverlapCut::Pods { zone, pair: (a, b) } => Diagnostic::warning(
+            "W0210",
+            format!(
+                "too many pairs of workloads can pick the same pod: the pods `{}` and `{}` share in \
+                 `{}`, and those of later pairs, are not analyzed",
+                p.qualified_name(a),
+                p.qualified_name(b),
+                u.zone(zone).name
+            ),
+            p.workload(b).span,
+            format!("`{}` and `{}` can pick the same pod", p.workload(a).name, p.workload(b).name),
+        ),
+        OverlapCut::Search { zone, at } => Diagnostic::warning(
+            "W0210",
+            format!(
+                "too many workloads to search for the pods two of them share: the pairs of `{}` in \
+                 `{}`, and of later workloads, are not analyzed",
+                p.qualified_name(at),
+                u.zone(zone).name
+            ),
+            p.workload(at).span,
+            "the search for the pods this workload shares stopped here",
+        ),
+    };
+    out.push(d.with_help(help));
 }
 
 /// W0208: a cluster-wide default deny also isolates the cluster DNS pods in `kube-system`, so

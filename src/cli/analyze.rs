@@ -309,7 +309,7 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
     use crate::analysis::universe::Role;
     match u.point(p).role {
         Role::Workload(_) => "workload",
-        Role::Relocated(_) => "pod",
+        Role::Relocated(_) | Role::Overlap(..) => "pod",
         Role::KubeDns => "kube-dns",
         Role::Unlabelled | Role::Inventory => "pod",
         Role::World(_) => "world",

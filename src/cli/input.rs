@@ -93,7 +93,7 @@ pub(crate) fn is_manifest_name(p: &Path) -> bool {
 /// manifests (`.yaml`, `.yml`, `.json`, or `-` for stdin). A directory gives both kinds of
 /// file below it. `Err` holds the exit code once the reason is printed.
 pub(crate) fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<PathBuf>), i32> {
-    let (mut sources, mut manifests) = (Vec::new(), Vec::new());
+    let (mut sources, mut manifests, mut empty) = (Vec::new(), Vec::new(), Vec::new());
     for p in paths {
         if p.as_os_str() == "-" || (!p.is_dir() && is_manifest_name(p)) {
             manifests.push(p.clone());
@@ -103,11 +103,7 @@ pub(crate) fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<PathB
                 super::EXIT_IO
             })?;
             if found.is_empty() {
-                super::say(format_args!(
-                    "error: no .netpol, .yaml, .yml or .json file under `{}`",
-                    p.display()
-                ));
-                return Err(super::EXIT_ERRORS);
+                empty.push(p);
             }
             for f in found {
                 if is_netpol_name(&f) {
@@ -119,6 +115,18 @@ pub(crate) fn expand_inputs(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<PathB
         } else {
             sources.push(p.display().to_string());
         }
+    }
+    // As `expand_paths`: nothing at all is an error, an empty folder beside others a warning.
+    if sources.is_empty() && manifests.is_empty() {
+        let names: Vec<String> = empty.iter().map(|p| format!("`{}`", p.display())).collect();
+        super::say(format_args!("error: no .netpol file under {}", names.join(", ")));
+        super::say(format_args!(
+            "help: give the folder that holds the .netpol files or the policy manifests (.yaml, .yml, .json), or the files themselves"
+        ));
+        return Err(super::EXIT_ERRORS);
+    }
+    for p in empty {
+        super::say(format_args!("warning: no .netpol files or manifests under `{}`", p.display()));
     }
     Ok((sources, manifests))
 }

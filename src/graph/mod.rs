@@ -17,8 +17,10 @@
 //! Every connection the reading allows between a workload's pods and any endpoint is then
 //! checked against the allowed edges whose ends stand for its two endpoints; what no edge
 //! covers gets an edge of its own between the nodes of its two endpoints. For the source this
-//! adds nothing (the tests check it); for a target it shows what the target allows beyond
-//! the rules.
+//! adds nothing (the tests check it), except at a pod that two workloads pick (`app: a` and
+//! `tier: backend`): it gets the rules of both, so `x connects to b` and `a accepts from x`
+//! together let `x` reach it, and that edge is drawn to the first of the two (`x -> a`); for a
+//! target it shows what the target allows beyond the rules.
 
 pub mod dot;
 pub mod mermaid;
@@ -344,12 +346,18 @@ impl<'g> Cover<'g> {
                 .map(|(n, m)| (*n, m[p as usize]))
                 .filter(|x| x.1 != Match::No)
         };
+        let relocated = |w: &WorkloadId| {
+            standing()
+                .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
+                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone())
+        };
         match &point.role {
             Role::Workload(w) => Node::Workload(*w),
             // Drawn as the node of the peer that named it.
-            Role::Relocated(w) => standing()
-                .find(|(n, _)| matches!(n, Node::WorkloadIn(x, _) if x == w))
-                .map_or_else(|| Node::Workload(*w), |(n, _)| n.clone()),
+            Role::Relocated(w) => relocated(w),
+            // Drawn as its first workload: the namespace's own where either is.
+            Role::Overlap(w, _) if u.point(u.workload(*w)).zone == point.zone => Node::Workload(*w),
+            Role::Overlap(w, _) => relocated(w),
             Role::KubeDns => Node::Entity(Entity::KubeDns),
             // Graphs draw a program's universe, which has no inventory pods; one would stand
             // for its namespace.

@@ -2,7 +2,9 @@
 //! written from upstream documentation and source, never from the backends' code:
 //! - [`kubernetes`]: `networking.k8s.io/v1` NetworkPolicy;
 //! - [`cilium`]: `cilium.io/v2` CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy;
-//! - [`calico`]: `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier.
+//! - [`calico`]: `projectcalico.org/v3` NetworkPolicy, GlobalNetworkPolicy and Tier (and their
+//!   `crd.projectcalico.org/v1` forms), network sets, and Kubernetes NetworkPolicy as Calico
+//!   enforces it.
 //!
 //! A reader takes the objects as JSON values (as read back from the YAML) and gives the
 //! [`Side`](super::side::Side) of any point of the [`Universe`]. Shapes the CNI would reject or

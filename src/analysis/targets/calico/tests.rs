@@ -278,7 +278,7 @@ fn selectors_that_match_everything_stay_zone_or_kind_wide() {
         json!({"selector": "!has(tier)"}),
         json!({"selector": "app == 'api'"}),
     ];
-    let mut r = Reader::new(&u);
+    let mut r = Reader::new(&u, &[], true);
     let mut cover = |i: usize, scope: Scope| {
         r.entity(Some(&values[i]), scope, &mut Vec::new(), &|| "x".to_string()).expect("a condition")
     };
@@ -409,8 +409,8 @@ fn policies_that_are_not_created_or_select_nothing_are_problems() {
         ],
         &u,
     );
-    assert_eq!(problems.len(), 4, "{problems:#?}");
-    for want in ["does not parse", "is not projectcalico.org/v3", "GlobalNetworkSet", "does not exist"] {
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    for want in ["does not parse", "without metadata.namespace", "GlobalNetworkSet", "does not exist"] {
         assert!(problems.iter().any(|p| p.contains(want)), "{want}: {problems:#?}");
     }
     assert!(c.side(point(&u, "shop/api"), Direction::Ingress).is_open());
@@ -560,59 +560,5 @@ fn origins_are_those_of_targets_origin() {
     assert_eq!(*origins[1], merged);
 }
 
-/// `services`: the API server's Service is the API server; a Service where Calico refuses one
-/// (beside a selector, with destination ports, on the policed side) is a problem and allows
-/// nothing; any other Service is open.
-#[test]
-fn the_kubernetes_service_is_the_api_server_and_misplaced_services_are_problems() {
-    let u = universe();
-    let api = json!({"name": "kubernetes", "namespace": "default"});
-    let egress = |destination: Value| {
-        np(
-            "shop",
-            "web",
-            json!({"selector": "app == 'web'", "types": ["Egress"],
-                                 "egress": [{"action": "Allow", "destination": destination}]}),
-        )
-    };
-    let c = read_ok(&[egress(json!({"services": api}))], &u);
-    let to_api = c.side(point(&u, "shop/web"), Direction::Egress).at(&u, u.api_server());
-    assert!(to_api.certain.is_all(), "{to_api:?}");
-    for other in ["shop/api", "203.0.113.7", "host"] {
-        let cell = cell(&c, &u, "shop/web", Direction::Egress, other);
-        assert!(cell.possible.is_empty(), "{other}: {cell:?}");
-    }
-    let ingress = np(
-        "shop",
-        "db",
-        json!({"selector": "app == 'db'", "types": ["Ingress"], "ingress": [
-        {"action": "Allow", "protocol": "TCP", "source": {"services": api}, "destination": {"ports": [8443]}}]}),
-    );
-    let c = read_ok(&[ingress], &u);
-    let from_api = c.side(point(&u, "shop/db"), Direction::Ingress).at(&u, u.api_server());
-    assert_eq!(from_api.certain, tcp(8443));
-
-    for (destination, problem) in [
-        (json!({"services": api, "selector": "app == 'api'"}), "services beside selector"),
-        (json!({"services": api, "nets": ["10.0.0.0/8"]}), "services beside nets"),
-        (json!({"services": api, "ports": [443]}), "ports beside services"),
-    ] {
-        let (c, problems) = Calico::new(&[egress(destination.clone())], &u);
-        assert!(problems.iter().any(|p| p.contains(problem)), "{destination}: {problems:?}");
-        let to_api = c.side(point(&u, "shop/web"), Direction::Egress).at(&u, u.api_server());
-        assert!(to_api.possible.is_empty(), "{destination}: a rule Calico refuses allows nothing");
-    }
-    let own = np(
-        "shop",
-        "web",
-        json!({"selector": "app == 'web'", "types": ["Ingress"], "ingress": [
-        {"action": "Allow", "destination": {"services": api}}]}),
-    );
-    let (_, problems) = Calico::new(&[own], &u);
-    assert!(problems.iter().any(|p| p.contains("refuses a Service there")), "{problems:?}");
-
-    let (c, problems) = Calico::new(&[egress(json!({"services": {"name": "db", "namespace": "shop"}}))], &u);
-    assert!(problems.iter().any(|p| p.contains("not modelled")), "{problems:?}");
-    let maybe = cell(&c, &u, "shop/web", Direction::Egress, "shop/db");
-    assert!(maybe.certain.is_empty() && !maybe.possible.is_empty(), "another Service is open: {maybe:?}");
-}
+mod foreign;
+mod kubernetes;

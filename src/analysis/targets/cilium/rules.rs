@@ -414,8 +414,8 @@ impl Reader<'_, '_> {
     }
 
     /// An entity (`entity.go`, `EntitySelectorMapping`; `layer3.rst`, "Entities Based"), as
-    /// `../shared/oracles/cilium` shows them: `world` holds every address outside the cluster
-    /// (and an API server outside it, which is left out here, see below); `world-ipv4`
+    /// `../shared/oracles/cilium` shows them: `world` holds every address outside the cluster,
+    /// and possibly the API server (when it runs outside); `world-ipv4`
     /// and `world-ipv6` select those addresses of one family only in a dual-stack cluster,
     /// and nothing in a single-stack one (so: possibly); `remote-node` the other nodes, and
     /// an API server that runs on one; `cluster` every pod and the node, possibly any address
@@ -434,12 +434,6 @@ impl Reader<'_, '_> {
                 }
                 Some((p, if matches!(point.role, Role::World(_)) { outside } else { Match::Maybe }))
             }));
-            // An API server outside the cluster is also `world` in Cilium (its identity carries
-            // `reserved:world`: `../shared/oracles/cilium -apiserver-ip`), which the source's
-            // `world` leaves out and the Cilium backend emits as `world` all the same. Until
-            // the backend and the source agree on it, the API server is read as outside
-            // `world`, as the source reads it (a known difference, tested as such in
-            // `tests/cilium_oracle_readers.rs`).
             c
         };
         let maybe = |kinds: &[Kind]| {
@@ -454,6 +448,10 @@ impl Reader<'_, '_> {
             "world" => {
                 let mut c = world(None, Match::Yes);
                 c.kinds[Kind::Net.index()] = Match::Maybe;
+                // An API server outside the cluster is also `world` (its identity carries
+                // `reserved:world`: `../shared/oracles/cilium -apiserver-ip`); whether it is
+                // outside is open.
+                c.kinds[Kind::ApiServer.index()] = Match::Maybe;
                 c
             }
             "world-ipv4" => world(Some(true), Match::Maybe),
