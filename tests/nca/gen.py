@@ -8,7 +8,7 @@ with labels and container ports) and policy documents of one family:
   peers by podSelector, namespaceSelector, both, or ipBlock with except; ports with or without
   protocol, port and endPort; policyTypes given or left to inference; rules with no peers, an
   empty peer list, no ports, an empty port list; a direction with an empty rule list.
-- `mixed` (on request: `difftest.py --families`): Calico policies and Kubernetes
+- `mixed`: Calico policies and Kubernetes
   NetworkPolicies together, as a Calico cluster enforces them (the Kubernetes ones in the
   default tier at order 1000).
 - `calico`: `projectcalico.org/v3` NetworkPolicy and GlobalNetworkPolicy in the default tier:
@@ -74,7 +74,7 @@ class Case:
 
 
 # The families a seed is drawn from, in turn (seed modulo their number).
-FAMILIES = ("k8s", "calico")
+FAMILIES = ("k8s", "calico", "mixed")
 
 
 def generate(seed, families=FAMILIES):
