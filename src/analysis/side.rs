@@ -13,8 +13,10 @@
 //! Coverage is three-valued ([`Match`]) because the source leaves some facts open (whether a
 //! network holds a pod's or a node's address, whether an address is outside the cluster, which
 //! labels a namespace has besides its name). Each side is folded twice: with open facts against
-//! the connection (allows miss, denies and passes hit), giving what is *certainly* allowed, and
-//! for it, giving what is *possibly* allowed.
+//! the connection (allows miss, denies hit), giving what is *certainly* allowed, and for it,
+//! giving what is *possibly* allowed. A Pass that only possibly matches may lead either way
+//! (the next tier may allow what this tier denies, or the other way round), so its ports are
+//! denied in the first fold and allowed in the second.
 //!
 //! A [`Row`] is a side evaluated at every point, stored by regions: one value per kind of point,
 //! one per namespace some clause singles out, and one per point some clause singles out. Nothing
@@ -296,7 +298,22 @@ impl Side {
                 for (i, step) in self.steps.iter().enumerate() {
                     match step {
                         Step::Clause(c) => {
-                            if open.is_empty() || !hits(i, c) {
+                            if open.is_empty() {
+                                continue;
+                            }
+                            // A Pass that only possibly matches: passed, a later tier (or the
+                            // profile) decides; not passed, this tier goes on. Either may be
+                            // the one that allows, so the ports it would take are denied for
+                            // what is certain and allowed for what is possible.
+                            if sig[i] == Match::Maybe && c.act == Act::Pass {
+                                let decided = open.intersect(&c.ports);
+                                open = open.subtract(&decided);
+                                if possible {
+                                    allowed = allowed.union(&decided);
+                                }
+                                continue;
+                            }
+                            if !hits(i, c) {
                                 continue;
                             }
                             let decided = open.intersect(&c.ports);
@@ -515,6 +532,35 @@ pub fn by_majority<T: Clone + Eq + std::hash::Hash>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pass_that_possibly_matches_leaves_the_outcome_open() {
+        // Tier 1: a Pass that possibly matches, then the tier's default Deny; what is passed
+        // on is allowed by the profile. Passed: allowed; not passed: denied.
+        let maybe_pass = Clause {
+            cover: Arc::new(Coverage::kind(Kind::Pod, Match::Maybe)),
+            ports: PortSet::all(),
+            act: Act::Pass,
+            origin: Origin::Manifest { object: "p".into(), rule: "r".into(), source: None },
+        };
+        let side = Side {
+            fold: Fold::Ordered,
+            steps: vec![
+                Step::Clause(maybe_pass),
+                Step::EndOfTier {
+                    pass: false,
+                    origin: Origin::Manifest { object: "t".into(), rule: "".into(), source: None },
+                },
+            ],
+            isolation: Vec::new(),
+        };
+        let cell = side.eval(|c| c.cover.kinds[Kind::Pod.index()]);
+        assert!(cell.certain.is_empty(), "{cell:?}");
+        assert!(cell.possible.is_all(), "{cell:?}");
+        // Certainly matching, it passes and the profile allows.
+        let cell = side.eval(|_| Match::Yes);
+        assert!(cell.certain.is_all());
+    }
 
     /// The value of every zone, from a default and a list.
     fn values(default: Match, listed: &[(ZoneId, Match)], zones: usize) -> Vec<Match> {

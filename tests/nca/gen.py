@@ -48,8 +48,6 @@ PROTOCOLS = ["TCP", "UDP", "SCTP"]
 # The workloads whose pod templates the inventory holds (besides bare Pods).
 WORKLOADS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob",
              "ReplicationController"]
-# Whether a Calico Pass rule may name its peer by nets / notNets (see `calico_rule`).
-PASS_WITH_NETS = False
 # Networks with their possible exceptions.
 NETS = [
     ("10.0.0.0/8", ["10.1.0.0/16", "10.2.3.0/24"]),
@@ -330,10 +328,6 @@ def calico_entity(r, peer_side, nets, namespaced):
 
 def calico_rule(r, direction, nets, namespaced):
     rule = {"action": r.choices(["Allow", "Deny", "Pass"], weights=[6, 3, 1])[0]}
-    # A Pass whose peer is given by nets / notNets is not generated while netpol's ordered fold
-    # reads a Pass that possibly matches as if passing were against the connection (side.rs,
-    # `fold_with`): then what it certainly allows can exceed what it possibly allows.
-    nets = nets and (rule["action"] != "Pass" or PASS_WITH_NETS)
     x = r.random()
     if x < 0.5:
         rule["protocol"] = r.choice(PROTOCOLS)
