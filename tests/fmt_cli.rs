@@ -1,26 +1,14 @@
 //! `netpol fmt` through the real binary: rewriting files and directories, `--check` (exit code
 //! and diff), stdin to stdout, and refusing files that do not parse.
 
-use std::io::Write;
+mod common;
+
+use common::text;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn netpol(args: &[&str], dir: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run netpol");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("wait")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::netpol_with_stdin(args, dir, stdin)
 }
 
 fn read(dir: &Path, name: &str) -> String {

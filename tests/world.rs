@@ -5,28 +5,11 @@
 mod common;
 
 use common::{netpol, root, text, write};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 const DIALECTS: [&str; 3] = ["kubernetes", "cilium", "calico"];
 
 fn cluster(args: &[&str]) -> std::process::Output {
     netpol(args, &root().join("examples/cluster"))
-}
-
-/// The binary with `stdin` on its standard input.
-fn netpol_stdin(args: &[&str], dir: &std::path::Path, stdin: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run netpol");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("wait")
 }
 
 #[test]
@@ -161,7 +144,7 @@ fn stdin_lists_without_kinds_and_default_namespaces() {
         "policy.yaml",
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: b\nspec:\n  podSelector:\n    matchLabels: {app: b}\n  policyTypes: [Ingress]\n",
     );
-    let out = netpol_stdin(
+    let out = common::netpol_with_stdin(
         &["matrix", "policy.yaml", "--inventory", "-", "--namespace", "shop", "--as", "csv"],
         dir.path(),
         pods,

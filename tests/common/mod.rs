@@ -18,6 +18,23 @@ pub fn netpol(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("run netpol")
 }
 
+/// The real binary, run in `dir` without color, with `stdin` on its standard input.
+pub fn netpol_with_stdin(args: &[&str], dir: &Path, stdin: &str) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netpol");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
