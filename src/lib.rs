@@ -14,6 +14,7 @@ pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+pub mod import;
 pub mod ir;
 pub mod lsp;
 pub mod par;

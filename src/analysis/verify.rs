@@ -36,6 +36,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// What `cell` says of one port.
+    pub fn of_port(cell: &Cell, port: &Port) -> Verdict {
+        Verdict::of(cell, &port.to_set())
+    }
+
     fn of(cell: &Cell, port: &PortSet) -> Verdict {
         if port.is_subset(&cell.certain) {
             Verdict::Certainly

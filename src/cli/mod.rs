@@ -4,6 +4,7 @@
 pub mod analyze;
 mod fmt;
 pub mod graph;
+mod import;
 mod input;
 pub mod output;
 pub mod render;
@@ -163,6 +164,30 @@ enum Command {
         /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
+    },
+    /// Turn policy manifests (Kubernetes, Cilium or Calico YAML or JSON) into .netpol source,
+    /// proved to allow exactly what they allow
+    ///
+    /// The source is compiled back to the input's own dialect and both readings are compared on
+    /// every side of every pod; any difference, or any construct the language cannot say, is an
+    /// error and nothing is written (see --lossy). With --to, the source is also proved on
+    /// another CNI (a migration).
+    Import {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Write the source to FILE.netpol (a new file), or one file per namespace under DIR;
+        /// default: stdout
+        #[arg(long, short, value_name = "FILE|DIR")]
+        output: Option<PathBuf>,
+        /// Write what the language can say; each construct it cannot is a warning and a
+        /// comment in the source, and the proof holds for everything kept
+        #[arg(long)]
+        lossy: bool,
+        /// Also prove the source on this CNI: a migration (repeatable)
+        #[arg(long, value_enum, value_name = "TARGET")]
+        to: Vec<CniArg>,
     },
     /// Rewrite .netpol files in the canonical layout (`-` formats stdin to stdout)
     Fmt {
@@ -362,6 +387,30 @@ pub fn main() -> i32 {
         }
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
+        Command::Import { input, world, output, lossy, to } => {
+            let (sources, manifests) = match input::expand_inputs(&input.paths) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            if let Some(code) = import::refuse_sources(&sources) {
+                return code;
+            }
+            let inventory = match input::expand_manifests(&world.inventory) {
+                Ok(x) => x,
+                Err(code) => return code,
+            };
+            let to = to.iter().map(|c| crate::world::reading::target(c.dialect())).collect();
+            import::run(import::ImportArgs {
+                input: &input,
+                manifests,
+                inventory,
+                namespace: world.namespace.clone(),
+                cni: world.cni.map(CniArg::dialect),
+                output,
+                lossy,
+                to,
+            })
+        }
         Command::Lsp => crate::lsp::run(),
     }
 }
