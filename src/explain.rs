@@ -60,6 +60,11 @@ pub const PAGES: &[(&str, &str)] = &[
     ("W0613", include_str!("../docs/errors/W0613.md")),
     ("W0614", include_str!("../docs/errors/W0614.md")),
     ("W0615", include_str!("../docs/errors/W0615.md")),
+    ("E0701", include_str!("../docs/errors/E0701.md")),
+    ("E0702", include_str!("../docs/errors/E0702.md")),
+    ("W0703", include_str!("../docs/errors/W0703.md")),
+    ("E0704", include_str!("../docs/errors/E0704.md")),
+    ("W0706", include_str!("../docs/errors/W0706.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

@@ -64,18 +64,8 @@ pub(crate) fn run(a: ImportArgs) -> i32 {
         say(format_args!("error: the imported source does not compile for {}:", target.title()));
         report_all(a.input, &map, &mut errors, false);
     }
-    let objects = l.world.policies.len();
-    for (target, p) in &result.proofs {
-        if p.holds() {
-            say(format_args!(
-                "proved on {}: the imported source allows exactly what the {objects} original object{} allow \
-                 ({} points, {} sides compared)",
-                target.title(),
-                if objects == 1 { "" } else { "s" },
-                p.points,
-                p.sides
-            ));
-        }
+    for line in &result.summaries {
+        say(format_args!("{line}"));
     }
     if !result.ok {
         say(format_args!("import refused: nothing written"));

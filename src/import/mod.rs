@@ -39,8 +39,6 @@ pub const PER_POD: &str = "W0703";
 pub const PROOF_FAILED: &str = "E0701";
 /// A field the readers do not model: the import cannot know what it keeps.
 pub const NOT_MODELLED: &str = "E0704";
-/// A migration changes what is allowed.
-pub const MIGRATION_DIFFERS: &str = "E0705";
 /// A migration leaves open what the originals decide, or the reverse: the CNIs differ there.
 pub const CNIS_DIFFER: &str = "W0706";
 
@@ -66,6 +64,8 @@ pub struct Import {
     pub proofs: Vec<(Target, Proof)>,
     /// The compile errors of the imported source, with the source map their spans are in.
     pub compile_errors: Vec<(Target, SourceMap, Vec<Diagnostic>)>,
+    /// One line per proof: what was proved, on which CNI.
+    pub summaries: Vec<String>,
     /// Whether the files may be written: no loss (or `lossy`), every proof held.
     pub ok: bool,
 }
@@ -78,6 +78,7 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
         cni: None,
         proofs: Vec::new(),
         compile_errors: Vec::new(),
+        summaries: Vec::new(),
         ok: false,
     };
     let cni = match reading::choose(world, options.cni) {
@@ -125,29 +126,72 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     let written = write::write(&draft, options.layout, &lost);
     let own = reading::target(cni);
     let mut proofs_hold = true;
+    let objects = world.policies.len();
+    let plural = if objects == 1 { "object allows" } else { "objects allow" };
     for target in std::iter::once(own).chain(options.to.iter().copied().filter(|t| *t != own)) {
         let mut p = proof::prove(world, sources, cni, &written.files, target);
         if let Some((map, errors)) = p.compile_errors.take() {
+            out.summaries.push(format!(
+                "not proved on {}: the imported source does not compile for it",
+                target.title()
+            ));
             out.compile_errors.push((target, map, errors));
             proofs_hold = false;
+            continue;
         }
+        let (mut failed, mut cnis_count, mut excused_count) = (0, 0, 0);
         for m in &p.differences {
             let excused = excused(m, &draft, world);
             let cnis = target != own && cnis_differ(m);
             let d = mismatch_diagnostic(world, sources, m, target, own, excused, cnis);
+            if excused {
+                excused_count += 1;
+                continue;
+            }
             if d.is_error() {
-                proofs_hold = false;
+                failed += 1;
+            } else {
+                cnis_count += 1;
             }
-            if !excused {
-                out.diagnostics.push(d);
-            }
+            out.diagnostics.push(d);
         }
-        // What the readers do not model: the proof cannot vouch for it.
+        proofs_hold &= failed == 0;
+        let scope = format!("{} points, {} sides compared", p.points, p.sides);
+        out.summaries.push(match (failed, cnis_count, excused_count) {
+            (0, 0, 0) => format!(
+                "proved on {}: the imported source allows exactly what the {objects} original {plural} ({scope})",
+                target.title()
+            ),
+            (0, c, e) => {
+                let mut except = Vec::new();
+                if c > 0 {
+                    except.push(format!("{c} connection(s) the two CNIs read differently (W0706)"));
+                }
+                if e > 0 {
+                    except.push(format!("{e} decided by what was not imported"));
+                }
+                format!(
+                    "proved on {}: the imported source allows exactly what the {objects} original {plural}, \
+                     except {} ({scope})",
+                    target.title(),
+                    except.join(" and ")
+                )
+            }
+            (f, _, _) => format!("not proved on {}: {f} connection(s) differ ({scope})", target.title()),
+        });
+        // What the readers do not model: the proof cannot vouch for it. Said once: where a
+        // loss already names the field, the loss says it.
         if target == own {
-            let pop = crate::world::universe::build(world, None, &[]);
-            let (_, problems) = reading::read(world, cni, &pop.universe, sources);
-            for d in problems {
-                out.diagnostics.push(not_modelled(d, options.lossy));
+            let lost: Vec<crate::span::Span> =
+                draft.losses.iter().map(|l| world.policies[l.object].1.locate(sources, &l.path)).collect();
+            for d in std::mem::take(&mut p.problems) {
+                let s = d.primary.span;
+                let overlaps = |l: &crate::span::Span| {
+                    l.file == s.file && l.start < s.end.max(s.start + 1) && s.start < l.end.max(l.start + 1)
+                };
+                if !lost.iter().any(overlaps) {
+                    out.diagnostics.push(not_modelled(d, options.lossy));
+                }
             }
         }
         out.proofs.push((target, p));
@@ -230,13 +274,7 @@ fn mismatch_diagnostic(
             "no original rule decides it".to_string(),
         ),
     };
-    let (code, message, help) = if target == own {
-        (
-            PROOF_FAILED,
-            format!("the imported source does not mean what the originals do: {}", m.text),
-            "this is an import bug: report it with the objects; nothing was written",
-        )
-    } else if cnis {
+    let (code, message, help) = if cnis {
         (
             CNIS_DIFFER,
             format!("on {}, {}", target.title(), m.text),
@@ -244,10 +282,13 @@ fn mismatch_diagnostic(
              connection on the target CNI",
         )
     } else {
+        // netpol's backends are proved to mean the source on every CNI, up to what a CNI leaves
+        // open; any other difference is a bug in the import or a backend.
+        let on = if target == own { String::new() } else { format!(" on {}", target.title()) };
         (
-            MIGRATION_DIFFERS,
-            format!("on {}, the imported source means something else: {}", target.title(), m.text),
-            "the target CNI cannot keep this behaviour as written; change the source or the originals",
+            PROOF_FAILED,
+            format!("the imported source does not mean what the originals do{on}: {}", m.text),
+            "this is a bug in netpol: report it with the objects; nothing was written",
         )
     };
     let mut d = if cnis || excused {

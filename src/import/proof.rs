@@ -43,6 +43,8 @@ pub struct Proof {
     pub compile_errors: Option<(SourceMap, Vec<Diagnostic>)>,
     /// Each connection where the readings differ, with the original rules that decide it.
     pub differences: Vec<Mismatch>,
+    /// What the original reading does not model (W0605), at the objects' fields.
+    pub problems: Vec<Diagnostic>,
     /// Points of the universe, and sides compared.
     pub points: usize,
     pub sides: usize,
@@ -82,6 +84,7 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
         return Proof {
             compile_errors: Some((c.sources, errors)),
             differences: Vec::new(),
+            problems: Vec::new(),
             points: 0,
             sides: 0,
         };
@@ -90,7 +93,7 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
         c.outputs.into_iter().filter(|(t, _)| *t == target).flat_map(|(_, o)| o).collect();
     let pop = universe::build(world, Some(program), &[]);
     let u = &pop.universe;
-    let (original, _) = reading::read(world, cni, u, sources);
+    let (original, problems) = reading::read(world, cni, u, sources);
     let imported = targets::read(target, &objects, u);
     let original = wrap(original.semantics, &pop, world.has_inventory, cni);
     let imported = wrap(imported.semantics, &pop, world.has_inventory, reading_dialect(target));
@@ -102,7 +105,7 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
         }
     }
     let differences = found.into_iter().map(|d| mismatch(&pop, &*original, &*imported, d)).collect();
-    Proof { compile_errors: None, differences, points: u.len(), sides: u.len() * 2 }
+    Proof { compile_errors: None, differences, problems, points: u.len(), sides: u.len() * 2 }
 }
 
 /// With an inventory, named ports resolve against its containers, as `verify` reads them.
