@@ -64,6 +64,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("E0702", include_str!("../docs/errors/E0702.md")),
     ("W0703", include_str!("../docs/errors/W0703.md")),
     ("E0704", include_str!("../docs/errors/E0704.md")),
+    ("W0705", include_str!("../docs/errors/W0705.md")),
     ("W0706", include_str!("../docs/errors/W0706.md")),
 ];
 

@@ -13,6 +13,9 @@ use crate::ir::{CidrBlock, Direction, Entity, LabelSelector, Ports};
 pub struct Draft {
     pub policies: Vec<Policy>,
     pub losses: Vec<Loss>,
+    /// Fields left out because they have no effect (rules of a direction `policyTypes` leaves
+    /// out): warnings, never a refusal.
+    pub ignored: Vec<Loss>,
 }
 
 /// One foreign object (or one of a Cilium object's `specs`), as statements.

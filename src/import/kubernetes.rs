@@ -84,6 +84,20 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
         };
         if !types.contains(&dir) {
             // Rules of a direction `policyTypes` leaves out are not enforced.
+            if !rules.is_empty() {
+                draft.ignored.push(Loss {
+                    code: super::IGNORED,
+                    object: index,
+                    path: format!("spec.{key}"),
+                    message: format!(
+                        "{title} spec.{key}: `policyTypes` leaves out {key}, so these rules have no effect"
+                    ),
+                    help: format!(
+                        "add `{}` to `policyTypes` if the rules are meant, or delete them",
+                        if dir == Direction::Ingress { "Ingress" } else { "Egress" }
+                    ),
+                });
+            }
             continue;
         }
         if rules.is_empty() {

@@ -39,6 +39,8 @@ pub const PER_POD: &str = "W0703";
 pub const PROOF_FAILED: &str = "E0701";
 /// A field the readers do not model: the import cannot know what it keeps.
 pub const NOT_MODELLED: &str = "E0704";
+/// Rules with no effect, left out.
+pub const IGNORED: &str = "W0705";
 /// A migration leaves open what the originals decide, or the reverse: the CNIs differ there.
 pub const CNIS_DIFFER: &str = "W0706";
 
@@ -182,8 +184,12 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
         // What the readers do not model: the proof cannot vouch for it. Said once: where a
         // loss already names the field, the loss says it.
         if target == own {
-            let lost: Vec<crate::span::Span> =
-                draft.losses.iter().map(|l| world.policies[l.object].1.locate(sources, &l.path)).collect();
+            let lost: Vec<crate::span::Span> = draft
+                .losses
+                .iter()
+                .chain(&draft.ignored)
+                .map(|l| world.policies[l.object].1.locate(sources, &l.path))
+                .collect();
             for d in std::mem::take(&mut p.problems) {
                 let s = d.primary.span;
                 let overlaps = |l: &crate::span::Span| {
@@ -199,6 +205,13 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     let losses: Vec<Diagnostic> =
         draft.losses.iter().map(|l| loss(world, sources, l, options.lossy)).collect();
     out.diagnostics.extend(losses);
+    for l in &draft.ignored {
+        let object = &world.policies[l.object].1;
+        let d =
+            Diagnostic::warning(l.code, l.message.clone(), object.locate(sources, &l.path), l.path.clone())
+                .with_help(l.help.clone());
+        out.diagnostics.push(d);
+    }
     let refused = out.diagnostics.iter().any(Diagnostic::is_error);
     out.ok = proofs_hold && !refused;
     if out.ok {

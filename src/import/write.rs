@@ -2,8 +2,8 @@
 //! workload in one fixed order, and the text put through `netpol fmt`, so the same input always
 //! gives the same bytes and importing netpol's own output gives back the same source.
 //!
-//! Order: namespace sets (program-wide) first; then per namespace, by name: its workloads (in
-//! the order they were named: subjects, then peers), its default denies, and per workload (by
+//! Order: namespace sets (program-wide) first; then per namespace, by name: its workloads (by
+//! name), its default denies, and per workload (by
 //! name) its ingress allows, ingress denies, `accepts nothing`, then the same for egress. A
 //! workload's rules keep the order of the objects and rules they came from.
 
@@ -184,7 +184,9 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
     }
     let block = |ns: &str| -> String {
         let mut out = String::new();
-        for (name, sel) in n.order.get(ns).into_iter().flatten() {
+        let mut declared: Vec<&(String, LabelSelector)> = n.order.get(ns).into_iter().flatten().collect();
+        declared.sort();
+        for (name, sel) in declared {
             let _ = writeln!(out, "workload {name} {}", selector(sel));
         }
         if let Some(d) = denies.get(ns) {
