@@ -102,7 +102,8 @@ pub fn compare(u: &Universe, source: &Rows, target: &Rows) -> Vec<Difference> {
     out
 }
 
-fn compare_rows(
+/// The differences of one side: where `b`'s range is not inside `a`'s.
+pub fn compare_rows(
     u: &Universe,
     subject: PointId,
     direction: Direction,

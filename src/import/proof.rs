@@ -8,10 +8,12 @@
 //! and the original objects' rules that decide it.
 
 use super::write::Files;
-use crate::analysis::matrix::{Rows, Semantics};
+use crate::analysis::matrix::{row_of, Semantics};
+use crate::analysis::universe::PointId;
+use crate::ir::Direction;
 use crate::analysis::side::{Origin, Step};
 use crate::analysis::targets;
-use crate::analysis::verify::{compare, Difference, Verdict};
+use crate::analysis::verify::{compare_rows, Difference, Verdict};
 use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Loader, Options};
@@ -92,18 +94,41 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
     let objects: Vec<crate::backend::Object> =
         c.outputs.into_iter().filter(|(t, _)| *t == target).flat_map(|(_, o)| o).collect();
     let pop = universe::build(world, Some(program), &[]);
+    drop(c.program);
     let u = &pop.universe;
     let (original, problems) = reading::read(world, cni, u, sources);
     let imported = targets::read(target, &objects, u);
+    drop(objects);
     let original = wrap(original.semantics, &pop, world.has_inventory, cni);
     let imported = wrap(imported.semantics, &pop, world.has_inventory, reading_dialect(target));
-    let (a, b) = (Rows::build(&*original, u), Rows::build(&*imported, u));
-    let mut found = compare(u, &a, &b);
-    for d in compare(u, &b, &a) {
-        if !found.iter().any(|f| same_place(f, &d)) {
-            found.push(d);
+    // Side by side, point by point, on every core: the rows of both readings are never all
+    // held at once.
+    let found: Vec<Difference> = crate::par::blocks(u.len(), 512, |range| {
+        let mut out = Vec::new();
+        for p in range {
+            let p = p as PointId;
+            for dir in [Direction::Ingress, Direction::Egress] {
+                let (a, b) = (row_of(&*original, u, p, dir), row_of(&*imported, u, p, dir));
+                if a == b {
+                    continue;
+                }
+                let mut here = Vec::new();
+                compare_rows(u, p, dir, &a, &b, &mut here);
+                let mut back = Vec::new();
+                compare_rows(u, p, dir, &b, &a, &mut back);
+                for d in back {
+                    if !here.iter().any(|f| same_place(f, &d)) {
+                        here.push(d);
+                    }
+                }
+                out.extend(here);
+            }
         }
-    }
+        out
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let differences = found.into_iter().map(|d| mismatch(&pop, &*original, &*imported, d)).collect();
     Proof { compile_errors: None, differences, problems, points: u.len(), sides: u.len() * 2 }
 }
