@@ -22,7 +22,7 @@ use std::time::Instant;
 
 #[path = "shapes/world.rs"]
 mod shapes;
-use shapes::{inventory, peak_mb, policies, POLICIES_PER_NAMESPACE, PODS_PER_NAMESPACE};
+use shapes::{inventory, peak_mb, policies, PODS_PER_NAMESPACE, POLICIES_PER_NAMESPACE};
 
 fn main() -> ExitCode {
     netpol::alloc::keep_freed_memory();

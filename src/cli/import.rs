@@ -64,19 +64,22 @@ pub(crate) fn run(a: ImportArgs) -> i32 {
         say(format_args!("error: the imported source does not compile for {}:", target.title()));
         report_all(a.input, &map, &mut errors, false);
     }
-    for line in &result.summaries {
-        say(format_args!("{line}"));
-    }
+    let summaries = || result.summaries.iter().for_each(|line| say(format_args!("{line}")));
     if !result.ok {
+        summaries();
         say(format_args!("import refused: nothing written"));
         return EXIT_ERRORS;
     }
     let warned = diagnostics.iter().any(|d| d.is_warning());
     if a.input.deny_warnings && warned {
+        summaries();
         say(format_args!("import refused (--deny-warnings): nothing written"));
         return EXIT_ERRORS;
     }
-    write(dest, &result.files)
+    // The source, then what was proved of it.
+    let code = write(dest, &result.files);
+    summaries();
+    code
 }
 
 fn write(dest: Destination, files: &[(String, String)]) -> i32 {

@@ -9,14 +9,14 @@
 
 use super::write::Files;
 use crate::analysis::matrix::{row_of, Semantics};
-use crate::analysis::universe::PointId;
-use crate::ir::Direction;
 use crate::analysis::side::{Origin, Step};
 use crate::analysis::targets;
+use crate::analysis::universe::PointId;
 use crate::analysis::verify::{compare_rows, Difference, Verdict};
 use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Loader, Options};
+use crate::ir::Direction;
 use crate::span::SourceMap;
 use crate::world::ports::Resolved;
 use crate::world::universe::{self, Population};

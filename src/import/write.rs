@@ -216,42 +216,53 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
         }
         out
     };
-    let files = match layout {
-        Layout::Single => {
-            let mut out = String::from(HEADER);
-            if !sets_text.is_empty() {
+    // Each piece is formatted on its own (and on every core): a file of a whole cluster would
+    // otherwise be parsed whole, twice. Pieces are separated by a blank line, as `fmt` keeps them.
+    let indent = |body: String| -> String {
+        let mut out = String::with_capacity(body.len() + body.len() / 8);
+        for line in body.lines() {
+            if line.is_empty() {
                 out.push('\n');
-                out.push_str(&sets_text);
+            } else {
+                let _ = writeln!(out, "  {line}");
             }
-            for ns in &namespaces {
-                let body = block(ns);
-                let _ = write!(out, "\nnamespace {ns} {{\n");
-                for line in body.lines() {
-                    if line.is_empty() {
-                        out.push('\n');
-                    } else {
-                        let _ = writeln!(out, "  {line}");
-                    }
-                }
-                out.push_str("}\n");
-            }
-            vec![(String::new(), out)]
+        }
+        out
+    };
+    let files: Vec<(String, Vec<String>)> = match layout {
+        Layout::Single => {
+            let mut pieces = vec![if sets_text.is_empty() {
+                HEADER.to_string()
+            } else {
+                format!("{HEADER}\n{sets_text}")
+            }];
+            pieces
+                .extend(namespaces.iter().map(|ns| format!("namespace {ns} {{\n{}}}\n", indent(block(ns)))));
+            vec![(String::new(), pieces)]
         }
         Layout::PerNamespace => {
             let mut files = Vec::new();
             if !sets_text.is_empty() {
-                files.push(("namespaces.netpol".to_string(), format!("{HEADER}\n{sets_text}")));
+                files.push(("namespaces.netpol".to_string(), vec![format!("{HEADER}\n{sets_text}")]));
             }
             for ns in &namespaces {
-                files.push((format!("{ns}.netpol"), format!("{HEADER}\nnamespace {ns}\n\n{}", block(ns))));
+                files.push((
+                    format!("{ns}.netpol"),
+                    vec![format!("{HEADER}\nnamespace {ns}\n\n{}", block(ns))],
+                ));
             }
             files
         }
     };
     let files = files
         .into_iter()
-        .map(|(name, text)| {
-            let text = crate::fmt::format_source(&text).unwrap_or(text);
+        .map(|(name, pieces)| {
+            let formatted = crate::par::blocks(pieces.len(), 64, |range| {
+                range
+                    .map(|i| crate::fmt::format_source(&pieces[i]).unwrap_or_else(|_| pieces[i].clone()))
+                    .collect::<Vec<_>>()
+            });
+            let text = formatted.into_iter().flatten().collect::<Vec<_>>().join("\n");
             (name, text)
         })
         .collect();
