@@ -14,6 +14,7 @@
 //! in its namespace, and the proof still holds for everything kept (a difference is excused
 //! only where the original rules that decide it include a lost one).
 
+pub mod cilium;
 pub mod draft;
 pub mod fields;
 pub mod kubernetes;
@@ -98,7 +99,8 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
             Dialect::Kubernetes => kubernetes::translate(i, &object.value, &mut draft),
-            Dialect::Cilium | Dialect::Calico => draft.losses.push(Loss {
+            Dialect::Cilium => cilium::translate(i, &object.value, &mut draft),
+            Dialect::Calico => draft.losses.push(Loss {
                 code: NO_WORD,
                 object: i,
                 path: String::new(),

@@ -11,6 +11,7 @@ mod peers;
 mod stmts;
 
 pub use error::{Kind, ResolveError};
+pub use names::is_dns_pattern;
 pub use params::Override;
 
 use crate::ir::{self, NamespaceId, NamespaceSetId, Program, WorkloadId};

@@ -1,0 +1,569 @@
+//! Cilium `cilium.io/v2` CiliumNetworkPolicy → statements. The meaning of each field is the
+//! reader's (`crate::targets::cilium::read`, which cites Cilium's documentation and code):
+//! a spec polices the pods its `endpointSelector` picks in the policy's namespace; a direction
+//! with rules (allow or deny) is isolated unless `enableDefaultDeny` turns that off; allows add
+//! up and denies win; a rule without an L3 field covers every peer when it has ports and no
+//! peer otherwise; a present but empty peer list selects nothing; a rule without `toPorts`
+//! covers every port; a port without a protocol is every protocol.
+//!
+//! Shapes, and what they become (each spec of `specs` is a policy of its own):
+//! - a direction isolated by rules that select nothing (`ingress: [{}]`, `fromEntities: []`):
+//!   `accepts nothing` / `connects to nothing`, or `default deny` for `endpointSelector: {}`;
+//! - endpoint selectors: keys with the `k8s:` or `any:` source or none read pod labels; the
+//!   namespace key (`k8s:io.kubernetes.pod.namespace`) naming one namespace → that namespace's
+//!   pods (`namespace N` alone, `kube-dns` for the cluster DNS pods with ports), `Exists` →
+//!   every namespace (`cluster` alone); namespace labels (`io.cilium.k8s.namespace.labels.*`)
+//!   with the namespace key → namespace sets; without the namespace key → the policy's
+//!   namespace;
+//! - entities `all`, `world`, `host`, `kube-apiserver` → `anywhere`, `world`, `host`,
+//!   `kube-apiserver`; CIDRs and CIDR sets → networks; `toFQDNs` → DNS names;
+//! - ingress and egress deny sections → `refuses` / `never connects to`.
+//!
+//! What the language has no word for (L7 rules, services, groups, nodes, requirements, ICMP,
+//! TLS, authentication, other entities, clusterwide policies, allows that do not isolate) is a
+//! loss at its field.
+
+use super::draft::{Draft, Kind, Loss, Peer, Policy, Statement, Subject};
+use super::fields::{self, selector};
+use super::kubernetes::{is_kube_dns, UNREADABLE};
+use super::NO_WORD;
+use crate::ir::{Direction, Entity, LabelExpr, LabelOp, LabelSelector, Ports, KUBE_DNS_NAMESPACE};
+use serde_json::Value;
+
+/// The identity label of a pod's namespace, without its source.
+const NAMESPACE: &str = "io.kubernetes.pod.namespace";
+/// The prefix of namespace labels on pod identities, without its source.
+const NAMESPACE_LABELS: &str = "io.cilium.k8s.namespace.labels.";
+
+/// A failure: the field, the code, and what is wrong there.
+type Failure = (String, &'static str, String);
+
+fn no_word(at: impl Into<String>, what: impl Into<String>) -> Failure {
+    (at.into(), NO_WORD, what.into())
+}
+
+fn unreadable(at: impl Into<String>, what: impl Into<String>) -> Failure {
+    (at.into(), UNREADABLE, what.into())
+}
+
+/// Adds the statements of CiliumNetworkPolicy `obj` (the world's policy number `index`).
+pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
+    let title = crate::analysis::targets::object_name(obj);
+    let lose = |draft: &mut Draft, (path, code, why): Failure| {
+        let help = if code == NO_WORD {
+            "the language has no word for this; keep this part as a Cilium policy of its own, or leave it out"
+        } else {
+            "fix the object: Cilium would refuse it, or read it in a way the import cannot prove"
+        };
+        draft.losses.push(Loss {
+            code,
+            object: index,
+            message: format!("{title} {path}: {why}"),
+            path,
+            help: help.to_string(),
+        })
+    };
+    if obj["kind"].as_str() == Some("CiliumClusterwideNetworkPolicy") {
+        let why = "a clusterwide policy: the language says policies per namespace";
+        return lose(draft, no_word("", why));
+    }
+    let Some(namespace) = obj["metadata"]["namespace"].as_str().map(str::to_string) else {
+        let why = "a CiliumNetworkPolicy without a namespace is put where it is applied, unknown here";
+        return lose(draft, unreadable("metadata.namespace", why));
+    };
+    let name = obj["metadata"]["name"].as_str().unwrap_or("policy").to_string();
+    let own = fields::from_netpol(obj);
+    let reasons = fields::netpol_reasons(obj);
+    let mut specs: Vec<(String, &Value)> = Vec::new();
+    if !obj["spec"].is_null() {
+        specs.push(("spec".to_string(), &obj["spec"]));
+    }
+    match &obj["specs"] {
+        Value::Null => {}
+        Value::Array(l) => specs.extend(l.iter().enumerate().map(|(i, s)| (format!("specs[{i}]"), s))),
+        _ => return lose(draft, unreadable("specs", "must be a list")),
+    }
+    if specs.is_empty() {
+        return lose(draft, unreadable("", "neither `spec` nor `specs`: Cilium refuses it"));
+    }
+    for (path, spec) in specs {
+        let mut cx =
+            Spec { namespace: &namespace, title: &title, own, reasons: &reasons, losses: Vec::new() };
+        let policy = cx.spec(&path, spec).map(|(subject, statements)| Policy {
+            object: index,
+            title: title.clone(),
+            name: name.clone(),
+            namespace: namespace.clone(),
+            subject: Subject::Pods(subject),
+            statements,
+            from_netpol: own,
+        });
+        for l in cx.losses {
+            lose(draft, l);
+        }
+        match policy {
+            Ok(p) => draft.policies.push(p),
+            Err(f) => lose(draft, f),
+        }
+    }
+}
+
+struct Spec<'a> {
+    namespace: &'a str,
+    title: &'a str,
+    own: bool,
+    reasons: &'a std::collections::BTreeMap<String, String>,
+    /// Losses of single rules; the rest of the spec is still said.
+    losses: Vec<Failure>,
+}
+
+/// One allow or deny rule, translated.
+struct Translated {
+    peers: Vec<Peer>,
+    ports: Option<Ports>,
+    /// The rule sends DNS lookups through Cilium's DNS proxy, letting every name through
+    /// (`rules.dns: [{matchPattern: "*"}]`): at L4 an allow like any other.
+    dns_proxy: bool,
+}
+
+impl Spec<'_> {
+    fn spec(&mut self, path: &str, spec: &Value) -> Result<(LabelSelector, Vec<Statement>), Failure> {
+        if !spec.is_object() {
+            return Err(unreadable(path, "a spec must be an object"));
+        }
+        if !spec["nodeSelector"].is_null() {
+            return Err(no_word(format!("{path}.nodeSelector"), "a host policy (`nodeSelector`)"));
+        }
+        if spec["endpointSelector"].is_null() {
+            return Err(unreadable(path, "no `endpointSelector`: Cilium refuses it"));
+        }
+        let at = format!("{path}.endpointSelector");
+        let subject = subject(&spec["endpointSelector"], self.namespace).map_err(|(c, w)| (at, c, w))?;
+        let edd = &spec["enableDefaultDeny"];
+        let mut statements = Vec::new();
+        for (dir, allow_key, deny_key) in
+            [(Direction::Ingress, "ingress", "ingressDeny"), (Direction::Egress, "egress", "egressDeny")]
+        {
+            let list = |key: &str| -> Result<&[Value], Failure> {
+                match &spec[key] {
+                    Value::Null => Ok(&[]),
+                    Value::Array(l) => Ok(l),
+                    _ => Err(unreadable(format!("{path}.{key}"), "must be a list")),
+                }
+            };
+            let (allow, deny) = (list(allow_key)?, list(deny_key)?);
+            let explicit = edd[allow_key].as_bool();
+            let has_rules = !allow.is_empty() || !deny.is_empty();
+            let isolated = has_rules && explicit.unwrap_or(true);
+            let mut allows: Vec<(Statement, bool)> = Vec::new();
+            if !allow.is_empty() && !isolated {
+                self.losses.push(no_word(
+                    format!("{path}.enableDefaultDeny.{allow_key}"),
+                    format!("allow rules that leave the pods' other {allow_key} open"),
+                ));
+            } else {
+                for (i, rule) in allow.iter().enumerate() {
+                    let at = format!("{path}.{allow_key}[{i}]");
+                    match rule_of(rule, dir, false, self.namespace, &at) {
+                        Ok(Some(t)) => allows
+                            .push((self.statement(Kind::Allow(dir), t.peers, t.ports, &at), t.dns_proxy)),
+                        Ok(None) => {}
+                        Err(f) => self.losses.push(f),
+                    }
+                }
+            }
+            // netpol regenerates the DNS proxy rule for DNS names from the DNS it allows: a
+            // proxy rule that another rule already allows says nothing more.
+            if allows.iter().any(|(s, _)| s.peers.iter().any(|p| matches!(p, Peer::Fqdn(_)))) {
+                let plain: Vec<Statement> =
+                    allows.iter().filter(|(_, p)| !p).map(|(s, _)| s.clone()).collect();
+                allows.retain(|(s, proxy)| !proxy || !plain.iter().any(|o| covers(o, s)));
+            }
+            let any_allow = !allows.is_empty();
+            statements.extend(allows.into_iter().map(|(s, _)| s));
+            let mut denies = Vec::new();
+            for (i, rule) in deny.iter().enumerate() {
+                let at = format!("{path}.{deny_key}[{i}]");
+                match rule_of(rule, dir, true, self.namespace, &at) {
+                    Ok(Some(t)) => denies.push(self.statement(Kind::Deny(dir), t.peers, t.ports, &at)),
+                    Ok(None) => {}
+                    Err(f) => self.losses.push(f),
+                }
+            }
+            if isolated && !any_allow {
+                let kind = if subject.is_empty() { Kind::DefaultDeny(dir) } else { Kind::Nothing(dir) };
+                let at = match explicit {
+                    Some(_) => format!("{path}.enableDefaultDeny.{allow_key}"),
+                    None if !allow.is_empty() => format!("{path}.{allow_key}"),
+                    None => format!("{path}.{deny_key}"),
+                };
+                let reason = if self.own { String::new() } else { format!("from {} {at}", self.title) };
+                statements.push(Statement { kind, peers: Vec::new(), ports: None, reason, path: at });
+            }
+            statements.extend(denies);
+        }
+        Ok((subject, statements))
+    }
+
+    fn statement(&self, kind: Kind, peers: Vec<Peer>, ports: Option<Ports>, path: &str) -> Statement {
+        Statement {
+            kind,
+            peers,
+            ports,
+            reason: fields::reason(self.reasons, self.own, self.title, path),
+            path: path.to_string(),
+        }
+    }
+}
+
+/// Whether allow `a` allows all that `b` does.
+fn covers(a: &Statement, b: &Statement) -> bool {
+    b.peers.iter().all(|p| a.peers.contains(p))
+        && (a.ports == b.ports || (a.ports.is_none() && !a.peers.contains(&Peer::Entity(Entity::KubeDns))))
+}
+
+/// The L3 fields of a rule, by direction and kind (`pkg/policy/api/{ingress,egress}.go`).
+fn l3_keys(dir: Direction, deny: bool) -> &'static [&'static str] {
+    match (dir, deny) {
+        (Direction::Ingress, _) => {
+            &["fromEndpoints", "fromEntities", "fromCIDR", "fromCIDRSet", "fromNodes", "fromGroups"]
+        }
+        (Direction::Egress, true) => {
+            &["toEndpoints", "toEntities", "toCIDR", "toCIDRSet", "toServices", "toNodes", "toGroups"]
+        }
+        (Direction::Egress, false) => &[
+            "toEndpoints",
+            "toEntities",
+            "toCIDR",
+            "toCIDRSet",
+            "toFQDNs",
+            "toServices",
+            "toNodes",
+            "toGroups",
+        ],
+    }
+}
+
+/// One rule: `None` when it selects no peer (it still isolates its direction).
+fn rule_of(
+    rule: &Value,
+    dir: Direction,
+    deny: bool,
+    namespace: &str,
+    at: &str,
+) -> Result<Option<Translated>, Failure> {
+    let Some(map) = rule.as_object() else { return Err(unreadable(at, "a rule must be an object")) };
+    let kinds = l3_keys(dir, deny);
+    let requires = if dir == Direction::Ingress { "fromRequires" } else { "toRequires" };
+    let present = |k: &str| map.get(k).is_some_and(|v| !v.is_null());
+    let nonempty = |k: &str| map.get(k).and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+    for k in map.keys() {
+        let k = k.as_str();
+        if !(kinds.contains(&k)
+            || k == requires
+            || k == "toPorts"
+            || k == "icmps"
+            || (k == "authentication" && !deny))
+        {
+            return Err(unreadable(
+                format!("{at}.{k}"),
+                "not a field of this rule (the CRD schema prunes it)",
+            ));
+        }
+    }
+    let l3: Vec<&str> = kinds.iter().copied().filter(|k| present(k)).collect();
+    let full: Vec<&&str> = l3.iter().filter(|k| nonempty(k)).collect();
+    if let [a, b, ..] = full.as_slice() {
+        return Err(unreadable(at, format!("combines `{a}` and `{b}`, which Cilium refuses")));
+    }
+    if nonempty(requires) {
+        return Err(no_word(
+            format!("{at}.{requires}"),
+            format!("`{requires}` (requirements on every peer of the subject)"),
+        ));
+    }
+    if nonempty("icmps") {
+        return Err(no_word(format!("{at}.icmps"), "ICMP types (`icmps`)"));
+    }
+    if map.get("authentication").is_some_and(|a| !a.is_null() && a["mode"] != "disabled") {
+        return Err(no_word(format!("{at}.authentication"), "mutual authentication (`authentication`)"));
+    }
+    for k in ["toServices", "toNodes", "fromNodes", "toGroups", "fromGroups"] {
+        if present(k) {
+            let what = match k {
+                "toServices" => "Kubernetes services as peers (`toServices`)",
+                "toGroups" | "fromGroups" => "cloud provider groups as peers",
+                _ => "nodes by their labels as peers",
+            };
+            return Err(no_word(format!("{at}.{k}"), format!("{what} (`{k}`)")));
+        }
+    }
+    let (ports, dns_proxy) = ports::to_ports(map.get("toPorts"), dir, deny, at)?;
+    let mut peers = Vec::new();
+    if l3.is_empty() {
+        // Without a peer list: every peer with ports, none without.
+        if !matches!(map.get("toPorts"), Some(Value::Array(l)) if !l.is_empty()) {
+            return Ok(None);
+        }
+        peers.push(Peer::Entity(Entity::Anywhere));
+    }
+    let with_ports = ports.is_some();
+    for key in &l3 {
+        let Some(list) = map[*key].as_array() else {
+            return Err(unreadable(format!("{at}.{key}"), "must be a list"));
+        };
+        for (j, v) in list.iter().enumerate() {
+            let at = format!("{at}.{key}[{j}]");
+            match *key {
+                "fromEndpoints" | "toEndpoints" => {
+                    peers.extend(endpoints(v, namespace, with_ports).map_err(|(c, w)| (at, c, w))?)
+                }
+                "fromEntities" | "toEntities" => peers.push(entity(v).map_err(|(c, w)| (at, c, w))?),
+                "fromCIDR" | "toCIDR" => {
+                    let net = fields::string(v, "cidr").map_err(|w| unreadable(&at, w))?;
+                    peers.push(Peer::Cidr(fields::cidr(net, &[]).map_err(|w| unreadable(&at, w))?));
+                }
+                "fromCIDRSet" | "toCIDRSet" => peers.push(cidr_set(v).map_err(|(c, w)| (at, c, w))?),
+                _ => peers.push(fqdn(v).map_err(|(c, w)| (at, c, w))?),
+            }
+        }
+    }
+    if peers.is_empty() {
+        return Ok(None);
+    }
+    peers.dedup();
+    let mut ports = ports;
+    // `connects to kube-dns` alone means its DNS ports.
+    if peers == [Peer::Entity(Entity::KubeDns)] && ports == Some(Ports::dns()) {
+        ports = None;
+    }
+    Ok(Some(Translated { peers, ports, dns_proxy }))
+}
+
+/// Where a selector key reads, as the reader classifies it.
+enum Key {
+    Pod(String),
+    Namespace,
+    NamespaceLabel(String),
+    Reserved(String),
+    /// Not a label the import can say: the reason.
+    Other(String),
+}
+
+fn classify(key: &str) -> Key {
+    let bare = match key.split_once(':') {
+        Some(("k8s" | "any", k)) => k,
+        Some(("reserved", k)) => return Key::Reserved(k.to_string()),
+        Some((source, _)) => return Key::Other(format!("the label source `{source}:`, which no pod has")),
+        None => key,
+    };
+    if bare == NAMESPACE {
+        Key::Namespace
+    } else if let Some(rest) = bare.strip_prefix(NAMESPACE_LABELS) {
+        Key::NamespaceLabel(rest.to_string())
+    } else if bare.starts_with("io.cilium.k8s.policy.") {
+        Key::Other(format!("the identity label `{bare}` (service account or cluster)"))
+    } else if crate::analysis::targets::cilium::in_identity(bare) {
+        Key::Pod(bare.to_string())
+    } else {
+        Key::Other(format!("the label `{bare}`, which Cilium leaves out of identities"))
+    }
+}
+
+/// A selector split by what its keys read: pod labels, the namespace requirements, namespace
+/// labels, reserved labels.
+#[derive(Default)]
+struct Split {
+    pods: LabelSelector,
+    namespace: Vec<LabelExpr>,
+    namespace_labels: LabelSelector,
+    reserved: Vec<LabelExpr>,
+}
+
+fn split(v: &Value) -> Result<Split, (&'static str, String)> {
+    let sel = selector(v).map_err(|w| (UNREADABLE, w))?;
+    let mut out = Split::default();
+    let exprs = sel.match_labels.iter().map(|(k, v)| LabelExpr {
+        key: k.clone(),
+        op: LabelOp::In,
+        values: vec![v.clone()],
+    });
+    for (i, e) in exprs.chain(sel.expressions.iter().cloned()).enumerate() {
+        let label = i < sel.match_labels.len();
+        let put = |s: &mut LabelSelector, key: String, e: LabelExpr| -> Result<(), (&'static str, String)> {
+            if label {
+                let value = e.values[0].clone();
+                if s.match_labels.insert(key.clone(), value.clone()).is_some_and(|old| old != value) {
+                    return Err((
+                        UNREADABLE,
+                        format!("two values for the label `{key}`: it selects nothing"),
+                    ));
+                }
+            } else {
+                s.expressions.push(LabelExpr { key, ..e });
+            }
+            Ok(())
+        };
+        match classify(&e.key) {
+            Key::Pod(k) => put(&mut out.pods, k, e)?,
+            Key::NamespaceLabel(k) => put(&mut out.namespace_labels, k, e)?,
+            Key::Namespace => out.namespace.push(e),
+            Key::Reserved(k) => out.reserved.push(LabelExpr { key: k, ..e }),
+            Key::Other(why) => return Err((NO_WORD, format!("a selector on {why}"))),
+        }
+    }
+    for s in [&mut out.pods, &mut out.namespace_labels] {
+        s.expressions.sort();
+        s.expressions.dedup();
+    }
+    Ok(out)
+}
+
+/// The subject: pods of the policy's namespace, which Cilium adds to the selector in place of
+/// any namespace the labels name.
+fn subject(v: &Value, namespace: &str) -> Result<LabelSelector, (&'static str, String)> {
+    let s = split(v)?;
+    if !s.reserved.is_empty() {
+        return Err((NO_WORD, "a subject by reserved labels: it selects no pod".into()));
+    }
+    if !s.namespace_labels.is_empty() {
+        return Err((NO_WORD, "a subject by the labels of its namespace".into()));
+    }
+    // Only `matchLabels` on the namespace key are replaced.
+    let v_labels = &v["matchLabels"];
+    let in_labels = |k: &str| v_labels.get(k).is_some();
+    if !s.namespace.is_empty()
+        && !(in_labels(NAMESPACE)
+            || in_labels(&format!("k8s:{NAMESPACE}"))
+            || in_labels(&format!("any:{NAMESPACE}")))
+        || s.namespace.len() > 1
+    {
+        let _ = namespace;
+        return Err((NO_WORD, "a subject with a namespace requirement in `matchExpressions`".into()));
+    }
+    Ok(s.pods)
+}
+
+/// One endpoint selector of a rule: one peer, or one per namespace it names.
+fn endpoints(v: &Value, namespace: &str, with_ports: bool) -> Result<Vec<Peer>, (&'static str, String)> {
+    let s = split(v)?;
+    if !s.reserved.is_empty() {
+        let only = s.namespace.is_empty() && s.pods.is_empty() && s.namespace_labels.is_empty();
+        return match s.reserved.as_slice() {
+            [e] if only && e.op == LabelOp::In && e.values.len() == 1 => {
+                entity(&Value::String(e.key.clone())).map(|p| vec![p])
+            }
+            _ => Err((NO_WORD, "a selector over reserved labels beside others".into())),
+        };
+    }
+    let names: Option<Vec<String>> = match s.namespace.as_slice() {
+        [] => None,
+        [e] if e.op == LabelOp::In => Some(e.values.clone()),
+        [e] if e.op == LabelOp::Exists => Some(Vec::new()),
+        _ => return Err((NO_WORD, "a namespace requirement other than one name, names, or `Exists`".into())),
+    };
+    let pods = s.pods;
+    match names {
+        None if !s.namespace_labels.is_empty() => Err((
+            NO_WORD,
+            "namespace labels without the namespace key: older Cilium releases pin the selector to the policy's \
+             namespace (cilium#18865), newer do not (cilium#30650)"
+                .into(),
+        )),
+        None => Ok(vec![Peer::Pods { namespace: namespace.to_string(), selector: pods }]),
+        Some(all) if all.is_empty() => Ok(vec![match (pods.is_empty(), s.namespace_labels.is_empty()) {
+            (true, true) => Peer::Entity(Entity::Cluster),
+            (true, false) => Peer::Namespaces(s.namespace_labels),
+            (false, _) => Peer::PodsIn { pods, namespaces: s.namespace_labels },
+        }]),
+        Some(_) if !s.namespace_labels.is_empty() => {
+            Err((NO_WORD, "a selector on both a namespace's name and its labels".into()))
+        }
+        Some(names) => Ok(names
+            .into_iter()
+            .map(|n| {
+                if n == KUBE_DNS_NAMESPACE && with_ports && is_kube_dns(&pods) {
+                    Peer::Entity(Entity::KubeDns)
+                } else if pods.is_empty() {
+                    Peer::Namespace(n)
+                } else {
+                    Peer::Pods { namespace: n, selector: pods.clone() }
+                }
+            })
+            .collect()),
+    }
+}
+
+/// An entity (`entity.go`): those the language has a word of the same meaning for.
+fn entity(v: &Value) -> Result<Peer, (&'static str, String)> {
+    let e = v.as_str().ok_or((UNREADABLE, "an entity must be a string".to_string()))?;
+    Ok(Peer::Entity(match e {
+        "all" => Entity::Anywhere,
+        "world" => Entity::World,
+        "host" => Entity::Host,
+        "kube-apiserver" => Entity::KubeApiserver,
+        "cluster" => {
+            return Err((
+                NO_WORD,
+                "the entity `cluster`, which also takes in the nodes and possibly other addresses (netpol's `cluster` \
+                 is every pod)"
+                    .into(),
+            ))
+        }
+        "world-ipv4" | "world-ipv6" | "remote-node" | "health" | "ingress" | "unmanaged" | "init" | "none" => {
+            return Err((NO_WORD, format!("the entity `{e}`")))
+        }
+        _ => return Err((UNREADABLE, format!("`{e}` is not an entity: Cilium refuses the policy"))),
+    }))
+}
+
+/// A `CIDRRule`: a network and its exceptions, each inside it.
+fn cidr_set(v: &Value) -> Result<Peer, (&'static str, String)> {
+    let Some(map) = v.as_object() else { return Err((UNREADABLE, "a CIDR rule must be an object".into())) };
+    if map.contains_key("cidrGroupRef") || map.contains_key("cidrGroupSelector") {
+        return Err((NO_WORD, "CiliumCIDRGroups as peers".into()));
+    }
+    if let Some(k) = map.keys().find(|k| *k != "cidr" && *k != "except") {
+        return Err((UNREADABLE, format!("`{k}` is not a field of a CIDR rule")));
+    }
+    let net = fields::string(&v["cidr"], "cidr").map_err(|w| (UNREADABLE, w))?;
+    let except: Vec<&str> = match &v["except"] {
+        Value::Null => Vec::new(),
+        Value::Array(a) => a
+            .iter()
+            .map(|e| fields::string(e, "except"))
+            .collect::<Result<_, _>>()
+            .map_err(|w| (UNREADABLE, w))?,
+        _ => return Err((UNREADABLE, "`except` must be a list".into())),
+    };
+    let block = fields::cidr(net, &except).map_err(|w| (UNREADABLE, w))?;
+    if let Some(x) = block.except.iter().find(|x| !block.net.contains(&x.network())) {
+        return Err((
+            UNREADABLE,
+            format!("except {x} is not inside {}: Cilium refuses the policy", block.net),
+        ));
+    }
+    Ok(Peer::Cidr(block))
+}
+
+/// A DNS selector: a name, or a pattern the language writes the same way.
+fn fqdn(v: &Value) -> Result<Peer, (&'static str, String)> {
+    let (name, pattern) = (v["matchName"].as_str(), v["matchPattern"].as_str());
+    let text = match (name, pattern) {
+        (Some(n), None) if !n.contains('*') => n,
+        (None, Some(p)) => p,
+        _ => return Err((UNREADABLE, format!("DNS selector {v}"))),
+    };
+    if v.as_object().is_some_and(|m| m.len() != 1) {
+        return Err((UNREADABLE, format!("DNS selector {v}")));
+    }
+    if !crate::resolve::is_dns_pattern(text) {
+        return Err((
+            NO_WORD,
+            format!("the DNS pattern `{text}` (`**` or a name the language does not take)"),
+        ));
+    }
+    Ok(Peer::Fqdn(text.to_string()))
+}
+
+mod ports;

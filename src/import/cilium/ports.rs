@@ -1,0 +1,166 @@
+//! `toPorts`: the ports of a rule, and what else a port rule says (`pkg/policy/api/l4.go`).
+
+use super::{no_word, unreadable, Failure};
+use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
+use serde_json::Value;
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+/// The ports of a rule (`None`: every port of every protocol), and whether the rule is the DNS
+/// proxy rule that lets every name through (`rules.dns: [{matchPattern: "*"}]`, egress only),
+/// which at L4 allows its ports like any rule.
+pub(super) fn to_ports(
+    v: Option<&Value>,
+    dir: Direction,
+    deny: bool,
+    at: &str,
+) -> Result<(Option<Ports>, bool), Failure> {
+    let list = match v {
+        None | Some(Value::Null) => return Ok((None, false)),
+        Some(Value::Array(l)) if l.is_empty() => return Ok((None, false)),
+        Some(Value::Array(l)) => l,
+        Some(_) => return Err(unreadable(format!("{at}.toPorts"), "must be a list")),
+    };
+    let mut out = Vec::new();
+    let mut every = false;
+    let mut dns_proxy = false;
+    for (i, pr) in list.iter().enumerate() {
+        let at = format!("{at}.toPorts[{i}]");
+        let Some(map) = pr.as_object() else { return Err(unreadable(at, "a port rule must be an object")) };
+        for (k, x) in map {
+            if x.is_null() {
+                continue;
+            }
+            match k.as_str() {
+                "ports" => {}
+                _ if deny => {
+                    return Err(unreadable(
+                        format!("{at}.{k}"),
+                        "not a field of a deny rule's ports (the CRD schema prunes it)",
+                    ))
+                }
+                "rules" => {
+                    let empty = x.as_object().is_some_and(|o| o.values().all(Value::is_null));
+                    let wildcard = serde_json::json!({"dns": [{"matchPattern": "*"}]});
+                    if dir == Direction::Egress && *x == wildcard {
+                        dns_proxy = true;
+                    } else if !empty {
+                        let kinds: Vec<&str> = x
+                            .as_object()
+                            .map(|o| {
+                                o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.as_str()).collect()
+                            })
+                            .unwrap_or_default();
+                        return Err(no_word(
+                            format!("{at}.rules"),
+                            format!(
+                                "layer 7 rules (`{}`), which a proxy applies per request",
+                                kinds.join("`, `")
+                            ),
+                        ));
+                    }
+                }
+                "serverNames" => {
+                    return Err(no_word(format!("{at}.{k}"), "TLS server names (`serverNames`)"))
+                }
+                "listener" => return Err(no_word(format!("{at}.{k}"), "an Envoy listener (`listener`)")),
+                "originatingTLS" | "terminatingTLS" => {
+                    return Err(no_word(format!("{at}.{k}"), format!("TLS interception (`{k}`)")))
+                }
+                _ => {
+                    return Err(unreadable(
+                        format!("{at}.{k}"),
+                        "not a field of a port rule (the CRD schema prunes it)",
+                    ))
+                }
+            }
+        }
+        let ports = match &pr["ports"] {
+            Value::Null => &[][..],
+            Value::Array(l) => l.as_slice(),
+            _ => return Err(unreadable(format!("{at}.ports"), "must be a list")),
+        };
+        if ports.is_empty() {
+            // A port rule without ports: no port restriction.
+            every = true;
+        }
+        for (j, p) in ports.iter().enumerate() {
+            out.extend(port(p, dir, &format!("{at}.ports[{j}]"))?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    let all = |p: Protocol| out.contains(&PortRule { protocol: p, port: PortMatch::All });
+    if every || PROTOCOLS.into_iter().all(all) {
+        return Ok((None, dns_proxy));
+    }
+    // A protocol's every port takes in its single ports.
+    let whole: Vec<Protocol> = PROTOCOLS.into_iter().filter(|p| all(*p)).collect();
+    out.retain(|r| r.port == PortMatch::All || !whole.contains(&r.protocol));
+    Ok((Some(Ports::Some(out)), dns_proxy))
+}
+
+/// One `PortProtocol`: per protocol it names (none: every one), its port.
+fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
+    let Some(map) = p.as_object() else { return Err(unreadable(at, "a port must be an object")) };
+    if let Some(k) = map.keys().find(|k| !["port", "endPort", "protocol"].contains(&k.as_str())) {
+        return Err(unreadable(format!("{at}.{k}"), "not a field of a port"));
+    }
+    let protocols: Vec<Protocol> = match &p["protocol"] {
+        Value::Null => PROTOCOLS.to_vec(),
+        Value::String(s) => match s.to_ascii_uppercase().as_str() {
+            "" | "ANY" => PROTOCOLS.to_vec(),
+            "TCP" => vec![Protocol::Tcp],
+            "UDP" => vec![Protocol::Udp],
+            "SCTP" => vec![Protocol::Sctp],
+            "ICMP" | "ICMPV6" | "VRRP" | "IGMP" => {
+                return Err(no_word(format!("{at}.protocol"), format!("the protocol {s}")))
+            }
+            _ => return Err(unreadable(format!("{at}.protocol"), format!("`{s}` is not a protocol"))),
+        },
+        _ => return Err(unreadable(format!("{at}.protocol"), "must be a string")),
+    };
+    let text = match &p["port"] {
+        Value::Null => "0".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err(unreadable(format!("{at}.port"), "must be a number or a name")),
+    };
+    let end = match &p["endPort"] {
+        Value::Null => None,
+        e => Some(
+            e.as_u64()
+                .filter(|e| *e <= 65535)
+                .ok_or_else(|| unreadable(format!("{at}.endPort"), "not a port number"))? as u16,
+        ),
+    };
+    let m = match text.parse::<u32>() {
+        Ok(0) if end.is_some_and(|e| e > 0) => return Err(unreadable(format!("{at}.endPort"), "`endPort` with port 0")),
+        Ok(0) => PortMatch::All,
+        Ok(n) if n <= 65535 => {
+            let n = n as u16;
+            match end {
+                Some(e) if e > 0 && e < n => {
+                    return Err(unreadable(format!("{at}.endPort"), format!("{e} is below the port {n}")))
+                }
+                Some(e) if e > n => PortMatch::Range(n, e),
+                _ => PortMatch::Single(n),
+            }
+        }
+        Ok(_) => return Err(unreadable(format!("{at}.port"), "not a port number")),
+        Err(_) if text.is_empty() || end.is_some() => {
+            return Err(unreadable(format!("{at}.port"), "not a port number or a port name with no `endPort`"))
+        }
+        Err(_) if dir == Direction::Egress => {
+            return Err(no_word(
+                format!("{at}.port"),
+                format!(
+                    "the port name `{text}` in an egress rule, which Cilium resolves over every pod of the cluster \
+                     rather than on the destination"
+                ),
+            ))
+        }
+        Err(_) => PortMatch::Named(text.to_ascii_lowercase()),
+    };
+    Ok(protocols.into_iter().map(|protocol| PortRule { protocol, port: m.clone() }).collect())
+}
