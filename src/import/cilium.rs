@@ -49,7 +49,8 @@ fn unreadable(at: impl Into<String>, what: impl Into<String>) -> Failure {
 /// Adds the statements of CiliumNetworkPolicy `obj` (the world's policy number `index`).
 pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
     let title = crate::analysis::targets::object_name(obj);
-    let lose = |draft: &mut Draft, (path, code, why): Failure| {
+    // `scope`: the field whose rules the loss takes with it, when wider than the field itself.
+    let lose = |draft: &mut Draft, (at, code, why): Failure, scope: Option<&str>| {
         let help = if code == NO_WORD {
             "the language has no word for this; keep this part as a Cilium policy of its own, or leave it out"
         } else {
@@ -58,18 +59,18 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
         draft.losses.push(Loss {
             code,
             object: index,
-            message: format!("{title} {path}: {why}"),
-            path,
+            message: format!("{title} {at}: {why}"),
+            path: scope.map_or(at, str::to_string),
             help: help.to_string(),
         })
     };
     if obj["kind"].as_str() == Some("CiliumClusterwideNetworkPolicy") {
         let why = "a clusterwide policy: the language says policies per namespace";
-        return lose(draft, no_word("", why));
+        return lose(draft, no_word("", why), None);
     }
     let Some(namespace) = obj["metadata"]["namespace"].as_str().map(str::to_string) else {
         let why = "a CiliumNetworkPolicy without a namespace is put where it is applied, unknown here";
-        return lose(draft, unreadable("metadata.namespace", why));
+        return lose(draft, unreadable("metadata.namespace", why), Some(""));
     };
     let name = obj["metadata"]["name"].as_str().unwrap_or("policy").to_string();
     let own = fields::from_netpol(obj);
@@ -81,10 +82,10 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
     match &obj["specs"] {
         Value::Null => {}
         Value::Array(l) => specs.extend(l.iter().enumerate().map(|(i, s)| (format!("specs[{i}]"), s))),
-        _ => return lose(draft, unreadable("specs", "must be a list")),
+        _ => return lose(draft, unreadable("specs", "must be a list"), None),
     }
     if specs.is_empty() {
-        return lose(draft, unreadable("", "neither `spec` nor `specs`: Cilium refuses it"));
+        return lose(draft, unreadable("", "neither `spec` nor `specs`: Cilium refuses it"), None);
     }
     for (path, spec) in specs {
         let mut cx =
@@ -99,11 +100,12 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
             from_netpol: own,
         });
         for l in cx.losses {
-            lose(draft, l);
+            lose(draft, l, None);
         }
         match policy {
             Ok(p) => draft.policies.push(p),
-            Err(f) => lose(draft, f),
+            // The whole spec is left out: the loss takes all its rules with it.
+            Err(f) => lose(draft, f, Some(&path)),
         }
     }
 }
@@ -158,8 +160,11 @@ impl Spec<'_> {
             let mut allows: Vec<(Statement, bool)> = Vec::new();
             if !allow.is_empty() && !isolated {
                 self.losses.push(no_word(
-                    format!("{path}.enableDefaultDeny.{allow_key}"),
-                    format!("allow rules that leave the pods' other {allow_key} open"),
+                    format!("{path}.{allow_key}"),
+                    format!(
+                        "allow rules under `enableDefaultDeny.{allow_key}: false`, which leave the pods' other \
+                         {allow_key} open"
+                    ),
                 ));
             } else {
                 for (i, rule) in allow.iter().enumerate() {
@@ -179,6 +184,7 @@ impl Spec<'_> {
                     allows.iter().filter(|(_, p)| !p).map(|(s, _)| s.clone()).collect();
                 allows.retain(|(s, proxy)| !proxy || !plain.iter().any(|o| covers(o, s)));
             }
+            self.dns_for_names(&mut allows);
             let any_allow = !allows.is_empty();
             statements.extend(allows.into_iter().map(|(s, _)| s));
             let mut denies = Vec::new();
@@ -197,12 +203,38 @@ impl Spec<'_> {
                     None if !allow.is_empty() => format!("{path}.{allow_key}"),
                     None => format!("{path}.{deny_key}"),
                 };
-                let reason = if self.own { String::new() } else { format!("from {} {at}", self.title) };
+                let reason = if self.own {
+                    // netpol notes its own `nothing` rule as `ingress[0]: nothing: <reason>`.
+                    let note = self.reasons.get(&format!("{allow_key}[0]")).map_or("", String::as_str);
+                    let reason = note.strip_prefix("nothing").unwrap_or("");
+                    reason.strip_prefix(": ").unwrap_or(reason).to_string()
+                } else {
+                    format!("from {} {at}", self.title)
+                };
                 statements.push(Statement { kind, peers: Vec::new(), ports: None, reason, path: at });
             }
             statements.extend(denies);
         }
         Ok((subject, statements))
+    }
+
+    /// DNS names need DNS lookups through Cilium's DNS proxy, which netpol writes only over
+    /// the DNS the source allows: names without any are a loss (compiled, they would be an
+    /// error).
+    fn dns_for_names(&mut self, allows: &mut Vec<(Statement, bool)>) {
+        let names = |s: &Statement| s.peers.iter().any(|p| matches!(p, Peer::Fqdn(_)));
+        if !allows.iter().any(|(s, _)| names(s)) || allows.iter().any(|(s, _)| allows_dns(s)) {
+            return;
+        }
+        for (s, _) in allows.iter_mut().filter(|(s, _)| names(s)) {
+            self.losses.push(no_word(
+                s.path.clone(),
+                "DNS names without DNS lookups to kube-dns allowed: netpol sends lookups through Cilium's \
+                 DNS proxy only where the source allows them",
+            ));
+            s.peers.retain(|p| !matches!(p, Peer::Fqdn(_)));
+        }
+        allows.retain(|(s, _)| !s.peers.is_empty());
     }
 
     fn statement(&self, kind: Kind, peers: Vec<Peer>, ports: Option<Ports>, path: &str) -> Statement {
@@ -214,6 +246,31 @@ impl Spec<'_> {
             path: path.to_string(),
         }
     }
+}
+
+/// Whether an allow certainly covers the cluster DNS pods on UDP or TCP 53.
+fn allows_dns(s: &Statement) -> bool {
+    let dns_pods = |p: &Peer| match p {
+        Peer::Entity(Entity::KubeDns | Entity::Anywhere | Entity::Cluster) => true,
+        Peer::Namespace(n) => n == KUBE_DNS_NAMESPACE,
+        Peer::Pods { namespace, selector } => {
+            namespace == KUBE_DNS_NAMESPACE && (selector.is_empty() || is_kube_dns(selector))
+        }
+        _ => false,
+    };
+    let port53 = match &s.ports {
+        None | Some(Ports::All) => true,
+        Some(Ports::Some(list)) => list.iter().any(|r| {
+            r.protocol != crate::ir::Protocol::Sctp
+                && match r.port {
+                    crate::ir::PortMatch::All => true,
+                    crate::ir::PortMatch::Single(p) => p == 53,
+                    crate::ir::PortMatch::Range(a, b) => (a..=b).contains(&53),
+                    crate::ir::PortMatch::Named(_) => false,
+                }
+        }),
+    };
+    s.peers.iter().any(dns_pods) && port53
 }
 
 /// Whether allow `a` allows all that `b` does.
@@ -470,6 +527,8 @@ fn endpoints(v: &Value, namespace: &str, with_ports: bool) -> Result<Vec<Peer>, 
              namespace (cilium#18865), newer do not (cilium#30650)"
                 .into(),
         )),
+        // Every pod of the policy's namespace: netpol writes `namespace N` the same way.
+        None if pods.is_empty() => Ok(vec![Peer::Namespace(namespace.to_string())]),
         None => Ok(vec![Peer::Pods { namespace: namespace.to_string(), selector: pods }]),
         Some(all) if all.is_empty() => Ok(vec![match (pods.is_empty(), s.namespace_labels.is_empty()) {
             (true, true) => Peer::Entity(Entity::Cluster),

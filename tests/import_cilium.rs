@@ -1,0 +1,280 @@
+//! `netpol import` of CiliumNetworkPolicies: netpol's own Cilium output imports back to the
+//! same manifests, imports are idempotent, Cilium's upstream examples import and prove or fail
+//! with exactly their losses, every field the translator reads proves, and what the language
+//! cannot say is refused, or written as a comment with `--lossy`.
+
+mod common;
+
+use common::*;
+use netpol::backend::Target;
+use netpol::import::{self, Layout, Options};
+use netpol::span::SourceMap;
+use netpol::world::{Use, World};
+use serde_json::Value;
+
+fn world_of(policies: &[(&str, &str)]) -> (SourceMap, World) {
+    let mut sources = SourceMap::new();
+    let mut world = World::default();
+    for (name, text) in policies {
+        let file = sources.add(name.to_string(), text.to_string());
+        world.add_file(&sources, file, Use::Policies, "default");
+    }
+    assert!(!world.diagnostics.iter().any(|d| d.is_error()), "{:?}", world.diagnostics);
+    (sources, world)
+}
+
+fn options(lossy: bool, to: &[Target]) -> Options {
+    Options { layout: Layout::Single, lossy, cni: None, to: to.to_vec() }
+}
+
+fn run(yaml: &str, lossy: bool, to: &[Target]) -> import::Import {
+    let (sources, world) = world_of(&[("in.yaml", yaml)]);
+    import::import(&world, &sources, &options(lossy, to))
+}
+
+/// Imports and asserts the proof held with no error; the one source file.
+fn import_ok(yaml: &str, to: &[Target]) -> String {
+    let result = run(yaml, false, to);
+    let errors: Vec<_> =
+        result.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+    assert!(result.ok && errors.is_empty(), "import failed: {errors:#?}\n{:?}\n{yaml}", result.summaries);
+    assert!(result.compile_errors.is_empty());
+    assert!(result.summaries[0].starts_with("proved on Cilium"), "{:?}", result.summaries);
+    result.files[0].1.clone()
+}
+
+/// Imports what must be refused: the (code, label) of each error, and the same import with
+/// `--lossy` proves and writes each loss as a comment.
+fn refused(yaml: &str) -> Vec<(String, String)> {
+    let result = run(yaml, false, &[]);
+    assert!(!result.ok && result.files.is_empty(), "{yaml}");
+    let mut errors: Vec<(String, String)> = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| (d.code.to_string(), d.primary.message.clone()))
+        .collect();
+    errors.sort();
+    assert!(errors.iter().all(|(c, _)| c != "E0701"), "a proof failure is a bug: {errors:?}\n{yaml}");
+    let lossy = run(yaml, true, &[]);
+    let left: Vec<_> = lossy.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
+    assert!(lossy.ok && left.is_empty(), "--lossy: {left:#?}\n{:?}\n{yaml}", lossy.summaries);
+    let text = &lossy.files[0].1;
+    for (code, _) in errors.iter().filter(|(c, _)| c.starts_with("E070") && c != "E0704") {
+        assert!(text.contains(&format!("# not imported ({code}): ")), "{text}");
+    }
+    errors
+}
+
+fn compile_yaml(src: &str) -> Option<String> {
+    let c = compile_str(src, &[Target::Cilium], &[]);
+    if c.has_errors() {
+        return None;
+    }
+    Some(c.outputs.iter().flat_map(|(_, o)| o).map(|o| format!("---\n{}", o.yaml)).collect())
+}
+
+/// The objects of a compile, without netpol's provenance annotations (file:line differ).
+fn bodies(src: &str) -> Vec<Value> {
+    let c = compile_str(src, &[Target::Cilium], &[]);
+    assert!(!c.has_errors(), "{}", render(&c));
+    c.outputs
+        .iter()
+        .flat_map(|(_, o)| o)
+        .map(|o| {
+            let mut v = o.body();
+            if let Some(m) = v["metadata"].as_object_mut() {
+                m.remove("annotations");
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn netpol_cilium_output_imports_back_to_the_same_manifests() {
+    let mut tried = 0;
+    for name in examples() {
+        let src = std::fs::read_to_string(root().join(&name)).expect("example");
+        let Some(yaml) = compile_yaml(&src) else { continue };
+        tried += 1;
+        let imported = import_ok(&yaml, &[]);
+        assert_eq!(
+            bodies(&imported),
+            bodies(&src),
+            "{name}: compile(import(compile(S))) differs\n{imported}"
+        );
+        let again = compile_yaml(&imported).expect("imported source compiles");
+        assert_eq!(import_ok(&again, &[]), imported, "{name}: import is not idempotent");
+        assert_eq!(netpol::fmt::format_source(&imported).expect("parses"), imported, "{name}");
+    }
+    assert!(tried >= 10, "only {tried} examples compile for Cilium");
+}
+
+/// Cilium's own examples (`tests/upstream/cilium`) and the cluster example: each proves, or is
+/// refused with exactly its losses (and proves with `--lossy`).
+#[test]
+fn upstream_cilium_policies_import_or_name_their_losses() {
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).expect(p);
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        ("tests/upstream/cilium/egress-deny.yaml", &[]),
+        ("tests/upstream/cilium/isolate-namespaces.yaml", &[]),
+        ("tests/upstream/cilium/l4_port_range.yaml", &[]),
+        ("tests/upstream/cilium/http.yaml", &[("E0702", "spec.ingress[0].toPorts[0].rules")]),
+        ("tests/upstream/cilium/l4_sni.yaml", &[("E0702", "spec.egress[0].toPorts[0].serverNames")]),
+        ("tests/upstream/cilium/requires.yaml", &[("E0702", "specs[0].ingress[0].fromRequires")]),
+        ("examples/cluster/cilium/policies.yaml", &[]),
+    ];
+    for (path, losses) in cases {
+        let yaml = read(path);
+        if losses.is_empty() {
+            let text = import_ok(&yaml, &[]);
+            let again = compile_yaml(&text).expect("compiles");
+            assert_eq!(import_ok(&again, &[]), text, "{path}: not idempotent");
+        } else {
+            let got = refused(&yaml);
+            let want: Vec<(String, String)> =
+                losses.iter().map(|(c, p)| (c.to_string(), p.to_string())).collect();
+            assert_eq!(got, want, "{path}");
+        }
+    }
+}
+
+fn cnp(spec: &str) -> String {
+    format!("apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: p, namespace: shop}}\nspec: {spec}\n")
+}
+
+const A: &str = "endpointSelector: {matchLabels: {app: a}}";
+
+/// Every field the translator reads, as Cilium reads it.
+#[test]
+fn policy_shapes_import_and_prove() {
+    let cases: &[(&str, &str)] = &[
+        // Isolation: an empty rule, an empty peer list, a namespace-wide one.
+        ("{endpointSelector: {}, ingress: [{}]}", "default deny ingress"),
+        ("{endpointSelector: {}, ingress: [{}], egress: [{toEntities: []}]}", "default deny all"),
+        (&format!("{{{A}, egress: [{{toEndpoints: []}}]}}"), "a connects to nothing"),
+        // Deny alone isolates, unless enableDefaultDeny says otherwise.
+        (&format!("{{{A}, ingressDeny: [{{fromEntities: [world]}}]}}"), "a accepts nothing"),
+        (
+            &format!("{{{A}, enableDefaultDeny: {{egress: false}}, egressDeny: [{{toCIDR: [10.0.0.0/8]}}]}}"),
+            "a never connects to 10.0.0.0/8  \"from",
+        ),
+        // Subjects: sources, the namespace label Cilium replaces.
+        (
+            "{endpointSelector: {matchLabels: {k8s:app: a, k8s:io.kubernetes.pod.namespace: shop}}, ingress: \
+             [{fromEndpoints: [{matchLabels: {any:app: b}}]}]}",
+            "a accepts from b",
+        ),
+        // Endpoint peers.
+        (
+            &format!(
+                "{{{A}, ingress: [{{fromEndpoints: [{{}}, {{matchLabels: {{k8s:io.kubernetes.pod.namespace: ops}}}}, \
+                 {{matchLabels: {{app: c, io.kubernetes.pod.namespace: ops}}}}, {{matchExpressions: [{{key: \
+                 k8s:io.kubernetes.pod.namespace, operator: Exists}}]}}, {{matchLabels: \
+                 {{k8s:io.cilium.k8s.namespace.labels.team: x}}, matchExpressions: [{{key: \
+                 k8s:io.kubernetes.pod.namespace, operator: Exists}}]}}, {{matchLabels: {{k8s:app: d, \
+                 k8s:io.cilium.k8s.namespace.labels.team: w}}, matchExpressions: [{{key: \
+                 k8s:io.kubernetes.pod.namespace, operator: Exists}}]}}, {{matchExpressions: [{{key: \
+                 k8s:io.kubernetes.pod.namespace, operator: In, values: [dev, qa]}}, {{key: app, operator: \
+                 NotIn, values: [e]}}]}}]}}]}}"
+            ),
+            "namespace ops, ops/c, cluster",
+        ),
+        // Entities, networks.
+        (
+            &format!(
+                "{{{A}, egress: [{{toEntities: [world, host, kube-apiserver]}}, {{toCIDR: [192.0.2.1/32]}}, \
+                 {{toCIDRSet: [{{cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}]}}], ingress: [{{fromEntities: [all]}}]}}"
+            ),
+            "a connects to world, host, kube-apiserver",
+        ),
+        // Ports: any protocol, ranges, names on ingress, a whole protocol, every port.
+        (
+            &format!(
+                "{{{A}, ingress: [{{toPorts: [{{ports: [{{port: '80'}}, {{port: '8000', endPort: 8080, protocol: \
+                 TCP}}, {{port: http, protocol: TCP}}, {{port: '0', protocol: UDP}}]}}]}}, {{fromEntities: [world], \
+                 toPorts: [{{ports: [{{port: '0', protocol: ANY}}]}}]}}]}}"
+            ),
+            "a accepts tcp 80, 8000-8080, http and udp and sctp 80 from anywhere",
+        ),
+        // DNS names, with the DNS they need; the DNS proxy rule netpol writes again.
+        (
+            &format!(
+                "{{{A}, egress: [{{toFQDNs: [{{matchName: api.example.com}}, {{matchPattern: '*.example.org'}}], \
+                 toPorts: [{{ports: [{{port: '443', protocol: TCP}}]}}]}}, {{toEndpoints: [{{matchLabels: \
+                 {{k8s:io.kubernetes.pod.namespace: kube-system, k8s:k8s-app: kube-dns}}}}], toPorts: [{{ports: \
+                 [{{port: '53', protocol: UDP}}, {{port: '53', protocol: TCP}}], rules: {{dns: [{{matchPattern: \
+                 '*'}}]}}}}]}}]}}"
+            ),
+            "a connects to \"api.example.com\", \"*.example.org\" on tcp 443",
+        ),
+    ];
+    for (spec, expect) in cases {
+        let yaml = cnp(spec);
+        let text = import_ok(&yaml, &[]);
+        assert!(text.contains(expect), "{spec}: no `{expect}` in\n{text}");
+        // Idempotent.
+        let again = compile_yaml(&text).expect("compiles");
+        assert_eq!(import_ok(&again, &[]), text, "{spec}");
+    }
+    // `specs`: a policy per spec, each rule's reason naming its spec.
+    let yaml = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspecs:\n\
+                - {endpointSelector: {matchLabels: {app: a}}, ingress: [{fromEndpoints: [{matchLabels: {app: b}}]}]}\n\
+                - {endpointSelector: {matchLabels: {app: b}}, egress: [{toEndpoints: [{matchLabels: {app: a}}]}]}\n";
+    let text = import_ok(yaml, &[]);
+    assert!(
+        text.contains("b connects to a  \"from CiliumNetworkPolicy shop/p specs[1].egress[0]\""),
+        "{text}"
+    );
+}
+
+/// What the language has no word for: refused at its field, a comment with `--lossy`.
+#[test]
+fn losses_are_refused_at_their_field() {
+    let e = |path: &str| vec![("E0702".to_string(), path.to_string())];
+    let at = |rule: &str| format!("{{{A}, {rule}}}");
+    let cases: Vec<(String, Vec<(String, String)>)> = vec![
+        (
+            at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: '80', protocol: TCP}], rules: {http: [{method: GET}]}}]}]"),
+            e("spec.egress[0].toPorts[0].rules"),
+        ),
+        (at("egress: [{toServices: [{k8sService: {serviceName: x, namespace: z}}]}]"), e("spec.egress[0].toServices")),
+        (at("egress: [{toGroups: [{aws: {securityGroupsIds: [sg-1]}}]}]"), e("spec.egress[0].toGroups")),
+        (at("ingress: [{fromEndpoints: [{}], fromRequires: [{matchLabels: {env: prod}}]}]"), e("spec.ingress[0].fromRequires")),
+        (at("ingress: [{icmps: [{fields: [{type: 8}]}]}]"), e("spec.ingress[0].icmps")),
+        (at("ingress: [{fromEntities: [cluster]}]"), e("spec.ingress[0].fromEntities[0]")),
+        (at("ingress: [{fromEntities: [remote-node]}]"), e("spec.ingress[0].fromEntities[0]")),
+        (at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: http, protocol: TCP}]}]}]"), e("spec.egress[0].toPorts[0].ports[0].port")),
+        (at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: '0', protocol: ICMP}]}]}]"), e("spec.egress[0].toPorts[0].ports[0].protocol")),
+        (at("egress: [{toCIDRSet: [{cidrGroupRef: office}]}]"), e("spec.egress[0].toCIDRSet[0]")),
+        (
+            at("ingress: [{fromEndpoints: [{matchLabels: {io.cilium.k8s.namespace.labels.team: x}}]}]"),
+            e("spec.ingress[0].fromEndpoints[0]"),
+        ),
+        (at("enableDefaultDeny: {ingress: false}, ingress: [{fromEntities: [world]}]"), e("spec.ingress")),
+        (
+            at("egress: [{toFQDNs: [{matchName: example.com}], toPorts: [{ports: [{port: '443', protocol: TCP}]}]}]"),
+            e("spec.egress[0]"),
+        ),
+        (at("egress: [{toFQDNs: [{matchPattern: '**.example.com'}]}, {toEndpoints: [{}]}]"), e("spec.egress[0].toFQDNs[0]")),
+        (
+            at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: '443', protocol: TCP}], serverNames: [a.b]}]}]"),
+            e("spec.egress[0].toPorts[0].serverNames"),
+        ),
+        (
+            at("ingress: [{fromEndpoints: [{}], authentication: {mode: required}}]"),
+            e("spec.ingress[0].authentication"),
+        ),
+        (
+            "{endpointSelector: {matchLabels: {io.cilium.k8s.namespace.labels.team: x}}, ingress: [{}]}".to_string(),
+            e("spec"),
+        ),
+    ];
+    for (spec, want) in cases {
+        assert_eq!(refused(&cnp(&spec)), want, "{spec}");
+    }
+    let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
+                {endpointSelector: {}, ingress: [{}]}\n";
+    assert_eq!(refused(ccnp), vec![("E0702".to_string(), "this object".to_string())]);
+}
