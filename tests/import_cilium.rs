@@ -160,6 +160,11 @@ fn policy_shapes_import_and_prove() {
             &format!("{{{A}, enableDefaultDeny: {{egress: false}}, egressDeny: [{{toCIDR: [10.0.0.0/8]}}]}}"),
             "a never connects to 10.0.0.0/8  \"from",
         ),
+        (
+            "{endpointSelector: {}, ingressDeny: [{fromEntities: [world]}], egress: [{toEntities: [world], toPorts: \
+             [{ports: [{port: '443', protocol: TCP}]}]}]}",
+            "default deny ingress",
+        ),
         // Subjects: sources, the namespace label Cilium replaces.
         (
             "{endpointSelector: {matchLabels: {k8s:app: a, k8s:io.kubernetes.pod.namespace: shop}}, ingress: \

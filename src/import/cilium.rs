@@ -24,16 +24,11 @@
 //! loss at its field.
 
 use super::draft::{Draft, Kind, Loss, Peer, Policy, Statement, Subject};
-use super::fields::{self, selector};
+use super::fields;
 use super::kubernetes::{is_kube_dns, UNREADABLE};
 use super::NO_WORD;
-use crate::ir::{Direction, Entity, LabelExpr, LabelOp, LabelSelector, Ports, KUBE_DNS_NAMESPACE};
+use crate::ir::{Direction, Entity, LabelSelector, Ports, KUBE_DNS_NAMESPACE};
 use serde_json::Value;
-
-/// The identity label of a pod's namespace, without its source.
-const NAMESPACE: &str = "io.kubernetes.pod.namespace";
-/// The prefix of namespace labels on pod identities, without its source.
-const NAMESPACE_LABELS: &str = "io.cilium.k8s.namespace.labels.";
 
 /// A failure: the field, the code, and what is wrong there.
 type Failure = (String, &'static str, String);
@@ -140,7 +135,7 @@ impl Spec<'_> {
             return Err(unreadable(path, "no `endpointSelector`: Cilium refuses it"));
         }
         let at = format!("{path}.endpointSelector");
-        let subject = subject(&spec["endpointSelector"], self.namespace).map_err(|(c, w)| (at, c, w))?;
+        let subject = subject(&spec["endpointSelector"]).map_err(|(c, w)| (at, c, w))?;
         let edd = &spec["enableDefaultDeny"];
         let mut statements = Vec::new();
         for (dir, allow_key, deny_key) in
@@ -397,232 +392,88 @@ fn rule_of(
     Ok(Some(Translated { peers, ports, dns_proxy }))
 }
 
-/// Where a selector key reads, as the reader classifies it.
-enum Key {
-    Pod(String),
-    Namespace,
-    NamespaceLabel(String),
-    Reserved(String),
-    /// Not a label the import can say: the reason.
-    Other(String),
-}
-
-fn classify(key: &str) -> Key {
-    let bare = match key.split_once(':') {
-        Some(("k8s" | "any", k)) => k,
-        Some(("reserved", k)) => return Key::Reserved(k.to_string()),
-        Some((source, _)) => return Key::Other(format!("the label source `{source}:`, which no pod has")),
-        None => key,
-    };
-    if bare == NAMESPACE {
-        Key::Namespace
-    } else if let Some(rest) = bare.strip_prefix(NAMESPACE_LABELS) {
-        Key::NamespaceLabel(rest.to_string())
-    } else if bare.starts_with("io.cilium.k8s.policy.") {
-        Key::Other(format!("the identity label `{bare}` (service account or cluster)"))
-    } else if crate::analysis::targets::cilium::in_identity(bare) {
-        Key::Pod(bare.to_string())
-    } else {
-        Key::Other(format!("the label `{bare}`, which Cilium leaves out of identities"))
-    }
-}
-
-/// A selector split by what its keys read: pod labels, the namespace requirements, namespace
-/// labels, reserved labels.
-#[derive(Default)]
-struct Split {
-    pods: LabelSelector,
-    namespace: Vec<LabelExpr>,
-    namespace_labels: LabelSelector,
-    reserved: Vec<LabelExpr>,
-}
-
-fn split(v: &Value) -> Result<Split, (&'static str, String)> {
-    let sel = selector(v).map_err(|w| (UNREADABLE, w))?;
-    let mut out = Split::default();
-    let exprs = sel.match_labels.iter().map(|(k, v)| LabelExpr {
-        key: k.clone(),
-        op: LabelOp::In,
-        values: vec![v.clone()],
-    });
-    for (i, e) in exprs.chain(sel.expressions.iter().cloned()).enumerate() {
-        let label = i < sel.match_labels.len();
-        let put = |s: &mut LabelSelector, key: String, e: LabelExpr| -> Result<(), (&'static str, String)> {
-            if label {
-                let value = e.values[0].clone();
-                if s.match_labels.insert(key.clone(), value.clone()).is_some_and(|old| old != value) {
-                    return Err((
-                        UNREADABLE,
-                        format!("two values for the label `{key}`: it selects nothing"),
-                    ));
-                }
-            } else {
-                s.expressions.push(LabelExpr { key, ..e });
-            }
-            Ok(())
-        };
-        match classify(&e.key) {
-            Key::Pod(k) => put(&mut out.pods, k, e)?,
-            Key::NamespaceLabel(k) => put(&mut out.namespace_labels, k, e)?,
-            Key::Namespace => out.namespace.push(e),
-            Key::Reserved(k) => out.reserved.push(LabelExpr { key: k, ..e }),
-            Key::Other(why) => return Err((NO_WORD, format!("a selector on {why}"))),
-        }
-    }
-    for s in [&mut out.pods, &mut out.namespace_labels] {
-        s.expressions.sort();
-        s.expressions.dedup();
-    }
-    Ok(out)
-}
-
-/// The subject: pods of the policy's namespace, which Cilium adds to the selector in place of
-/// any namespace the labels name.
-fn subject(v: &Value, namespace: &str) -> Result<LabelSelector, (&'static str, String)> {
-    let s = split(v)?;
-    if !s.reserved.is_empty() {
-        return Err((NO_WORD, "a subject by reserved labels: it selects no pod".into()));
-    }
-    if !s.namespace_labels.is_empty() {
-        return Err((NO_WORD, "a subject by the labels of its namespace".into()));
-    }
-    // Only `matchLabels` on the namespace key are replaced.
-    let v_labels = &v["matchLabels"];
-    let in_labels = |k: &str| v_labels.get(k).is_some();
-    if !s.namespace.is_empty()
-        && !(in_labels(NAMESPACE)
-            || in_labels(&format!("k8s:{NAMESPACE}"))
-            || in_labels(&format!("any:{NAMESPACE}")))
-        || s.namespace.len() > 1
-    {
-        let _ = namespace;
-        return Err((NO_WORD, "a subject with a namespace requirement in `matchExpressions`".into()));
-    }
-    Ok(s.pods)
-}
-
-/// One endpoint selector of a rule: one peer, or one per namespace it names.
-fn endpoints(v: &Value, namespace: &str, with_ports: bool) -> Result<Vec<Peer>, (&'static str, String)> {
-    let s = split(v)?;
-    if !s.reserved.is_empty() {
-        let only = s.namespace.is_empty() && s.pods.is_empty() && s.namespace_labels.is_empty();
-        return match s.reserved.as_slice() {
-            [e] if only && e.op == LabelOp::In && e.values.len() == 1 => {
-                entity(&Value::String(e.key.clone())).map(|p| vec![p])
-            }
-            _ => Err((NO_WORD, "a selector over reserved labels beside others".into())),
-        };
-    }
-    let names: Option<Vec<String>> = match s.namespace.as_slice() {
-        [] => None,
-        [e] if e.op == LabelOp::In => Some(e.values.clone()),
-        [e] if e.op == LabelOp::Exists => Some(Vec::new()),
-        _ => return Err((NO_WORD, "a namespace requirement other than one name, names, or `Exists`".into())),
-    };
-    let pods = s.pods;
-    match names {
-        None if !s.namespace_labels.is_empty() => Err((
-            NO_WORD,
-            "namespace labels without the namespace key: older Cilium releases pin the selector to the policy's \
-             namespace (cilium#18865), newer do not (cilium#30650)"
-                .into(),
-        )),
-        // Every pod of the policy's namespace: netpol writes `namespace N` the same way.
-        None if pods.is_empty() => Ok(vec![Peer::Namespace(namespace.to_string())]),
-        None => Ok(vec![Peer::Pods { namespace: namespace.to_string(), selector: pods }]),
-        Some(all) if all.is_empty() => Ok(vec![match (pods.is_empty(), s.namespace_labels.is_empty()) {
-            (true, true) => Peer::Entity(Entity::Cluster),
-            (true, false) => Peer::Namespaces(s.namespace_labels),
-            (false, _) => Peer::PodsIn { pods, namespaces: s.namespace_labels },
-        }]),
-        Some(_) if !s.namespace_labels.is_empty() => {
-            Err((NO_WORD, "a selector on both a namespace's name and its labels".into()))
-        }
-        Some(names) => Ok(names
-            .into_iter()
-            .map(|n| {
-                if n == KUBE_DNS_NAMESPACE && with_ports && is_kube_dns(&pods) {
-                    Peer::Entity(Entity::KubeDns)
-                } else if pods.is_empty() {
-                    Peer::Namespace(n)
-                } else {
-                    Peer::Pods { namespace: n, selector: pods.clone() }
-                }
-            })
-            .collect()),
-    }
-}
-
-/// An entity (`entity.go`): those the language has a word of the same meaning for.
-fn entity(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let e = v.as_str().ok_or((UNREADABLE, "an entity must be a string".to_string()))?;
-    Ok(Peer::Entity(match e {
-        "all" => Entity::Anywhere,
-        "world" => Entity::World,
-        "host" => Entity::Host,
-        "kube-apiserver" => Entity::KubeApiserver,
-        "cluster" => {
-            return Err((
-                NO_WORD,
-                "the entity `cluster`, which also takes in the nodes and possibly other addresses (netpol's `cluster` \
-                 is every pod)"
-                    .into(),
-            ))
-        }
-        "world-ipv4" | "world-ipv6" | "remote-node" | "health" | "ingress" | "unmanaged" | "init" | "none" => {
-            return Err((NO_WORD, format!("the entity `{e}`")))
-        }
-        _ => return Err((UNREADABLE, format!("`{e}` is not an entity: Cilium refuses the policy"))),
-    }))
-}
-
-/// A `CIDRRule`: a network and its exceptions, each inside it.
-fn cidr_set(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let Some(map) = v.as_object() else { return Err((UNREADABLE, "a CIDR rule must be an object".into())) };
-    if map.contains_key("cidrGroupRef") || map.contains_key("cidrGroupSelector") {
-        return Err((NO_WORD, "CiliumCIDRGroups as peers".into()));
-    }
-    if let Some(k) = map.keys().find(|k| *k != "cidr" && *k != "except") {
-        return Err((UNREADABLE, format!("`{k}` is not a field of a CIDR rule")));
-    }
-    let net = fields::string(&v["cidr"], "cidr").map_err(|w| (UNREADABLE, w))?;
-    let except: Vec<&str> = match &v["except"] {
-        Value::Null => Vec::new(),
-        Value::Array(a) => a
-            .iter()
-            .map(|e| fields::string(e, "except"))
-            .collect::<Result<_, _>>()
-            .map_err(|w| (UNREADABLE, w))?,
-        _ => return Err((UNREADABLE, "`except` must be a list".into())),
-    };
-    let block = fields::cidr(net, &except).map_err(|w| (UNREADABLE, w))?;
-    if let Some(x) = block.except.iter().find(|x| !block.net.contains(&x.network())) {
-        return Err((
-            UNREADABLE,
-            format!("except {x} is not inside {}: Cilium refuses the policy", block.net),
-        ));
-    }
-    Ok(Peer::Cidr(block))
-}
-
-/// A DNS selector: a name, or a pattern the language writes the same way.
-fn fqdn(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let (name, pattern) = (v["matchName"].as_str(), v["matchPattern"].as_str());
-    let text = match (name, pattern) {
-        (Some(n), None) if !n.contains('*') => n,
-        (None, Some(p)) => p,
-        _ => return Err((UNREADABLE, format!("DNS selector {v}"))),
-    };
-    if v.as_object().is_some_and(|m| m.len() != 1) {
-        return Err((UNREADABLE, format!("DNS selector {v}")));
-    }
-    if !crate::resolve::is_dns_pattern(text) {
-        return Err((
-            NO_WORD,
-            format!("the DNS pattern `{text}` (`**` or a name the language does not take)"),
-        ));
-    }
-    Ok(Peer::Fqdn(text.to_string()))
-}
-
+mod peers;
 mod ports;
+
+use peers::{cidr_set, endpoints, entity, fqdn, subject};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn one(spec: Value) -> Draft {
+        let mut d = Draft::default();
+        let obj = json!({"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+            "metadata": {"name": "p", "namespace": "shop"}, "spec": spec});
+        translate(0, &obj, &mut d);
+        d
+    }
+
+    fn kinds(d: &Draft) -> Vec<Kind> {
+        d.policies[0].statements.iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn isolation_follows_rules_and_enable_default_deny() {
+        let sel = json!({"matchLabels": {"app": "a"}});
+        let d = one(json!({"endpointSelector": {}, "ingress": [{}]}));
+        assert_eq!(kinds(&d), [Kind::DefaultDeny(Direction::Ingress)]);
+        // An empty section is no section.
+        let d = one(json!({"endpointSelector": sel, "ingress": []}));
+        assert!(kinds(&d).is_empty());
+        let d = one(json!({"endpointSelector": sel, "egressDeny": [{"toEntities": ["world"]}]}));
+        assert_eq!(kinds(&d), [Kind::Nothing(Direction::Egress), Kind::Deny(Direction::Egress)]);
+        let d = one(json!({"endpointSelector": sel, "enableDefaultDeny": {"egress": false},
+            "egressDeny": [{"toEntities": ["world"]}]}));
+        assert_eq!(kinds(&d), [Kind::Deny(Direction::Egress)]);
+        let d = one(json!({"endpointSelector": sel, "enableDefaultDeny": {"ingress": false},
+            "ingress": [{"fromEntities": ["world"]}]}));
+        assert_eq!(d.losses[0].path, "spec.ingress");
+        // Ports without peers: every peer; neither: none.
+        let d =
+            one(json!({"endpointSelector": sel, "ingress": [{"toPorts": [{"ports": [{"port": "80"}]}]}]}));
+        let s = &d.policies[0].statements[0];
+        assert_eq!(s.peers, [Peer::Entity(Entity::Anywhere)]);
+        assert_eq!(
+            s.ports.as_ref().map(|p| match p {
+                Ports::Some(l) => l.len(),
+                Ports::All => 0,
+            }),
+            Some(3),
+            "no protocol is every protocol"
+        );
+    }
+
+    #[test]
+    fn peers_as_the_reader_scopes_them() {
+        let d = one(
+            json!({"endpointSelector": {"matchLabels": {"k8s:app": "a"}}, "ingress": [{"fromEndpoints": [
+                {},
+                {"matchLabels": {"k8s:app": "b"}},
+                {"matchExpressions": [{"key": "k8s:io.kubernetes.pod.namespace", "operator": "Exists"}]},
+                {"matchLabels": {"reserved:host": ""}},
+            ]}]}),
+        );
+        let s = &d.policies[0].statements[0];
+        assert_eq!(s.peers[0], Peer::Namespace("shop".into()));
+        assert!(matches!(&s.peers[1], Peer::Pods { namespace, .. } if namespace == "shop"));
+        assert_eq!(s.peers[2], Peer::Entity(Entity::Cluster));
+        assert_eq!(s.peers[3], Peer::Entity(Entity::Host));
+        let Subject::Pods(subject) = &d.policies[0].subject;
+        assert_eq!(subject.match_labels.keys().collect::<Vec<_>>(), ["app"]);
+    }
+
+    #[test]
+    fn losses_name_their_field() {
+        let d = one(json!({"endpointSelector": {}, "egress": [{"toEntities": ["cluster"]}]}));
+        assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (NO_WORD, "spec.egress[0].toEntities[0]"));
+        let d = one(
+            json!({"endpointSelector": {}, "egress": [{"toEntities": ["world"], "toCIDR": ["10.0.0.0/8"]}]}),
+        );
+        assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (UNREADABLE, "spec.egress[0]"));
+        let d = one(json!({"nodeSelector": {}, "ingress": [{}]}));
+        assert_eq!(d.losses[0].path, "spec", "a lost subject takes the spec's rules with it");
+        assert!(d.losses[0].message.contains("spec.nodeSelector"), "{}", d.losses[0].message);
+    }
+}
