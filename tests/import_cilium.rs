@@ -146,10 +146,9 @@ fn cnp(spec: &str) -> String {
 
 const A: &str = "endpointSelector: {matchLabels: {app: a}}";
 
-/// Every field the translator reads, as Cilium reads it.
-#[test]
-fn policy_shapes_import_and_prove() {
-    let cases: &[(&str, &str)] = &[
+/// Every field the translator reads: (spec, what the source must say).
+fn shapes() -> Vec<(String, &'static str)> {
+    let cases: &[(&str, &'static str)] = &[
         // Isolation: an empty rule, an empty peer list, a namespace-wide one.
         ("{endpointSelector: {}, ingress: [{}]}", "default deny ingress"),
         ("{endpointSelector: {}, ingress: [{}], egress: [{toEntities: []}]}", "default deny all"),
@@ -215,8 +214,19 @@ fn policy_shapes_import_and_prove() {
             "a connects to \"api.example.com\", \"*.example.org\" on tcp 443",
         ),
     ];
-    for (spec, expect) in cases {
-        let yaml = cnp(spec);
+    cases.iter().map(|(s, e)| (s.to_string(), *e)).collect()
+}
+
+const SPECS: &str =
+    "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspecs:\n\
+    - {endpointSelector: {matchLabels: {app: a}}, ingress: [{fromEndpoints: [{matchLabels: {app: b}}]}]}\n\
+    - {endpointSelector: {matchLabels: {app: b}}, egress: [{toEndpoints: [{matchLabels: {app: a}}]}]}\n";
+
+/// Every field the translator reads, as Cilium reads it.
+#[test]
+fn policy_shapes_import_and_prove() {
+    for (spec, expect) in shapes() {
+        let yaml = cnp(&spec);
         let text = import_ok(&yaml, &[]);
         assert!(text.contains(expect), "{spec}: no `{expect}` in\n{text}");
         // Idempotent.
@@ -224,10 +234,7 @@ fn policy_shapes_import_and_prove() {
         assert_eq!(import_ok(&again, &[]), text, "{spec}");
     }
     // `specs`: a policy per spec, each rule's reason naming its spec.
-    let yaml = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspecs:\n\
-                - {endpointSelector: {matchLabels: {app: a}}, ingress: [{fromEndpoints: [{matchLabels: {app: b}}]}]}\n\
-                - {endpointSelector: {matchLabels: {app: b}}, egress: [{toEndpoints: [{matchLabels: {app: a}}]}]}\n";
-    let text = import_ok(yaml, &[]);
+    let text = import_ok(SPECS, &[]);
     assert!(
         text.contains("b connects to a  \"from CiliumNetworkPolicy shop/p specs[1].egress[0]\""),
         "{text}"
@@ -282,4 +289,125 @@ fn losses_are_refused_at_their_field() {
     let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
                 {endpointSelector: {}, ingress: [{}]}\n";
     assert_eq!(refused(ccnp), vec![("E0702".to_string(), "this object".to_string())]);
+}
+
+// ---- Cilium's own engine as the judge ---------------------------------------------------
+
+fn oracle() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        println!(
+            "SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to judge imports with Cilium's engine",
+            path.display()
+        );
+        None
+    }
+}
+
+/// Pods for every label the cases select on, in every namespace they name.
+fn topology() -> String {
+    let namespaces: &[(&str, &str)] = &[
+        ("shop", "{team: x}"),
+        ("ops", "{team: x}"),
+        ("dev", "{team: w}"),
+        ("qa", "{}"),
+        ("ns1", "{}"),
+        ("ns2", "{}"),
+        ("payments", "{}"),
+        ("monitoring", "{}"),
+        ("kube-system", "{}"),
+    ];
+    let pods = [
+        "{app: a}",
+        "{app: b}",
+        "{app: c}",
+        "{app: d}",
+        "{app: e}",
+        "{app: api}",
+        "{app: web}",
+        "{app: db}",
+        "{app: gateway}",
+        "{role: frontend}",
+        "{role: backend}",
+        "{app: myService}",
+    ];
+    let mut out = String::new();
+    for (ns, labels) in namespaces {
+        out.push_str(&format!(
+            "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}, labels: {labels}}}\n"
+        ));
+        for (i, l) in pods.iter().enumerate() {
+            out.push_str(&format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: {ns}, labels: {l}}}\n\
+                 spec: {{containers: [{{name: c, ports: [{{name: http, containerPort: 8080}}]}}]}}\n"
+            ));
+        }
+    }
+    out.push_str(
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: dns, namespace: kube-system, labels: {k8s-app: kube-dns}}\n\
+         spec: {containers: [{name: c}]}\n",
+    );
+    out
+}
+
+const PROBES: &str = "tcp/53,udp/53,tcp/80,udp/80,sctp/80,tcp/443,tcp/444,tcp/7999,tcp/8000,tcp/8080,udp/8080,tcp/8081,tcp/5432,tcp/9187,udp/8125";
+
+type Verdicts = std::collections::BTreeMap<(String, String, String, String), (Option<bool>, Option<bool>)>;
+
+/// Cilium's verdicts per probe: allowed or not on the source's egress and the destination's
+/// ingress (`None`: not a Cilium endpoint). Sent to a proxy counts as allowed.
+fn verdicts(oracle: &std::path::Path, policies: &str, topology: &str) -> Verdicts {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, t) = (dir.path().join("p.yaml"), dir.path().join("t.yaml"));
+    std::fs::write(&p, policies).expect("write");
+    std::fs::write(&t, topology).expect("write");
+    let out = std::process::Command::new(oracle)
+        .arg("-policies")
+        .arg(&p)
+        .arg("-topology")
+        .arg(&t)
+        .args(["-probes", PROBES, "-world", "203.0.113.7"])
+        .output()
+        .expect("the oracle runs");
+    assert!(out.status.success(), "the oracle refuses:\n{}\n{policies}", text(&out.stderr));
+    let side = |v: &str| (v != "-").then(|| v.starts_with("allow"));
+    text(&out.stdout)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            ((f[0].into(), f[1].into(), f[2].into(), f[3].into()), (side(f[4]), side(f[5])))
+        })
+        .collect()
+}
+
+/// The originals and the compiled import decide every probe alike in Cilium's own engine.
+#[test]
+fn cilium_judges_the_import_the_same() {
+    let Some(oracle) = oracle() else { return };
+    let read = |p: &str| std::fs::read_to_string(root().join(p)).expect(p);
+    let mut cases: Vec<(String, String)> = shapes().into_iter().map(|(s, _)| (s.clone(), cnp(&s))).collect();
+    cases.push(("specs".into(), SPECS.into()));
+    for path in ["tests/upstream/cilium/isolate-namespaces.yaml", "examples/cluster/cilium/policies.yaml"] {
+        cases.push((path.into(), read(path)));
+    }
+    for path in ["tests/upstream/cilium/egress-deny.yaml", "tests/upstream/cilium/l4_port_range.yaml"] {
+        cases.push((path.into(), read(path).replacen("metadata:\n", "metadata:\n  namespace: shop\n", 1)));
+    }
+    let topology = topology();
+    for (name, yaml) in cases {
+        let imported = compile_yaml(&import_ok(&yaml, &[])).expect("compiles");
+        let (original, ours) = (verdicts(&oracle, &yaml, &topology), verdicts(&oracle, &imported, &topology));
+        let differ: Vec<String> = original
+            .iter()
+            .filter(|(k, v)| ours.get(*k) != Some(*v))
+            .map(|(k, v)| format!("{k:?}: original {v:?}, imported {:?}", ours.get(k)))
+            .collect();
+        assert!(differ.is_empty(), "{name}: Cilium decides differently:\n{}\n{imported}", differ.join("\n"));
+        assert!(original.len() > 100, "{name}: only {} probes", original.len());
+    }
 }
