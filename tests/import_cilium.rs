@@ -111,6 +111,23 @@ fn netpol_cilium_output_imports_back_to_the_same_manifests() {
     assert!(tried >= 10, "only {tried} examples compile for Cilium");
 }
 
+/// A cluster-wide `default deny` is a CiliumClusterwideNetworkPolicy, and imports back to one.
+#[test]
+fn cluster_wide_default_deny_round_trips() {
+    for deny in ["default deny ingress", "default deny all"] {
+        let src = format!(
+            "{deny}\n\nnamespace kube-system {{\n  workload dns {{ k8s-app: kube-dns }}\n  dns accepts udp 53 and tcp 53 \
+             from cluster\n  dns connects to anywhere\n}}\n"
+        );
+        let yaml = compile_yaml(&src).expect("compiles");
+        assert!(yaml.contains("kind: CiliumClusterwideNetworkPolicy"), "{yaml}");
+        let imported = import_ok(&yaml, &[]);
+        assert!(imported.contains(&format!("\n{deny}\n\nnamespace kube-system {{")), "{imported}");
+        assert_eq!(bodies(&imported), bodies(&src), "{imported}");
+        assert_eq!(import_ok(&compile_yaml(&imported).expect("compiles"), &[]), imported);
+    }
+}
+
 /// Cilium's own examples (`tests/upstream/cilium`) and the cluster example: each proves, or is
 /// refused with exactly its losses (and proves with `--lossy`).
 #[test]
@@ -288,6 +305,11 @@ fn losses_are_refused_at_their_field() {
     }
     let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
                 {endpointSelector: {}, ingress: [{}]}\n";
+    assert_eq!(refused(ccnp), vec![("E0702".to_string(), "this object".to_string())]);
+    // A clusterwide policy with rules has no word either.
+    let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
+                {endpointSelector: {matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: Exists}]}, \
+                ingress: [{fromEntities: [world]}]}\n";
     assert_eq!(refused(ccnp), vec![("E0702".to_string(), "this object".to_string())]);
 }
 

@@ -59,15 +59,36 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
             help: help.to_string(),
         })
     };
+    let name = obj["metadata"]["name"].as_str().unwrap_or("policy").to_string();
     if obj["kind"].as_str() == Some("CiliumClusterwideNetworkPolicy") {
-        let why = "a clusterwide policy: the language says policies per namespace";
-        return lose(draft, no_word("", why), None);
+        match clusterwide(obj) {
+            // The empty namespace: the file level, where `default deny` is cluster-wide.
+            Ok(dirs) => draft.policies.push(Policy {
+                object: index,
+                title: title.clone(),
+                name,
+                namespace: String::new(),
+                subject: Subject::Pods(LabelSelector::default()),
+                statements: dirs
+                    .into_iter()
+                    .map(|(dir, path)| Statement {
+                        kind: Kind::DefaultDeny(dir),
+                        peers: Vec::new(),
+                        ports: None,
+                        reason: format!("from {title} {path}"),
+                        path,
+                    })
+                    .collect(),
+                from_netpol: fields::from_netpol(obj),
+            }),
+            Err(f) => lose(draft, f, Some("")),
+        }
+        return;
     }
     let Some(namespace) = obj["metadata"]["namespace"].as_str().map(str::to_string) else {
         let why = "a CiliumNetworkPolicy without a namespace is put where it is applied, unknown here";
         return lose(draft, unreadable("metadata.namespace", why), Some(""));
     };
-    let name = obj["metadata"]["name"].as_str().unwrap_or("policy").to_string();
     let own = fields::from_netpol(obj);
     let reasons = fields::netpol_reasons(obj);
     let mut specs: Vec<(String, &Value)> = Vec::new();
@@ -103,6 +124,48 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
             Err(f) => lose(draft, f, Some(&path)),
         }
     }
+}
+
+/// A CiliumClusterwideNetworkPolicy the language can say: a cluster-wide `default deny`, which
+/// netpol writes as every pod (the namespace label `Exists`) isolated by rules that select
+/// nothing. The directions it isolates, with their fields.
+fn clusterwide(obj: &Value) -> Result<Vec<(Direction, String)>, Failure> {
+    let spec = &obj["spec"];
+    let why =
+        "a clusterwide policy other than a cluster-wide default deny (every pod, isolated by rules that \
+               select nothing)";
+    if !obj["specs"].is_null() || !spec.is_object() {
+        return Err(no_word("", why));
+    }
+    for (k, v) in spec.as_object().into_iter().flatten() {
+        if !v.is_null()
+            && !["endpointSelector", "ingress", "egress", "description", "labels", "log"]
+                .contains(&k.as_str())
+        {
+            return Err(no_word(format!("spec.{k}"), why));
+        }
+    }
+    if !peers::every_pod(&spec["endpointSelector"]) {
+        return Err(no_word("spec.endpointSelector", why));
+    }
+    let mut dirs = Vec::new();
+    for dir in [Direction::Ingress, Direction::Egress] {
+        let key = dir.as_str();
+        let rules = spec[key].as_array().map(Vec::as_slice).unwrap_or_default();
+        for (i, rule) in rules.iter().enumerate() {
+            let at = format!("spec.{key}[{i}]");
+            if !matches!(rule_of(rule, dir, false, "", &at), Ok(None)) {
+                return Err(no_word(at, why));
+            }
+        }
+        if !rules.is_empty() {
+            dirs.push((dir, format!("spec.{key}")));
+        }
+    }
+    if dirs.is_empty() {
+        return Err(no_word("", why));
+    }
+    Ok(dirs)
 }
 
 struct Spec<'a> {

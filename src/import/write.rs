@@ -176,11 +176,24 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
     }
 
     let mut namespaces: BTreeSet<String> = n.order.keys().cloned().collect();
-    namespaces.extend(denies.keys().cloned());
+    // The empty namespace is the file level: a cluster-wide `default deny`.
+    namespaces.extend(denies.keys().filter(|ns| !ns.is_empty()).cloned());
     namespaces.extend(lost.keys().cloned());
     let mut sets_text = String::new();
     for (sel, name) in &n.sets {
         let _ = writeln!(sets_text, "namespaces {name} {}", selector(sel));
+    }
+    if let Some(d) = denies.get("") {
+        if !sets_text.is_empty() {
+            sets_text.push('\n');
+        }
+        if d.len() == 2 {
+            sets_text.push_str("default deny all\n");
+        } else {
+            d.iter().for_each(|d| {
+                let _ = writeln!(sets_text, "default deny {d}");
+            });
+        }
     }
     let block = |ns: &str| -> String {
         let mut out = String::new();

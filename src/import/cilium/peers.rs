@@ -241,3 +241,13 @@ pub(super) fn fqdn(v: &Value) -> Result<Peer, (&'static str, String)> {
     }
     Ok(Peer::Fqdn(text.to_string()))
 }
+
+/// Exactly every pod of every namespace: the namespace label `Exists`, nothing else.
+pub(super) fn every_pod(v: &Value) -> bool {
+    split(v).is_ok_and(|s| {
+        s.pods.is_empty()
+            && s.namespace_labels.is_empty()
+            && s.reserved.is_empty()
+            && matches!(s.namespace.as_slice(), [e] if e.op == LabelOp::Exists)
+    })
+}
