@@ -333,7 +333,15 @@ fn per_pod_labels(world: &World, sources: &SourceMap, draft: &Draft, out: &mut V
         let mut found: Vec<(String, String)> = Vec::new();
         let Subject::Pods(s) = &p.subject;
         if let Some(k) = bad(s) {
-            found.push(("spec.podSelector".to_string(), k));
+            let subject = match world.policies[p.object].0 {
+                // A Cilium spec may be one of `specs`: its statements' paths say which.
+                Dialect::Cilium => {
+                    let spec = p.statements.first().and_then(|s| s.path.split('.').next()).unwrap_or("spec");
+                    format!("{spec}.endpointSelector")
+                }
+                _ => "spec.podSelector".to_string(),
+            };
+            found.push((subject, k));
         }
         for st in &p.statements {
             for peer in &st.peers {
