@@ -258,6 +258,29 @@ fn policy_shapes_import_and_prove() {
     );
 }
 
+/// Cilium policies migrate: the imported source proves on Kubernetes and Calico too, but for
+/// what those CNIs cannot express (E03xx) or read differently (W0706).
+#[test]
+fn cilium_policies_migrate_to_kubernetes_and_calico() {
+    let mut proved = 0;
+    for (spec, _) in shapes() {
+        let result = run(&cnp(&spec), false, &[Target::Kubernetes, Target::Calico]);
+        for (target, _, diags) in &result.compile_errors {
+            assert!(diags.iter().all(|d| d.code.starts_with("E03")), "{spec} on {target:?}: {diags:?}");
+        }
+        let errors: Vec<_> = result.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
+        assert!(
+            errors.is_empty() && result.summaries[0].starts_with("proved on Cilium"),
+            "{spec}: {errors:#?}"
+        );
+        for d in &result.diagnostics {
+            assert_eq!(d.code, "W0706", "{spec}: {}", d.message);
+        }
+        proved += result.summaries.iter().filter(|s| s.starts_with("proved on")).count();
+    }
+    assert!(proved > shapes().len() + 5, "only {proved} proofs held");
+}
+
 /// What the language has no word for: refused at its field, a comment with `--lossy`.
 #[test]
 fn losses_are_refused_at_their_field() {
