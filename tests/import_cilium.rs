@@ -111,6 +111,21 @@ fn netpol_cilium_output_imports_back_to_the_same_manifests() {
     assert!(tried >= 10, "only {tried} examples compile for Cilium");
 }
 
+/// Read as Cilium reads them, a NetworkPolicy's rules of a direction its `policyTypes` leaves
+/// out are enforced (the reader says so, E0704), and the import keeps them.
+#[test]
+fn networkpolicies_beside_cilium_policies_are_read_as_cilium_does() {
+    let yaml = format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: e, namespace: ops}}\nspec: \
+         {{podSelector: {{}}, policyTypes: [Ingress], egress: [{{to: [{{namespaceSelector: {{}}}}]}}]}}\n---\n{}",
+        cnp(&format!("{{{A}, ingress: [{{fromEntities: [world]}}]}}"))
+    );
+    let result = run(&yaml, true, &[]);
+    assert!(result.ok, "{:?}", result.summaries);
+    assert!(result.files[0].1.contains("e connects to cluster"), "{}", result.files[0].1);
+    assert!(result.diagnostics.iter().any(|d| d.code == "E0704"));
+}
+
 /// A cluster-wide `default deny` is a CiliumClusterwideNetworkPolicy, and imports back to one.
 #[test]
 fn cluster_wide_default_deny_round_trips() {
@@ -286,7 +301,7 @@ fn cilium_policies_migrate_to_kubernetes_and_calico() {
 fn losses_are_refused_at_their_field() {
     let e = |path: &str| vec![("E0702".to_string(), path.to_string())];
     let at = |rule: &str| format!("{{{A}, {rule}}}");
-    let cases: Vec<(String, Vec<(String, String)>)> = vec![
+    let mut cases: Vec<(String, Vec<(String, String)>)> = vec![
         (
             at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: '80', protocol: TCP}], rules: {http: [{method: GET}]}}]}]"),
             e("spec.egress[0].toPorts[0].rules"),
@@ -323,6 +338,17 @@ fn losses_are_refused_at_their_field() {
             e("spec"),
         ),
     ];
+    // What Cilium refuses it enforces none of: the whole object is the loss.
+    let object = || vec![("E0704".to_string(), "this object".to_string())];
+    cases.push((
+        at("ingress: [{fromEndpoints: [{}], fromEntities: [world]}], egress: [{toEntities: [world]}]"),
+        object(),
+    ));
+    cases.push((
+        at("egress: [{toEndpoints: [{}], toPorts: [{ports: [{port: '0', protocol: TCP}], rules: {http: [{}]}}]}]"),
+        object(),
+    ));
+    cases.push((at("egress: [{toCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]}]"), object()));
     for (spec, want) in cases {
         assert_eq!(refused(&cnp(&spec)), want, "{spec}");
     }

@@ -41,11 +41,24 @@ fn unreadable(at: impl Into<String>, what: impl Into<String>) -> Failure {
     (at.into(), UNREADABLE, what.into())
 }
 
+/// The mark of a field Cilium refuses the whole object for (`Parse`, `Sanitize`); reported as
+/// [`UNREADABLE`].
+const REFUSED: &str = "refused";
+
+fn refused(at: impl Into<String>, what: impl Into<String>) -> Failure {
+    (at.into(), REFUSED, what.into())
+}
+
 /// Adds the statements of CiliumNetworkPolicy `obj` (the world's policy number `index`).
 pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
     let title = crate::analysis::targets::object_name(obj);
     // `scope`: the field whose rules the loss takes with it, when wider than the field itself.
     let lose = |draft: &mut Draft, (at, code, why): Failure, scope: Option<&str>| {
+        let (code, why) = if code == REFUSED {
+            (UNREADABLE, format!("{why}: Cilium refuses the policy, so it enforces none of it"))
+        } else {
+            (code, why)
+        };
         let help = if code == NO_WORD {
             "the language has no word for this; keep this part as a Cilium policy of its own, or leave it out"
         } else {
@@ -101,28 +114,37 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
         _ => return lose(draft, unreadable("specs", "must be a list"), None),
     }
     if specs.is_empty() {
-        return lose(draft, unreadable("", "neither `spec` nor `specs`: Cilium refuses it"), None);
+        return lose(draft, refused("", "neither `spec` nor `specs`"), None);
     }
+    let mut policies = Vec::new();
+    let mut failures: Vec<(Failure, Option<String>)> = Vec::new();
     for (path, spec) in specs {
         let mut cx =
             Spec { namespace: &namespace, title: &title, own, reasons: &reasons, losses: Vec::new() };
-        let policy = cx.spec(&path, spec).map(|(subject, statements)| Policy {
-            object: index,
-            title: title.clone(),
-            name: name.clone(),
-            namespace: namespace.clone(),
-            subject: Subject::Pods(subject),
-            statements,
-            from_netpol: own,
-        });
-        for l in cx.losses {
-            lose(draft, l, None);
-        }
+        let policy = cx.spec(&path, spec);
+        failures.extend(cx.losses.into_iter().map(|l| (l, None)));
         match policy {
-            Ok(p) => draft.policies.push(p),
+            Ok((subject, statements)) => policies.push(Policy {
+                object: index,
+                title: title.clone(),
+                name: name.clone(),
+                namespace: namespace.clone(),
+                subject: Subject::Pods(subject),
+                statements,
+                from_netpol: own,
+            }),
             // The whole spec is left out: the loss takes all its rules with it.
-            Err(f) => lose(draft, f, Some(&path)),
+            Err(f) => failures.push((f, Some(path))),
         }
+    }
+    // What Cilium refuses, it enforces none of: the object is read as absent, and so says
+    // nothing here.
+    if let Some((f, _)) = failures.iter().find(|(f, _)| f.1 == REFUSED) {
+        return lose(draft, f.clone(), Some(""));
+    }
+    draft.policies.extend(policies);
+    for (f, scope) in failures {
+        lose(draft, f, scope.as_deref());
     }
 }
 
@@ -189,13 +211,13 @@ struct Translated {
 impl Spec<'_> {
     fn spec(&mut self, path: &str, spec: &Value) -> Result<(LabelSelector, Vec<Statement>), Failure> {
         if !spec.is_object() {
-            return Err(unreadable(path, "a spec must be an object"));
+            return Err(refused(path, "a spec must be an object"));
         }
         if !spec["nodeSelector"].is_null() {
             return Err(no_word(format!("{path}.nodeSelector"), "a host policy (`nodeSelector`)"));
         }
         if spec["endpointSelector"].is_null() {
-            return Err(unreadable(path, "no `endpointSelector`: Cilium refuses it"));
+            return Err(refused(path, "no `endpointSelector`"));
         }
         let at = format!("{path}.endpointSelector");
         let subject = subject(&spec["endpointSelector"]).map_err(|(c, w)| (at, c, w))?;
@@ -208,7 +230,7 @@ impl Spec<'_> {
                 match &spec[key] {
                     Value::Null => Ok(&[]),
                     Value::Array(l) => Ok(l),
-                    _ => Err(unreadable(format!("{path}.{key}"), "must be a list")),
+                    _ => Err(refused(format!("{path}.{key}"), "must be a list")),
                 }
             };
             let (allow, deny) = (list(allow_key)?, list(deny_key)?);
@@ -389,7 +411,7 @@ fn rule_of(
     let l3: Vec<&str> = kinds.iter().copied().filter(|k| present(k)).collect();
     let full: Vec<&&str> = l3.iter().filter(|k| nonempty(k)).collect();
     if let [a, b, ..] = full.as_slice() {
-        return Err(unreadable(at, format!("combines `{a}` and `{b}`, which Cilium refuses")));
+        return Err(refused(at, format!("combines `{a}` and `{b}`")));
     }
     if nonempty(requires) {
         return Err(no_word(
@@ -435,8 +457,8 @@ fn rule_of(
                 }
                 "fromEntities" | "toEntities" => peers.push(entity(v).map_err(|(c, w)| (at, c, w))?),
                 "fromCIDR" | "toCIDR" => {
-                    let net = fields::string(v, "cidr").map_err(|w| unreadable(&at, w))?;
-                    peers.push(Peer::Cidr(fields::cidr(net, &[]).map_err(|w| unreadable(&at, w))?));
+                    let net = fields::string(v, "cidr").map_err(|w| refused(&at, w))?;
+                    peers.push(Peer::Cidr(fields::cidr(net, &[]).map_err(|w| refused(&at, w))?));
                 }
                 "fromCIDRSet" | "toCIDRSet" => peers.push(cidr_set(v).map_err(|(c, w)| (at, c, w))?),
                 _ => peers.push(fqdn(v).map_err(|(c, w)| (at, c, w))?),

@@ -29,6 +29,13 @@ pub const UNREADABLE: &str = "E0704";
 
 /// Adds the statements of NetworkPolicy `obj` (the world's policy number `index`).
 pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
+    translate_on(index, obj, draft, false)
+}
+
+/// [`translate`], read as `cilium` enforces NetworkPolicies when set: Cilium turns every rule
+/// into a rule of its own, so it enforces the rules of a direction `policyTypes` leaves out
+/// (`crate::targets::cilium::read`, `netpol.rs`).
+pub fn translate_on(index: usize, obj: &Value, draft: &mut Draft, cilium: bool) {
     let title = crate::analysis::targets::object_name(obj);
     let namespace = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
     let name = obj["metadata"]["name"].as_str().unwrap_or("policy").to_string();
@@ -82,7 +89,7 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
                 continue;
             }
         };
-        if !types.contains(&dir) {
+        if !types.contains(&dir) && !(cilium && !rules.is_empty()) {
             // Rules of a direction `policyTypes` leaves out are not enforced.
             if !rules.is_empty() {
                 draft.ignored.push(Loss {

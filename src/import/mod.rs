@@ -98,7 +98,9 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     let mut draft = Draft::default();
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
-            Dialect::Kubernetes => kubernetes::translate(i, &object.value, &mut draft),
+            Dialect::Kubernetes => {
+                kubernetes::translate_on(i, &object.value, &mut draft, cni == Dialect::Cilium)
+            }
             Dialect::Cilium => cilium::translate(i, &object.value, &mut draft),
             Dialect::Calico => draft.losses.push(Loss {
                 code: NO_WORD,

@@ -6,6 +6,7 @@ use super::super::draft::Peer;
 use super::super::fields::{self, selector};
 use super::super::kubernetes::{is_kube_dns, UNREADABLE};
 use super::super::NO_WORD;
+use super::REFUSED;
 use crate::ir::{Entity, LabelExpr, LabelOp, LabelSelector, KUBE_DNS_NAMESPACE};
 use serde_json::Value;
 
@@ -55,7 +56,7 @@ struct Split {
 }
 
 fn split(v: &Value) -> Result<Split, (&'static str, String)> {
-    let sel = selector(v).map_err(|w| (UNREADABLE, w))?;
+    let sel = selector(v).map_err(|w| (REFUSED, w))?;
     let mut out = Split::default();
     let exprs = sel.match_labels.iter().map(|(k, v)| LabelExpr {
         key: k.clone(),
@@ -125,7 +126,7 @@ pub(super) fn endpoints(
         let only = s.namespace.is_empty() && s.pods.is_empty() && s.namespace_labels.is_empty();
         return match s.reserved.as_slice() {
             [e] if only && e.op == LabelOp::In && e.values.len() == 1 => {
-                entity(&Value::String(e.key.clone())).map(|p| vec![p])
+                entity(&Value::String(e.key.clone())).map(|p| vec![p]).map_err(|(_, why)| (NO_WORD, why))
             }
             _ => Err((NO_WORD, "a selector over reserved labels beside others".into())),
         };
@@ -172,7 +173,7 @@ pub(super) fn endpoints(
 
 /// An entity (`entity.go`): those the language has a word of the same meaning for.
 pub(super) fn entity(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let e = v.as_str().ok_or((UNREADABLE, "an entity must be a string".to_string()))?;
+    let e = v.as_str().ok_or((REFUSED, "an entity must be a string".to_string()))?;
     Ok(Peer::Entity(match e {
         "all" => Entity::Anywhere,
         "world" => Entity::World,
@@ -189,50 +190,49 @@ pub(super) fn entity(v: &Value) -> Result<Peer, (&'static str, String)> {
         "world-ipv4" | "world-ipv6" | "remote-node" | "health" | "ingress" | "unmanaged" | "init" | "none" => {
             return Err((NO_WORD, format!("the entity `{e}`")))
         }
-        _ => return Err((UNREADABLE, format!("`{e}` is not an entity: Cilium refuses the policy"))),
+        _ => return Err((REFUSED, format!("`{e}` is not an entity"))),
     }))
 }
 
 /// A `CIDRRule`: a network and its exceptions, each inside it.
 pub(super) fn cidr_set(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let Some(map) = v.as_object() else { return Err((UNREADABLE, "a CIDR rule must be an object".into())) };
+    let Some(map) = v.as_object() else { return Err((REFUSED, "a CIDR rule must be an object".into())) };
     if map.contains_key("cidrGroupRef") || map.contains_key("cidrGroupSelector") {
         return Err((NO_WORD, "CiliumCIDRGroups as peers".into()));
     }
     if let Some(k) = map.keys().find(|k| *k != "cidr" && *k != "except") {
         return Err((UNREADABLE, format!("`{k}` is not a field of a CIDR rule")));
     }
-    let net = fields::string(&v["cidr"], "cidr").map_err(|w| (UNREADABLE, w))?;
+    let net = fields::string(&v["cidr"], "cidr").map_err(|w| (REFUSED, w))?;
     let except: Vec<&str> = match &v["except"] {
         Value::Null => Vec::new(),
         Value::Array(a) => a
             .iter()
             .map(|e| fields::string(e, "except"))
             .collect::<Result<_, _>>()
-            .map_err(|w| (UNREADABLE, w))?,
+            .map_err(|w| (REFUSED, w))?,
         _ => return Err((UNREADABLE, "`except` must be a list".into())),
     };
-    let block = fields::cidr(net, &except).map_err(|w| (UNREADABLE, w))?;
+    let block = fields::cidr(net, &except).map_err(|w| (REFUSED, w))?;
     if let Some(x) = block.except.iter().find(|x| !block.net.contains(&x.network())) {
-        return Err((
-            UNREADABLE,
-            format!("except {x} is not inside {}: Cilium refuses the policy", block.net),
-        ));
+        return Err((REFUSED, format!("except {x} is not inside {}", block.net)));
     }
     Ok(Peer::Cidr(block))
 }
 
 /// A DNS selector: a name, or a pattern the language writes the same way.
 pub(super) fn fqdn(v: &Value) -> Result<Peer, (&'static str, String)> {
-    let (name, pattern) = (v["matchName"].as_str(), v["matchPattern"].as_str());
-    let text = match (name, pattern) {
+    let valid = v
+        .as_object()
+        .is_some_and(|m| !m.is_empty() && m.keys().all(|k| k == "matchName" || k == "matchPattern"));
+    if !valid {
+        return Err((REFUSED, format!("DNS selector {v}")));
+    }
+    let text = match (v["matchName"].as_str(), v["matchPattern"].as_str()) {
         (Some(n), None) if !n.contains('*') => n,
         (None, Some(p)) => p,
-        _ => return Err((UNREADABLE, format!("DNS selector {v}"))),
+        _ => return Err((NO_WORD, format!("the DNS selector {v}"))),
     };
-    if v.as_object().is_some_and(|m| m.len() != 1) {
-        return Err((UNREADABLE, format!("DNS selector {v}")));
-    }
     if !crate::resolve::is_dns_pattern(text) {
         return Err((
             NO_WORD,

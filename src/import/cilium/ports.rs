@@ -1,6 +1,6 @@
 //! `toPorts`: the ports of a rule, and what else a port rule says (`pkg/policy/api/l4.go`).
 
-use super::{no_word, unreadable, Failure};
+use super::{no_word, refused, unreadable, Failure};
 use crate::ir::{Direction, PortMatch, PortRule, Ports, Protocol};
 use serde_json::Value;
 
@@ -19,46 +19,52 @@ pub(super) fn to_ports(
         None | Some(Value::Null) => return Ok((None, false)),
         Some(Value::Array(l)) if l.is_empty() => return Ok((None, false)),
         Some(Value::Array(l)) => l,
-        Some(_) => return Err(unreadable(format!("{at}.toPorts"), "must be a list")),
+        Some(_) => return Err(refused(format!("{at}.toPorts"), "must be a list")),
     };
     let mut out = Vec::new();
     let mut every = false;
     let mut dns_proxy = false;
     for (i, pr) in list.iter().enumerate() {
         let at = format!("{at}.toPorts[{i}]");
-        let Some(map) = pr.as_object() else { return Err(unreadable(at, "a port rule must be an object")) };
+        let Some(map) = pr.as_object() else { return Err(refused(at, "a port rule must be an object")) };
+        let ports = match &pr["ports"] {
+            Value::Array(l) => l.as_slice(),
+            _ => &[][..],
+        };
+        let mut entry = Vec::new();
+        for (j, p) in ports.iter().enumerate() {
+            entry.extend(port(p, dir, &format!("{at}.ports[{j}]"))?);
+        }
+        if !deny {
+            if let Some(why) = sanitize(pr, dir, &entry) {
+                return Err(refused(at, why));
+            }
+        }
         for (k, x) in map {
             if x.is_null() {
                 continue;
             }
             match k.as_str() {
-                "ports" => {}
+                "ports" if x.is_array() => {}
+                "ports" => return Err(unreadable(format!("{at}.ports"), "must be a list")),
                 _ if deny => {
                     return Err(unreadable(
                         format!("{at}.{k}"),
                         "not a field of a deny rule's ports (the CRD schema prunes it)",
                     ))
                 }
+                "rules" if *x == serde_json::json!({"dns": [{"matchPattern": "*"}]}) => dns_proxy = true,
+                "rules" if x.as_object().is_some_and(|o| o.values().all(Value::is_null)) => {}
                 "rules" => {
-                    let empty = x.as_object().is_some_and(|o| o.values().all(Value::is_null));
-                    let wildcard = serde_json::json!({"dns": [{"matchPattern": "*"}]});
-                    if dir == Direction::Egress && *x == wildcard {
-                        dns_proxy = true;
-                    } else if !empty {
-                        let kinds: Vec<&str> = x
-                            .as_object()
-                            .map(|o| {
-                                o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.as_str()).collect()
-                            })
-                            .unwrap_or_default();
-                        return Err(no_word(
-                            format!("{at}.rules"),
-                            format!(
-                                "layer 7 rules (`{}`), which a proxy applies per request",
-                                kinds.join("`, `")
-                            ),
-                        ));
-                    }
+                    let kinds: Vec<&str> = x
+                        .as_object()
+                        .map(|o| o.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.as_str()).collect())
+                        .unwrap_or_default();
+                    let what = format!(
+                        "layer 7 rules (`{}`), which a proxy applies per request",
+                        kinds.join("`, `")
+                    );
+                    return Err(no_word(format!("{at}.rules"), what));
                 }
                 "serverNames" => {
                     return Err(no_word(format!("{at}.{k}"), "TLS server names (`serverNames`)"))
@@ -75,18 +81,11 @@ pub(super) fn to_ports(
                 }
             }
         }
-        let ports = match &pr["ports"] {
-            Value::Null => &[][..],
-            Value::Array(l) => l.as_slice(),
-            _ => return Err(unreadable(format!("{at}.ports"), "must be a list")),
-        };
         if ports.is_empty() {
             // A port rule without ports: no port restriction.
             every = true;
         }
-        for (j, p) in ports.iter().enumerate() {
-            out.extend(port(p, dir, &format!("{at}.ports[{j}]"))?);
-        }
+        out.extend(entry);
     }
     out.sort();
     out.dedup();
@@ -102,7 +101,7 @@ pub(super) fn to_ports(
 
 /// One `PortProtocol`: per protocol it names (none: every one), its port.
 fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
-    let Some(map) = p.as_object() else { return Err(unreadable(at, "a port must be an object")) };
+    let Some(map) = p.as_object() else { return Err(refused(at, "a port must be an object")) };
     if let Some(k) = map.keys().find(|k| !["port", "endPort", "protocol"].contains(&k.as_str())) {
         return Err(unreadable(format!("{at}.{k}"), "not a field of a port"));
     }
@@ -116,15 +115,15 @@ fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
             "ICMP" | "ICMPV6" | "VRRP" | "IGMP" => {
                 return Err(no_word(format!("{at}.protocol"), format!("the protocol {s}")))
             }
-            _ => return Err(unreadable(format!("{at}.protocol"), format!("`{s}` is not a protocol"))),
+            _ => return Err(refused(format!("{at}.protocol"), format!("`{s}` is not a protocol"))),
         },
-        _ => return Err(unreadable(format!("{at}.protocol"), "must be a string")),
+        _ => return Err(refused(format!("{at}.protocol"), "must be a string")),
     };
     let text = match &p["port"] {
         Value::Null => "0".to_string(),
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
-        _ => return Err(unreadable(format!("{at}.port"), "must be a number or a name")),
+        _ => return Err(refused(format!("{at}.port"), "must be a number or a name")),
     };
     let end = match &p["endPort"] {
         Value::Null => None,
@@ -147,10 +146,9 @@ fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
                 _ => PortMatch::Single(n),
             }
         }
-        Ok(_) => return Err(unreadable(format!("{at}.port"), "not a port number")),
-        Err(_) if text.is_empty() || end.is_some() => {
-            return Err(unreadable(format!("{at}.port"), "not a port number or a port name with no `endPort`"))
-        }
+        Ok(_) => return Err(refused(format!("{at}.port"), "not a port number")),
+        Err(_) if text.is_empty() => return Err(refused(format!("{at}.port"), "an empty port")),
+        Err(_) if end.is_some() => return Err(unreadable(format!("{at}.endPort"), "`endPort` with a port name")),
         Err(_) if dir == Direction::Egress => {
             return Err(no_word(
                 format!("{at}.port"),
@@ -163,4 +161,46 @@ fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
         Err(_) => PortMatch::Named(text.to_ascii_lowercase()),
     };
     Ok(protocols.into_iter().map(|protocol| PortRule { protocol, port: m.clone() }).collect())
+}
+
+/// Why Cilium refuses a port rule of an allow rule (`PortRule.sanitize`), if it does: DNS rules
+/// on ingress or without ports, a listener on ingress or beside L7 rules, several L7 kinds,
+/// `l7` without `l7proto`, server names beside L7 rules without TLS termination, L7 rules over
+/// port 0 or (but DNS) over anything but TCP.
+fn sanitize(pr: &Value, dir: Direction, entry: &[PortRule]) -> Option<&'static str> {
+    let present = |v: &Value, k: &str| v.get(k).is_some_and(|x| !x.is_null());
+    let rules = pr.get("rules").filter(|r| r.as_object().is_some_and(|o| !o.is_empty()));
+    let kinds: Vec<&str> = rules
+        .and_then(Value::as_object)
+        .map(|o| {
+            o.iter().filter(|(k, x)| !x.is_null() && k.as_str() != "l7").map(|(k, _)| k.as_str()).collect()
+        })
+        .unwrap_or_default();
+    let dns = kinds.contains(&"dns");
+    if present(pr, "listener") && (dir == Direction::Ingress || rules.is_some()) {
+        return Some("a listener on ingress or beside L7 rules");
+    }
+    let r = rules?;
+    if dir == Direction::Ingress && dns {
+        return Some("DNS rules on ingress");
+    }
+    if kinds.len() > 1 {
+        return Some("several L7 protocols in one port rule");
+    }
+    if present(r, "l7") && !present(r, "l7proto") {
+        return Some("`l7` without `l7proto`");
+    }
+    if present(pr, "serverNames") && !present(pr, "terminatingTLS") {
+        return Some("server names beside L7 rules without TLS termination");
+    }
+    if dns && entry.is_empty() {
+        return Some("DNS rules without ports");
+    }
+    if entry.iter().any(|p| p.port == PortMatch::All) {
+        return Some("L7 rules over port 0");
+    }
+    if !dns && entry.iter().any(|p| p.protocol != Protocol::Tcp) {
+        return Some("L7 rules over a protocol other than TCP");
+    }
+    None
 }
