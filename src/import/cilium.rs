@@ -556,7 +556,10 @@ mod tests {
         let d = one(
             json!({"endpointSelector": {}, "egress": [{"toEntities": ["world"], "toCIDR": ["10.0.0.0/8"]}]}),
         );
-        assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (UNREADABLE, "spec.egress[0]"));
+        // Cilium refuses the object: nothing of it is said, the loss is the object.
+        assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (UNREADABLE, ""));
+        assert!(d.losses[0].message.contains("spec.egress[0]: combines"), "{}", d.losses[0].message);
+        assert!(d.policies.is_empty());
         let d = one(json!({"nodeSelector": {}, "ingress": [{}]}));
         assert_eq!(d.losses[0].path, "spec", "a lost subject takes the spec's rules with it");
         assert!(d.losses[0].message.contains("spec.nodeSelector"), "{}", d.losses[0].message);
