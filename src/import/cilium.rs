@@ -238,6 +238,19 @@ impl Spec<'_> {
             let has_rules = !allow.is_empty() || !deny.is_empty();
             let isolated = has_rules && explicit.unwrap_or(true);
             let mut allows: Vec<(Statement, bool)> = Vec::new();
+            for (i, rule) in allow.iter().enumerate() {
+                let at = format!("{path}.{allow_key}[{i}]");
+                match rule_of(rule, dir, false, self.namespace, &at) {
+                    // Allows that do not isolate have no word; what Cilium refuses still counts.
+                    Err(f) if !isolated && f.1 != REFUSED => {}
+                    Ok(_) if !isolated => {}
+                    Ok(Some(t)) => {
+                        allows.push((self.statement(Kind::Allow(dir), t.peers, t.ports, &at), t.dns_proxy))
+                    }
+                    Ok(None) => {}
+                    Err(f) => self.losses.push(f),
+                }
+            }
             if !allow.is_empty() && !isolated {
                 self.losses.push(no_word(
                     format!("{path}.{allow_key}"),
@@ -246,16 +259,6 @@ impl Spec<'_> {
                          {allow_key} open"
                     ),
                 ));
-            } else {
-                for (i, rule) in allow.iter().enumerate() {
-                    let at = format!("{path}.{allow_key}[{i}]");
-                    match rule_of(rule, dir, false, self.namespace, &at) {
-                        Ok(Some(t)) => allows
-                            .push((self.statement(Kind::Allow(dir), t.peers, t.ports, &at), t.dns_proxy)),
-                        Ok(None) => {}
-                        Err(f) => self.losses.push(f),
-                    }
-                }
             }
             // netpol regenerates the DNS proxy rule for DNS names from the DNS it allows: a
             // proxy rule that another rule already allows says nothing more.
@@ -381,7 +384,8 @@ fn l3_keys(dir: Direction, deny: bool) -> &'static [&'static str] {
     }
 }
 
-/// One rule: `None` when it selects no peer (it still isolates its direction).
+/// One rule: `None` when it selects no peer (it still isolates its direction). What Cilium
+/// refuses comes first: it takes the whole object with it, a loss only the rule.
 fn rule_of(
     rule: &Value,
     dir: Direction,
@@ -390,10 +394,28 @@ fn rule_of(
     at: &str,
 ) -> Result<Option<Translated>, Failure> {
     let Some(map) = rule.as_object() else { return Err(unreadable(at, "a rule must be an object")) };
+    let mut lost: Option<Failure> = None;
+    let mut lose = |f: Failure| -> Result<(), Failure> {
+        if f.1 == REFUSED {
+            return Err(f);
+        }
+        lost.get_or_insert(f);
+        Ok(())
+    };
     let kinds = l3_keys(dir, deny);
     let requires = if dir == Direction::Ingress { "fromRequires" } else { "toRequires" };
     let present = |k: &str| map.get(k).is_some_and(|v| !v.is_null());
     let nonempty = |k: &str| map.get(k).and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+    let l3: Vec<&str> = kinds.iter().copied().filter(|k| present(k)).collect();
+    let full: Vec<&&str> = l3.iter().filter(|k| nonempty(k)).collect();
+    if let [a, b, ..] = full.as_slice() {
+        return Err(refused(at, format!("combines `{a}` and `{b}`")));
+    }
+    for k in ["icmps", "toServices"] {
+        if nonempty(k) && nonempty("toPorts") {
+            return Err(refused(at, format!("has both `{k}` and `toPorts`")));
+        }
+    }
     for k in map.keys() {
         let k = k.as_str();
         if !(kinds.contains(&k)
@@ -402,68 +424,68 @@ fn rule_of(
             || k == "icmps"
             || (k == "authentication" && !deny))
         {
-            return Err(unreadable(
-                format!("{at}.{k}"),
-                "not a field of this rule (the CRD schema prunes it)",
-            ));
+            lose(unreadable(format!("{at}.{k}"), "not a field of this rule (the CRD schema prunes it)"))?;
         }
     }
-    let l3: Vec<&str> = kinds.iter().copied().filter(|k| present(k)).collect();
-    let full: Vec<&&str> = l3.iter().filter(|k| nonempty(k)).collect();
-    if let [a, b, ..] = full.as_slice() {
-        return Err(refused(at, format!("combines `{a}` and `{b}`")));
-    }
     if nonempty(requires) {
-        return Err(no_word(
-            format!("{at}.{requires}"),
-            format!("`{requires}` (requirements on every peer of the subject)"),
-        ));
+        let what = format!("`{requires}` (requirements on every peer of the subject)");
+        lose(no_word(format!("{at}.{requires}"), what))?;
     }
     if nonempty("icmps") {
-        return Err(no_word(format!("{at}.icmps"), "ICMP types (`icmps`)"));
+        lose(no_word(format!("{at}.icmps"), "ICMP types (`icmps`)"))?;
     }
     if map.get("authentication").is_some_and(|a| !a.is_null() && a["mode"] != "disabled") {
-        return Err(no_word(format!("{at}.authentication"), "mutual authentication (`authentication`)"));
+        lose(no_word(format!("{at}.authentication"), "mutual authentication (`authentication`)"))?;
     }
-    for k in ["toServices", "toNodes", "fromNodes", "toGroups", "fromGroups"] {
+    const UNSAID: [&str; 5] = ["toServices", "toNodes", "fromNodes", "toGroups", "fromGroups"];
+    for k in UNSAID {
         if present(k) {
             let what = match k {
-                "toServices" => "Kubernetes services as peers (`toServices`)",
+                "toServices" => "Kubernetes services as peers",
                 "toGroups" | "fromGroups" => "cloud provider groups as peers",
                 _ => "nodes by their labels as peers",
             };
-            return Err(no_word(format!("{at}.{k}"), format!("{what} (`{k}`)")));
+            lose(no_word(format!("{at}.{k}"), format!("{what} (`{k}`)")))?;
         }
     }
-    let (ports, dns_proxy) = ports::to_ports(map.get("toPorts"), dir, deny, at)?;
-    let mut peers = Vec::new();
-    if l3.is_empty() {
-        // Without a peer list: every peer with ports, none without.
-        if !matches!(map.get("toPorts"), Some(Value::Array(l)) if !l.is_empty()) {
-            return Ok(None);
+    let (ports, dns_proxy) = match ports::to_ports(map.get("toPorts"), dir, deny, at) {
+        Ok(p) => p,
+        Err(f) => {
+            lose(f)?;
+            (None, false)
         }
+    };
+    let mut peers = Vec::new();
+    if l3.is_empty() && matches!(map.get("toPorts"), Some(Value::Array(l)) if !l.is_empty()) {
+        // Without a peer list: every peer with ports, none without.
         peers.push(Peer::Entity(Entity::Anywhere));
     }
     let with_ports = ports.is_some();
-    for key in &l3 {
+    for key in l3.iter().filter(|k| !UNSAID.contains(k)) {
         let Some(list) = map[*key].as_array() else {
-            return Err(unreadable(format!("{at}.{key}"), "must be a list"));
+            lose(unreadable(format!("{at}.{key}"), "must be a list"))?;
+            continue;
         };
         for (j, v) in list.iter().enumerate() {
             let at = format!("{at}.{key}[{j}]");
-            match *key {
-                "fromEndpoints" | "toEndpoints" => {
-                    peers.extend(endpoints(v, namespace, with_ports).map_err(|(c, w)| (at, c, w))?)
-                }
-                "fromEntities" | "toEntities" => peers.push(entity(v).map_err(|(c, w)| (at, c, w))?),
-                "fromCIDR" | "toCIDR" => {
-                    let net = fields::string(v, "cidr").map_err(|w| refused(&at, w))?;
-                    peers.push(Peer::Cidr(fields::cidr(net, &[]).map_err(|w| refused(&at, w))?));
-                }
-                "fromCIDRSet" | "toCIDRSet" => peers.push(cidr_set(v).map_err(|(c, w)| (at, c, w))?),
-                _ => peers.push(fqdn(v).map_err(|(c, w)| (at, c, w))?),
+            let peer = match *key {
+                "fromEndpoints" | "toEndpoints" => endpoints(v, namespace, with_ports),
+                "fromEntities" | "toEntities" => entity(v).map(|p| vec![p]),
+                "fromCIDR" | "toCIDR" => fields::string(v, "cidr")
+                    .and_then(|net| fields::cidr(net, &[]))
+                    .map(|c| vec![Peer::Cidr(c)])
+                    .map_err(|w| (REFUSED, w)),
+                "fromCIDRSet" | "toCIDRSet" => cidr_set(v).map(|p| vec![p]),
+                _ => fqdn(v).map(|p| vec![p]),
+            };
+            match peer {
+                Ok(p) => peers.extend(p),
+                Err((c, w)) => lose((at, c, w))?,
             }
         }
+    }
+    if let Some(f) = lost {
+        return Err(f);
     }
     if peers.is_empty() {
         return Ok(None);

@@ -90,6 +90,12 @@ fn split(v: &Value) -> Result<Split, (&'static str, String)> {
     for s in [&mut out.pods, &mut out.namespace_labels] {
         s.expressions.sort();
         s.expressions.dedup();
+        let mut keys: Vec<&String> =
+            s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key)).collect();
+        keys.sort();
+        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+            return Err((NO_WORD, format!("a selector with two requirements on the label `{}`", w[0])));
+        }
     }
     Ok(out)
 }

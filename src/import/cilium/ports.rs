@@ -21,6 +21,9 @@ pub(super) fn to_ports(
         Some(Value::Array(l)) => l,
         Some(_) => return Err(refused(format!("{at}.toPorts"), "must be a list")),
     };
+    if let Some(f) = refusal(list, dir, deny, at) {
+        return Err(f);
+    }
     let mut out = Vec::new();
     let mut every = false;
     let mut dns_proxy = false;
@@ -31,14 +34,25 @@ pub(super) fn to_ports(
             Value::Array(l) => l.as_slice(),
             _ => &[][..],
         };
+        // What Cilium refuses comes first: it takes the whole object with it.
         let mut entry = Vec::new();
+        let mut lost = None;
         for (j, p) in ports.iter().enumerate() {
-            entry.extend(port(p, dir, &format!("{at}.ports[{j}]"))?);
+            match port(p, dir, &format!("{at}.ports[{j}]")) {
+                Ok(rules) => entry.extend(rules),
+                Err(f) if f.1 == super::REFUSED => return Err(f),
+                Err(f) => {
+                    lost.get_or_insert(f);
+                }
+            }
         }
         if !deny {
             if let Some(why) = sanitize(pr, dir, &entry) {
                 return Err(refused(at, why));
             }
+        }
+        if let Some(f) = lost {
+            return Err(f);
         }
         for (k, x) in map {
             if x.is_null() {
@@ -201,6 +215,29 @@ fn sanitize(pr: &Value, dir: Direction, entry: &[PortRule]) -> Option<&'static s
     }
     if !dns && entry.iter().any(|p| p.protocol != Protocol::Tcp) {
         return Some("L7 rules over a protocol other than TCP");
+    }
+    None
+}
+
+/// What Cilium refuses in any port rule of the list: found before any loss, since it takes the
+/// whole object with it.
+fn refusal(list: &[Value], dir: Direction, deny: bool, at: &str) -> Option<Failure> {
+    for (i, pr) in list.iter().enumerate() {
+        let at = format!("{at}.toPorts[{i}]");
+        if !pr.is_object() {
+            return Some(refused(at, "a port rule must be an object"));
+        }
+        let mut entry = Vec::new();
+        for (j, p) in pr["ports"].as_array().into_iter().flatten().enumerate() {
+            match port(p, dir, &format!("{at}.ports[{j}]")) {
+                Ok(rules) => entry.extend(rules),
+                Err(f) if f.1 == super::REFUSED => return Some(f),
+                Err(_) => {}
+            }
+        }
+        if let Some(why) = (!deny).then(|| sanitize(pr, dir, &entry)).flatten() {
+            return Some(refused(at, why));
+        }
     }
     None
 }
