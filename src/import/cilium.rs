@@ -122,7 +122,7 @@ pub fn translate(index: usize, obj: &Value, draft: &mut Draft) {
         let mut cx =
             Spec { namespace: &namespace, title: &title, own, reasons: &reasons, losses: Vec::new() };
         let policy = cx.spec(&path, spec);
-        failures.extend(cx.losses.into_iter().map(|l| (l, None)));
+        failures.extend(cx.losses);
         match policy {
             Ok((subject, statements)) => policies.push(Policy {
                 object: index,
@@ -195,8 +195,9 @@ struct Spec<'a> {
     title: &'a str,
     own: bool,
     reasons: &'a std::collections::BTreeMap<String, String>,
-    /// Losses of single rules; the rest of the spec is still said.
-    losses: Vec<Failure>,
+    /// Losses of single rules, with the field whose rules each takes with it when wider than
+    /// its own; the rest of the spec is still said.
+    losses: Vec<(Failure, Option<String>)>,
 }
 
 /// One allow or deny rule, translated.
@@ -213,14 +214,21 @@ impl Spec<'_> {
         if !spec.is_object() {
             return Err(refused(path, "a spec must be an object"));
         }
+        // Host policies are clusterwide ("rule cannot have NodeSelector", `CiliumNetworkPolicy.Parse`).
         if !spec["nodeSelector"].is_null() {
-            return Err(no_word(format!("{path}.nodeSelector"), "a host policy (`nodeSelector`)"));
+            return Err(refused(format!("{path}.nodeSelector"), "a namespaced policy with a `nodeSelector`"));
         }
         if spec["endpointSelector"].is_null() {
             return Err(refused(path, "no `endpointSelector`"));
         }
         let at = format!("{path}.endpointSelector");
-        let subject = subject(&spec["endpointSelector"]).map_err(|(c, w)| (at, c, w))?;
+        // A subject the language cannot say loses the spec, yet its rules are read for what
+        // Cilium refuses.
+        let (subject, lost) = match subject(&spec["endpointSelector"]) {
+            Ok(s) => (s, None),
+            Err((c, w)) if c == REFUSED => return Err((at, c, w)),
+            Err((c, w)) => (LabelSelector::default(), Some((at, c, w))),
+        };
         let edd = &spec["enableDefaultDeny"];
         let mut statements = Vec::new();
         for (dir, allow_key, deny_key) in
@@ -248,11 +256,11 @@ impl Spec<'_> {
                         allows.push((self.statement(Kind::Allow(dir), t.peers, t.ports, &at), t.dns_proxy))
                     }
                     Ok(None) => {}
-                    Err(f) => self.losses.push(f),
+                    Err(f) => self.lose(f),
                 }
             }
             if !allow.is_empty() && !isolated {
-                self.losses.push(no_word(
+                self.lose(no_word(
                     format!("{path}.{allow_key}"),
                     format!(
                         "allow rules under `enableDefaultDeny.{allow_key}: false`, which leave the pods' other \
@@ -267,18 +275,18 @@ impl Spec<'_> {
                     allows.iter().filter(|(_, p)| !p).map(|(s, _)| s.clone()).collect();
                 allows.retain(|(s, proxy)| !proxy || !plain.iter().any(|o| covers(o, s)));
             }
-            self.dns_for_names(&mut allows);
-            let any_allow = !allows.is_empty();
-            statements.extend(allows.into_iter().map(|(s, _)| s));
             let mut denies = Vec::new();
             for (i, rule) in deny.iter().enumerate() {
                 let at = format!("{path}.{deny_key}[{i}]");
                 match rule_of(rule, dir, true, self.namespace, &at) {
                     Ok(Some(t)) => denies.push(self.statement(Kind::Deny(dir), t.peers, t.ports, &at)),
                     Ok(None) => {}
-                    Err(f) => self.losses.push(f),
+                    Err(f) => self.lose(f),
                 }
             }
+            self.dns_for_names(&mut allows, &denies);
+            let any_allow = !allows.is_empty();
+            statements.extend(allows.into_iter().map(|(s, _)| s));
             if isolated && !any_allow {
                 let kind = if subject.is_empty() { Kind::DefaultDeny(dir) } else { Kind::Nothing(dir) };
                 let at = match explicit {
@@ -298,19 +306,31 @@ impl Spec<'_> {
             }
             statements.extend(denies);
         }
-        Ok((subject, statements))
+        match lost {
+            Some(f) => Err(f),
+            None => Ok((subject, statements)),
+        }
     }
 
     /// DNS names need DNS lookups through Cilium's DNS proxy, which netpol writes only over
     /// the DNS the source allows: names without any are a loss (compiled, they would be an
     /// error).
-    fn dns_for_names(&mut self, allows: &mut Vec<(Statement, bool)>) {
+    fn dns_for_names(&mut self, allows: &mut Vec<(Statement, bool)>, denies: &[Statement]) {
         let names = |s: &Statement| s.peers.iter().any(|p| matches!(p, Peer::Fqdn(_)));
-        if !allows.iter().any(|(s, _)| names(s)) || allows.iter().any(|(s, _)| allows_dns(s)) {
+        let any = |list: &mut dyn Iterator<Item = &Statement>| {
+            list.fold([false; 2], |a, s| {
+                let d = dns_ports(s);
+                [a[0] || d[0], a[1] || d[1]]
+            })
+        };
+        let allowed = any(&mut allows.iter().map(|(s, _)| s));
+        let denied = any(&mut denies.iter());
+        let dns = (allowed[0] && !denied[0]) || (allowed[1] && !denied[1]);
+        if !allows.iter().any(|(s, _)| names(s)) || dns {
             return;
         }
         for (s, _) in allows.iter_mut().filter(|(s, _)| names(s)) {
-            self.losses.push(no_word(
+            self.lose(no_word(
                 s.path.clone(),
                 "DNS names without DNS lookups to kube-dns allowed: netpol sends lookups through Cilium's \
                  DNS proxy only where the source allows them",
@@ -318,6 +338,17 @@ impl Spec<'_> {
             s.peers.retain(|p| !matches!(p, Peer::Fqdn(_)));
         }
         allows.retain(|(s, _)| !s.peers.is_empty());
+    }
+
+    /// A rule's loss. Requirements (`fromRequires`, `toRequires`) bear on every endpoint rule
+    /// of their direction (`crate::targets::cilium::read`): their loss takes the section.
+    fn lose(&mut self, f: Failure) {
+        let scope = ["fromRequires", "toRequires"]
+            .iter()
+            .find_map(|k| f.0.find(&format!(".{k}")))
+            .and_then(|i| f.0[..i].rfind('['))
+            .map(|i| f.0[..i].trim_end_matches("Deny").to_string());
+        self.losses.push((f, scope));
     }
 
     fn statement(&self, kind: Kind, peers: Vec<Peer>, ports: Option<Ports>, path: &str) -> Statement {
@@ -331,8 +362,10 @@ impl Spec<'_> {
     }
 }
 
-/// Whether an allow certainly covers the cluster DNS pods on UDP or TCP 53.
-fn allows_dns(s: &Statement) -> bool {
+/// On which of UDP 53 and TCP 53 a statement certainly covers the cluster DNS pods, as netpol's
+/// Cilium emitter counts them for the DNS proxy rule (CIDRs never cover pods on Cilium).
+fn dns_ports(s: &Statement) -> [bool; 2] {
+    use crate::ir::{PortMatch, Protocol};
     let dns_pods = |p: &Peer| match p {
         Peer::Entity(Entity::KubeDns | Entity::Anywhere | Entity::Cluster) => true,
         Peer::Namespace(n) => n == KUBE_DNS_NAMESPACE,
@@ -341,19 +374,22 @@ fn allows_dns(s: &Statement) -> bool {
         }
         _ => false,
     };
-    let port53 = match &s.ports {
+    if !s.peers.iter().any(dns_pods) {
+        return [false; 2];
+    }
+    let on = |protocol: Protocol| match &s.ports {
         None | Some(Ports::All) => true,
         Some(Ports::Some(list)) => list.iter().any(|r| {
-            r.protocol != crate::ir::Protocol::Sctp
+            r.protocol == protocol
                 && match r.port {
-                    crate::ir::PortMatch::All => true,
-                    crate::ir::PortMatch::Single(p) => p == 53,
-                    crate::ir::PortMatch::Range(a, b) => (a..=b).contains(&53),
-                    crate::ir::PortMatch::Named(_) => false,
+                    PortMatch::All => true,
+                    PortMatch::Single(p) => p == 53,
+                    PortMatch::Range(a, b) => (a..=b).contains(&53),
+                    PortMatch::Named(_) => false,
                 }
         }),
     };
-    s.peers.iter().any(dns_pods) && port53
+    [on(Protocol::Udp), on(Protocol::Tcp)]
 }
 
 /// Whether allow `a` allows all that `b` does.
@@ -416,6 +452,10 @@ fn rule_of(
             return Err(refused(at, format!("has both `{k}` and `toPorts`")));
         }
     }
+    if nonempty(requires) {
+        let what = format!("`{requires}` (requirements on every peer of the subject)");
+        lose(no_word(format!("{at}.{requires}"), what))?;
+    }
     for k in map.keys() {
         let k = k.as_str();
         if !(kinds.contains(&k)
@@ -426,10 +466,6 @@ fn rule_of(
         {
             lose(unreadable(format!("{at}.{k}"), "not a field of this rule (the CRD schema prunes it)"))?;
         }
-    }
-    if nonempty(requires) {
-        let what = format!("`{requires}` (requirements on every peer of the subject)");
-        lose(no_word(format!("{at}.{requires}"), what))?;
     }
     if nonempty("icmps") {
         lose(no_word(format!("{at}.icmps"), "ICMP types (`icmps`)"))?;
@@ -582,8 +618,18 @@ mod tests {
         assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (UNREADABLE, ""));
         assert!(d.losses[0].message.contains("spec.egress[0]: combines"), "{}", d.losses[0].message);
         assert!(d.policies.is_empty());
-        let d = one(json!({"nodeSelector": {}, "ingress": [{}]}));
+        let d =
+            one(json!({"endpointSelector": {"matchLabels": {"io.cilium.k8s.namespace.labels.team": "x"}},
+            "ingress": [{}]}));
         assert_eq!(d.losses[0].path, "spec", "a lost subject takes the spec's rules with it");
-        assert!(d.losses[0].message.contains("spec.nodeSelector"), "{}", d.losses[0].message);
+        assert!(d.losses[0].message.contains("spec.endpointSelector"), "{}", d.losses[0].message);
+        // Requirements bear on every endpoint rule of their direction.
+        let d = one(json!({"endpointSelector": {}, "ingress": [{"fromEndpoints": [{}]},
+            {"fromEndpoints": [{}], "fromRequires": [{"matchLabels": {"env": "prod"}}]}]}));
+        assert_eq!(d.losses[0].path, "spec.ingress");
+        assert!(d.losses[0].message.contains("spec.ingress[1].fromRequires"), "{}", d.losses[0].message);
+        // A namespaced host policy is refused.
+        let d = one(json!({"nodeSelector": {}, "ingress": [{}]}));
+        assert_eq!((d.losses[0].code, d.losses[0].path.as_str()), (UNREADABLE, ""));
     }
 }

@@ -38,7 +38,20 @@ pub(super) fn to_ports(
         let mut entry = Vec::new();
         let mut lost = None;
         for (j, p) in ports.iter().enumerate() {
-            match port(p, dir, &format!("{at}.ports[{j}]")) {
+            match port(p, &format!("{at}.ports[{j}]")) {
+                Ok(rules)
+                    if dir == Direction::Egress
+                        && matches!(rules[..], [PortRule { port: PortMatch::Named(_), .. }, ..]) =>
+                {
+                    let name = p["port"].as_str().unwrap_or_default();
+                    lost.get_or_insert(no_word(
+                        format!("{at}.ports[{j}].port"),
+                        format!(
+                            "the port name `{name}` in an egress rule, which Cilium resolves over every pod of the \
+                             cluster rather than on the destination"
+                        ),
+                    ));
+                }
                 Ok(rules) => entry.extend(rules),
                 Err(f) if f.1 == super::REFUSED => return Err(f),
                 Err(f) => {
@@ -114,7 +127,7 @@ pub(super) fn to_ports(
 }
 
 /// One `PortProtocol`: per protocol it names (none: every one), its port.
-fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
+fn port(p: &Value, at: &str) -> Result<Vec<PortRule>, Failure> {
     let Some(map) = p.as_object() else { return Err(refused(at, "a port must be an object")) };
     if let Some(k) = map.keys().find(|k| !["port", "endPort", "protocol"].contains(&k.as_str())) {
         return Err(unreadable(format!("{at}.{k}"), "not a field of a port"));
@@ -148,7 +161,9 @@ fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
         ),
     };
     let m = match text.parse::<u32>() {
-        Ok(0) if end.is_some_and(|e| e > 0) => return Err(unreadable(format!("{at}.endPort"), "`endPort` with port 0")),
+        Ok(0) if end.is_some_and(|e| e > 0) => {
+            return Err(unreadable(format!("{at}.endPort"), "`endPort` with port 0"))
+        }
         Ok(0) => PortMatch::All,
         Ok(n) if n <= 65535 => {
             let n = n as u16;
@@ -162,15 +177,8 @@ fn port(p: &Value, dir: Direction, at: &str) -> Result<Vec<PortRule>, Failure> {
         }
         Ok(_) => return Err(refused(format!("{at}.port"), "not a port number")),
         Err(_) if text.is_empty() => return Err(refused(format!("{at}.port"), "an empty port")),
-        Err(_) if end.is_some() => return Err(unreadable(format!("{at}.endPort"), "`endPort` with a port name")),
-        Err(_) if dir == Direction::Egress => {
-            return Err(no_word(
-                format!("{at}.port"),
-                format!(
-                    "the port name `{text}` in an egress rule, which Cilium resolves over every pod of the cluster \
-                     rather than on the destination"
-                ),
-            ))
+        Err(_) if end.is_some() => {
+            return Err(unreadable(format!("{at}.endPort"), "`endPort` with a port name"))
         }
         Err(_) => PortMatch::Named(text.to_ascii_lowercase()),
     };
@@ -229,7 +237,7 @@ fn refusal(list: &[Value], dir: Direction, deny: bool, at: &str) -> Option<Failu
         }
         let mut entry = Vec::new();
         for (j, p) in pr["ports"].as_array().into_iter().flatten().enumerate() {
-            match port(p, dir, &format!("{at}.ports[{j}]")) {
+            match port(p, &format!("{at}.ports[{j}]")) {
                 Ok(rules) => entry.extend(rules),
                 Err(f) if f.1 == super::REFUSED => return Some(f),
                 Err(_) => {}
