@@ -89,7 +89,8 @@ pub fn translate_on(index: usize, obj: &Value, draft: &mut Draft, cilium: bool) 
                 continue;
             }
         };
-        if !types.contains(&dir) && !(cilium && !rules.is_empty()) {
+        let enforced = types.contains(&dir) || (cilium && !rules.is_empty());
+        if !enforced {
             // Rules of a direction `policyTypes` leaves out are not enforced.
             if !rules.is_empty() {
                 draft.ignored.push(Loss {
