@@ -326,6 +326,15 @@ spec:
   - fromEndpoints: [{}]
     fromEntities: [world]
 "),
+    ("a port without a number Cilium refuses", "
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: a, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingress:
+  - toPorts: [{ports: [{protocol: UDP}]}]
+"),
     ("NetworkPolicy as Cilium enforces it, beside a CNP", "
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

@@ -147,7 +147,7 @@ fn port(p: &Value, at: &str) -> Result<Vec<PortRule>, Failure> {
         _ => return Err(refused(format!("{at}.protocol"), "must be a string")),
     };
     let text = match &p["port"] {
-        Value::Null => "0".to_string(),
+        Value::Null => return Err(refused(format!("{at}.port"), "Port must be specified")),
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         _ => return Err(refused(format!("{at}.port"), "must be a number or a name")),

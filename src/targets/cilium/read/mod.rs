@@ -38,7 +38,8 @@
 //!   precedence over allow policies, regardless of whether they are a Cilium Network Policy,
 //!   a Clusterwide Cilium Network Policy or even a Kubernetes Network Policy", `deny.rst`).
 //! - A rule without any L3 field applies to every peer; without `toPorts`, to every port.
-//!   `toPorts[].ports[]`: `port` a number, a port name, or "0" (every port); `endPort` ends a
+//!   `toPorts[].ports[]`: `port` a number, a port name, or "0" (every port), never left out
+//!   (Cilium refuses the policy); `endPort` ends a
 //!   range; `protocol` TCP, UDP, SCTP or ANY, omitted meaning ANY (`l4.go`).
 //! - Entities (`layer3.rst`, `entity.go`): `all` everything; `world` outside the cluster
 //!   (documentation addresses certainly, named addresses possibly); `cluster` every pod and the

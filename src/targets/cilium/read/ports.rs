@@ -219,7 +219,9 @@ fn port(v: &Value) -> Result<(PortSet, bool, bool), Refusal> {
         },
     };
     let text = match v.get("port") {
-        None | Some(Value::Null) => "0".to_string(),
+        // "Port must be specified" (`PortProtocol.sanitize`, as `../shared/oracles/cilium`
+        // shows): a port is a number, a name or "0", never left out.
+        None | Some(Value::Null) => return Err(Refusal::Rejected("Port must be specified".to_string())),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         Some(other) => return Err(Refusal::Rejected(format!("port {other}"))),
