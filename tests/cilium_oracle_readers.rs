@@ -335,6 +335,15 @@ spec:
   ingress:
   - toPorts: [{ports: [{protocol: UDP}]}]
 "),
+    ("DNS rules over a port range Cilium refuses", "
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: a, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  egress:
+  - toPorts: [{ports: [{port: '53', endPort: 54, protocol: UDP}], rules: {dns: [{matchPattern: '*'}]}}]
+"),
     ("NetworkPolicy as Cilium enforces it, beside a CNP", "
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy

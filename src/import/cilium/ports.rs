@@ -218,6 +218,9 @@ fn sanitize(pr: &Value, dir: Direction, entry: &[PortRule]) -> Option<&'static s
     if dns && entry.is_empty() {
         return Some("DNS rules without ports");
     }
+    if dns && entry.iter().any(|p| matches!(p.port, PortMatch::Range(..))) {
+        return Some("DNS rules over a port range");
+    }
     if entry.iter().any(|p| p.port == PortMatch::All) {
         return Some("L7 rules over port 0");
     }

@@ -133,6 +133,12 @@ impl Reader<'_, '_> {
                         self.reject(obj, &format!("{at}.ports[{j}]"), "L7 rules over port 0");
                         return None;
                     }
+                    // "DNS rules do not support port ranges" (`PortProtocol.sanitize`, as
+                    // `../shared/oracles/cilium` shows): an `endPort` above the port.
+                    Ok(_) if rules.is_some() && dns && is_range(p) => {
+                        self.reject(obj, &format!("{at}.ports[{j}]"), "DNS rules over a port range");
+                        return None;
+                    }
                     Ok((set, _, _))
                         if rules.is_some() && !dns && !set.is_subset(&PortSet::protocol(Protocol::Tcp)) =>
                     {
@@ -177,6 +183,16 @@ impl Reader<'_, '_> {
         }
         Some(out)
     }
+}
+
+/// Whether a `PortProtocol` is a range: an `endPort` above its port.
+fn is_range(p: &Value) -> bool {
+    let port = match &p["port"] {
+        Value::String(s) => s.parse::<u64>().ok(),
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    p["endPort"].as_u64().is_some_and(|e| port.is_some_and(|n| e > n))
 }
 
 /// Whether L7 rules are the DNS proxy's "every name" rule (`layer7.rst`, "DNS Proxy").
