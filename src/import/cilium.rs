@@ -273,7 +273,11 @@ impl Spec<'_> {
             if allows.iter().any(|(s, _)| s.peers.iter().any(|p| matches!(p, Peer::Fqdn(_)))) {
                 let plain: Vec<Statement> =
                     allows.iter().filter(|(_, p)| !p).map(|(s, _)| s.clone()).collect();
-                allows.retain(|(s, proxy)| !proxy || !plain.iter().any(|o| covers(o, s)));
+                let covered = plain.iter().fold([false; 2], |a, s| {
+                    let d = dns_ports(s);
+                    [a[0] || d[0], a[1] || d[1]]
+                });
+                allows.retain(|(s, proxy)| !proxy || !redundant_proxy(s, covered));
             }
             let mut denies = Vec::new();
             for (i, rule) in deny.iter().enumerate() {
@@ -392,10 +396,21 @@ fn dns_ports(s: &Statement) -> [bool; 2] {
     [on(Protocol::Udp), on(Protocol::Tcp)]
 }
 
-/// Whether allow `a` allows all that `b` does.
-fn covers(a: &Statement, b: &Statement) -> bool {
-    b.peers.iter().all(|p| a.peers.contains(p))
-        && (a.ports == b.ports || (a.ports.is_none() && !a.peers.contains(&Peer::Entity(Entity::KubeDns))))
+/// Whether a DNS proxy rule allows nothing but DNS to the cluster DNS pods that other allows
+/// (`covered`: UDP 53, TCP 53) do not already allow: netpol writes it again from those.
+fn redundant_proxy(s: &Statement, covered: [bool; 2]) -> bool {
+    use crate::ir::{PortMatch, Protocol};
+    let dns = |r: &crate::ir::PortRule| match (r.protocol, &r.port) {
+        (Protocol::Udp, PortMatch::Single(53)) => covered[0],
+        (Protocol::Tcp, PortMatch::Single(53)) => covered[1],
+        _ => false,
+    };
+    s.peers == [Peer::Entity(Entity::KubeDns)]
+        && match &s.ports {
+            None => covered == [true; 2],
+            Some(Ports::Some(list)) => list.iter().all(dns),
+            Some(Ports::All) => false,
+        }
 }
 
 /// The L3 fields of a rule, by direction and kind (`pkg/policy/api/{ingress,egress}.go`).
