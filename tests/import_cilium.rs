@@ -229,6 +229,8 @@ fn losses_are_refused_at_their_field() {
     let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
                 {endpointSelector: {}, ingress: [{}]}\n";
     assert_eq!(refused(ccnp), vec![("E0702".to_string(), "this object".to_string())]);
+    let host = ccnp.replace("endpointSelector: {}", "nodeSelector: {}");
+    assert_eq!(refused(&host), vec![("E0702".to_string(), "this object".to_string())]);
     // A clusterwide policy with rules has no word either.
     let ccnp = "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: p}\nspec: \
                 {endpointSelector: {matchExpressions: [{key: k8s:io.kubernetes.pod.namespace, operator: Exists}]}, \

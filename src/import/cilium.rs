@@ -159,6 +159,12 @@ fn clusterwide(obj: &Value) -> Result<Vec<(Direction, String)>, Failure> {
     if !obj["specs"].is_null() || !spec.is_object() {
         return Err(no_word("", why));
     }
+    if !spec["nodeSelector"].is_null() {
+        return Err(no_word(
+            "spec.nodeSelector",
+            "a host policy (`nodeSelector`): the language says pods, not nodes",
+        ));
+    }
     for (k, v) in spec.as_object().into_iter().flatten() {
         if !v.is_null()
             && !["endpointSelector", "ingress", "egress", "description", "labels", "log"]
