@@ -14,6 +14,8 @@
 //! in its namespace, and the proof still holds for everything kept (a difference is excused
 //! only where the original rules that decide it include a lost one).
 
+pub mod calico;
+pub mod calico_rules;
 pub mod draft;
 pub mod fields;
 pub mod kubernetes;
@@ -98,7 +100,9 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
             Dialect::Kubernetes => kubernetes::translate(i, &object.value, &mut draft),
-            Dialect::Cilium | Dialect::Calico => draft.losses.push(Loss {
+            // Translated together below: order and tiers relate Calico policies.
+            Dialect::Calico => {}
+            Dialect::Cilium => draft.losses.push(Loss {
                 code: NO_WORD,
                 object: i,
                 path: String::new(),
@@ -111,6 +115,14 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                     .to_string(),
             }),
         }
+    }
+    let of = |d: Dialect| -> Vec<(usize, &serde_json::Value)> {
+        world.policies.iter().enumerate().filter(|(_, (x, _))| *x == d).map(|(i, (_, o))| (i, &o.value)).collect()
+    };
+    let calico_objects = of(Dialect::Calico);
+    if !calico_objects.is_empty() {
+        calico::translate(&calico_objects, &of(Dialect::Kubernetes), &mut draft);
+        draft.policies.sort_by_key(|p| p.object);
     }
     per_pod_labels(world, sources, &draft, &mut out.diagnostics);
     let object_ns = |i: usize| {
