@@ -73,7 +73,12 @@ pub fn translate(calico: &[(usize, &Value)], kubernetes: &[(usize, &Value)], dra
             types: [true, true],
         });
     }
-    for &(i, obj) in calico {
+    // An object given twice: the last one counts (the reader says so).
+    let id = |o: &Value| (o["kind"].clone(), o["metadata"]["namespace"].clone(), o["metadata"]["name"].clone());
+    for (at, &(i, obj)) in calico.iter().enumerate() {
+        if calico[at + 1..].iter().any(|(_, later)| id(later) == id(obj)) {
+            continue;
+        }
         match obj["kind"].as_str() {
             Some("NetworkPolicy" | "GlobalNetworkPolicy") => policy(i, obj, &tiers, &heads, draft),
             Some(kind @ ("NetworkSet" | "GlobalNetworkSet")) => draft.losses.push(Loss {
@@ -200,8 +205,12 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
         match by_name {
             Some(n) => n,
             None => {
-                let path = if spec["namespaceSelector"].is_null() { "spec.selector" } else { "spec.namespaceSelector" };
-                losses.push((path.into(), "a GlobalNetworkPolicy that polices pods of more than one namespace: a workload lives in one".into(), HELP_POLICY));
+                let (path, which) = match spec["namespaceSelector"].as_str().filter(|s| !s.is_empty()) {
+                    None => ("spec.selector", "of every namespace"),
+                    Some(_) => ("spec.namespaceSelector", "of the namespaces a selector picks"),
+                };
+                let what = format!("a GlobalNetworkPolicy polices pods {which}; a workload lives in one namespace");
+                losses.push((path.into(), what, HELP_POLICY));
                 return finish(losses, draft);
             }
         }

@@ -200,7 +200,11 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                 .losses
                 .iter()
                 .chain(&draft.ignored)
-                .map(|l| world.policies[l.object].1.locate(sources, &l.path))
+                .map(|l| {
+                    // An object lost whole (no statement of it kept): its every field.
+                    let path = if whole(&draft, l.object) { "" } else { l.path.as_str() };
+                    world.policies[l.object].1.locate(sources, path)
+                })
                 .collect();
             for d in std::mem::take(&mut p.problems) {
                 let s = d.primary.span;
@@ -270,9 +274,17 @@ fn excused(m: &Mismatch, draft: &Draft, world: &World) -> bool {
         let name = world.policies[l.object].1.name();
         m.origins.iter().any(|(object, rule)| {
             *object == name
-                && (l.path.is_empty() || rule.starts_with(&l.path) || l.path.starts_with(rule.as_str()))
+                && (l.path.is_empty()
+                    || whole(draft, l.object)
+                    || rule.starts_with(&l.path)
+                    || l.path.starts_with(rule.as_str()))
         })
     })
+}
+
+/// Whether object `i` was lost whole: a loss of it, and no statement kept.
+fn whole(draft: &Draft, i: usize) -> bool {
+    !draft.policies.iter().any(|p| p.object == i)
 }
 
 /// One reading leaves open ("possibly") what the other decides: the CNIs' own difference.
