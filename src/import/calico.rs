@@ -74,7 +74,8 @@ pub fn translate(calico: &[(usize, &Value)], kubernetes: &[(usize, &Value)], dra
         });
     }
     // An object given twice: the last one counts (the reader says so).
-    let id = |o: &Value| (o["kind"].clone(), o["metadata"]["namespace"].clone(), o["metadata"]["name"].clone());
+    let id =
+        |o: &Value| (o["kind"].clone(), o["metadata"]["namespace"].clone(), o["metadata"]["name"].clone());
     for (at, &(i, obj)) in calico.iter().enumerate() {
         if calico[at + 1..].iter().any(|(_, later)| id(later) == id(obj)) {
             continue;
@@ -167,21 +168,39 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
     let finish = |losses: Vec<(String, String, &str)>, draft: &mut Draft| {
         for (path, what, help) in losses {
             let message = format!("{title} {path}: {what}");
-            draft.losses.push(Loss { code: super::NO_WORD, object: i, path, message, help: help.to_string() });
+            draft.losses.push(Loss {
+                code: super::NO_WORD,
+                object: i,
+                path,
+                message,
+                help: help.to_string(),
+            });
         }
     };
     let flag = |k: &str| spec[k] == Value::Bool(true);
     if flag("applyOnForward") {
-        losses.push(("spec.applyOnForward".into(), "`applyOnForward` (host endpoints' forwarded traffic)".into(), HELP_POLICY));
+        losses.push((
+            "spec.applyOnForward".into(),
+            "`applyOnForward` (host endpoints' forwarded traffic)".into(),
+            HELP_POLICY,
+        ));
     }
     for k in ["doNotTrack", "preDNAT"] {
         if flag(k) {
-            losses.push((format!("spec.{k}"), format!("`{k}`: a policy of host endpoints, which the language does not police"), HELP_POLICY));
+            losses.push((
+                format!("spec.{k}"),
+                format!("`{k}`: a policy of host endpoints, which the language does not police"),
+                HELP_POLICY,
+            ));
             return finish(losses, draft);
         }
     }
     if spec["serviceAccountSelector"].as_str().is_some_and(|s| !s.is_empty()) {
-        losses.push(("spec.serviceAccountSelector".into(), "pods selected by service account".into(), HELP_POLICY));
+        losses.push((
+            "spec.serviceAccountSelector".into(),
+            "pods selected by service account".into(),
+            HELP_POLICY,
+        ));
         return finish(losses, draft);
     }
     let tier = spec["tier"].as_str().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TIER).to_string();
@@ -189,7 +208,9 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
     if deny_tier {
         let why = match tiers.get(&tier) {
             None => Some(format!("the tier `{tier}`, which is not among the inputs")),
-            Some(t) if !t.pass => Some(format!("the tier `{tier}`, which denies what its policies select and no rule matches")),
+            Some(t) if !t.pass => {
+                Some(format!("the tier `{tier}`, which denies what its policies select and no rule matches"))
+            }
             Some(t) if t.order.is_none_or(|o| o >= DEFAULT_TIER_ORDER) => {
                 Some(format!("the tier `{tier}`, ordered after the default tier"))
             }
@@ -201,7 +222,10 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
         }
     }
     let namespace = if global {
-        let by_name = spec["namespaceSelector"].as_str().and_then(|s| parse_selector(s).ok()).and_then(|e| namespace_name(&e));
+        let by_name = spec["namespaceSelector"]
+            .as_str()
+            .and_then(|s| parse_selector(s).ok())
+            .and_then(|e| namespace_name(&e));
         match by_name {
             Some(n) => n,
             None => {
@@ -209,7 +233,8 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
                     None => ("spec.selector", "of every namespace"),
                     Some(_) => ("spec.namespaceSelector", "of the namespaces a selector picks"),
                 };
-                let what = format!("a GlobalNetworkPolicy polices pods {which}; a workload lives in one namespace");
+                let what =
+                    format!("a GlobalNetworkPolicy polices pods {which}; a workload lives in one namespace");
                 losses.push((path.into(), what, HELP_POLICY));
                 return finish(losses, draft);
             }
@@ -246,8 +271,13 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
                     code: super::IGNORED,
                     object: i,
                     path: format!("spec.{key}"),
-                    message: format!("{title} spec.{key}: `types` leaves out {key}, so these rules have no effect"),
-                    help: format!("add `{}` to `types` if the rules are meant, or delete them", type_name(dir)),
+                    message: format!(
+                        "{title} spec.{key}: `types` leaves out {key}, so these rules have no effect"
+                    ),
+                    help: format!(
+                        "add `{}` to `types` if the rules are meant, or delete them",
+                        type_name(dir)
+                    ),
                 });
             }
             continue;
@@ -291,7 +321,9 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
                         true => notes[ANNOTATION_REASON].as_str().unwrap_or_default().to_string(),
                         false => format!("from {title} {path}"),
                     };
-                    let key = own.then(|| format!("{}\n{reason}", notes[ANNOTATION_SOURCE].as_str().unwrap_or_default()));
+                    let key = own.then(|| {
+                        format!("{}\n{reason}", notes[ANNOTATION_SOURCE].as_str().unwrap_or_default())
+                    });
                     items.push(Item { kind, peers, ports, reason, path, key });
                 }
                 Err((at, what)) => losses.push((at, what, HELP_RULE)),
@@ -301,7 +333,11 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
         statements.extend(merge(items));
         // Selected in the default tier: isolated, whatever the rules.
         if !deny_tier && !allows {
-            let kind = if rules.is_empty() && subject.is_empty() { Kind::DefaultDeny(dir) } else { Kind::Nothing(dir) };
+            let kind = if rules.is_empty() && subject.is_empty() {
+                Kind::DefaultDeny(dir)
+            } else {
+                Kind::Nothing(dir)
+            };
             let path = format!("spec.{key}");
             let reason = if own { String::new() } else { format!("from {title} {path}") };
             statements.push(Statement { kind, peers: Vec::new(), ports: None, reason, path });
@@ -363,7 +399,9 @@ fn merge(items: Vec<Item>) -> Vec<Statement> {
         }
         match joined(&group) {
             Some(s) => out.push(s),
-            None => out.extend(group.into_iter().map(|g| statement(g.kind, g.peers, g.ports, g.reason, g.path))),
+            None => {
+                out.extend(group.into_iter().map(|g| statement(g.kind, g.peers, g.ports, g.reason, g.path)))
+            }
         }
     }
     out
@@ -408,7 +446,13 @@ fn union(a: Option<Ports>, b: Option<Ports>) -> Option<Ports> {
 }
 
 /// A statement; the cluster DNS pods on the DNS ports are `kube-dns`.
-fn statement(kind: Kind, mut peers: Vec<Peer>, mut ports: Option<Ports>, reason: String, path: String) -> Statement {
+fn statement(
+    kind: Kind,
+    mut peers: Vec<Peer>,
+    mut ports: Option<Ports>,
+    reason: String,
+    path: String,
+) -> Statement {
     if let [Peer::Pods { namespace, selector }] = peers.as_slice() {
         let dns = namespace == KUBE_DNS_NAMESPACE
             && selector.expressions.is_empty()

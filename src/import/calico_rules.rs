@@ -41,9 +41,13 @@ pub fn rule(r: &Value, dir: Direction, scope: Scope, path: &str) -> Result<(Vec<
     }
     let protocol = match &r["protocol"] {
         Value::Null => None,
-        v => Some(protocol(v).ok_or((format!("{path}.protocol"), format!("protocol {v} (only TCP, UDP and SCTP have words)")))?),
+        v => Some(protocol(v).ok_or((
+            format!("{path}.protocol"),
+            format!("protocol {v} (only TCP, UDP and SCTP have words)"),
+        ))?),
     };
-    let (peer_key, own_key) = if dir == Direction::Ingress { ("source", "destination") } else { ("destination", "source") };
+    let (peer_key, own_key) =
+        if dir == Direction::Ingress { ("source", "destination") } else { ("destination", "source") };
     let empty = serde_json::Map::new();
     let entity = |key: &str| -> Result<&serde_json::Map<String, Value>, Lost> {
         match &r[key] {
@@ -171,14 +175,20 @@ fn entity_peers(m: &serde_json::Map<String, Value>, scope: Scope, path: &str) ->
         if sel.is_some() || ns.is_some() || nets.is_some() || not_nets.is_some() || field("ports").is_some() {
             return Err((at("services"), "a Service beside other conditions".into()));
         }
-        if s["name"] == "kubernetes" && s["namespace"] == "default" && s.as_object().is_some_and(|o| o.len() == 2) {
+        if s["name"] == "kubernetes"
+            && s["namespace"] == "default"
+            && s.as_object().is_some_and(|o| o.len() == 2)
+        {
             return Ok(vec![Peer::Entity(Entity::KubeApiserver)]);
         }
         return Err((at("services"), "a Service's endpoints (only the API server's has a word)".into()));
     }
     if let Some(nets) = nets {
         if sel.is_some() || ns.is_some() {
-            return Err((path.to_string(), "networks and selectors in one entity rule (both must hold)".into()));
+            return Err((
+                path.to_string(),
+                "networks and selectors in one entity rule (both must hold)".into(),
+            ));
         }
         let list = strings(nets).ok_or((at("nets"), "not a list of networks".to_string()))?;
         let except = match not_nets {
@@ -188,7 +198,9 @@ fn entity_peers(m: &serde_json::Map<String, Value>, scope: Scope, path: &str) ->
         let mut peers = Vec::new();
         for n in &list {
             let c = fields::cidr(n, &except).map_err(|w| (at("nets"), w))?;
-            if !c.except.is_empty() && (list.len() > 1 || !c.except.iter().all(|e| c.net.contains(e) && *e != c.net)) {
+            if !c.except.is_empty()
+                && (list.len() > 1 || !c.except.iter().all(|e| c.net.contains(e) && *e != c.net))
+            {
                 return Err((at("notNets"), "`notNets` that is not one network's exceptions".into()));
             }
             if !peers.contains(&Peer::Cidr(c.clone())) {
@@ -209,7 +221,8 @@ fn entity_peers(m: &serde_json::Map<String, Value>, scope: Scope, path: &str) ->
         }]);
     };
     let text = ns.as_str().ok_or((at("namespaceSelector"), "not a string".to_string()))?;
-    let expr = parse_selector(text).map_err(|e| (at("namespaceSelector"), format!("`{text}` does not parse: {e}")))?;
+    let expr = parse_selector(text)
+        .map_err(|e| (at("namespaceSelector"), format!("`{text}` does not parse: {e}")))?;
     if let Some(name) = namespace_name(&expr) {
         return Ok(vec![match pods {
             None => Peer::Namespace(name),
@@ -217,7 +230,12 @@ fn entity_peers(m: &serde_json::Map<String, Value>, scope: Scope, path: &str) ->
         }]);
     }
     let namespaces = label_selector(&expr).map_err(|w| (at("namespaceSelector"), w))?;
-    if let Some(k) = namespaces.match_labels.keys().chain(namespaces.expressions.iter().map(|e| &e.key)).find(|k| calico_key(k)) {
+    if let Some(k) = namespaces
+        .match_labels
+        .keys()
+        .chain(namespaces.expressions.iter().map(|e| &e.key))
+        .find(|k| calico_key(k))
+    {
         return Err((at("namespaceSelector"), format!("a namespace selector on Calico's own label `{k}`")));
     }
     Ok(vec![match pods {
@@ -247,9 +265,11 @@ fn calico_key(k: &str) -> bool {
 /// A pod selector field: a selector text on pods' own labels.
 pub fn pod_selector(v: &Value, path: &str) -> Result<LabelSelector, Lost> {
     let text = v.as_str().ok_or((path.to_string(), "not a string".to_string()))?;
-    let expr = parse_selector(text).map_err(|e| (path.to_string(), format!("`{text}` does not parse: {e}")))?;
+    let expr =
+        parse_selector(text).map_err(|e| (path.to_string(), format!("`{text}` does not parse: {e}")))?;
     let s = label_selector(&expr).map_err(|w| (path.to_string(), w))?;
-    if let Some(k) = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key)).find(|k| calico_key(k)) {
+    if let Some(k) = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key)).find(|k| calico_key(k))
+    {
         return Err((path.to_string(), format!("a selector on Calico's own label `{k}`")));
     }
     Ok(s)
@@ -343,15 +363,26 @@ mod tests {
         let Some(Ports::Some(p)) = ports else { panic!() };
         assert_eq!(p.len(), 3);
         let r = json!({"action": "Allow", "source": {"notSelector": "a == 'b'"}});
-        assert_eq!(rule(&r, Direction::Ingress, scope, "spec.ingress[0]").unwrap_err().0, "spec.ingress[0].source.notSelector");
+        assert_eq!(
+            rule(&r, Direction::Ingress, scope, "spec.ingress[0]").unwrap_err().0,
+            "spec.ingress[0].source.notSelector"
+        );
         let r = json!({"action": "Allow", "destination": {"selector": "a == 'b'"}});
-        assert_eq!(rule(&r, Direction::Ingress, scope, "spec.ingress[1]").unwrap_err().0, "spec.ingress[1].destination.selector");
+        assert_eq!(
+            rule(&r, Direction::Ingress, scope, "spec.ingress[1]").unwrap_err().0,
+            "spec.ingress[1].destination.selector"
+        );
         let r = json!({"action": "Allow", "protocol": "ICMP"});
-        assert_eq!(rule(&r, Direction::Egress, scope, "spec.egress[0]").unwrap_err().0, "spec.egress[0].protocol");
-        let r = json!({"action": "Allow", "destination": {"nets": ["10.0.0.0/8"], "notNets": ["10.1.0.0/16"]}});
+        assert_eq!(
+            rule(&r, Direction::Egress, scope, "spec.egress[0]").unwrap_err().0,
+            "spec.egress[0].protocol"
+        );
+        let r =
+            json!({"action": "Allow", "destination": {"nets": ["10.0.0.0/8"], "notNets": ["10.1.0.0/16"]}});
         let (peers, _) = rule(&r, Direction::Egress, scope, "spec.egress[0]").unwrap();
         assert!(matches!(&peers[0], Peer::Cidr(c) if c.except.len() == 1));
-        let r = json!({"action": "Allow", "source": {"namespaceSelector": "projectcalico.org/name == 'mon'"}});
+        let r =
+            json!({"action": "Allow", "source": {"namespaceSelector": "projectcalico.org/name == 'mon'"}});
         let (peers, _) = rule(&r, Direction::Ingress, scope, "p").unwrap();
         assert_eq!(peers, [Peer::Namespace("mon".into())]);
         let r = json!({"action": "Allow", "source": {"namespaceSelector": "all()"}});

@@ -117,7 +117,13 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
         }
     }
     let of = |d: Dialect| -> Vec<(usize, &serde_json::Value)> {
-        world.policies.iter().enumerate().filter(|(_, (x, _))| *x == d).map(|(i, (_, o))| (i, &o.value)).collect()
+        world
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, (x, _))| *x == d)
+            .map(|(i, (_, o))| (i, &o.value))
+            .collect()
     };
     let calico_objects = of(Dialect::Calico);
     if !calico_objects.is_empty() {
