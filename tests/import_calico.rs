@@ -291,7 +291,7 @@ fn calico_losses_are_named_at_their_field() {
         let (sources, world) = world_of(&[("in.yaml", yaml)]);
         let result = import::import(&world, &sources, &options(&[], true));
         assert!(result.ok, "{yaml}: {:?} {:?}", errors(&result), result.summaries);
-        assert!(result.files[0].1.contains(&format!("# not imported (E0702): ")), "{yaml}");
+        assert!(result.files[0].1.contains("# not imported (E0702): "), "{yaml}");
     }
     // Order: a Deny in a policy evaluated after another that selects the same namespace's pods.
     let first = np("{selector: app == 'b', order: 1, ingress: [{action: Allow}]}");
