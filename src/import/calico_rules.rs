@@ -318,8 +318,70 @@ pub fn label_selector(e: &Expr) -> Result<LabelSelector, String> {
         };
         out.expressions.push(e);
     }
+    one_term_per_key(out)
+}
+
+/// The language names a key once per selector: terms on one key joined into one, exactly, or
+/// `Err`.
+fn one_term_per_key(s: LabelSelector) -> Result<LabelSelector, String> {
+    use LabelOp::*;
+    let nothing =
+        |k: &str| Err(format!("a selector whose terms on `{k}` contradict each other (it matches nothing)"));
+    let mut out = LabelSelector { match_labels: s.match_labels, expressions: Vec::new() };
+    let mut by_key: std::collections::BTreeMap<String, LabelExpr> = std::collections::BTreeMap::new();
+    for e in s.expressions {
+        if let Some(v) = out.match_labels.get(&e.key) {
+            let holds = match e.op {
+                In => e.values.contains(v),
+                NotIn => !e.values.contains(v),
+                Exists => true,
+                DoesNotExist => false,
+            };
+            if !holds {
+                return nothing(&e.key);
+            }
+            continue;
+        }
+        let Some(prev) = by_key.remove(&e.key) else {
+            by_key.insert(e.key.clone(), e);
+            continue;
+        };
+        let values = |keep: &dyn Fn(&String) -> bool, from: &[String]| -> Vec<String> {
+            from.iter().filter(|v| keep(v)).cloned().collect()
+        };
+        let joined = match (prev.op, e.op) {
+            (In, In) => (In, values(&|v| e.values.contains(v), &prev.values)),
+            (In, NotIn) => (In, values(&|v| !e.values.contains(v), &prev.values)),
+            (NotIn, In) => (In, values(&|v| !prev.values.contains(v), &e.values)),
+            (NotIn, NotIn) => {
+                let mut all = [prev.values.clone(), e.values.clone()].concat();
+                all.sort();
+                all.dedup();
+                (NotIn, all)
+            }
+            (In, Exists) => (In, prev.values.clone()),
+            (Exists, In) => (In, e.values.clone()),
+            (Exists, Exists) => (Exists, Vec::new()),
+            (NotIn, DoesNotExist) | (DoesNotExist, NotIn) | (DoesNotExist, DoesNotExist) => {
+                (DoesNotExist, Vec::new())
+            }
+            (In, DoesNotExist) | (DoesNotExist, In) | (Exists, DoesNotExist) | (DoesNotExist, Exists) => {
+                return nothing(&e.key)
+            }
+            (NotIn, Exists) | (Exists, NotIn) => {
+                return Err(format!(
+                    "`has({k})` beside `{k} not in {{..}}`: the language names a key once",
+                    k = e.key
+                ))
+            }
+        };
+        if joined.0 == In && joined.1.is_empty() {
+            return nothing(&e.key);
+        }
+        by_key.insert(e.key.clone(), LabelExpr { key: e.key, op: joined.0, values: joined.1 });
+    }
+    out.expressions = by_key.into_values().collect();
     out.expressions.sort();
-    out.expressions.dedup();
     Ok(out)
 }
 
@@ -347,7 +409,23 @@ mod tests {
         let s = label_selector(&e).unwrap();
         assert_eq!(s.match_labels["app"], "a");
         assert_eq!(s.expressions.len(), 4);
-        for bad in ["a == 'x' || b == 'y'", "global()", "a starts with 'x'", "a == 'x' && a == 'y'"] {
+        let e = parse_selector(
+            "a == 'x' && a != 'y' && has(a) && b in {'1', '2'} && b != '2' && !has(c) && c != 'z'",
+        )
+        .unwrap();
+        let s = label_selector(&e).unwrap();
+        assert_eq!(s.match_labels.len(), 1);
+        assert_eq!(s.expressions.len(), 2, "{s:?}");
+        assert_eq!(s.expressions[0].values, ["1"]);
+        assert_eq!(s.expressions[1].op, LabelOp::DoesNotExist);
+        for bad in [
+            "a == 'x' || b == 'y'",
+            "global()",
+            "a starts with 'x'",
+            "a == 'x' && a == 'y'",
+            "a == 'x' && !has(a)",
+            "has(a) && a != 'x'",
+        ] {
             assert!(label_selector(&parse_selector(bad).unwrap()).is_err(), "{bad}");
         }
         assert!(label_selector(&parse_selector("all()").unwrap()).unwrap().is_empty());
