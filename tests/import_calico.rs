@@ -310,6 +310,45 @@ fn calico_losses_are_named_at_their_field() {
     assert_eq!(got, [("E0702".to_string(), "spec.tier".to_string())]);
 }
 
+/// netpol's Calico output of every example migrates to Cilium and Kubernetes: proved, up to what
+/// the CNIs read differently (W0706), or stopped only by a construct the target cannot express.
+#[test]
+fn calico_examples_migrate_to_cilium_and_kubernetes() {
+    for e in examples() {
+        let src = std::fs::read_to_string(root().join(&e)).expect("example");
+        let Some(yaml) = compile_yaml(&src, Target::Calico) else { continue };
+        let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+        let result = import::import(&world, &sources, &options(&[Target::Cilium, Target::Kubernetes], false));
+        let mut failed_targets = 0;
+        for (target, _, diags) in &result.compile_errors {
+            assert!(diags.iter().all(|d| d.code.starts_with("E03")), "{e} on {target:?}: {diags:?}");
+            failed_targets += 1;
+        }
+        for d in result.diagnostics.iter().filter(|d| d.code != "W0706") {
+            assert!(failed_targets > 0, "{e}: {} {}", d.code, d.message);
+        }
+        assert!(result.summaries[0].starts_with("proved on Calico"), "{e}: {:?}", result.summaries);
+        let proved = result.summaries.iter().filter(|s| s.starts_with("proved on ")).count();
+        assert_eq!(proved + failed_targets, 3, "{e}: {:?}", result.summaries);
+    }
+}
+
+/// Foreign Calico input imports the same source again from its own compile (idempotence).
+#[test]
+fn foreign_calico_imports_are_idempotent() {
+    let cluster =
+        std::fs::read_to_string(root().join("examples/cluster/calico/policies.yaml")).expect("cluster");
+    let text = import_ok(&[("policies.yaml", &cluster)], &[]);
+    assert!(text.contains("\"from NetworkPolicy shop/db spec.ingress[1]\""), "{text}");
+    let again = compile_yaml(&text, Target::Calico).expect("compiles");
+    assert_eq!(import_ok(&[("in.yaml", &again)], &[]), text);
+    // A Tier object that makes the default tier pass on: being selected does not isolate there.
+    let tier = "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {defaultAction: Pass}\n";
+    let np = policy("NetworkPolicy", "p", "{selector: app == 'a', ingress: [{action: Allow}]}");
+    let got = import_refused(&[("in.yaml", &format!("{tier}{np}"))]);
+    assert!(got.contains(&("E0702".to_string(), "spec.selector".to_string())), "{got:?}");
+}
+
 #[test]
 fn cli_migrates_the_calico_cluster_example_to_cilium() {
     let out = netpol(&["import", "examples/cluster/calico", "--to", "cilium"], &root());

@@ -205,13 +205,20 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
     }
     let tier = spec["tier"].as_str().filter(|t| !t.is_empty()).unwrap_or(DEFAULT_TIER).to_string();
     let deny_tier = tier != DEFAULT_TIER;
+    // A Tier object may give the default tier another order, or make it pass on.
+    let default_order = tiers.get(DEFAULT_TIER).and_then(|t| t.order).unwrap_or(DEFAULT_TIER_ORDER);
+    if !deny_tier && tiers.get(DEFAULT_TIER).is_some_and(|t| t.pass) {
+        let what = "a policy of the default tier, which a Tier object makes pass on what no rule matches:                     being selected does not isolate";
+        losses.push(("spec.selector".into(), what.into(), HELP_POLICY));
+        return finish(losses, draft);
+    }
     if deny_tier {
         let why = match tiers.get(&tier) {
             None => Some(format!("the tier `{tier}`, which is not among the inputs")),
             Some(t) if !t.pass => {
                 Some(format!("the tier `{tier}`, which denies what its policies select and no rule matches"))
             }
-            Some(t) if t.order.is_none_or(|o| o >= DEFAULT_TIER_ORDER) => {
+            Some(t) if t.order.is_none_or(|o| o >= default_order) => {
                 Some(format!("the tier `{tier}`, ordered after the default tier"))
             }
             Some(_) => None,
