@@ -382,6 +382,19 @@ fn one_term_per_key(s: LabelSelector) -> Result<LabelSelector, String> {
     }
     out.expressions = by_key.into_values().collect();
     out.expressions.sort();
+    // Pods' labels are Kubernetes labels, and so are the language's selectors.
+    let values = out.match_labels.values().chain(out.expressions.iter().flat_map(|e| &e.values));
+    let keys = out.match_labels.keys().chain(out.expressions.iter().map(|e| &e.key));
+    for k in keys {
+        if let Some(why) = crate::resolve::label_key_problem(k) {
+            return Err(format!("the label key `{k}`, which is no Kubernetes label key ({why})"));
+        }
+    }
+    for v in values {
+        if let Some(why) = crate::resolve::label_value_problem(v) {
+            return Err(format!("the label value `{v}`, which is no Kubernetes label value ({why})"));
+        }
+    }
     Ok(out)
 }
 
@@ -425,6 +438,7 @@ mod tests {
             "a == 'x' && a == 'y'",
             "a == 'x' && !has(a)",
             "has(a) && a != 'x'",
+            "a == 'two words'",
         ] {
             assert!(label_selector(&parse_selector(bad).unwrap()).is_err(), "{bad}");
         }
