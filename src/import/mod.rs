@@ -361,7 +361,12 @@ fn per_pod_labels(world: &World, sources: &SourceMap, draft: &Draft, out: &mut V
         let mut found: Vec<(String, String)> = Vec::new();
         let Subject::Pods(s) = &p.subject;
         if let Some(k) = bad(s) {
-            found.push(("spec.podSelector".to_string(), k));
+            let at = if world.policies[p.object].0 == Dialect::Calico {
+                "spec.selector"
+            } else {
+                "spec.podSelector"
+            };
+            found.push((at.to_string(), k));
         }
         for st in &p.statements {
             for peer in &st.peers {
