@@ -392,3 +392,37 @@ fn nca_reads_imports_as_the_originals() {
         out.display()
     );
 }
+
+/// Malformed Calico objects never panic the import and never fail its proof: each is refused
+/// or imported.
+#[test]
+fn malformed_calico_objects_are_refused_not_panicked_on() {
+    let specs = [
+        "{selector: 5}",
+        "{selector: \"app == \"}",
+        "{selector: app == 'a', types: Ingress}",
+        "{selector: app == 'a', types: [Sideways]}",
+        "{selector: app == 'a', ingress: {action: Allow}}",
+        "{selector: app == 'a', ingress: [5, null, {}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, protocol: [TCP]}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, protocol: TCP, destination: {ports: [0, 70000, '9:1', {}, '']}}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, source: {nets: [5, x]}}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, source: {nets: 10.0.0.0/8}}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, source: {selector: 7, namespaceSelector: []}}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, source: {services: {name: x}}}]}",
+        "{selector: app == 'a', ingress: [{action: Allow, source: 5, destination: 6}]}",
+        "{selector: app == 'a', tier: 5, order: x, ingress: [{action: Allow}]}",
+        "{selector: app == 'a', egress: [{action: Deny}, {action: Allow}], order: -1}",
+        "5",
+    ];
+    let nameless =
+        "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {namespace: shop}\nspec: {}\n";
+    let yamls = specs.iter().map(|s| policy("NetworkPolicy", "p", s)).chain([nameless.to_string()]);
+    for (s, yaml) in specs.iter().chain(&["(no name)"]).zip(yamls) {
+        let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+        for lossy in [false, true] {
+            let result = import::import(&world, &sources, &options(&[Target::Cilium], lossy));
+            assert!(!result.diagnostics.iter().any(|d| d.code == "E0701"), "{s}: {:?}", errors(&result));
+        }
+    }
+}

@@ -177,6 +177,22 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
             });
         }
     };
+    if obj["metadata"]["name"].as_str().is_none() {
+        losses.push((
+            "metadata".into(),
+            "a policy without a name (Calico does not read it)".into(),
+            HELP_POLICY,
+        ));
+        return finish(losses, draft);
+    }
+    if !spec.is_object() && !spec.is_null() {
+        losses.push((
+            "spec".into(),
+            "a spec that is not an object (Calico does not read it)".into(),
+            HELP_POLICY,
+        ));
+        return finish(losses, draft);
+    }
     let flag = |k: &str| spec[k] == Value::Bool(true);
     if flag("applyOnForward") {
         losses.push((
