@@ -195,6 +195,12 @@ fn calico_policy_shapes_import_and_prove() {
                 [10.1.0.0/16]}}, {action: Allow, source: {nets: [192.168.0.0/16, '::/0']}}]}"),
             "a accepts from 10.0.0.0/8 except 10.1.0.0/16",
         ),
+        // `notNets` inside one of the networks, and apart from all of them.
+        (
+            np("{selector: app == 'a', egress: [{action: Allow, destination: {nets: [10.0.0.0/8, 172.16.0.0/12], \
+                notNets: [10.1.0.0/16, 192.168.0.0/16]}}]}"),
+            "a connects to 10.0.0.0/8 except 10.1.0.0/16, 172.16.0.0/12",
+        ),
         // Ports: numbers, ranges, names, a protocol alone, protocol numbers.
         (
             np("{selector: app == 'a', ingress: [{action: Allow, protocol: TCP, destination: {ports: [80, \
@@ -268,7 +274,7 @@ fn calico_losses_are_named_at_their_field() {
         (np("{selector: app == 'a', ingress: [{action: Pass}]}"), "spec.ingress[0].action"),
         (np("{selector: app == 'a', ingress: [{action: Allow}, {action: Deny, source: {nets: [10.0.0.0/8]}}]}"), "spec.ingress[1].action"),
         (np("{selector: app == 'a', ingress: [{action: Allow, source: {notSelector: app == 'b'}}]}"), "spec.ingress[0].source.notSelector"),
-        (np("{selector: app == 'a', ingress: [{action: Allow, source: {nets: [10.0.0.0/8, 11.0.0.0/8], notNets: [10.1.0.0/16]}}]}"), "spec.ingress[0].source.notNets"),
+        (np("{selector: app == 'a', ingress: [{action: Allow, source: {nets: [10.1.0.0/16], notNets: [10.0.0.0/8]}}]}"), "spec.ingress[0].source.notNets"),
         (np("{selector: app == 'a', ingress: [{action: Allow, protocol: TCP, destination: {notPorts: [22]}}]}"), "spec.ingress[0].destination.notPorts"),
         (np("{selector: app == 'a', ingress: [{action: Allow, notProtocol: UDP}]}"), "spec.ingress[0].notProtocol"),
         (np("{selector: app == 'a', ingress: [{action: Allow, source: {serviceAccounts: {names: [x]}}}]}"), "spec.ingress[0].source.serviceAccounts"),

@@ -197,12 +197,15 @@ fn entity_peers(m: &serde_json::Map<String, Value>, scope: Scope, path: &str) ->
         };
         let mut peers = Vec::new();
         for n in &list {
-            let c = fields::cidr(n, &except).map_err(|w| (at("nets"), w))?;
-            if !c.except.is_empty()
-                && (list.len() > 1 || !c.except.iter().all(|e| c.net.contains(e) && *e != c.net))
-            {
-                return Err((at("notNets"), "`notNets` that is not one network's exceptions".into()));
+            let mut c = fields::cidr(n, &except).map_err(|w| (at("nets"), w))?;
+            // Networks nest or are apart: a `notNets` network apart from this one changes
+            // nothing of it, one inside is an exception, one around it leaves only what Calico
+            // may read of pods' addresses, which the language has no word for.
+            if c.except.iter().any(|e| e.contains(&c.net)) {
+                return Err((at("notNets"), format!("`notNets` around all of the network {}", c.net)));
             }
+            let net = c.net;
+            c.except.retain(|e| net.contains(e));
             if !peers.contains(&Peer::Cidr(c.clone())) {
                 peers.push(Peer::Cidr(c));
             }

@@ -282,10 +282,24 @@ fn excused(m: &Mismatch, draft: &Draft, world: &World) -> bool {
             *object == name
                 && (l.path.is_empty()
                     || whole(draft, l.object)
-                    || rule.starts_with(&l.path)
-                    || l.path.starts_with(rule.as_str()))
+                    || rule_paths(rule)
+                        .iter()
+                        .any(|r| r.starts_with(&l.path) || l.path.starts_with(r.as_str())))
         })
     })
+}
+
+/// The rules a reader's origin names: rules read as one are named together
+/// (`spec.egress[0,1,2]`).
+fn rule_paths(rule: &str) -> Vec<String> {
+    if let Some((head, rest)) = rule.split_once('[') {
+        if let Some((inner, tail)) = rest.split_once(']') {
+            if inner.contains(',') {
+                return inner.split(',').map(|i| format!("{head}[{}]{tail}", i.trim())).collect();
+            }
+        }
+    }
+    vec![rule.to_string()]
 }
 
 /// Whether object `i` was lost whole: a loss of it, and no statement kept.
