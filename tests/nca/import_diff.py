@@ -10,7 +10,8 @@ Cases: the random `calico` and `mixed` families of `gen.py` (its other seeds are
 policies whose import is refused (a loss) are left out and the rest imported again; a case with
 nothing left is counted, never compared, but a proof failure (E0701) fails the test. An
 imported source is compiled for Calico; NCA rejects Calico `tier` and rule `metadata`, so they
-are stripped, and a compile with a Tier (netpol's deny tier) is not compared (without its tier
+are stripped (and `projectcalico.org/name` is given as `kubernetes.io/metadata.name`, see
+`name_label`), and a compile with a Tier (netpol's deny tier) is not compared (without its tier
 the deny policies would read otherwise). Both are given to NCA with the same inventory and the
 two maps must be equal, line for line.
 
@@ -30,6 +31,19 @@ import yaml  # noqa: E402
 
 import difftest  # noqa: E402
 import gen  # noqa: E402
+
+
+def name_label(value):
+    """NCA labels a namespace with `kubernetes.io/metadata.name`, not Calico's own
+    `projectcalico.org/name` (the same name): selectors on the latter are given to NCA as the
+    former, on both sides."""
+    if isinstance(value, dict):
+        return {k: (v.replace("projectcalico.org/name", "kubernetes.io/metadata.name")
+                    if k == "namespaceSelector" and isinstance(v, str) else name_label(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [name_label(v) for v in value]
+    return value
 
 
 def strip(doc):
@@ -85,11 +99,13 @@ def check(name, policies, inventory, netpol, out):
         shutil.rmtree(case_dir)
         return "refused", ""
     compiled = os.path.join(case_dir, "compiled.yaml")
-    difftest.write_yaml(compiled, [strip(d) for d in docs])
+    difftest.write_yaml(compiled, [name_label(strip(d)) for d in docs])
+    for_nca = os.path.join(case_dir, "original.yaml")
+    difftest.write_yaml(for_nca, [name_label(d) for d in kept])
     try:
         original_dir = os.path.join(case_dir, "original")
         os.makedirs(original_dir)
-        before = difftest.run_nca(original_dir, [inventory, policies])
+        before = difftest.run_nca(original_dir, [inventory, for_nca])
         after_dir = os.path.join(case_dir, "imported")
         os.makedirs(after_dir)
         after = difftest.run_nca(after_dir, [inventory, compiled])
