@@ -87,7 +87,8 @@ pub fn translate(calico: &[(usize, &Value)], kubernetes: &[(usize, &Value)], dra
                 object: i,
                 path: String::new(),
                 message: format!(
-                    "{}: a {kind} adds its networks to what rule selectors pick; the language has no word for it",
+                    "{}: a {kind} adds its networks to what rule selectors pick; the language has no word \
+                     for it",
                     object_name(obj)
                 ),
                 help: "name the set's networks in the rules that select it".to_string(),
@@ -224,7 +225,8 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
     // A Tier object may give the default tier another order, or make it pass on.
     let default_order = tiers.get(DEFAULT_TIER).and_then(|t| t.order).unwrap_or(DEFAULT_TIER_ORDER);
     if !deny_tier && tiers.get(DEFAULT_TIER).is_some_and(|t| t.pass) {
-        let what = "a policy of the default tier, which a Tier object makes pass on what no rule matches:                     being selected does not isolate";
+        let what = "a policy of the default tier, which a Tier object makes pass on what no rule matches: \
+                    being selected does not isolate";
         losses.push(("spec.selector".into(), what.into(), HELP_POLICY));
         return finish(losses, draft);
     }
@@ -240,7 +242,11 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
             Some(_) => None,
         };
         if let Some(why) = why {
-            losses.push(("spec.tier".into(), format!("{why}: the language's deny rules are a tier before the default tier that passes on what it does not deny"), HELP_POLICY));
+            let what = format!(
+                "{why}: the language's deny rules are a tier before the default tier that passes on what it \
+                 does not deny"
+            );
+            losses.push(("spec.tier".into(), what, HELP_POLICY));
             return finish(losses, draft);
         }
     }
@@ -313,16 +319,19 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
             let not = |what: &str| (format!("{path}.action"), what.to_string(), HELP_RULE);
             let kind = match action {
                 Some("Allow") if deny_tier => Err(not(&format!(
-                    "an Allow rule in the tier `{tier}`, before the default tier: it allows whatever later policies deny"
+                    "an Allow rule in the tier `{tier}`, before the default tier: it allows whatever later \
+                     policies deny"
                 ))),
                 Some("Allow") => Ok(Kind::Allow(dir)),
                 Some("Deny") if deny_tier => Ok(Kind::Deny(dir)),
                 Some("Deny") if allowed_before => Err(not(
-                    "a Deny rule after an Allow or Pass rule of its policy: where both match the earlier one decides",
+                    "a Deny rule after an Allow or Pass rule of its policy: where both match the earlier one \
+                     decides",
                 )),
                 Some("Deny") if !first(me, heads, d) => Err(not(
                     "a Deny rule of the default tier whose policy is not evaluated before every other policy \
-                     that may select the same pods (by `order`, then name): what an earlier policy allows, it cannot deny",
+                     that may select the same pods (by `order`, then name): what an earlier policy allows, \
+                     it cannot deny",
                 )),
                 Some("Deny") => Ok(Kind::Deny(dir)),
                 Some("Pass") => Err(not("a Pass rule (on to the next tier)")),
