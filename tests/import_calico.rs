@@ -120,6 +120,33 @@ fn netpol_calico_output_imports_back_to_the_same_manifests() {
     assert!(tried >= 9, "only {tried} examples compile for Calico");
 }
 
+/// netpol's cluster-wide default deny (a GlobalNetworkPolicy of every namespace) and deny tier
+/// round-trip too, in one file and in a file per namespace.
+#[test]
+fn cluster_wide_default_deny_and_deny_tier_round_trip() {
+    let src = "default deny all\n\nnamespace shop {\n  workload a { app: a }\n  workload b { app: b }\n\n  \
+               a accepts tcp 80 from b\n  a refuses from 10.0.0.0/8  \"no VPN\"\n  b connects to a on tcp 80\n}\n";
+    let yaml = compile_yaml(src, Target::Calico).expect("compiles");
+    let imported = import_ok(&[("in.yaml", &yaml)], &[Target::Cilium]);
+    assert!(imported.contains("\ndefault deny all\n"), "{imported}");
+    assert_eq!(bodies(&imported, Target::Calico), bodies(src, Target::Calico), "{imported}");
+    let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+    let per_ns = Options { layout: Layout::PerNamespace, ..options(&[], false) };
+    let result = import::import(&world, &sources, &per_ns);
+    assert!(result.ok, "{:?}", errors(&result));
+    assert!(result
+        .files
+        .iter()
+        .any(|(name, text)| name == "namespaces.netpol" && text.contains("default deny all")));
+    // A foreign one with rules: the rules are lost, the isolation kept.
+    let g = policy("GlobalNetworkPolicy", "g", "{selector: all(), types: [Ingress], ingress: [{action: Allow, protocol: TCP, destination: {ports: [53]}}]}");
+    let got = import_refused(&[("in.yaml", &g)]);
+    assert_eq!(got, [("E0702".to_string(), "spec.ingress".to_string())]);
+    let (sources, world) = world_of(&[("in.yaml", &g)]);
+    let result = import::import(&world, &sources, &options(&[], true));
+    assert!(result.ok && result.files[0].1.contains("default deny ingress"), "{:?}", result.summaries);
+}
+
 /// Every upstream Calico example: proved, or refused with exactly these (code, label) errors.
 #[test]
 fn upstream_calico_examples_import_or_name_their_losses() {

@@ -22,14 +22,14 @@
 //! Everything else (Pass and Log rules, other tiers, other GlobalNetworkPolicies, host-endpoint
 //! policies, network sets, negated matches, service accounts, ICMP, HTTP) is a loss.
 
-use super::calico_rules::{self, namespace_name, pod_selector, Scope};
+use super::calico_rules::{self, namespace_name, pod_selector, Scope, CALICO_NAME};
 use super::draft::{Draft, Kind, Loss, Peer, Policy, Statement, Subject};
 use super::fields;
 use crate::analysis::targets::object_name;
 use crate::backend::ANNOTATION_SOURCE;
 use crate::ir::{Direction, Entity, LabelSelector, Ports, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE};
 use crate::targets::calico::emit::ANNOTATION_REASON;
-use crate::targets::calico::read::{parse_selector, CRD_API_VERSION, DEFAULT_TIER, DEFAULT_TIER_ORDER};
+use crate::targets::calico::read::{parse_selector, Expr, CRD_API_VERSION, DEFAULT_TIER, DEFAULT_TIER_ORDER};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -49,6 +49,9 @@ struct Head {
     /// Felix's name of the policy, which breaks ties of order.
     name: String,
     types: [bool; 2],
+    /// Whether it has rules that may decide before a later policy's Deny (any but Deny and
+    /// Log), per direction.
+    decides: [bool; 2],
 }
 
 /// Adds the statements of the Calico objects `calico` (world policy number, object);
@@ -71,6 +74,7 @@ pub fn translate(calico: &[(usize, &Value)], kubernetes: &[(usize, &Value)], dra
             order: 1000.0,
             name: format!("{ns}/knp.default.{name}"),
             types: [true, true],
+            decides: [true, true],
         });
     }
     // An object given twice: the last one counts (the reader says so).
@@ -122,6 +126,11 @@ fn head(i: usize, obj: &Value) -> Option<Head> {
         namespace,
         order: spec["order"].as_f64().unwrap_or(f64::INFINITY),
         types: types(spec, [present("ingress"), present("egress")]),
+        decides: ["ingress", "egress"].map(|k| {
+            spec[k]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|r| !matches!(r["action"].as_str(), Some("Deny" | "Log"))))
+        }),
     })
 }
 
@@ -250,11 +259,25 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
             return finish(losses, draft);
         }
     }
-    let namespace = if global {
-        let by_name = spec["namespaceSelector"]
-            .as_str()
-            .and_then(|s| parse_selector(s).ok())
-            .and_then(|e| namespace_name(&e));
+    // A GlobalNetworkPolicy of every pod of every namespace (netpol's cluster-wide default
+    // deny): the policy of namespace "", whose rule-less directions are `default deny`.
+    let ns_expr = spec["namespaceSelector"].as_str().filter(|s| !s.is_empty()).map(parse_selector);
+    let every_namespace = match &ns_expr {
+        None => true,
+        Some(Ok(Expr::All)) => true,
+        Some(Ok(Expr::Has(k))) => k == CALICO_NAME,
+        _ => false,
+    };
+    let all_pods = match &spec["selector"] {
+        Value::Null => true,
+        Value::String(s) => matches!(parse_selector(s), Ok(Expr::All)),
+        _ => false,
+    };
+    let cluster = global && every_namespace && all_pods;
+    let namespace = if cluster {
+        String::new()
+    } else if global {
+        let by_name = ns_expr.and_then(Result::ok).and_then(|e| namespace_name(&e));
         match by_name {
             Some(n) => n,
             None => {
@@ -307,6 +330,26 @@ fn policy(i: usize, obj: &Value, tiers: &BTreeMap<String, Tier>, heads: &[Head],
                         "add `{}` to `types` if the rules are meant, or delete them",
                         type_name(dir)
                     ),
+                });
+            }
+            continue;
+        }
+        if cluster {
+            // Selected in the default tier, every pod is isolated; the rules have no word.
+            if !rules.is_empty() {
+                let what =
+                    "rules of a GlobalNetworkPolicy of every pod: the language's rules are a workload's";
+                losses.push((format!("spec.{key}"), what.into(), HELP_RULE));
+            }
+            if !deny_tier {
+                let path = format!("spec.{key}");
+                let reason = if own { String::new() } else { format!("from {title} {path}") };
+                statements.push(Statement {
+                    kind: Kind::DefaultDeny(dir),
+                    peers: Vec::new(),
+                    ports: None,
+                    reason,
+                    path,
                 });
             }
             continue;
@@ -398,7 +441,7 @@ fn type_name(dir: Direction) -> &'static str {
 /// policy of the default tier that may select the same pods.
 fn first(me: Option<&Head>, heads: &[Head], d: usize) -> bool {
     let Some(me) = me else { return false };
-    heads.iter().filter(|h| h.object != me.object && h.types[d]).all(|h| {
+    heads.iter().filter(|h| h.object != me.object && h.types[d] && h.decides[d]).all(|h| {
         let overlap = match (&h.namespace, &me.namespace) {
             (Some(a), Some(b)) => a == b,
             _ => true,
