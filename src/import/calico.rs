@@ -540,3 +540,51 @@ fn statement(
     }
     Statement { kind, peers, ports, reason, path }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn translate_all(objects: &[Value]) -> Draft {
+        let mut d = Draft::default();
+        let calico: Vec<(usize, &Value)> = objects.iter().enumerate().collect();
+        translate(&calico, &[], &mut d);
+        d
+    }
+
+    fn np(name: &str, spec: Value) -> Value {
+        json!({"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": spec})
+    }
+
+    #[test]
+    fn deny_rules_need_to_come_first() {
+        let deny = json!({"selector": "app == 'a'", "order": 5, "ingress": [{"action": "Deny"}]});
+        let allow = json!({"selector": "app == 'b'", "order": 1, "ingress": [{"action": "Allow"}]});
+        // An earlier policy that may allow: the Deny is lost.
+        let d = translate_all(&[np("p", deny.clone()), np("q", allow)]);
+        assert_eq!(d.losses.len(), 1, "{:?}", d.losses);
+        assert_eq!(d.losses[0].path, "spec.ingress[0].action");
+        // An earlier policy that only denies: the Deny holds.
+        let other = json!({"selector": "app == 'b'", "order": 1, "ingress": [{"action": "Deny"}]});
+        let d = translate_all(&[np("p", deny), np("q", other)]);
+        assert!(d.losses.is_empty(), "{:?}", d.losses);
+        let kinds: Vec<Kind> = d.policies[0].statements.iter().map(|s| s.kind).collect();
+        assert_eq!(kinds, [Kind::Deny(Direction::Ingress), Kind::Nothing(Direction::Ingress)]);
+    }
+
+    #[test]
+    fn neighbouring_rules_merge_only_where_exact() {
+        let spec = json!({"selector": "app == 'a'", "ingress": [
+            {"action": "Allow", "protocol": "TCP", "source": {"selector": "app == 'b'"}, "destination": {"ports": [80]}},
+            {"action": "Allow", "protocol": "UDP", "source": {"selector": "app == 'b'"}, "destination": {"ports": [53]}},
+            {"action": "Allow", "protocol": "TCP", "source": {"selector": "app == 'c'"}, "destination": {"ports": [80]}},
+        ]});
+        let d = translate_all(&[np("p", spec)]);
+        let s = &d.policies[0].statements;
+        // The same peer's ports join; another peer on other ports stays apart.
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert!(matches!(&s[0].ports, Some(Ports::Some(p)) if p.len() == 2));
+    }
+}
