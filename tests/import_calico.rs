@@ -297,6 +297,10 @@ fn calico_losses_are_named_at_their_field() {
     let np = |s: &str| policy("NetworkPolicy", "p", s);
     let allow = "{action: Allow}";
     let cases: Vec<(String, &str)> = vec![
+        (
+            np("{selector: app == 'a', ingress: [{action: Allow, protocol: TCP, destination: {ports: [Not_A_Name]}}]}"),
+            "spec.ingress[0].destination.ports[0]",
+        ),
         (np("{selector: app == 'a', ingress: [{action: Log}, {action: Allow}]}"), "spec.ingress[0].action"),
         (np("{selector: app == 'a', ingress: [{action: Pass}]}"), "spec.ingress[0].action"),
         (np("{selector: app == 'a', ingress: [{action: Allow}, {action: Deny, source: {nets: [10.0.0.0/8]}}]}"), "spec.ingress[1].action"),

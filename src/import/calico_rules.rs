@@ -125,6 +125,11 @@ fn ports(list: Option<&Value>, protocol: Option<Protocol>, path: &str) -> Result
     let mut out = Vec::new();
     for (i, v) in list.iter().enumerate() {
         let port = port(v).ok_or_else(|| (format!("{path}[{i}]"), format!("{v} is not a port")))?;
+        if let PortMatch::Named(n) = &port {
+            if !crate::resolve::is_port_name(n) {
+                return Err((format!("{path}[{i}]"), format!("`{n}`, which is no Kubernetes port name")));
+            }
+        }
         out.push(PortRule { protocol, port });
     }
     out.sort();
