@@ -14,6 +14,8 @@
 //! in its namespace, and the proof still holds for everything kept (a difference is excused
 //! only where the original rules that decide it include a lost one).
 
+pub mod calico;
+pub mod calico_rules;
 pub mod draft;
 pub mod fields;
 pub mod kubernetes;
@@ -98,7 +100,9 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
             Dialect::Kubernetes => kubernetes::translate(i, &object.value, &mut draft),
-            Dialect::Cilium | Dialect::Calico => draft.losses.push(Loss {
+            // Translated together below: order and tiers relate Calico policies.
+            Dialect::Calico => {}
+            Dialect::Cilium => draft.losses.push(Loss {
                 code: NO_WORD,
                 object: i,
                 path: String::new(),
@@ -111,6 +115,20 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                     .to_string(),
             }),
         }
+    }
+    let of = |d: Dialect| -> Vec<(usize, &serde_json::Value)> {
+        world
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, (x, _))| *x == d)
+            .map(|(i, (_, o))| (i, &o.value))
+            .collect()
+    };
+    let calico_objects = of(Dialect::Calico);
+    if !calico_objects.is_empty() {
+        calico::translate(&calico_objects, &of(Dialect::Kubernetes), &mut draft);
+        draft.policies.sort_by_key(|p| p.object);
     }
     per_pod_labels(world, sources, &draft, &mut out.diagnostics);
     let object_ns = |i: usize| {
@@ -188,7 +206,11 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                 .losses
                 .iter()
                 .chain(&draft.ignored)
-                .map(|l| world.policies[l.object].1.locate(sources, &l.path))
+                .map(|l| {
+                    // An object lost whole (no statement of it kept): its every field.
+                    let path = if whole(&draft, l.object) { "" } else { l.path.as_str() };
+                    world.policies[l.object].1.locate(sources, path)
+                })
                 .collect();
             for d in std::mem::take(&mut p.problems) {
                 let s = d.primary.span;
@@ -258,9 +280,31 @@ fn excused(m: &Mismatch, draft: &Draft, world: &World) -> bool {
         let name = world.policies[l.object].1.name();
         m.origins.iter().any(|(object, rule)| {
             *object == name
-                && (l.path.is_empty() || rule.starts_with(&l.path) || l.path.starts_with(rule.as_str()))
+                && (l.path.is_empty()
+                    || whole(draft, l.object)
+                    || rule_paths(rule)
+                        .iter()
+                        .any(|r| r.starts_with(&l.path) || l.path.starts_with(r.as_str())))
         })
     })
+}
+
+/// The rules a reader's origin names: rules read as one are named together
+/// (`spec.egress[0,1,2]`).
+fn rule_paths(rule: &str) -> Vec<String> {
+    if let Some((head, rest)) = rule.split_once('[') {
+        if let Some((inner, tail)) = rest.split_once(']') {
+            if inner.contains(',') {
+                return inner.split(',').map(|i| format!("{head}[{}]{tail}", i.trim())).collect();
+            }
+        }
+    }
+    vec![rule.to_string()]
+}
+
+/// Whether object `i` was lost whole: a loss of it, and no statement kept.
+fn whole(draft: &Draft, i: usize) -> bool {
+    !draft.policies.iter().any(|p| p.object == i)
 }
 
 /// One reading leaves open ("possibly") what the other decides: the CNIs' own difference.
@@ -331,7 +375,12 @@ fn per_pod_labels(world: &World, sources: &SourceMap, draft: &Draft, out: &mut V
         let mut found: Vec<(String, String)> = Vec::new();
         let Subject::Pods(s) = &p.subject;
         if let Some(k) = bad(s) {
-            found.push(("spec.podSelector".to_string(), k));
+            let at = if world.policies[p.object].0 == Dialect::Calico {
+                "spec.selector"
+            } else {
+                "spec.podSelector"
+            };
+            found.push((at.to_string(), k));
         }
         for st in &p.statements {
             for peer in &st.peers {

@@ -216,10 +216,20 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
         }
     }
 
+    // A policy of namespace "" is cluster-wide: its default denies are written outside any
+    // namespace, first.
+    let cluster = denies.remove("").unwrap_or_default();
     let mut namespaces: BTreeSet<String> = n.order.keys().cloned().collect();
     namespaces.extend(denies.keys().cloned());
     namespaces.extend(lost.keys().cloned());
     let mut sets_text = String::new();
+    if cluster.len() == 2 {
+        sets_text.push_str("default deny all\n");
+    } else {
+        cluster.iter().for_each(|d| {
+            let _ = writeln!(sets_text, "default deny {d}");
+        });
+    }
     for (sel, name) in &n.sets {
         let _ = writeln!(sets_text, "namespaces {name} {}", selector(sel));
     }
