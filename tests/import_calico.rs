@@ -398,38 +398,6 @@ fn cli_migrates_the_calico_cluster_example_to_cilium() {
     assert!(source.contains("gateway accepts tcp 443 from api in"), "{source}");
 }
 
-/// NCA (IBM's network-config-analyzer, which nobody here wrote) reads the original Calico
-/// policies and the imported source compiled back to Calico alike: on the cluster example and
-/// on the random Calico and mixed cases of `tests/nca/gen.py` (their policies that import).
-/// Skipped where NCA is missing (`tests/nca.rs` says how it is found), unless
-/// `NETPOL_REQUIRE_NCA=1`.
-#[test]
-fn nca_reads_imports_as_the_originals() {
-    let python = std::env::var("NETPOL_NCA_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let probe = std::process::Command::new(&python).args(["-c", "import nca, yaml"]).output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        assert_ne!(std::env::var("NETPOL_REQUIRE_NCA").as_deref(), Ok("1"), "NCA is required but missing");
-        eprintln!("SKIPPED: nca_reads_imports_as_the_originals: network-config-analyzer is not installed for {python}");
-        return;
-    }
-    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("nca-import");
-    let run = std::process::Command::new(&python)
-        .arg(root().join("tests/nca/import_diff.py"))
-        .args(["--netpol", env!("CARGO_BIN_EXE_netpol"), "--out"])
-        .arg(&out)
-        .args(["--seeds", "0:40", "--case"])
-        .arg(root().join("examples/cluster/calico/policies.yaml"))
-        .arg(root().join("examples/cluster/inventory.yaml"))
-        .output()
-        .expect("run tests/nca/import_diff.py");
-    let report = format!("{}{}", text(&run.stdout), text(&run.stderr));
-    assert!(
-        run.status.success(),
-        "NCA reads an import otherwise (inputs kept under {}):\n{report}",
-        out.display()
-    );
-}
-
 /// Malformed Calico objects never panic the import and never fail its proof: each is refused
 /// or imported.
 #[test]
