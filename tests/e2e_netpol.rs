@@ -28,6 +28,12 @@
 //! - a `NetworkPolicyPort` without a protocol is TCP (the API default);
 //! - a case that changes policies or labels half-way is one program per step.
 //!
+//! Each step is also checked as the suite writes it: `tests/upstream/kubernetes/e2e/` holds the
+//! NetworkPolicies the case creates (transcribed from the Go builders to YAML as the API server
+//! receives them; one file per step, named after the step's title). Those manifests must read,
+//! under the Kubernetes reader, to the same truth table, and must import (`netpol import`, with
+//! the model's pods and namespaces as the inventory) with the proof holding.
+//!
 //! Self-traffic: the suite ignores a pod's connections to itself (`ignoreLoopback = true` in
 //! `network_policy.go`, kubernetes#95879). The engine's cell `x/a -> x/a` means one replica of a
 //! workload to another replica, which policies do restrict, so the diagonal is never compared.
@@ -53,7 +59,10 @@ use netpol::analysis::ports::PortSet;
 use netpol::analysis::reach::SourceSemantics;
 use netpol::analysis::universe::{PointId, Universe};
 use netpol::backend::Target;
+use netpol::import::{self, Layout, Options};
 use netpol::ir::{Program, Protocol, WorkloadId};
+use netpol::span::SourceMap;
+use netpol::world::{Use, World};
 use std::fmt::Write as _;
 
 const NAMESPACES: [&str; 3] = ["x", "y", "z"];
@@ -354,7 +363,13 @@ fn check_full(
     let u = Universe::new(&program);
     let points = model_points(&program, &u);
     let mut failures = Vec::new();
-    for (name, semantics) in semantics_under_test(&program, &u, &objects) {
+    let mut under_test = semantics_under_test(&program, &u, &objects);
+    if let Some(values) = upstream_manifests(title, relabel) {
+        let reading = netpol::analysis::targets::read(Target::Kubernetes, &values, &u);
+        assert!(reading.problems.is_empty(), "{title}: upstream YAML: {:?}", reading.problems);
+        under_test.push(("upstream YAML (Kubernetes reader)".to_string(), reading.semantics));
+    }
+    for (name, semantics) in under_test {
         let rows = Rows::build(semantics.as_ref(), &u);
         for probe in probes {
             let what = format!("{name}, port {} ({})", probe.port, port_name(probe.protocol, probe.port));
@@ -378,6 +393,91 @@ fn check_full(
         }
     }
     assert!(failures.is_empty(), "{title}\n\n{}\nsource:\n{source}", failures.join("\n"));
+}
+
+// ---- the suite's own manifests -------------------------------------------------------------
+
+/// The file of a step's upstream manifests: its title, lower case, runs of other characters
+/// as one `-`.
+fn upstream_file(title: &str) -> std::path::PathBuf {
+    let mut slug = String::new();
+    for c in title.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    common::root().join("tests/upstream/kubernetes/e2e").join(format!("{}.yaml", slug.trim_matches('-')))
+}
+
+/// The model's namespaces and pods as inventory: every pod serves ports 80 and 81 on each
+/// protocol from the suite's named container ports (`model.go`).
+fn model_inventory(relabel: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for ns in NAMESPACES {
+        writeln!(out, "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: '{ns}'").unwrap();
+        for pod in PODS {
+            let name = format!("{ns}/{pod}");
+            let labels = relabel
+                .iter()
+                .find(|(p, _)| *p == name)
+                .map_or_else(|| format!("pod: {pod}"), |(_, l)| l.to_string());
+            writeln!(
+                out,
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: '{pod}'\n  namespace: '{ns}'\n  labels:"
+            )
+            .unwrap();
+            for pair in labels.split(", ") {
+                let (k, v) = pair.split_once(": ").expect("key: value");
+                writeln!(out, "    {k}: '{v}'").unwrap();
+            }
+            writeln!(out, "spec:\n  containers:\n  - name: serve\n    image: agnhost\n    ports:").unwrap();
+            for port in [80u16, 81] {
+                for protocol in [Protocol::Tcp, Protocol::Udp, Protocol::Sctp] {
+                    writeln!(
+                        out,
+                        "    - name: {}\n      containerPort: {port}\n      protocol: {}",
+                        port_name(protocol, port),
+                        protocol.as_str()
+                    )
+                    .unwrap();
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The step's upstream NetworkPolicies, read as netpol reads any manifests, after checking that
+/// they import with the proof holding. `None` for the variants, which are not upstream cases.
+fn upstream_manifests(title: &str, relabel: &[(&str, &str)]) -> Option<Vec<serde_json::Value>> {
+    if title.starts_with("variant of") {
+        return None;
+    }
+    let path = upstream_file(title);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{title}: the upstream manifests {}: {e}", path.display()));
+    let mut sources = SourceMap::new();
+    let mut world = World::default();
+    let file = sources.add(path.display().to_string(), text);
+    world.add_file(&sources, file, Use::Policies, "default");
+    let inventory = sources.add("model.yaml".to_string(), model_inventory(relabel));
+    world.add_file(&sources, inventory, Use::Inventory, "default");
+    assert!(!world.diagnostics.iter().any(|d| d.is_error()), "{title}: {:?}", world.diagnostics);
+    assert!(world.policies.iter().all(|(_, o)| o.value["kind"] == "NetworkPolicy"));
+    if !world.policies.is_empty() {
+        let options = Options { layout: Layout::Single, lossy: false, cni: None, to: Vec::new() };
+        let imported = import::import(&world, &sources, &options);
+        let errors: Vec<String> =
+            imported.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+        assert!(
+            imported.ok && errors.is_empty(),
+            "{title}: the upstream manifests do not import: {errors:#?}\n{:?}",
+            imported.summaries
+        );
+    }
+    Some(world.policies.into_iter().map(|(_, o)| o.value).collect())
 }
 
 // ---- NetworkPolicy between server and client (TCP) ----------------------------------------

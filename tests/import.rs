@@ -196,6 +196,39 @@ fn policy_shapes_import_and_prove() {
     }
 }
 
+/// A list of three or more peers that two rules repeat becomes a group; one that is not
+/// repeated, or is shorter, stays as it is. The source still proves, and imports back the same.
+#[test]
+fn repeated_peer_lists_become_groups() {
+    let policy = |name: &str, app: &str, peers: &[&str], port: u16| {
+        let from: Vec<String> =
+            peers.iter().map(|p| format!("{{podSelector: {{matchLabels: {{app: {p}}}}}}}")).collect();
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: shop}}\n\
+             spec: {{podSelector: {{matchLabels: {{app: {app}}}}}, ingress: [{{from: [{}], ports: [{{port: {port}}}]}}]}}\n",
+            from.join(", ")
+        )
+    };
+    let yaml = [
+        policy("db", "db", &["api", "worker", "cron"], 5432),
+        policy("cache", "cache", &["api", "worker", "cron"], 6379),
+        policy("queue", "queue", &["api", "worker"], 5672),
+        policy("search", "search", &["api", "worker"], 9200),
+        policy("audit", "audit", &["api", "worker", "web"], 514),
+    ]
+    .concat();
+    let (text, _) = import_ok(&[("in.yaml", &yaml)], &[], &[Target::Cilium, Target::Calico]);
+    assert!(text.contains("group api-worker-cron = api, worker, cron"), "{text}");
+    assert!(text.contains("cache accepts tcp 6379 from api-worker-cron "), "{text}");
+    assert!(text.contains("db accepts tcp 5432 from api-worker-cron "), "{text}");
+    assert!(text.contains("queue accepts tcp 5672 from api, worker "), "{text}");
+    assert!(text.contains("audit accepts tcp 514 from api, worker, web "), "{text}");
+    assert_eq!(text.matches("group ").count(), 1, "{text}");
+    let again = compile_yaml(&text, Target::Kubernetes).expect("compiles");
+    let (back, _) = import_ok(&[("again.yaml", &again)], &[], &[]);
+    assert_eq!(back, text);
+}
+
 /// The proof is no formality: a source that allows another port than the originals fails it,
 /// with the connection and the original rule that decides it.
 #[test]

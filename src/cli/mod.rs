@@ -172,6 +172,10 @@ enum Command {
     /// every side of every pod; any difference, or any construct the language cannot say, is an
     /// error and nothing is written (see --lossy). With --to, the source is also proved on
     /// another CNI (a migration).
+    #[command(mut_arg("paths", |a| a.help(
+        "Policy manifests: .yaml, .yml or .json files, directories of them, or `-` for stdin"
+    )))]
+    #[command(mut_arg("set", |a| a.hide(true)))]
     Import {
         #[command(flatten)]
         input: InputArgs,

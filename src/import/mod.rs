@@ -14,6 +14,8 @@
 //! in its namespace, and the proof still holds for everything kept (a difference is excused
 //! only where the original rules that decide it include a lost one).
 
+pub mod calico;
+pub mod calico_rules;
 pub mod cilium;
 pub mod draft;
 pub mod fields;
@@ -102,19 +104,23 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                 kubernetes::translate_on(i, &object.value, &mut draft, cni == Dialect::Cilium)
             }
             Dialect::Cilium => cilium::translate(i, &object.value, &mut draft),
-            Dialect::Calico => draft.losses.push(Loss {
-                code: NO_WORD,
-                object: i,
-                path: String::new(),
-                message: format!(
-                    "{}: importing {} policies is not supported yet",
-                    object.name(),
-                    if *dialect == Dialect::Cilium { "Cilium" } else { "Calico" }
-                ),
-                help: "import the Kubernetes NetworkPolicies, or write this policy in .netpol by hand"
-                    .to_string(),
-            }),
+            // Translated together below: order and tiers relate Calico policies.
+            Dialect::Calico => {}
         }
+    }
+    let of = |d: Dialect| -> Vec<(usize, &serde_json::Value)> {
+        world
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, (x, _))| *x == d)
+            .map(|(i, (_, o))| (i, &o.value))
+            .collect()
+    };
+    let calico_objects = of(Dialect::Calico);
+    if !calico_objects.is_empty() {
+        calico::translate(&calico_objects, &of(Dialect::Kubernetes), &mut draft);
+        draft.policies.sort_by_key(|p| p.object);
     }
     per_pod_labels(world, sources, &draft, &mut out.diagnostics);
     let object_ns = |i: usize| {
@@ -192,7 +198,11 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
                 .losses
                 .iter()
                 .chain(&draft.ignored)
-                .map(|l| world.policies[l.object].1.locate(sources, &l.path))
+                .map(|l| {
+                    // An object lost whole (no statement of it kept): its every field.
+                    let path = if whole(&draft, l.object) { "" } else { l.path.as_str() };
+                    world.policies[l.object].1.locate(sources, path)
+                })
                 .collect();
             for d in std::mem::take(&mut p.problems) {
                 let s = d.primary.span;
@@ -262,9 +272,31 @@ fn excused(m: &Mismatch, draft: &Draft, world: &World) -> bool {
         let name = world.policies[l.object].1.name();
         m.origins.iter().any(|(object, rule)| {
             *object == name
-                && (l.path.is_empty() || rule.starts_with(&l.path) || l.path.starts_with(rule.as_str()))
+                && (l.path.is_empty()
+                    || whole(draft, l.object)
+                    || rule_paths(rule)
+                        .iter()
+                        .any(|r| r.starts_with(&l.path) || l.path.starts_with(r.as_str())))
         })
     })
+}
+
+/// The rules a reader's origin names: rules read as one are named together
+/// (`spec.egress[0,1,2]`).
+fn rule_paths(rule: &str) -> Vec<String> {
+    if let Some((head, rest)) = rule.split_once('[') {
+        if let Some((inner, tail)) = rest.split_once(']') {
+            if inner.contains(',') {
+                return inner.split(',').map(|i| format!("{head}[{}]{tail}", i.trim())).collect();
+            }
+        }
+    }
+    vec![rule.to_string()]
+}
+
+/// Whether object `i` was lost whole: a loss of it, and no statement kept.
+fn whole(draft: &Draft, i: usize) -> bool {
+    !draft.policies.iter().any(|p| p.object == i)
 }
 
 /// One reading leaves open ("possibly") what the other decides: the CNIs' own difference.
@@ -336,12 +368,13 @@ fn per_pod_labels(world: &World, sources: &SourceMap, draft: &Draft, out: &mut V
         let Subject::Pods(s) = &p.subject;
         if let Some(k) = bad(s) {
             let subject = match world.policies[p.object].0 {
+                Dialect::Calico => "spec.selector".to_string(),
                 // A Cilium spec may be one of `specs`: its statements' paths say which.
                 Dialect::Cilium => {
                     let spec = p.statements.first().and_then(|s| s.path.split('.').next()).unwrap_or("spec");
                     format!("{spec}.endpointSelector")
                 }
-                _ => "spec.podSelector".to_string(),
+                Dialect::Kubernetes => "spec.podSelector".to_string(),
             };
             found.push((subject, k));
         }

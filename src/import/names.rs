@@ -163,6 +163,26 @@ fn last(key: &str) -> &str {
 }
 
 /// The first candidate not in `taken` (sanitized), else the first with a number; recorded.
+/// Names for a group of peers (as written): its members joined when that is short, else the
+/// first two and "others".
+pub fn group_candidates(peers: &[String]) -> Vec<String> {
+    let simple: Vec<&str> = peers
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).trim_matches('"'))
+        .map(|p| p.split_whitespace().last().unwrap_or(p))
+        .collect();
+    let mut out = Vec::new();
+    let joined = simple.join("-");
+    if joined.len() <= 32 {
+        out.push(joined);
+    }
+    if let [a, b, ..] = simple.as_slice() {
+        out.push(format!("{a}-{b}-and-others"));
+    }
+    out.push("peers".to_string());
+    out
+}
+
 pub fn choose(candidates: &[String], taken: &mut BTreeSet<String>) -> String {
     let mut clean: Vec<String> =
         candidates.iter().filter_map(|c| sanitize(c)).filter(|c| is_free_word(c)).collect();

@@ -6,6 +6,10 @@
 //! name), its default denies, and per workload (by
 //! name) its ingress allows, ingress denies, `accepts nothing`, then the same for egress. A
 //! workload's rules keep the order of the objects and rules they came from.
+//!
+//! A list of [`GROUP_MIN_PEERS`] or more peers that two or more rules of a namespace repeat
+//! becomes a `group` of that namespace, declared after its workloads (groups are expanded
+//! when compiled, so the output is the same either way).
 
 use super::draft::{Draft, Kind, Peer, Statement, Subject};
 use super::names;
@@ -29,6 +33,9 @@ pub type Files = Vec<(String, String)>;
 pub struct Written {
     pub files: Files,
 }
+
+/// The fewest peers a repeated list needs to become a group.
+pub const GROUP_MIN_PEERS: usize = 3;
 
 /// The comment each file starts with.
 pub const HEADER: &str =
@@ -131,6 +138,9 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
     type Lines = BTreeMap<String, Vec<(usize, String)>>;
     let mut denies: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
     let mut rules: BTreeMap<String, Lines> = BTreeMap::new();
+    // Per namespace and subject: (rank, peer texts, statement), before groups are chosen.
+    type Drafted<'a> = BTreeMap<String, BTreeMap<String, Vec<(usize, Vec<String>, &'a Statement)>>>;
+    let mut drafted: Drafted = BTreeMap::new();
     // Which workloads have allows per direction: their `nothing` goes without saying.
     let mut allows: BTreeSet<(String, String, Direction)> = BTreeSet::new();
     for p in &draft.policies {
@@ -167,33 +177,61 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
                 Kind::Nothing(Direction::Egress) => 5,
                 Kind::DefaultDeny(_) => unreachable!("handled above"),
             };
-            let line = statement(&n, &p.namespace, &subject, s);
-            let lines = rules.entry(p.namespace.clone()).or_default().entry(subject).or_default();
-            if !lines.iter().any(|(_, l)| *l == line) {
-                lines.push((rank, line));
+            let list: Vec<String> = s.peers.iter().map(|x| peer(&n, &p.namespace, x)).collect();
+            let lines = drafted.entry(p.namespace.clone()).or_default().entry(subject.clone()).or_default();
+            if !lines
+                .iter()
+                .any(|(_, l, st)| *l == list && statement(&subject, st, None) == statement(&subject, s, None))
+            {
+                lines.push((rank, list, s));
+            }
+        }
+    }
+    // Repeated peer lists become groups, named from their members.
+    let mut groups: BTreeMap<String, BTreeMap<Vec<String>, String>> = BTreeMap::new();
+    for (ns, per_subject) in &drafted {
+        let mut count: BTreeMap<&Vec<String>, usize> = BTreeMap::new();
+        for (_, list, _) in per_subject.values().flatten() {
+            if list.len() >= GROUP_MIN_PEERS {
+                *count.entry(list).or_default() += 1;
+            }
+        }
+        let mut taken = n.per_ns.get(ns).cloned().unwrap_or_default();
+        taken.extend(n.sets.values().cloned());
+        for (list, _) in count.into_iter().filter(|(_, c)| *c >= 2) {
+            let name = names::choose(&names::group_candidates(list), &mut taken);
+            groups.entry(ns.clone()).or_default().insert(list.clone(), name);
+        }
+    }
+    for (ns, per_subject) in &drafted {
+        for (subject, lines) in per_subject {
+            let out = rules.entry(ns.clone()).or_default().entry(subject.clone()).or_default();
+            for (rank, list, st) in lines {
+                let text = match groups.get(ns).and_then(|g| g.get(list)) {
+                    Some(group) => group.clone(),
+                    None => list.join(", "),
+                };
+                out.push((*rank, statement(subject, st, Some(&text))));
             }
         }
     }
 
+    // A policy of namespace "" is cluster-wide: its default denies are written outside any
+    // namespace, first.
+    let cluster = denies.remove("").unwrap_or_default();
     let mut namespaces: BTreeSet<String> = n.order.keys().cloned().collect();
-    // The empty namespace is the file level: a cluster-wide `default deny`.
-    namespaces.extend(denies.keys().filter(|ns| !ns.is_empty()).cloned());
+    namespaces.extend(denies.keys().cloned());
     namespaces.extend(lost.keys().cloned());
     let mut sets_text = String::new();
+    if cluster.len() == 2 {
+        sets_text.push_str("default deny all\n");
+    } else {
+        cluster.iter().for_each(|d| {
+            let _ = writeln!(sets_text, "default deny {d}");
+        });
+    }
     for (sel, name) in &n.sets {
         let _ = writeln!(sets_text, "namespaces {name} {}", selector(sel));
-    }
-    if let Some(d) = denies.get("") {
-        if !sets_text.is_empty() {
-            sets_text.push('\n');
-        }
-        if d.len() == 2 {
-            sets_text.push_str("default deny all\n");
-        } else {
-            d.iter().for_each(|d| {
-                let _ = writeln!(sets_text, "default deny {d}");
-            });
-        }
     }
     let block = |ns: &str| -> String {
         let mut out = String::new();
@@ -201,6 +239,13 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
         declared.sort();
         for (name, sel) in declared {
             let _ = writeln!(out, "workload {name} {}", selector(sel));
+        }
+        if let Some(g) = groups.get(ns) {
+            let mut g: Vec<(&String, &Vec<String>)> = g.iter().map(|(list, name)| (name, list)).collect();
+            g.sort();
+            for (name, list) in g {
+                let _ = writeln!(out, "group {name} = {}", list.join(", "));
+            }
         }
         if let Some(d) = denies.get(ns) {
             out.push('\n');
@@ -282,11 +327,10 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
     Written { files }
 }
 
-fn statement(n: &Names, ns: &str, subject: &str, s: &Statement) -> String {
-    let peers = || -> String {
-        let list: Vec<String> = s.peers.iter().map(|p| peer(n, ns, p)).collect();
-        list.join(", ")
-    };
+/// One statement; `peers`: its peers as written (a list, or a group's name). `None` leaves them
+/// out, for comparing statements apart from their peers.
+fn statement(subject: &str, s: &Statement, peers: Option<&str>) -> String {
+    let peers = || peers.unwrap_or("").to_string();
     let ports = s.ports.as_ref().map(port_text);
     let mut line = match (s.kind, ports) {
         (Kind::Allow(Direction::Ingress), None) => format!("{subject} accepts from {}", peers()),

@@ -11,7 +11,7 @@ mod peers;
 mod stmts;
 
 pub use error::{Kind, ResolveError};
-pub use names::is_dns_pattern;
+pub use names::{is_dns_pattern, is_port_name, label_key_problem, label_value_problem};
 pub use params::Override;
 
 use crate::ir::{self, NamespaceId, NamespaceSetId, Program, WorkloadId};

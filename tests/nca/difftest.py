@@ -14,12 +14,23 @@ the connectivity map, and compare them (`compare.py`). The files stay for a fail
 `--self-test` checks the comparison itself on NCA's answers: an answer built from NCA's own
 agrees, and one with a port removed or added disagrees.
 
+With `--import`, each seed and published case is also imported (`netpol import POLICIES
+--inventory INVENTORY`), the imported source compiled back to the input's dialect, and NCA asked
+again: its map of the compiled import must equal its map of the originals, pair by pair. That is
+the import's proof judged by an analyzer netpol did not write. An import that netpol refuses
+(a construct the language cannot say) is counted, with its codes; a refused Kubernetes import
+is a failure, since the language says every NetworkPolicy; of a Calico input, the objects
+refused are left out and the rest compared. `--case POLICIES INVENTORY` adds a case of one's own
+(imported and judged as above; its own reading is not compared, as its inventory may name pods
+both by their workload and one by one).
+
 Exit status: 0 when every seed agrees, 1 when some seed disagrees, 2 on a usage or tool error.
 """
 import argparse
 import concurrent.futures
 import ipaddress
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,6 +98,110 @@ def run_netpol(netpol, seed_dir, policies=None, inventory=None):
     return proc.stdout, proc.stderr
 
 
+IMPORT_TOTALS = {"imported": 0, "refused": 0, "unjudged": 0}
+
+# A loss's first line: `error[E07xx]: Kind ns/name …`.
+LOSS = re.compile(r"^error\[E07\d\d\]: (\w+) (\S+?):? ", re.M)
+
+
+def title(doc):
+    meta = doc.get("metadata") or {}
+    ns = meta.get("namespace")
+    return doc.get("kind"), f"{ns}/{meta.get('name')}" if ns else meta.get("name")
+
+
+def name_label(value):
+    """NCA labels a namespace with `kubernetes.io/metadata.name`, not Calico's own
+    `projectcalico.org/name` (the same name): selectors on the latter are given to NCA as the
+    former, on both sides."""
+    if isinstance(value, dict):
+        return {k: (v.replace("projectcalico.org/name", "kubernetes.io/metadata.name")
+                    if k == "namespaceSelector" and isinstance(v, str) else name_label(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [name_label(v) for v in value]
+    return value
+
+
+def nca_ready(docs):
+    """The compiled import as NCA reads it: rule `metadata` stripped (NCA rejects it). `None`
+    when it holds a Tier (netpol's deny tier), which NCA cannot model."""
+    out = []
+    for d in docs:
+        if not isinstance(d, dict):
+            continue
+        if d.get("kind") == "Tier":
+            return None
+        spec = d.get("spec") or {}
+        spec.pop("tier", None)
+        for key in ("ingress", "egress"):
+            for rule in spec.get(key) or []:
+                rule.pop("metadata", None)
+        out.append(name_label(d))
+    return out
+
+
+def check_import(netpol, seed_dir, policies, inventory, family, extra=()):
+    """Problems of the import of the documents of `policies`: netpol's source compiled back
+    must mean, to NCA, what the originals do. A Kubernetes import must never be refused; of
+    Calico inputs, the objects whose import is refused (a loss) are left out, up to three rounds
+    (leaving one out may change another's order), and the rest compared."""
+    work = os.path.join(seed_dir, "import")
+    os.makedirs(work, exist_ok=True)
+    source = os.path.join(work, "imported.netpol")
+    kept = [d for f in policies for d in documents(f) if isinstance(d, dict)]
+    for _ in range(3):
+        originals = os.path.join(work, "policies.yaml")
+        write_yaml(originals, kept)
+        proc = subprocess.run(
+            [netpol, "import", originals, "--color", "never", "-o", source]
+            + [a for f in inventory for a in ("--inventory", f)],
+            capture_output=True, text=True, timeout=300)
+        with open(os.path.join(work, "import.log"), "w") as f:
+            f.write(proc.stdout + proc.stderr)
+        if "E0701" in proc.stderr:
+            return [f"the import's own proof failed:\n{proc.stderr[-2000:]}"]
+        if proc.returncode == 0:
+            break
+        if family == "k8s":
+            return [f"netpol import refused a Kubernetes input (exit {proc.returncode}):\n"
+                    + proc.stderr[-2000:]]
+        lost = set(LOSS.findall(proc.stderr))
+        kept = [d for d in kept if title(d) not in lost]
+        if not lost or not kept:
+            break
+    if proc.returncode != 0 or not kept:
+        IMPORT_TOTALS["refused"] += 1
+        return []
+    target = "kubernetes" if family == "k8s" else "calico"
+    comp = subprocess.run([netpol, "compile", source, "--target", target],
+                          capture_output=True, text=True, timeout=300)
+    if comp.returncode != 0:
+        return [f"the imported source does not compile for {target}:\n{comp.stderr[-2000:]}"]
+    docs = nca_ready(list(yaml.safe_load_all(comp.stdout)))
+    if docs is None:
+        IMPORT_TOTALS["unjudged"] += 1
+        return []
+    compiled = os.path.join(work, "compiled.yaml")
+    write_yaml(compiled, docs)
+    write_yaml(originals, [name_label(d) for d in kept])
+    os.makedirs(os.path.join(work, "original"), exist_ok=True)
+    before = run_nca(os.path.join(work, "original"), inventory + [originals], extra)
+    after = run_nca(work, inventory + [compiled], extra)
+    IMPORT_TOTALS["imported"] += 1
+    before, after = compare.read_nca(before), compare.read_nca(after)
+    problems = []
+    for pair in sorted(set(before) | set(after)):
+        a, b = before.get(pair), after.get(pair)
+        if (a is None or compare.is_empty(a)) and (b is None or compare.is_empty(b)):
+            continue
+        if a != b:
+            problems.append(f"import: NCA allows {pair[0]} -> {pair[1]} "
+                            f"{compare.show(a) if a else 'nothing'} for the originals, "
+                            f"{compare.show(b) if b else 'nothing'} for the compiled import")
+    return problems
+
+
 def prepare(case, out):
     seed_dir = os.path.join(out, f"seed-{case.seed}")
     shutil.rmtree(seed_dir, ignore_errors=True)
@@ -100,7 +215,7 @@ def addresses_of(case):
     return sorted(net_addresses(case.policies, {WORLD}))
 
 
-def check_seed(seed, netpol, out, families=gen.FAMILIES):
+def check_seed(seed, netpol, out, families=gen.FAMILIES, imports=False):
     """(seed, family, problems, stats, notes)."""
     case = gen.generate(seed, families)
     seed_dir = prepare(case, out)
@@ -109,6 +224,9 @@ def check_seed(seed, netpol, out, families=gen.FAMILIES):
         netpol_text, notes = run_netpol(netpol, seed_dir)
         problems, stats = compare.compare(case.pods, addresses_of(case), nca_text, netpol_text,
                                           exact_pods=not case.has_nets)
+        if imports:
+            problems += check_import(netpol, seed_dir, [os.path.join(seed_dir, "policies.yaml")],
+                                     [os.path.join(seed_dir, "inventory.yaml")], case.family)
     except Exception as e:  # a tool failing on a valid input is a finding too
         return seed, case.family, [str(e)], {}, ""
     if not problems:
@@ -166,24 +284,44 @@ def upstream_cases(case_dir):
         yield sub, f, inventory, pods, docs, not templates
 
 
-def check_upstream(case, netpol, out):
+def check_upstream(case, netpol, out, imports=False):
     """A published case: its policy file against its inventory."""
     name, policy_file, inventory, pods, policy_docs, by_pod = case
     seed_dir = os.path.join(out, "upstream-" + name.replace("/", "-"))
     shutil.rmtree(seed_dir, ignore_errors=True)
     os.makedirs(seed_dir)
+    extra = ["--output_endpoints", "pods"] if by_pod else []
     try:
-        nca_text = run_nca(seed_dir, [policy_file] + inventory,
-                           ["--output_endpoints", "pods"] if by_pod else [])
+        nca_text = run_nca(seed_dir, [policy_file] + inventory, extra)
         netpol_text, notes = run_netpol(netpol, seed_dir, [policy_file], inventory)
         addresses = sorted(net_addresses(policy_docs, {WORLD}))
         problems, stats = compare.compare(pods, addresses, nca_text, netpol_text,
                                           exact_pods=not gen.mentions_nets(policy_docs))
+        if imports:
+            family = "calico" if any("projectcalico" in d.get("apiVersion", "")
+                                     for d in policy_docs) else "k8s"
+            problems += check_import(netpol, seed_dir, [policy_file], inventory, family, extra)
     except Exception as e:
         return f"upstream {name}", "k8s", [str(e)], {}, ""
     if not problems:
         shutil.rmtree(seed_dir)
     return f"upstream {name}", "k8s", problems, stats, notes
+
+
+def check_case(i, policy_file, inventory_file, netpol, out):
+    """A case of one's own (`--case`): its import judged by NCA."""
+    seed_dir = os.path.join(out, f"case-{i}")
+    shutil.rmtree(seed_dir, ignore_errors=True)
+    os.makedirs(seed_dir)
+    family = "calico" if any("projectcalico" in d.get("apiVersion", "")
+                             for d in documents(policy_file)) else "k8s"
+    try:
+        problems = check_import(netpol, seed_dir, [policy_file], [inventory_file], family)
+    except Exception as e:
+        problems = [str(e)]
+    if not problems:
+        shutil.rmtree(seed_dir)
+    return f"case {policy_file}", family, problems, {}, ""
 
 
 def nca_as_netpol(case, nca_text, drop=None, add=None):
@@ -272,6 +410,10 @@ def main():
                     help="the policy families seeds take in turn: k8s, calico, mixed")
     ap.add_argument("--upstream", help="folder of published cases, one folder each")
     ap.add_argument("--self-test", action="store_true")
+    ap.add_argument("--case", nargs=2, action="append", default=[],
+                    metavar=("POLICIES", "INVENTORY"), help="a case of one's own")
+    ap.add_argument("--import", dest="imports", action="store_true",
+                    help="also import each input and compare NCA's maps of both")
     args = ap.parse_args()
     seeds = parse_seeds(args.seeds)
     families = tuple(args.families.split(","))
@@ -294,8 +436,12 @@ def main():
             if os.path.isdir(os.path.join(args.upstream, d)):
                 upstream.extend(upstream_cases(os.path.join(args.upstream, d)))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda c: check_upstream(c, args.netpol, args.out), upstream))
-        results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out, families), seeds))
+        results = list(pool.map(lambda c: check_upstream(c, args.netpol, args.out, args.imports),
+                                upstream))
+        results += list(pool.map(lambda c: check_case(c[0], c[1][0], c[1][1], args.netpol,
+                                                      args.out), enumerate(args.case)))
+        results += list(pool.map(lambda s: check_seed(s, args.netpol, args.out, families,
+                                                      args.imports), seeds))
     for seed, family, problems, stats, notes in results:
         for k in totals:
             totals[k] += stats.get(k, 0)
@@ -305,6 +451,8 @@ def main():
                 what, seed_dir = f"seed {seed}", os.path.join(args.out, f"seed-{seed}")
             else:
                 what, seed_dir = seed, os.path.join(args.out, seed.replace(" ", "-").replace("/", "-"))
+                if seed.startswith("case "):
+                    seed_dir = args.out
             print(f"DISAGREEMENT {what} ({family}); files in {seed_dir}")
             for p in problems[:12]:
                 print(f"  {p}")
@@ -312,10 +460,15 @@ def main():
                 print(f"  ... and {len(problems) - 12} more")
             if notes.strip():
                 print("  netpol's notes:\n    " + notes.strip().replace("\n", "\n    "))
-    print(f"nca difftest: {len(seeds)} seeds and {len(upstream)} published cases, {failed} "
+    own = f", {len(args.case)} cases of one's own" if args.case else ""
+    print(f"nca difftest: {len(seeds)} seeds and {len(upstream)} published cases{own}, {failed} "
           f"disagreeing; {totals['pairs']} pairs "
           f"compared, {totals['exact']} of them exactly; {totals['imprecise']} where netpol's "
           f"certain and possible differ")
+    if args.imports:
+        print(f"imports: {IMPORT_TOTALS['imported']} judged equal by NCA, "
+              f"{IMPORT_TOTALS['refused']} refused by netpol (losses), "
+              f"{IMPORT_TOTALS['unjudged']} compiled to a tier NCA cannot model")
     return 1 if failed else 0
 
 
