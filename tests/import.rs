@@ -405,3 +405,44 @@ fn cli_migration_reports_what_the_cnis_read_differently() {
     assert!(err.contains("warning[W0706]: on Cilium"), "{err}");
     assert!(err.contains("proved on Calico: the imported source allows exactly"), "{err}");
 }
+
+/// The console blocks of README "Bringing existing policies" are what the binary prints, as a
+/// terminal shows it: the diagnostics, the source, then the proof's lines (stdout dropped where
+/// the command sends it to `/dev/null`). Trailing spaces are not compared.
+#[test]
+fn the_readme_import_section_is_what_the_binary_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme.find("## Bringing existing policies").expect("section");
+    let section = &readme[start..start + readme[start..].find("\n## ").expect("next section")];
+    let mut commands: Vec<(String, String)> = Vec::new();
+    for block in section.split("```console\n").skip(1) {
+        let block = &block[..block.find("```").expect("closed")];
+        for line in block.lines() {
+            match line.strip_prefix("$ netpol ") {
+                Some(cmd) => commands.push((cmd.to_string(), String::new())),
+                None => {
+                    let last = commands.last_mut().expect("output after a command");
+                    last.1.push_str(line);
+                    last.1.push('\n');
+                }
+            }
+        }
+    }
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    let trim = |s: &str| s.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    for (cmd, want) in commands {
+        let (args, quiet) = match cmd.strip_suffix(" > /dev/null") {
+            Some(a) => (a.to_string(), true),
+            None => (cmd.clone(), false),
+        };
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let out = netpol(&args, &root());
+        assert_eq!(out.status.code(), Some(0), "`netpol {cmd}`: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        let split = stderr.find("proved on ").unwrap_or(stderr.len());
+        let (diagnostics, proof) = stderr.split_at(split);
+        let stdout = if quiet { String::new() } else { text(&out.stdout) };
+        let got = format!("{diagnostics}{stdout}{proof}");
+        assert_eq!(trim(&got), trim(&want), "`netpol {cmd}` prints something else now; update the README");
+    }
+}
