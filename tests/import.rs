@@ -5,27 +5,12 @@
 
 mod common;
 
+use common::import::*;
 use common::*;
 use netpol::backend::Target;
 use netpol::import::{self, Layout, Options};
-use netpol::span::SourceMap;
-use netpol::world::{Use, World};
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// A world of policy streams (name, text) and inventory streams.
-fn world_of(policies: &[(&str, &str)], inventory: &[(&str, &str)]) -> (SourceMap, World) {
-    let mut sources = SourceMap::new();
-    let mut world = World::default();
-    for (usage, files) in [(Use::Policies, policies), (Use::Inventory, inventory)] {
-        for (name, text) in files {
-            let file = sources.add(name.to_string(), text.to_string());
-            world.add_file(&sources, file, usage, "default");
-        }
-    }
-    assert!(!world.diagnostics.iter().any(|d| d.is_error()), "{:?}", world.diagnostics);
-    (sources, world)
-}
 
 fn options(to: &[Target]) -> Options {
     Options { layout: Layout::Single, lossy: false, cni: None, to: to.to_vec() }
@@ -45,32 +30,6 @@ fn import_ok(
     assert!(result.compile_errors.is_empty());
     let text = result.files[0].1.clone();
     (text, result)
-}
-
-/// The source compiled for Kubernetes, as one YAML stream.
-fn compile_yaml(src: &str, target: Target) -> Option<String> {
-    let c = compile_str(src, &[target], &[]);
-    if c.has_errors() {
-        return None;
-    }
-    Some(c.outputs.iter().flat_map(|(_, o)| o).map(|o| format!("---\n{}", o.yaml)).collect())
-}
-
-/// The objects of a compile, without netpol's provenance annotations (file:line differ).
-fn bodies(src: &str, target: Target) -> Vec<Value> {
-    let c = compile_str(src, &[target], &[]);
-    assert!(!c.has_errors(), "{}", render(&c));
-    c.outputs
-        .iter()
-        .flat_map(|(_, o)| o)
-        .map(|o| {
-            let mut v = o.body();
-            if let Some(m) = v["metadata"].as_object_mut() {
-                m.remove("annotations");
-            }
-            v
-        })
-        .collect()
 }
 
 fn example_sources() -> Vec<(String, String)> {

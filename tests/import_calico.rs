@@ -5,23 +5,12 @@
 
 mod common;
 
+use common::import::*;
 use common::*;
 use netpol::backend::Target;
 use netpol::import::{self, Layout, Options};
 use netpol::span::SourceMap;
 use netpol::world::{Use, World};
-use serde_json::Value;
-
-fn world_of(policies: &[(&str, &str)]) -> (SourceMap, World) {
-    let mut sources = SourceMap::new();
-    let mut world = World::default();
-    for (name, text) in policies {
-        let file = sources.add(name.to_string(), text.to_string());
-        world.add_file(&sources, file, Use::Policies, "default");
-    }
-    assert!(!world.diagnostics.iter().any(|d| d.is_error()), "{:?}", world.diagnostics);
-    (sources, world)
-}
 
 fn options(to: &[Target], lossy: bool) -> Options {
     Options { layout: Layout::Single, lossy, cni: None, to: to.to_vec() }
@@ -33,7 +22,7 @@ fn errors(result: &import::Import) -> Vec<String> {
 
 /// Imports and asserts the proof held with no error; the one source file.
 fn import_ok(policies: &[(&str, &str)], to: &[Target]) -> String {
-    let (sources, world) = world_of(policies);
+    let (sources, world) = world_of(policies, &[]);
     let result = import::import(&world, &sources, &options(to, false));
     assert!(
         result.ok && errors(&result).is_empty(),
@@ -47,7 +36,7 @@ fn import_ok(policies: &[(&str, &str)], to: &[Target]) -> String {
 
 /// Imports what must be refused: the (code, label) of each error.
 fn import_refused(policies: &[(&str, &str)]) -> Vec<(String, String)> {
-    let (sources, world) = world_of(policies);
+    let (sources, world) = world_of(policies, &[]);
     let result = import::import(&world, &sources, &options(&[], false));
     assert!(!result.ok && result.files.is_empty());
     result
@@ -55,48 +44,6 @@ fn import_refused(policies: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .filter(|d| d.is_error())
         .map(|d| (d.code.to_string(), d.primary.message.clone()))
-        .collect()
-}
-
-fn compile_yaml(src: &str, target: Target) -> Option<String> {
-    let c = compile_str(src, &[target], &[]);
-    if c.has_errors() {
-        return None;
-    }
-    Some(c.outputs.iter().flat_map(|(_, o)| o).map(|o| format!("---\n{}", o.yaml)).collect())
-}
-
-/// The objects of a compile without the source lines netpol writes (`netpol/source`, which
-/// differ between two sources), on the objects and on their rules.
-fn bodies(src: &str, target: Target) -> Vec<Value> {
-    let c = compile_str(src, &[target], &[]);
-    assert!(!c.has_errors(), "{}", render(&c));
-    fn strip(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.remove("netpol/source");
-                if let Some(Value::Object(a)) = m.get("annotations") {
-                    if a.is_empty() {
-                        m.remove("annotations");
-                    }
-                }
-                m.values_mut().for_each(strip);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    c.outputs
-        .iter()
-        .flat_map(|(_, o)| o)
-        .map(|o| {
-            let mut v = o.body();
-            if let Some(m) = v["metadata"].as_object_mut() {
-                m.remove("annotations");
-            }
-            strip(&mut v);
-            v
-        })
         .collect()
 }
 
@@ -130,7 +77,7 @@ fn cluster_wide_default_deny_and_deny_tier_round_trip() {
     let imported = import_ok(&[("in.yaml", &yaml)], &[Target::Cilium]);
     assert!(imported.contains("\ndefault deny all\n"), "{imported}");
     assert_eq!(bodies(&imported, Target::Calico), bodies(src, Target::Calico), "{imported}");
-    let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+    let (sources, world) = world_of(&[("in.yaml", &yaml)], &[]);
     let per_ns = Options { layout: Layout::PerNamespace, ..options(&[], false) };
     let result = import::import(&world, &sources, &per_ns);
     assert!(result.ok, "{:?}", errors(&result));
@@ -142,7 +89,7 @@ fn cluster_wide_default_deny_and_deny_tier_round_trip() {
     let g = policy("GlobalNetworkPolicy", "g", "{selector: all(), types: [Ingress], ingress: [{action: Allow, protocol: TCP, destination: {ports: [53]}}]}");
     let got = import_refused(&[("in.yaml", &g)]);
     assert_eq!(got, [("E0702".to_string(), "spec.ingress".to_string())]);
-    let (sources, world) = world_of(&[("in.yaml", &g)]);
+    let (sources, world) = world_of(&[("in.yaml", &g)], &[]);
     let result = import::import(&world, &sources, &options(&[], true));
     assert!(result.ok && result.files[0].1.contains("default deny ingress"), "{:?}", result.summaries);
 }
@@ -176,7 +123,7 @@ fn upstream_calico_examples_import_or_name_their_losses() {
             expected.iter().map(|(c, l)| (c.to_string(), l.to_string())).collect();
         assert_eq!(got, want, "{path}");
         // With --lossy the rest is written and proved.
-        let (sources, world) = world_of(&[(path, &text)]);
+        let (sources, world) = world_of(&[(path, &text)], &[]);
         let result = import::import(&world, &sources, &options(&[], true));
         assert!(result.ok, "{path}: {:?} {:?}", errors(&result), result.summaries);
         assert!(result.files[0].1.contains("# not imported (E0702)"), "{path}");
@@ -325,7 +272,7 @@ fn calico_losses_are_named_at_their_field() {
         let got = import_refused(&[("in.yaml", yaml)]);
         assert!(got.iter().any(|(c, l)| c == "E0702" && l == path), "{yaml}: {got:?}");
         assert!(got.iter().all(|(c, _)| c == "E0702" || c == "E0704"), "{yaml}: {got:?}");
-        let (sources, world) = world_of(&[("in.yaml", yaml)]);
+        let (sources, world) = world_of(&[("in.yaml", yaml)], &[]);
         let result = import::import(&world, &sources, &options(&[], true));
         assert!(result.ok, "{yaml}: {:?} {:?}", errors(&result), result.summaries);
         assert!(result.files[0].1.contains("# not imported (E0702): "), "{yaml}");
@@ -354,7 +301,7 @@ fn calico_examples_migrate_to_cilium_and_kubernetes() {
     for e in examples() {
         let src = std::fs::read_to_string(root().join(&e)).expect("example");
         let Some(yaml) = compile_yaml(&src, Target::Calico) else { continue };
-        let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+        let (sources, world) = world_of(&[("in.yaml", &yaml)], &[]);
         let result = import::import(&world, &sources, &options(&[Target::Cilium, Target::Kubernetes], false));
         let mut failed_targets = 0;
         for (target, _, diags) in &result.compile_errors {
@@ -424,7 +371,7 @@ fn malformed_calico_objects_are_refused_not_panicked_on() {
         "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {namespace: shop}\nspec: {}\n";
     let yamls = specs.iter().map(|s| policy("NetworkPolicy", "p", s)).chain([nameless.to_string()]);
     for (s, yaml) in specs.iter().chain(&["(no name)"]).zip(yamls) {
-        let (sources, world) = world_of(&[("in.yaml", &yaml)]);
+        let (sources, world) = world_of(&[("in.yaml", &yaml)], &[]);
         for lossy in [false, true] {
             let result = import::import(&world, &sources, &options(&[Target::Cilium], lossy));
             assert!(!result.diagnostics.iter().any(|d| d.code == "E0701"), "{s}: {:?}", errors(&result));

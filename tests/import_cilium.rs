@@ -5,10 +5,10 @@
 
 mod common;
 
+use common::import::bodies;
 use common::import_cilium::*;
 use common::*;
 use netpol::backend::Target;
-use serde_json::Value;
 /// Imports what must be refused: the (code, label) of each error, and the same import with
 /// `--lossy` proves and writes each loss as a comment.
 fn refused(yaml: &str) -> Vec<(String, String)> {
@@ -31,22 +31,6 @@ fn refused(yaml: &str) -> Vec<(String, String)> {
     }
     errors
 }
-/// The objects of a compile, without netpol's provenance annotations (file:line differ).
-fn bodies(src: &str) -> Vec<Value> {
-    let c = compile_str(src, &[Target::Cilium], &[]);
-    assert!(!c.has_errors(), "{}", render(&c));
-    c.outputs
-        .iter()
-        .flat_map(|(_, o)| o)
-        .map(|o| {
-            let mut v = o.body();
-            if let Some(m) = v["metadata"].as_object_mut() {
-                m.remove("annotations");
-            }
-            v
-        })
-        .collect()
-}
 
 #[test]
 fn netpol_cilium_output_imports_back_to_the_same_manifests() {
@@ -57,8 +41,8 @@ fn netpol_cilium_output_imports_back_to_the_same_manifests() {
         tried += 1;
         let imported = import_ok(&yaml, &[]);
         assert_eq!(
-            bodies(&imported),
-            bodies(&src),
+            bodies(&imported, Target::Cilium),
+            bodies(&src, Target::Cilium),
             "{name}: compile(import(compile(S))) differs\n{imported}"
         );
         let again = compile_yaml(&imported).expect("imported source compiles");
@@ -95,7 +79,7 @@ fn cluster_wide_default_deny_round_trips() {
         assert!(yaml.contains("kind: CiliumClusterwideNetworkPolicy"), "{yaml}");
         let imported = import_ok(&yaml, &[]);
         assert!(imported.contains(&format!("\n{deny}\n\nnamespace kube-system {{")), "{imported}");
-        assert_eq!(bodies(&imported), bodies(&src), "{imported}");
+        assert_eq!(bodies(&imported, Target::Cilium), bodies(&src, Target::Cilium), "{imported}");
         assert_eq!(import_ok(&compile_yaml(&imported).expect("compiles"), &[]), imported);
     }
 }

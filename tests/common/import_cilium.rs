@@ -1,29 +1,15 @@
 //! Helpers of the Cilium import tests (`tests/import_cilium*.rs`): importing manifests as
 //! `netpol import` does, and the policy shapes both files use.
 
-use super::compile_str;
 use netpol::backend::Target;
 use netpol::import::{self, Layout, Options};
-use netpol::span::SourceMap;
-use netpol::world::{Use, World};
-
-pub fn world_of(policies: &[(&str, &str)]) -> (SourceMap, World) {
-    let mut sources = SourceMap::new();
-    let mut world = World::default();
-    for (name, text) in policies {
-        let file = sources.add(name.to_string(), text.to_string());
-        world.add_file(&sources, file, Use::Policies, "default");
-    }
-    assert!(!world.diagnostics.iter().any(|d| d.is_error()), "{:?}", world.diagnostics);
-    (sources, world)
-}
 
 pub fn options(lossy: bool, to: &[Target]) -> Options {
     Options { layout: Layout::Single, lossy, cni: None, to: to.to_vec() }
 }
 
 pub fn run(yaml: &str, lossy: bool, to: &[Target]) -> import::Import {
-    let (sources, world) = world_of(&[("in.yaml", yaml)]);
+    let (sources, world) = super::import::world_of(&[("in.yaml", yaml)], &[]);
     import::import(&world, &sources, &options(lossy, to))
 }
 
@@ -38,12 +24,9 @@ pub fn import_ok(yaml: &str, to: &[Target]) -> String {
     result.files[0].1.clone()
 }
 
+/// The source compiled for Cilium, as one YAML stream.
 pub fn compile_yaml(src: &str) -> Option<String> {
-    let c = compile_str(src, &[Target::Cilium], &[]);
-    if c.has_errors() {
-        return None;
-    }
-    Some(c.outputs.iter().flat_map(|(_, o)| o).map(|o| format!("---\n{}", o.yaml)).collect())
+    super::import::compile_yaml(src, Target::Cilium)
 }
 
 pub fn cnp(spec: &str) -> String {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod gen;
+pub mod import;
 pub mod import_cilium;
 
 use netpol::backend::{Target, Versions};
