@@ -359,24 +359,6 @@ fn egress_port_names_are_errors_and_ingress_port_names_are_kept() {
     }
 }
 
-/// Cilium's own policy engine, `cilium-oracle` (see `../shared/oracles/cilium/README.md`):
-/// `$NETPOL_CILIUM_ORACLE`, else the build beside the repository. `None` (after saying so)
-/// where it is absent.
-fn cilium_oracle() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to check against Cilium's policy engine",
-            path.display()
-        );
-        None
-    }
-}
-
 /// What Cilium decides on the source's egress for one probe.
 struct Verdict {
     src: String,
@@ -395,18 +377,7 @@ fn oracle_egress(
     topology: &str,
     probes: &str,
 ) -> Option<Vec<Verdict>> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (p, t) = (dir.path().join("policies.yaml"), dir.path().join("topology.yaml"));
-    std::fs::write(&p, policies).expect("write");
-    std::fs::write(&t, topology).expect("write");
-    let out = match std::process::Command::new(oracle)
-        .arg("-policies")
-        .arg(&p)
-        .arg("-topology")
-        .arg(&t)
-        .args(["-probes", probes])
-        .output()
-    {
+    let out = match run_cilium_oracle(oracle, policies, topology, &["-probes", probes]) {
         Ok(out) => out,
         Err(e) => {
             eprintln!("SKIPPED: {} does not run here: {e}", oracle.display());
@@ -440,7 +411,7 @@ fn egress_port_names_are_read_as_cilium_enforces_them() {
     use netpol::analysis::universe::Universe;
     use netpol::ir::{Direction, Protocol};
 
-    let Some(oracle) = cilium_oracle() else { return };
+    let Some(oracle) = cilium_oracle("check against Cilium's policy engine") else { return };
     // `web` may reach `api` and `db` on `http`; `api` may not reach `db` on `http`.
     let manifests = "\
 apiVersion: cilium.io/v2

@@ -16,22 +16,7 @@ use netpol::backend::Target;
 use netpol::ir::{Direction, Protocol};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-fn oracle() -> Option<PathBuf> {
-    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!(
-            "SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to compare with Cilium's engine",
-            path.display()
-        );
-        None
-    }
-}
+use std::path::Path;
 
 /// The pods of the universe, for the oracle: labels as the program gives them.
 const PROGRAM: &str = "\
@@ -91,18 +76,13 @@ fn world() -> World {
 
 /// What the oracle says, per probe and side; `None` where it refuses the policies.
 fn ask(oracle: &Path, policies: &str, topology: &str) -> Result<Vec<Vec<String>>, String> {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (p, t) = (dir.path().join("p.yaml"), dir.path().join("t.yaml"));
-    std::fs::write(&p, policies).expect("write");
-    std::fs::write(&t, topology).expect("write");
-    let out = std::process::Command::new(oracle)
-        .arg("-policies")
-        .arg(&p)
-        .arg("-topology")
-        .arg(&t)
-        .args(["-probes", PROBES, "-world", "203.0.113.7", "-apiserver-ip", "198.51.100.1"])
-        .output()
-        .map_err(|e| format!("does not run: {e}"))?;
+    let out = run_cilium_oracle(
+        oracle,
+        policies,
+        topology,
+        &["-probes", PROBES, "-world", "203.0.113.7", "-apiserver-ip", "198.51.100.1"],
+    )
+    .map_err(|e| format!("does not run: {e}"))?;
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).to_string());
     }
@@ -386,7 +366,7 @@ spec:
 
 #[test]
 fn the_cilium_reader_agrees_with_ciliums_engine() {
-    let Some(oracle) = oracle() else { return };
+    let Some(oracle) = cilium_oracle("compare with Cilium's engine") else { return };
     let w = world();
     let mut total = (0, 0);
     let mut cases: Vec<(String, String)> =

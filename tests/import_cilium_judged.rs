@@ -8,21 +8,6 @@ mod common;
 use common::import_cilium::*;
 use common::*;
 
-fn oracle() -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        println!(
-            "SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to judge imports with Cilium's engine",
-            path.display()
-        );
-        None
-    }
-}
-
 /// Pods for every label the cases select on, in every namespace they name.
 fn topology() -> String {
     let namespaces: &[(&str, &str)] = &[
@@ -76,17 +61,7 @@ type Verdicts = std::collections::BTreeMap<(String, String, String, String), (Op
 /// Cilium's verdicts per probe: allowed or not on the source's egress and the destination's
 /// ingress (`None`: not a Cilium endpoint). Sent to a proxy counts as allowed.
 fn verdicts(oracle: &std::path::Path, policies: &str, topology: &str) -> Verdicts {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (p, t) = (dir.path().join("p.yaml"), dir.path().join("t.yaml"));
-    std::fs::write(&p, policies).expect("write");
-    std::fs::write(&t, topology).expect("write");
-    let out = std::process::Command::new(oracle)
-        .arg("-policies")
-        .arg(&p)
-        .arg("-topology")
-        .arg(&t)
-        .args(["-probes", PROBES, "-world", "203.0.113.7"])
-        .output()
+    let out = run_cilium_oracle(oracle, policies, topology, &["-probes", PROBES, "-world", "203.0.113.7"])
         .expect("the oracle runs");
     assert!(out.status.success(), "the oracle refuses:\n{}\n{policies}", text(&out.stderr));
     let side = |v: &str| (v != "-").then(|| v.starts_with("allow"));
@@ -103,7 +78,7 @@ fn verdicts(oracle: &std::path::Path, policies: &str, topology: &str) -> Verdict
 /// The originals and the compiled import decide every probe alike in Cilium's own engine.
 #[test]
 fn cilium_judges_the_import_the_same() {
-    let Some(oracle) = oracle() else { return };
+    let Some(oracle) = cilium_oracle("judge imports with Cilium's engine") else { return };
     let read = |p: &str| std::fs::read_to_string(root().join(p)).expect(p);
     let mut cases: Vec<(String, String)> = shapes().into_iter().map(|(s, _)| (s.clone(), cnp(&s))).collect();
     cases.push(("specs".into(), SPECS.into()));
@@ -213,7 +188,7 @@ impl Gen {
 /// imports whole, Cilium's own engine decides as the originals.
 #[test]
 fn generated_policies_import_and_prove() {
-    let oracle = oracle();
+    let oracle = cilium_oracle("judge imports with Cilium's engine");
     let topology = topology();
     let mut g = Gen(7);
     let (mut whole, mut judged) = (0, 0);

@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use netpol::backend::{Target, Versions};
-use std::path::PathBuf;
 
 const HEAD: &str = "namespace shop\nworkload web { app: web }\nworkload api { app: api }\n";
 
@@ -173,10 +172,7 @@ fn cilium_label_keys_fit_its_selector_validation() {
 /// refuses the ones it would emit for the keys netpol stops at.
 #[test]
 fn cilium_itself_agrees_on_the_label_key_limits() {
-    let Some(oracle) = cilium_oracle() else {
-        eprintln!("skipped: no cilium-oracle (set NETPOL_CILIUM_ORACLE)");
-        return;
-    };
+    let Some(oracle) = cilium_oracle("check the limits against Cilium") else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     for (rules, fits) in cilium_key_cases() {
         // The same program with every key cut to one that fits, then the key put back in the
@@ -204,13 +200,6 @@ fn cilium_itself_agrees_on_the_label_key_limits() {
         assert_eq!(!stderr.contains("REJECTED"), fits, "{rules}\n{stderr}");
         assert_eq!(error_codes(&src, &[Target::Cilium]).is_empty(), fits, "{rules}");
     }
-}
-
-fn cilium_oracle() -> Option<PathBuf> {
-    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
-    path.is_file().then_some(path)
 }
 
 /// Every code the table in `src/backend/validation.rs` names has a page, so the table cannot

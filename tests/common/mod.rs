@@ -518,3 +518,32 @@ pub fn each_object(
         _ => {}
     }
 }
+
+/// Cilium's own policy engine, `cilium-oracle` (see `../shared/oracles/cilium/README.md`):
+/// `$NETPOL_CILIUM_ORACLE`, else the build beside the repository. `None` (after saying SKIPPED
+/// with `what` the caller would have checked) where it is absent.
+pub fn cilium_oracle(what: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to {what}", path.display());
+        None
+    }
+}
+
+/// Runs the oracle on `policies` over the pods of `topology` with more `args` (`-probes`…).
+pub fn run_cilium_oracle(
+    oracle: &Path,
+    policies: &str,
+    topology: &str,
+    args: &[&str],
+) -> std::io::Result<std::process::Output> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (p, t) = (dir.path().join("policies.yaml"), dir.path().join("topology.yaml"));
+    std::fs::write(&p, policies).expect("write");
+    std::fs::write(&t, topology).expect("write");
+    std::process::Command::new(oracle).arg("-policies").arg(&p).arg("-topology").arg(&t).args(args).output()
+}
