@@ -109,21 +109,12 @@ pub fn examples() -> Vec<String> {
     out
 }
 
-/// The upstream schema folder: `$NETPOL_SCHEMAS`, else `../shared/schemas`. `None` (after
-/// saying so) where it is absent; CI always has it.
+/// The upstream schema folder: `$NETPOL_SCHEMAS`, else the repository's own copies
+/// (`schemas/`, see its README).
 pub fn schemas_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("NETPOL_SCHEMAS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/schemas"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "SKIPPED: schema folder {} not found; set NETPOL_SCHEMAS to validate against upstream schemas",
-            dir.display()
-        );
-        None
-    }
+    let dir = std::env::var_os("NETPOL_SCHEMAS").map(PathBuf::from).unwrap_or_else(|| root().join("schemas"));
+    assert!(dir.is_dir(), "schema folder {} not found (NETPOL_SCHEMAS)", dir.display());
+    Some(dir)
 }
 
 /// A validator for one Kubernetes NetworkPolicy object (strict: unknown fields fail).
