@@ -2,6 +2,7 @@
 //! process's exit code.
 
 pub mod analyze;
+mod docs;
 mod fmt;
 pub mod graph;
 mod import;
@@ -213,6 +214,17 @@ enum Command {
         /// A code such as E0101 or W0203
         code: String,
     },
+    /// Print a shell completion script, e.g. `source <(netpol completions bash)`
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a man page (roff), e.g. `netpol man > netpol.1 && man -l netpol.1`
+    Man {
+        /// The page of one command (`netpol man import` is netpol-import(1)); default: netpol(1)
+        command: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -391,6 +403,8 @@ pub fn main() -> i32 {
         }
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
+        Command::Completions { shell } => docs::completions(shell),
+        Command::Man { command } => docs::man(command.as_deref()),
         Command::Import { input, world, output, lossy, to } => {
             let (sources, manifests) = match input::expand_inputs(&input.paths) {
                 Ok(x) => x,
