@@ -184,7 +184,8 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
     Ok(super::print_out(&text, code))
 }
 
-/// A side's semantics over `u` (its own universe), and how it is read.
+/// A side's semantics over `u` (its own universe), and how it is read: `source` (a program's
+/// meaning), a CNI's name (manifests as it enforces them), or `compiled:TARGET`.
 fn read_side<'a>(
     a: &DiffArgs,
     s: &'a Side,
@@ -207,22 +208,21 @@ fn read_side<'a>(
                 let none = Vec::new();
                 let objects = c.outputs.iter().find(|(x, _)| *x == t).map_or(&none, |(_, o)| o);
                 let r = targets::read(t, objects, u);
-                let how = format!("compiled for {}, as it enforces them", t.name());
-                (wrap(r.semantics, Some(dialect(t))), how)
+                (wrap(r.semantics, Some(dialect(t))), format!("compiled:{}", t.name()))
             }
             (None, Some(program)) => {
-                (wrap(Box::new(SourceSemantics::new(program, u)), None), "the program's meaning".to_string())
+                (wrap(Box::new(SourceSemantics::new(program, u)), None), "source".to_string())
             }
             // Not reached: a side without a program stops at its compile errors.
             (None, None) => {
                 let (r, _) = reading::read(&World::default(), Dialect::Kubernetes, u, man);
-                (r.semantics, "no policies".to_string())
+                (r.semantics, "kubernetes".to_string())
             }
         },
         Read::Manifests { world, cni } => {
             let (r, found) = reading::read(world, *cni, u, man);
             diags.extend(found);
-            (wrap(r.semantics, Some(*cni)), format!("as {} enforces them", cni.name()))
+            (wrap(r.semantics, Some(*cni)), cni.name().to_string())
         }
     }
 }
@@ -393,6 +393,15 @@ struct Explained<'a> {
 }
 
 impl Explained<'_> {
+    /// How the side is read, in words.
+    fn how(&self) -> String {
+        match self.reading.strip_prefix("compiled:") {
+            _ if self.reading == "source" => "the program's meaning".to_string(),
+            Some(t) => format!("compiled for {t}, as {t} enforces it"),
+            None => format!("as {} enforces them", self.reading),
+        }
+    }
+
     /// The verdict on the witness, and the lines that decide it.
     fn explain(&self, s: PointId, d: PointId, port: &crate::analysis::ports::Port) -> (String, Vec<String>) {
         let ports = port.to_set();
@@ -513,7 +522,7 @@ impl Report<'_> {
     fn human(&self) -> String {
         let mut out = String::new();
         for (which, e) in [("old", &self.old), ("new", &self.new)] {
-            let _ = writeln!(out, "{which}: {}, {}", e.label, e.reading);
+            let _ = writeln!(out, "{which}: {}, {}", e.label, e.how());
         }
         let _ = writeln!(out, "{}", self.summary());
         for s in self.shown() {
@@ -533,7 +542,7 @@ impl Report<'_> {
 
     fn markdown(&self) -> String {
         let mut out = format!("**netpol diff**: {}\n\n", self.summary());
-        let _ = writeln!(out, "Old: `{}`, {}; new: `{}`, {}.", self.old.label, self.old.reading, self.new.label, self.new.reading);
+        let _ = writeln!(out, "Old: `{}`, {}; new: `{}`, {}.", self.old.label, self.old.how(), self.new.label, self.new.how());
         let shown = self.shown();
         if shown.is_empty() {
             return out;
