@@ -76,11 +76,19 @@ fn the_example_change_shows_the_moved_port_and_the_added_peer() {
     assert_eq!(
         changes(&v),
         vec![
-            ("added".into(), vec![api.clone(), "shop/<pod app=reports>".into()], vec![db.clone()], "tcp 5433".into()),
+            (
+                "added".into(),
+                vec![api.clone(), "shop/<pod app=reports>".into()],
+                vec![db.clone()],
+                "tcp 5433".into()
+            ),
             ("removed".into(), vec![api], vec![db], "tcp 5432".into()),
         ]
     );
-    assert_eq!((v["added"].as_u64(), v["removed"].as_u64(), v["possibly"].as_u64()), (Some(1), Some(1), Some(0)));
+    assert_eq!(
+        (v["added"].as_u64(), v["removed"].as_u64(), v["possibly"].as_u64()),
+        (Some(1), Some(1), Some(0))
+    );
     assert_eq!(v["old"]["reading"], "kubernetes");
 }
 
@@ -109,10 +117,16 @@ fn a_changed_port_is_exactly_that_change_with_its_witness_and_rules() {
     assert_eq!(added["old"]["verdict"], "not allowed");
     assert_eq!(added["new"]["verdict"], "allowed");
     let rules = |side: &str| added[side]["rules"].to_string();
-    assert!(rules("new").contains("allows tcp 5433: NetworkPolicy shop/db spec.ingress[0]"), "{}", rules("new"));
+    assert!(
+        rules("new").contains("allows tcp 5433: NetworkPolicy shop/db spec.ingress[0]"),
+        "{}",
+        rules("new")
+    );
     assert!(rules("old").contains("isolated by NetworkPolicy shop/db spec"), "{}", rules("old"));
     let removed = &v["changes"][1];
-    assert!(removed["old"]["rules"].to_string().contains("allows tcp 5432: NetworkPolicy shop/db spec.ingress[0]"));
+    assert!(removed["old"]["rules"]
+        .to_string()
+        .contains("allows tcp 5432: NetworkPolicy shop/db spec.ingress[0]"));
 }
 
 #[test]
@@ -190,7 +204,10 @@ fn equal_meanings_written_differently_are_no_change() {
     write(dir.path(), "c.yaml", &b.replace("endPort: 8100", "endPort: 8101"));
     let (code, v) = json(&["a.yaml", "c.yaml"], dir.path());
     assert_eq!(code, Some(1));
-    assert_eq!(changes(&v).iter().map(|c| (c.0.as_str(), c.3.as_str())).collect::<Vec<_>>(), [("added", "tcp 8101")]);
+    assert_eq!(
+        changes(&v).iter().map(|c| (c.0.as_str(), c.3.as_str())).collect::<Vec<_>>(),
+        [("added", "tcp 8101")]
+    );
 }
 
 #[test]
@@ -264,7 +281,10 @@ fn git_mode_compares_a_revision_with_the_working_tree() {
     assert_eq!(code, Some(1), "{v}");
     assert_eq!(v["old"]["path"], "HEAD~1:policies");
     let got: Vec<(String, String)> = changes(&v).into_iter().map(|c| (c.0, c.3)).collect();
-    assert_eq!(got, [("added".to_string(), "tcp 6543".to_string()), ("removed".to_string(), "tcp 5432".to_string())]);
+    assert_eq!(
+        got,
+        [("added".to_string(), "tcp 6543".to_string()), ("removed".to_string(), "tcp 5432".to_string())]
+    );
     // A file of the working tree changed since HEAD.
     write(d, "policies/shop.yaml", &old_yaml());
     let (code, v) = json(&["--git", "HEAD", "policies/shop.yaml"], d);
@@ -302,7 +322,10 @@ fn exit_codes_and_errors() {
     assert_eq!(code(&["diff", "examples/diff/old.yaml"]), Some(2));
     assert_eq!(code(&["diff", "examples/diff/old.yaml", "no/such/file.yaml"]), Some(2));
     assert_eq!(code(&["diff", "a", "b", "c"]), Some(2));
-    assert_eq!(code(&["diff", "examples/diff/old.yaml", "examples/diff/new.yaml", "--format", "nope"]), Some(2));
+    assert_eq!(
+        code(&["diff", "examples/diff/old.yaml", "examples/diff/new.yaml", "--format", "nope"]),
+        Some(2)
+    );
     // A .netpol side that does not compile: its errors on stderr, exit 2.
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "bad.netpol", "namespace shop\nworkload web { app: web }\nweb -> nowhere on tcp 80\n");

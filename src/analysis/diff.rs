@@ -161,7 +161,12 @@ mod tests {
 
     #[test]
     fn diff_an_added_port_is_added_and_mirrors_as_removed() {
-        let c = Connection { from: 0, to: 1, old: cell(tcp(80, 80), tcp(80, 80)), new: cell(tcp(80, 81), tcp(80, 81)) };
+        let c = Connection {
+            from: 0,
+            to: 1,
+            old: cell(tcp(80, 80), tcp(80, 80)),
+            new: cell(tcp(80, 81), tcp(80, 81)),
+        };
         assert_eq!(c.changes(), vec![(Change::Added, tcp(81, 81))]);
         let back = Connection { from: 0, to: 1, old: c.new.clone(), new: c.old.clone() };
         assert_eq!(back.changes(), vec![(Change::Removed, tcp(81, 81))]);

@@ -98,7 +98,11 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
                 say(format_args!("error: give two paths, OLD and NEW (or --git REV [PATH])"));
                 return Err(EXIT_USAGE);
             };
-            let side = |p: &PathBuf| SidePaths { label: p.display().to_string(), path: Some(p.clone()), rename: None };
+            let side = |p: &PathBuf| SidePaths {
+                label: p.display().to_string(),
+                path: Some(p.clone()),
+                rename: None,
+            };
             (None, side(old), side(new))
         }
     };
@@ -244,7 +248,11 @@ fn dialect(t: Target) -> Dialect {
 }
 
 /// Reads one file into the map, under its own name or its name at the revision.
-fn add_file(man: &mut SourceMap, p: &Path, rename: Option<&(PathBuf, String)>) -> Result<crate::span::FileId, i32> {
+fn add_file(
+    man: &mut SourceMap,
+    p: &Path,
+    rename: Option<&(PathBuf, String)>,
+) -> Result<crate::span::FileId, i32> {
     let name = shown(p, rename);
     match read_manifest(p) {
         Ok(text) => Ok(man.add(name, text)),
@@ -336,7 +344,8 @@ fn git(dir: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 /// `path` as it is at `rev`, copied into a temporary folder (the user's tree is never written).
 fn git_side(rev: &str, path: &Path) -> Result<(tempfile::TempDir, SidePaths), String> {
     let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let dir = if real.is_dir() { real.clone() } else { real.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let dir =
+        if real.is_dir() { real.clone() } else { real.parent().map(Path::to_path_buf).unwrap_or_default() };
     let top = git(&dir, &["rev-parse", "--show-toplevel"])
         .map_err(|_| format!("`{}` is not inside a git repository", path.display()))?;
     let top = std::fs::canonicalize(String::from_utf8_lossy(&top).trim())
@@ -344,7 +353,8 @@ fn git_side(rev: &str, path: &Path) -> Result<(tempfile::TempDir, SidePaths), St
     let commit = git(&top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])
         .map_err(|_| format!("`{rev}` is no revision of the repository at `{}`", top.display()))?;
     let commit = String::from_utf8_lossy(&commit).trim().to_string();
-    let rel = real.strip_prefix(&top).map_err(|_| format!("`{}` is outside the repository", path.display()))?;
+    let rel =
+        real.strip_prefix(&top).map_err(|_| format!("`{}` is outside the repository", path.display()))?;
     let rel_text = rel.to_string_lossy().replace('\\', "/");
     let spec = if rel_text.is_empty() { ".".to_string() } else { rel_text.clone() };
     let listing = git(&top, &["ls-tree", "-r", "-z", "--full-tree", &commit, "--", &spec])?;
@@ -511,7 +521,8 @@ impl Report<'_> {
         if self.groups.is_empty() {
             return "no change: both sides allow the same connections".to_string();
         }
-        let (a, r, p) = (self.count(Change::Added), self.count(Change::Removed), self.count(Change::Possibly));
+        let (a, r, p) =
+            (self.count(Change::Added), self.count(Change::Removed), self.count(Change::Possibly));
         let mut out = format!("{} change(s): {a} added, {r} removed", self.groups.len());
         if p > 0 {
             let _ = write!(out, ", {p} possibly (one side leaves them open)");
@@ -527,7 +538,8 @@ impl Report<'_> {
         let _ = writeln!(out, "{}", self.summary());
         for s in self.shown() {
             let _ = writeln!(out);
-            let _ = writeln!(out, "{}: {} -> {} on {}", s.change.as_str(), names(&s.from), names(&s.to), s.ports);
+            let _ =
+                writeln!(out, "{}: {} -> {} on {}", s.change.as_str(), names(&s.from), names(&s.to), s.ports);
             let (f, t, p) = &s.witness;
             let _ = writeln!(out, "  witness: {f} -> {t} on {p}");
             for (which, (verdict, lines)) in [("old", &s.old), ("new", &s.new)] {
@@ -542,7 +554,14 @@ impl Report<'_> {
 
     fn markdown(&self) -> String {
         let mut out = format!("**netpol diff**: {}\n\n", self.summary());
-        let _ = writeln!(out, "Old: `{}`, {}; new: `{}`, {}.", self.old.label, self.old.how(), self.new.label, self.new.how());
+        let _ = writeln!(
+            out,
+            "Old: `{}`, {}; new: `{}`, {}.",
+            self.old.label,
+            self.old.how(),
+            self.new.label,
+            self.new.how()
+        );
         let shown = self.shown();
         if shown.is_empty() {
             return out;
