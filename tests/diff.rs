@@ -363,3 +363,28 @@ fn the_readme_diff_section_is_what_the_binary_prints() {
         assert_eq!(trim(&got), trim(&want), "`netpol {cmd}` prints something else now; update the README");
     }
 }
+
+#[test]
+fn git_mode_reads_a_program_at_a_revision_under_its_revision_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    let source = std::fs::read_to_string(root().join("examples/params.netpol")).expect("params");
+    write(d, "net/params.netpol", &source);
+    git(d, &["add", "."]);
+    git(d, &["commit", "-qm", "one"]);
+    write(d, "net/params.netpol", &source.replace("tcp 9000", "tcp 9001"));
+    let (code, v) = json(&["--git", "HEAD", "net"], d);
+    assert_eq!(code, Some(1), "{v}");
+    let got: Vec<(String, String)> = changes(&v).into_iter().map(|c| (c.0, c.3)).collect();
+    assert_eq!(got, [("added".to_string(), "tcp 9001".to_string()), ("removed".to_string(), "tcp 9000".to_string())]);
+    // The old side's lines are named by the revision, not by a temporary folder.
+    let old_rules = v["changes"][1]["old"]["rules"].to_string();
+    assert!(old_rules.contains("HEAD:net/params.netpol:15"), "{old_rules}");
+    assert!(!v.to_string().contains("/tmp"), "{v}");
+    // A path that did not exist at the revision: the old side has no policies.
+    write(d, "more/shop.yaml", &old_yaml());
+    let out = netpol(&["diff", "--git", "HEAD", "more"], d);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("`HEAD:more` holds no policies"), "{}", text(&out.stderr));
+}

@@ -15,7 +15,7 @@ use crate::analysis::targets;
 use crate::analysis::universe::{PointId, Universe};
 use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
-use crate::driver::{self, Compilation, Options};
+use crate::driver::{self, Compilation, Loader, Options};
 use crate::span::SourceMap;
 use crate::world::ports::Resolved;
 use crate::world::universe::{self, Population};
@@ -315,7 +315,14 @@ fn load_side(
         targets: a.target.into_iter().collect(),
         ..Options::default()
     };
-    let mut c = driver::compile(&sources, &super::FsLoader, &options);
+    let mut c = match &s.rename {
+        // Files of a revision are named `REV:path` (in diagnostics and in the rules shown).
+        Some((tmp, instead)) => {
+            let names: Vec<String> = sources.iter().map(|p| shown(Path::new(p), s.rename.as_ref())).collect();
+            driver::compile(&names, &Renamed { tmp, shown: instead }, &options)
+        }
+        None => driver::compile(&sources, &super::FsLoader, &options),
+    };
     if !c.diagnostics.is_empty() {
         report_all(input, &c.sources, &mut c.diagnostics, false);
     }
@@ -323,6 +330,42 @@ fn load_side(
         return Err(EXIT_ERRORS);
     }
     Ok(Side { label: s.label.clone(), read: Read::Program(Box::new(c)) })
+}
+
+/// Sources read from a revision: named `REV:path`, read from the temporary folder.
+struct Renamed<'a> {
+    tmp: &'a Path,
+    shown: &'a str,
+}
+
+impl Renamed<'_> {
+    fn real(&self, name: &str) -> String {
+        match name.strip_prefix(self.shown) {
+            Some(rest) => self.tmp.join(rest).display().to_string(),
+            None => name.to_string(),
+        }
+    }
+}
+
+impl Loader for Renamed<'_> {
+    fn load(&self, path: &str) -> Result<String, String> {
+        super::FsLoader.load(&self.real(path))
+    }
+
+    fn join(&self, from: &str, import: &str) -> String {
+        match from.strip_prefix(self.shown) {
+            Some(rest) => format!("{}{}", self.shown, super::FsLoader.join(rest, import)),
+            None => super::FsLoader.join(from, import),
+        }
+    }
+
+    fn key(&self, path: &str) -> String {
+        super::FsLoader.key(&self.real(path))
+    }
+
+    fn is_source(&self, path: &str) -> bool {
+        super::FsLoader.is_source(path)
+    }
 }
 
 // ---- --git ------------------------------------------------------------------------------
