@@ -377,7 +377,10 @@ fn git_mode_reads_a_program_at_a_revision_under_its_revision_name() {
     let (code, v) = json(&["--git", "HEAD", "net"], d);
     assert_eq!(code, Some(1), "{v}");
     let got: Vec<(String, String)> = changes(&v).into_iter().map(|c| (c.0, c.3)).collect();
-    assert_eq!(got, [("added".to_string(), "tcp 9001".to_string()), ("removed".to_string(), "tcp 9000".to_string())]);
+    assert_eq!(
+        got,
+        [("added".to_string(), "tcp 9001".to_string()), ("removed".to_string(), "tcp 9000".to_string())]
+    );
     // The old side's lines are named by the revision, not by a temporary folder.
     let old_rules = v["changes"][1]["old"]["rules"].to_string();
     assert!(old_rules.contains("HEAD:net/params.netpol:15"), "{old_rules}");
