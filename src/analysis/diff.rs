@@ -21,7 +21,7 @@ use super::matrix::{Rows, Semantics};
 use super::ports::{Port, PortSet};
 use super::side::Cell;
 use super::universe::{PointId, Universe};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// What happened to a set of ports of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,47 +91,69 @@ impl Connection {
 /// order.
 pub fn connections(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Connection> {
     let (ra, rb) = (Rows::build(old, u), Rows::build(new, u));
-    let mut pairs: BTreeMap<(PointId, PointId), ()> = BTreeMap::new();
-    for p in u.ids() {
-        let i = p as usize;
-        if ra.egress[i] != rb.egress[i] {
-            pairs.extend(u.ids().map(|x| ((p, x), ())));
-        }
-        if ra.ingress[i] != rb.ingress[i] {
-            pairs.extend(u.ids().map(|x| ((x, p), ())));
+    let changed = |rows_a: &[super::side::Row], rows_b: &[super::side::Row]| -> Vec<bool> {
+        rows_a.iter().zip(rows_b).map(|(x, y)| x != y).collect()
+    };
+    let (egress, ingress) = (changed(&ra.egress, &rb.egress), changed(&ra.ingress, &rb.ingress));
+    let ingress_changed: Vec<PointId> = u.ids().filter(|d| ingress[*d as usize]).collect();
+    let mut out = Vec::new();
+    // Each pair once, in order: every destination of a source whose egress changed, else the
+    // destinations whose ingress changed.
+    for s in u.ids() {
+        let all: Vec<PointId>;
+        let destinations: &[PointId] = if egress[s as usize] {
+            all = u.ids().collect();
+            &all
+        } else {
+            &ingress_changed
+        };
+        for &d in destinations {
+            if s == d {
+                continue;
+            }
+            let (old, new) = (ra.cell(u, s, d), rb.cell(u, s, d));
+            if old != new {
+                out.push(Connection { from: s, to: d, old, new });
+            }
         }
     }
-    pairs
-        .into_keys()
-        .filter(|(s, d)| s != d)
-        .filter_map(|(s, d)| {
-            let (old, new) = (ra.cell(u, s, d), rb.cell(u, s, d));
-            (old != new).then_some(Connection { from: s, to: d, old, new })
-        })
-        .collect()
+    out
 }
 
 /// The changes of `connections`, grouped.
 pub fn group(connections: &[Connection]) -> Vec<Group> {
     // By (change, source, ports): the destinations.
     let mut by_source: Vec<(Change, PointId, PortSet, Vec<PointId>)> = Vec::new();
+    let mut index: HashMap<(Change, PointId, PortSet), usize> = HashMap::new();
     for c in connections {
         for (change, ports) in c.changes() {
-            match by_source.iter_mut().find(|g| g.0 == change && g.1 == c.from && g.2 == ports) {
-                Some(g) => g.3.push(c.to),
-                None => by_source.push((change, c.from, ports, vec![c.to])),
+            match index.get(&(change, c.from, ports.clone())) {
+                Some(&i) => by_source[i].3.push(c.to),
+                None => {
+                    index.insert((change, c.from, ports.clone()), by_source.len());
+                    by_source.push((change, c.from, ports, vec![c.to]));
+                }
             }
         }
     }
     // By (change, destinations, ports): the sources.
     let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<(Change, Vec<PointId>, PortSet), usize> = HashMap::new();
     for (change, from, ports, to) in by_source {
-        match groups.iter_mut().find(|g| g.change == change && g.to == to && g.ports == ports) {
-            Some(g) => g.from.push(from),
+        let key = (change, to, ports);
+        match index.get(&key) {
+            Some(&i) => groups[i].from.push(from),
             None => {
-                let Some(port) = ports.sample() else { continue };
-                let witness = (from, to[0], port);
-                groups.push(Group { change, from: vec![from], to, ports, witness });
+                let Some(port) = key.2.sample() else { continue };
+                let witness = (from, key.1[0], port);
+                groups.push(Group {
+                    change,
+                    from: vec![from],
+                    to: key.1.clone(),
+                    ports: key.2.clone(),
+                    witness,
+                });
+                index.insert(key, groups.len() - 1);
             }
         }
     }

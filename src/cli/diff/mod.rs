@@ -136,7 +136,8 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
     let programs: Vec<&crate::ir::Program> = [&old_side, &new_side]
         .into_iter()
         .filter_map(|s| match &s.read {
-            Read::Program(c) if a.target.is_none() => c.program.as_ref(),
+            // With -t too: the program's workloads are pods of the universe.
+            Read::Program(c) => c.program.as_ref(),
             _ => None,
         })
         .collect();
