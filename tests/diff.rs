@@ -311,7 +311,7 @@ fn markdown_has_the_summary_line_the_table_and_the_details() {
     let md = text(&out.stdout);
     assert!(md.starts_with("**netpol diff**: 2 change(s): 1 added, 1 removed\n"), "{md}");
     assert!(md.contains("| Change | From | To | Ports |\n|---|---|---|---|\n"), "{md}");
-    assert!(md.contains("| removed | shop/<pod app=api> | shop/<pod app=db> | tcp 5432 |"), "{md}");
+    assert!(md.contains("| removed | `shop/<pod app=api>` | `shop/<pod app=db>` | tcp 5432 |"), "{md}");
     assert!(md.contains("<details>") && md.trim_end().ends_with("</details>"), "{md}");
 }
 

@@ -97,10 +97,15 @@ struct Shown {
 const SHOWN_NAMES: usize = 4;
 
 fn names(list: &[String]) -> String {
-    if list.len() <= SHOWN_NAMES {
-        list.join(", ")
-    } else {
-        format!("{} and {} more", list[..SHOWN_NAMES].join(", "), list.len() - SHOWN_NAMES)
+    names_as(list, |n| n.to_string())
+}
+
+/// The first names, each written by `one`, and how many more.
+fn names_as(list: &[String], one: impl Fn(&str) -> String) -> String {
+    let shown: Vec<String> = list.iter().take(SHOWN_NAMES).map(|n| one(n)).collect();
+    match list.len().saturating_sub(SHOWN_NAMES) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
     }
 }
 
@@ -182,15 +187,16 @@ impl Report<'_> {
             return out;
         }
         out.push_str("\n| Change | From | To | Ports |\n|---|---|---|---|\n");
-        let cell = |s: &str| s.replace('|', "\\|");
+        // Names in code spans: `<pod app=api>` is no HTML tag there; a `|` would end the cell.
+        let code = |n: &str| format!("`{}`", n.replace('|', "\\|").replace('`', "'"));
         for s in &shown {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
                 s.change.as_str(),
-                cell(&names(&s.from)),
-                cell(&names(&s.to)),
-                cell(&s.ports)
+                names_as(&s.from, code),
+                names_as(&s.to, code),
+                s.ports.replace('|', "\\|")
             );
         }
         out.push_str("\n<details><summary>Witnesses and the rules that decide them</summary>\n\n");
