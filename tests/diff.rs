@@ -326,6 +326,12 @@ fn exit_codes_and_errors() {
         code(&["diff", "examples/diff/old.yaml", "examples/diff/new.yaml", "--format", "nope"]),
         Some(2)
     );
+    // One side on stdin, but not both.
+    let old = old_yaml();
+    let out = common::netpol_with_stdin(&["diff", "-", "examples/diff/old.yaml"], &r, &old);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = common::netpol_with_stdin(&["diff", "-", "-"], &r, &old);
+    assert_eq!(out.status.code(), Some(2));
     // A .netpol side that does not compile: its errors on stderr, exit 2.
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), "bad.netpol", "namespace shop\nworkload web { app: web }\nweb -> nowhere on tcp 80\n");

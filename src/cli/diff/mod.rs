@@ -7,7 +7,7 @@
 mod git;
 mod output;
 
-use super::input::{expand_inputs, expand_manifests, read_manifest};
+use super::input::{expand_inputs, expand_manifests, read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::render::Format;
 use super::{report_all, say, ColorArg, InputArgs, EXIT_ERRORS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::analysis::diff;
@@ -100,6 +100,11 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
                 say(format_args!("error: give two paths, OLD and NEW (or --git REV [PATH])"));
                 return Err(EXIT_USAGE);
             };
+            let stdin = [old, new].into_iter().chain(a.inventory).filter(|p| p.as_os_str() == "-").count();
+            if stdin > 1 {
+                say(format_args!("error: `-` (stdin) is given twice"));
+                return Err(EXIT_USAGE);
+            }
             let side = |p: &PathBuf| SidePaths {
                 label: p.display().to_string(),
                 path: Some(p.clone()),
@@ -256,8 +261,12 @@ fn add_file(
     p: &Path,
     rename: Option<&(PathBuf, String)>,
 ) -> Result<crate::span::FileId, i32> {
-    let name = shown(p, rename);
-    match read_manifest(p) {
+    let (name, text) = if p.as_os_str() == "-" {
+        ("<stdin>".to_string(), read_stream_limited(std::io::stdin().lock(), MAX_MANIFEST_BYTES))
+    } else {
+        (shown(p, rename), read_manifest(p))
+    };
+    match text {
         Ok(text) => Ok(man.add(name, text)),
         Err(why) => {
             say(format_args!("error: cannot read `{name}`: {why}"));
