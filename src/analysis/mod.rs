@@ -5,6 +5,7 @@
 //! comparison of a target with the source ([`verify`]), and `expect` verdicts (E04xx,
 //! [`expect`]).
 
+pub mod diff;
 pub mod expect;
 pub mod matrix;
 pub mod overlap;

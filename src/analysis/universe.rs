@@ -167,6 +167,7 @@ pub enum OverlapCut {
     Search { zone: ZoneId, at: WorkloadId },
 }
 
+#[derive(Clone)]
 pub struct Universe {
     pub points: Vec<Point>,
     pub zones: Vec<Zone>,

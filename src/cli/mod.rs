@@ -2,6 +2,7 @@
 //! process's exit code.
 
 pub mod analyze;
+mod diff;
 mod docs;
 mod fmt;
 pub mod graph;
@@ -145,6 +146,35 @@ enum Command {
         /// A table for people, or every allowed pair as CSV or JSON
         #[arg(long = "as", id = "as", value_enum, default_value = "table")]
         layout: analyze::MatrixFormat,
+    },
+    /// Which connections a policy change adds or removes: `netpol diff OLD NEW`, or
+    /// `netpol diff --git REV [PATH]` against the working tree; exit 0 same, 1 different
+    ///
+    /// Each side is .netpol files (their meaning, or with -t a target's reading of the
+    /// compiled manifests) or policy manifests of any dialect, read as their CNI enforces
+    /// them, over one set of pods (--inventory, or pods made up from both sides)
+    Diff {
+        /// OLD and NEW: .netpol files or policy manifests (files or directories); with --git,
+        /// the one PATH compared with its state at REV (default: `.`)
+        #[arg(value_name = "PATH", num_args = 0..=2)]
+        paths: Vec<PathBuf>,
+        /// Compare PATH as it is at this git revision (the old side) with the working tree
+        #[arg(long, value_name = "REV")]
+        git: Option<String>,
+        /// Read .netpol sides as this target's compiled manifests, instead of their meaning
+        #[arg(long, short, value_enum)]
+        target: Option<CniArg>,
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Set a parameter of the .netpol sides, overriding its default (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
+        /// human for terminals, markdown for a pull-request comment, json for tools
+        #[arg(long, value_enum, default_value = "human")]
+        format: diff::DiffFormat,
+        /// When to color diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
     },
     /// The connectivity as a diagram: Mermaid, Graphviz DOT, or SVG (no Graphviz needed)
     Graph {
@@ -401,6 +431,17 @@ pub fn main() -> i32 {
             let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
             graph_command(&input, target, versions.versions(), format)
         }
+        Command::Diff { paths, git, target, world, set, format, color } => diff::run(&diff::DiffArgs {
+            paths: &paths,
+            git: git.as_deref(),
+            target: target.map(|t| crate::world::reading::target(t.dialect())),
+            inventory: &world.inventory,
+            cni: world.cni.map(CniArg::dialect),
+            namespace: &world.namespace,
+            set: &set,
+            format,
+            color,
+        }),
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => docs::completions(shell),

@@ -38,6 +38,25 @@ pub struct Population {
 }
 
 impl Population {
+    /// The universe with its zones bound to `program`'s namespaces instead, for reading that
+    /// program over the same points. `None` when a namespace of the program has no zone (the
+    /// universe was not built for it).
+    pub fn bound_to(&self, program: &Program) -> Option<Universe> {
+        let mut u = self.universe.clone();
+        let mut zone_of_ns = Vec::with_capacity(program.namespaces.len());
+        for n in &program.namespaces {
+            zone_of_ns.push(u.zone_named(&n.name)?);
+        }
+        for z in 0..u.zones.len() {
+            let name = &u.zones[z].name;
+            let ns = program.namespaces.iter().position(|n| &n.name == name);
+            u.zones[z].namespace = ns.map(|i| crate::ir::NamespaceId(i as u32));
+        }
+        let kube_dns = u.kube_dns();
+        u.set_inventory(zone_of_ns, kube_dns);
+        Some(u)
+    }
+
     /// The names a point stands for: its inventory pods, or its own name.
     pub fn names(&self, p: u32) -> Vec<&str> {
         match self.members.get(p as usize) {
@@ -66,6 +85,15 @@ impl Population {
 /// Builds the universe of `world` (and of `program`'s namespaces, workloads and networks),
 /// with `extra` addresses.
 pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Population {
+    let programs: Vec<&Program> = program.into_iter().collect();
+    build_for(world, &programs, extra)
+}
+
+/// [`build`] for several programs at once (`diff` compares two): the namespaces, workloads and
+/// networks of each. The universe is bound to the first program's namespaces; see
+/// [`Population::bound_to`] for the others.
+pub fn build_for(world: &World, programs: &[&Program], extra: &[IpAddr]) -> Population {
+    let program = programs.first().copied();
     let mut u = Universe::empty();
     // Zones: every namespace named anywhere, in name order; known labels where listed.
     let mut names: BTreeSet<String> = BTreeSet::from([KUBE_DNS_NAMESPACE.to_string()]);
@@ -78,7 +106,7 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
             collect_namespace_names(&o.value, &mut names);
         }
     }
-    if let Some(p) = program {
+    for p in programs {
         names.extend(p.namespaces.iter().map(|n| n.name.clone()));
     }
     let listed: BTreeMap<&str, &BTreeMap<String, String>> =
@@ -154,7 +182,7 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
                 }
             }
         }
-        if let Some(p) = program {
+        for p in programs {
             for w in &p.workloads {
                 let z = zone_of[&p.namespace(w.namespace).name];
                 wanted.insert((z, w.selector.representative()));
@@ -179,7 +207,7 @@ pub fn build(world: &World, program: Option<&Program>, extra: &[IpAddr]) -> Popu
     for (_, o) in &world.policies {
         collect_addresses(&o.value, &mut addresses);
     }
-    if let Some(p) = program {
+    for p in programs {
         for e in &p.expects {
             for peer in [&e.from, &e.to] {
                 if let Peer::Cidr(c) = &peer.peer {
