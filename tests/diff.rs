@@ -397,3 +397,102 @@ fn git_mode_reads_a_program_at_a_revision_under_its_revision_name() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("`HEAD:more` holds no policies"), "{}", text(&out.stderr));
 }
+
+/// One request to a stand-in for the GitHub API: its request line and body; answers 201.
+fn serve_one(listener: std::net::TcpListener) -> std::thread::JoinHandle<(String, String)> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("a request");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).expect("request line");
+        let mut length = 0;
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).expect("header");
+            if header.trim().is_empty() {
+                break;
+            }
+            if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().expect("length");
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+            .expect("answer");
+        (request_line.trim().to_string(), String::from_utf8(body).expect("utf-8"))
+    })
+}
+
+/// The pull-request step of README "CI recipe" (`ci/pr-diff-comment.sh`), run as the runner
+/// would on a repository with two commits: it posts the markdown diff as a comment on the pull
+/// request and sets the step's output; with nothing changed, `changed=false`.
+#[test]
+fn the_pull_request_step_posts_the_diff_as_a_comment() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let dir = repo.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir(dir.join("policies")).expect("mkdir");
+    let old = std::fs::read_to_string(root().join("examples/diff/old.yaml")).expect("old");
+    let new = std::fs::read_to_string(root().join("examples/diff/new.yaml")).expect("new");
+    std::fs::write(dir.join("policies/shop.yaml"), &old).expect("write");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "base"]);
+    std::fs::write(dir.join("policies/shop.yaml"), &new).expect("write");
+    git(dir, &["commit", "-q", "-am", "the change"]);
+
+    let run = |base: &str, api: Option<&str>| {
+        let output = repo.path().join("github_output");
+        let _ = std::fs::remove_file(&output);
+        let mut cmd = std::process::Command::new("bash");
+        cmd.arg(root().join("ci/pr-diff-comment.sh"))
+            .current_dir(repo.path())
+            .env("NETPOL", env!("CARGO_BIN_EXE_netpol"))
+            .env("BASE_REF", base)
+            .env("POLICY_PATH", "policies")
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_REPOSITORY", "shop/policies")
+            .env_remove("PR_NUMBER")
+            .env_remove("GITHUB_TOKEN");
+        if let Some(api) = api {
+            cmd.env("GITHUB_API_URL", api).env("PR_NUMBER", "7").env("GITHUB_TOKEN", "token");
+        }
+        let out = cmd.output().expect("bash runs");
+        let set = std::fs::read_to_string(&output).unwrap_or_default();
+        (out.status.code(), text(&out.stdout), text(&out.stderr), set)
+    };
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let api = format!("http://{}", listener.local_addr().expect("address"));
+    let server = serve_one(listener);
+    let (code, stdout, stderr, set) = run("HEAD~1", Some(&api));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert_eq!(set, "changed=true\n");
+    let (request, body) = server.join().expect("the server");
+    assert_eq!(request, "POST /repos/shop/policies/issues/7/comments HTTP/1.1");
+    let body: serde_json::Value = serde_json::from_str(&body).expect("a JSON body");
+    let comment = body["body"].as_str().expect("a body");
+    let expected = netpol(&["diff", "--git", "HEAD~1", "policies", "--format", "markdown"], repo.path());
+    assert_eq!(comment, text(&expected.stdout));
+    assert!(comment.starts_with("**netpol diff**: 2 change(s): 1 added, 1 removed"), "{comment}");
+    assert!(
+        comment.contains("| removed | `shop/<pod app=api>` | `shop/<pod app=db>` | tcp 5432 |"),
+        "{comment}"
+    );
+
+    // Nothing changed: no comment is needed to know it, but the output says so.
+    let (code, stdout, _, set) = run("HEAD", None);
+    assert_eq!(code, Some(0));
+    assert_eq!(set, "changed=false\n");
+    assert_eq!(
+        stdout,
+        text(&netpol(&["diff", "--git", "HEAD", "policies", "--format", "markdown"], repo.path()).stdout)
+    );
+
+    // A revision that is not there fails the step with netpol's status.
+    let (code, _, stderr, _) = run("no-such-revision", None);
+    assert_eq!(code, Some(2), "{stderr}");
+}
