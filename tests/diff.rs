@@ -496,3 +496,46 @@ fn the_pull_request_step_posts_the_diff_as_a_comment() {
     let (code, _, stderr, _) = run("no-such-revision", None);
     assert_eq!(code, Some(2), "{stderr}");
 }
+
+/// A side of several paths (`--old P… --new P…`): the cluster example's policies split over
+/// two files mean what the one file does; a change in one of them shows; a side given half is
+/// a usage error.
+#[test]
+fn sides_of_several_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let whole =
+        std::fs::read_to_string(root().join("examples/cluster/kubernetes/policies.yaml")).expect("policies");
+    let docs: Vec<&str> = whole.split("\n---\n").collect();
+    assert!(docs.len() > 2, "the example has several documents");
+    let half = docs.len() / 2;
+    std::fs::write(dir.path().join("a.yaml"), docs[..half].join("\n---\n")).expect("write");
+    std::fs::write(dir.path().join("b.yaml"), docs[half..].join("\n---\n")).expect("write");
+    std::fs::write(dir.path().join("all.yaml"), &whole).expect("write");
+    let inventory = root().join("examples/cluster/inventory.yaml");
+    let inventory = inventory.to_str().expect("utf-8");
+    let run = |args: &[&str]| netpol(args, dir.path());
+    let same =
+        run(&["diff", "--old", "a.yaml", "--old", "b.yaml", "--new", "all.yaml", "--inventory", inventory]);
+    assert_eq!(same.status.code(), Some(0), "{}{}", text(&same.stdout), text(&same.stderr));
+    assert!(
+        text(&same.stdout).starts_with("old: a.yaml, b.yaml, as kubernetes enforces them\n"),
+        "{}",
+        text(&same.stdout)
+    );
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        docs[half..].join("\n---\n").replace("port: 5432", "port: 5433"),
+    )
+    .expect("write");
+    let changed =
+        run(&["diff", "--old", "all.yaml", "--new", "a.yaml", "--new", "b.yaml", "--inventory", inventory]);
+    assert_eq!(changed.status.code(), Some(1), "{}{}", text(&changed.stdout), text(&changed.stderr));
+    assert!(text(&changed.stdout).contains("1 added, 1 removed"), "{}", text(&changed.stdout));
+    for args in [
+        &["diff", "--old", "a.yaml"][..],
+        &["diff", "--old", "a.yaml", "--new", "b.yaml", "all.yaml"],
+        &["diff", "--old", "a.yaml", "--new", "b.yaml", "--git", "HEAD"],
+    ] {
+        assert_eq!(run(args).status.code(), Some(2), "{args:?}");
+    }
+}

@@ -161,6 +161,12 @@ enum Command {
         /// Compare PATH as it is at this git revision (the old side) with the working tree
         #[arg(long, value_name = "REV")]
         git: Option<String>,
+        /// A path of the old side, when it has several (repeatable; with --new, instead of OLD NEW)
+        #[arg(long = "old", value_name = "PATH")]
+        old: Vec<PathBuf>,
+        /// A path of the new side, when it has several (repeatable; with --old)
+        #[arg(long = "new", value_name = "PATH")]
+        new: Vec<PathBuf>,
         /// Read .netpol sides as this target's compiled manifests, instead of their meaning
         #[arg(long, short, value_enum)]
         target: Option<CniArg>,
@@ -431,17 +437,21 @@ pub fn main() -> i32 {
             let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
             graph_command(&input, target, versions.versions(), format)
         }
-        Command::Diff { paths, git, target, world, set, format, color } => diff::run(&diff::DiffArgs {
-            paths: &paths,
-            git: git.as_deref(),
-            target: target.map(|t| crate::world::reading::target(t.dialect())),
-            inventory: &world.inventory,
-            cni: world.cni.map(CniArg::dialect),
-            namespace: &world.namespace,
-            set: &set,
-            format,
-            color,
-        }),
+        Command::Diff { paths, git, old, new, target, world, set, format, color } => {
+            diff::run(&diff::DiffArgs {
+                paths: &paths,
+                old: &old,
+                new: &new,
+                git: git.as_deref(),
+                target: target.map(|t| crate::world::reading::target(t.dialect())),
+                inventory: &world.inventory,
+                cni: world.cni.map(CniArg::dialect),
+                namespace: &world.namespace,
+                set: &set,
+                format,
+                color,
+            })
+        }
         Command::Fmt { paths, check, color } => fmt::run(&paths, check, color),
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => docs::completions(shell),

@@ -106,6 +106,6 @@ pub(super) fn git_side(rev: &str, path: &Path) -> Result<(tempfile::TempDir, Sid
         say(format_args!("note: `{label}` holds no policies; the old side has none"));
     }
     let rename = Some((tmp.path().to_path_buf(), format!("{rev}:")));
-    let side = SidePaths { label, path: found.then_some(old), rename };
+    let side = SidePaths { label, paths: if found { vec![old] } else { Vec::new() }, rename };
     Ok((tmp, side))
 }

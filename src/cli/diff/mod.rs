@@ -40,6 +40,9 @@ pub(crate) enum DiffFormat {
 /// What the command line gives.
 pub(crate) struct DiffArgs<'a> {
     pub paths: &'a [PathBuf],
+    /// `--old` / `--new`: sides of several paths each.
+    pub old: &'a [PathBuf],
+    pub new: &'a [PathBuf],
     pub git: Option<&'a str>,
     pub target: Option<Target>,
     pub inventory: &'a [PathBuf],
@@ -53,8 +56,8 @@ pub(crate) struct DiffArgs<'a> {
 /// One side's paths: its name in the output, and where its files are.
 struct SidePaths {
     label: String,
-    /// `None`: nothing at all (a path that did not exist at the revision).
-    path: Option<PathBuf>,
+    /// Empty: nothing at all (a path that did not exist at the revision).
+    paths: Vec<PathBuf>,
     /// For files read from a revision: the temporary folder's prefix and what to show instead.
     rename: Option<(PathBuf, String)>,
 }
@@ -81,6 +84,10 @@ pub(crate) fn run(a: &DiffArgs) -> i32 {
 }
 
 fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
+    if a.git.is_some() && !(a.old.is_empty() && a.new.is_empty()) {
+        say(format_args!("error: --old and --new do not go with --git"));
+        return Err(EXIT_USAGE);
+    }
     let (_tmp, old, new) = match a.git {
         Some(rev) => {
             if a.paths.len() > 1 {
@@ -92,22 +99,29 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
                 say(format_args!("error: {e}"));
                 EXIT_USAGE
             })?;
-            let new = SidePaths { label: path.display().to_string(), path: Some(path), rename: None };
+            let new = SidePaths { label: path.display().to_string(), paths: vec![path], rename: None };
             (Some(tmp), old, new)
         }
         None => {
-            let [old, new] = a.paths else {
-                say(format_args!("error: give two paths, OLD and NEW (or --git REV [PATH])"));
-                return Err(EXIT_USAGE);
+            let (old, new): (&[PathBuf], &[PathBuf]) = match (a.paths, a.old.is_empty() && a.new.is_empty()) {
+                ([old, new], true) => (std::slice::from_ref(old), std::slice::from_ref(new)),
+                ([], false) if !a.old.is_empty() && !a.new.is_empty() => (a.old, a.new),
+                _ => {
+                    say(format_args!(
+                        "error: give two paths, OLD and NEW; or sides of several paths with --old PATH… \
+                         --new PATH…; or --git REV [PATH]"
+                    ));
+                    return Err(EXIT_USAGE);
+                }
             };
-            let stdin = [old, new].into_iter().chain(a.inventory).filter(|p| p.as_os_str() == "-").count();
+            let stdin = old.iter().chain(new).chain(a.inventory).filter(|p| p.as_os_str() == "-").count();
             if stdin > 1 {
                 say(format_args!("error: `-` (stdin) is given twice"));
                 return Err(EXIT_USAGE);
             }
-            let side = |p: &PathBuf| SidePaths {
-                label: p.display().to_string(),
-                path: Some(p.clone()),
+            let side = |ps: &[PathBuf]| SidePaths {
+                label: ps.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                paths: ps.to_vec(),
                 rename: None,
             };
             (None, side(old), side(new))
@@ -292,10 +306,8 @@ fn load_side(
     diags: &mut Vec<Diagnostic>,
     input: &InputArgs,
 ) -> Result<Side, i32> {
-    let (sources, manifests) = match &s.path {
-        Some(p) => expand_inputs(std::slice::from_ref(p))?,
-        None => (Vec::new(), Vec::new()),
-    };
+    let (sources, manifests) =
+        if s.paths.is_empty() { (Vec::new(), Vec::new()) } else { expand_inputs(&s.paths)? };
     let mut world = World::default();
     for p in &manifests {
         let file = add_file(man, p, s.rename.as_ref())?;
