@@ -10,6 +10,7 @@ mod import;
 mod input;
 pub mod output;
 pub mod render;
+mod sarif;
 mod world;
 
 use crate::backend::{Target, Version, Versions};
@@ -625,6 +626,7 @@ fn report_all(
     let machine = match input.format {
         Format::Json => Some(render::json(sources, d)),
         Format::Github => Some(render::github(sources, d)),
+        Format::Sarif => Some(sarif::sarif(sources, d)),
         Format::Human => None,
     };
     match machine {
@@ -896,6 +898,7 @@ fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) -> std::io::
         Format::Human => None,
         Format::Json => Some(render::json(&c.sources, d)),
         Format::Github => Some(render::github(&c.sources, d)),
+        Format::Sarif => Some(sarif::sarif(&c.sources, d)),
     };
     if let Some(text) = machine {
         if stdout_is_yaml {

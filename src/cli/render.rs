@@ -12,6 +12,8 @@ pub enum Format {
     Human,
     Json,
     Github,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
 }
 
 pub fn human(out: &mut dyn WriteColor, sources: &SourceMap, diags: &[Diagnostic]) -> std::io::Result<()> {
