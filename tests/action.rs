@@ -69,9 +69,10 @@ fn the_check_step_annotates_and_sets_outputs() {
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("::error file=policies/shop.netpol,line=3")), "{stdout}");
     assert_eq!(outputs, "errors=1\nwarnings=0\n");
-    let sarif: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("netpol.sarif")).expect("the SARIF file"))
-            .expect("JSON");
+    let sarif: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("netpol.sarif")).expect("the SARIF file"),
+    )
+    .expect("JSON");
     assert_eq!(sarif["version"], "2.1.0");
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "E0101");
 
@@ -80,7 +81,8 @@ fn the_check_step_annotates_and_sets_outputs() {
         "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from anywhere\n",
     )
     .expect("write");
-    let (code, stdout, outputs) = run_step(dir.path(), &[("INPUT_PATH", "policies"), ("INPUT_TARGET", "all")]);
+    let (code, stdout, outputs) =
+        run_step(dir.path(), &[("INPUT_PATH", "policies"), ("INPUT_TARGET", "all")]);
     assert_eq!(code, Some(0), "{stdout}");
     assert_eq!(outputs, "errors=0\nwarnings=0\n");
 }
@@ -102,16 +104,15 @@ fn the_check_step_comments_the_diff() {
     };
     git(&["init", "-q", "-b", "main"]);
     std::fs::create_dir(d.join("policies")).expect("mkdir");
-    let program = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\ndb accepts tcp 5432 from web\n";
+    let program =
+        "namespace shop\nworkload web { app: web }\nworkload db { app: db }\ndb accepts tcp 5432 from web\n";
     std::fs::write(d.join("policies/shop.netpol"), program).expect("write");
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "base"]);
     std::fs::write(d.join("policies/shop.netpol"), program.replace("5432", "5433")).expect("write");
     git(&["commit", "-q", "-am", "the change"]);
-    let (code, stdout, outputs) = run_step(
-        d,
-        &[("INPUT_PATH", "policies"), ("INPUT_DIFF_COMMENT", "true"), ("BASE_REF", "HEAD~1")],
-    );
+    let (code, stdout, outputs) =
+        run_step(d, &[("INPUT_PATH", "policies"), ("INPUT_DIFF_COMMENT", "true"), ("BASE_REF", "HEAD~1")]);
     assert_eq!(code, Some(0), "{stdout}");
     assert_eq!(outputs, "errors=0\nwarnings=0\nchanged=true\n");
     let diff = netpol(&["diff", "--git", "HEAD~1", "policies", "--format", "markdown"], d);
