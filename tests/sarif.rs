@@ -110,3 +110,106 @@ fn compile_and_verify_write_sarif() {
     let results = log["runs"][0]["results"].as_array().expect("results");
     assert!(results.iter().any(|r| r["ruleId"] == "E0401"), "{log}");
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+}
+
+const SHOP: &str = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\n\
+                    workload cache { app: cache }\ndb accepts tcp 5432 from web\n\
+                    cache accepts tcp 6379 from web\n";
+
+fn results(log: &Value) -> Vec<(String, String, Option<u64>)> {
+    let mut out: Vec<(String, String, Option<u64>)> = log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| {
+            let at = &r["locations"][0]["physicalLocation"];
+            (
+                r["ruleId"].as_str().unwrap_or("").to_string(),
+                at["artifactLocation"]["uri"].as_str().unwrap_or("").to_string(),
+                at["region"]["startLine"].as_u64(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `diff --format sarif`: a result per change, at the line that decides it on the new side; a
+/// removed rule points at its file in the working tree, with the revision named.
+#[test]
+fn diff_writes_valid_sarif_at_the_deciding_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("old.netpol"), SHOP).expect("write");
+    std::fs::write(d.join("new.netpol"), SHOP.replace("5432", "5433")).expect("write");
+    let out = netpol(&["diff", "old.netpol", "new.netpol", "--format", "sarif"], d);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = valid(&text(&out.stdout));
+    let rules: Vec<&str> = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(rules, ["diff/added", "diff/removed", "diff/possibly"]);
+    // Added: the new rule on tcp 5433; removed: the new side's rule that isolates db on 5432.
+    assert_eq!(
+        results(&log),
+        [
+            ("diff/added".to_string(), "new.netpol".to_string(), Some(5)),
+            ("diff/removed".to_string(), "new.netpol".to_string(), Some(5)),
+        ]
+    );
+    let added = &log["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["ruleId"] == "diff/added")
+        .expect("added")
+        .clone();
+    let message = added["message"]["text"].as_str().expect("text");
+    assert!(message.starts_with("added: shop/<pod app=web> -> shop/<pod app=db> on tcp 5433\n"), "{message}");
+    assert!(message.contains("new: allowed"), "{message}");
+    // The same input, the same bytes; no change, no result.
+    assert_eq!(
+        text(&out.stdout),
+        text(&netpol(&["diff", "old.netpol", "new.netpol", "--format", "sarif"], d).stdout)
+    );
+    let same = netpol(&["diff", "old.netpol", "old.netpol", "--format", "sarif"], d);
+    assert_eq!(same.status.code(), Some(0));
+    assert_eq!(valid(&text(&same.stdout))["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+
+    // A rule deleted since the last commit opens `cache` to everyone: no line of the new side
+    // decides that, so the results point at the deleted line, under the working tree's path,
+    // with the revision in the location's message.
+    git(d, &["init", "-q"]);
+    std::fs::create_dir(d.join("net")).expect("mkdir");
+    std::fs::write(d.join("net/shop.netpol"), SHOP).expect("write");
+    git(d, &["add", "net"]);
+    git(d, &["commit", "-qm", "one"]);
+    std::fs::write(d.join("net/shop.netpol"), SHOP.replace("cache accepts tcp 6379 from web\n", ""))
+        .expect("write");
+    let out = netpol(&["diff", "--git", "HEAD", "net", "--format", "sarif"], d);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = valid(&text(&out.stdout));
+    let found = results(&log);
+    assert!(!found.is_empty());
+    assert!(
+        found.iter().all(|r| *r == ("diff/added".to_string(), "net/shop.netpol".to_string(), Some(6))),
+        "{found:?}"
+    );
+    let at = &log["runs"][0]["results"][0]["locations"][0];
+    assert_eq!(at["message"]["text"], "at HEAD");
+}

@@ -411,3 +411,37 @@ pub(crate) fn table(u: &Universe, rows: &Rows, name: &str) -> String {
     );
     out
 }
+
+/// The rules that decide a connection on `ports`, on both sides (egress of `s`, ingress of
+/// `d`): every step that decided some of those ports, and what isolates a side that does not
+/// certainly allow them all. The structured form of [`explain_connection`], for SARIF.
+pub(crate) fn deciding_origins(
+    u: &Universe,
+    sem: &dyn Semantics,
+    s: PointId,
+    d: PointId,
+    ports: &PortSet,
+) -> Vec<Origin> {
+    let mut out: Vec<Origin> = Vec::new();
+    let host_to_pod = crate::analysis::matrix::node_to_its_pod(u, s, d);
+    for (dir, subject, other) in [(Direction::Egress, s, d), (Direction::Ingress, d, s)] {
+        let side = sem.side(subject, dir);
+        if (dir == Direction::Ingress && host_to_pod) || side.is_open() {
+            continue;
+        }
+        for hit in side.explain(u, other) {
+            if hit.ports.meets(ports) {
+                out.push(match hit.step {
+                    Step::Clause(c) => c.origin.clone(),
+                    Step::EndOfTier { origin, .. } => origin.clone(),
+                });
+            }
+        }
+        if !ports.is_subset(&side.at(u, other).certain) {
+            out.extend(side.isolation.iter().cloned());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|o| seen.insert(o.clone()));
+    out
+}

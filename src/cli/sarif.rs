@@ -76,9 +76,15 @@ fn level(s: Severity) -> &'static str {
 }
 
 fn location(sources: &SourceMap, span: Span, message: Option<&str>) -> Value {
+    location_named(sources.name(span.file), sources, span, message)
+}
+
+/// A location in `span`'s file, under the name `name` (a file of an old revision is shown
+/// under its path in the working tree).
+pub(crate) fn location_named(name: &str, sources: &SourceMap, span: Span, message: Option<&str>) -> Value {
     let (s, e) = (sources.start_of(span), sources.end_of(span));
     let mut loc = json!({"physicalLocation": {
-        "artifactLocation": {"uri": uri(sources.name(span.file))},
+        "artifactLocation": {"uri": uri(name)},
         "region": {
             "startLine": s.line,
             "startColumn": s.column,
@@ -95,7 +101,7 @@ fn location(sources: &SourceMap, span: Span, message: Option<&str>) -> Value {
 /// A file name as a URI: a relative reference for a relative path (code scanning resolves it
 /// against the repository), `file://` for an absolute one; `/` separators, characters outside
 /// the unreserved set and `/` percent-encoded.
-fn uri(name: &str) -> String {
+pub(crate) fn uri(name: &str) -> String {
     let mut out = String::new();
     if name.starts_with('/') {
         out.push_str("file://");

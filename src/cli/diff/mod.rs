@@ -35,6 +35,8 @@ pub(crate) enum DiffFormat {
     Markdown,
     /// Stable fields, documented in the README
     Json,
+    /// SARIF 2.1.0, for code scanning: a result per change, at the rules that decide it
+    Sarif,
 }
 
 /// What the command line gives.
@@ -192,6 +194,8 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
             sem: &*old_sem,
             u: old_u,
             sources: sources_of(&old_side, &man),
+            paths: old.paths.iter().map(|p| shown(p, old.rename.as_ref())).collect(),
+            rev: old.rename.as_ref().map(|(_, r)| r.as_str()),
         },
         new: Explained {
             label: &new_side.label,
@@ -199,12 +203,15 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
             sem: &*new_sem,
             u: new_u,
             sources: sources_of(&new_side, &man),
+            paths: new.paths.iter().map(|p| p.display().to_string()).collect(),
+            rev: None,
         },
     };
     let text = match a.format {
         DiffFormat::Human => report.human(),
         DiffFormat::Markdown => report.markdown(),
         DiffFormat::Json => report.json(),
+        DiffFormat::Sarif => report.sarif(),
     };
     let code = if groups.is_empty() { EXIT_OK } else { EXIT_ERRORS };
     Ok(super::print_out(&text, code))

@@ -2,11 +2,15 @@
 
 use crate::analysis::diff::{Change, Group};
 use crate::analysis::matrix::{self, Semantics};
+use crate::analysis::side::Origin;
 use crate::analysis::universe::{PointId, Universe};
-use crate::cli::analyze::{explain_connection, verdict};
+use crate::cli::analyze::{deciding_origins, explain_connection, verdict};
+use crate::cli::sarif;
 use crate::span::SourceMap;
 use crate::world::universe::Population;
 use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 
 pub(super) struct Explained<'a> {
@@ -15,6 +19,10 @@ pub(super) struct Explained<'a> {
     pub sem: &'a dyn Semantics,
     pub u: &'a Universe,
     pub sources: &'a SourceMap,
+    /// The paths the side was read from, as given (for a revision: their working-tree paths).
+    pub paths: Vec<String>,
+    /// The prefix of file names read from a revision (`REV:`).
+    pub rev: Option<&'a str>,
 }
 
 impl Explained<'_> {
@@ -25,6 +33,41 @@ impl Explained<'_> {
             Some(t) => format!("compiled for {t}, as {t} enforces it"),
             None => format!("as {} enforces them", self.reading),
         }
+    }
+
+    /// SARIF locations of the rules that decide the witness on this side: source lines, and
+    /// manifest rules (at the `file:line` their annotations give, and by object and field).
+    fn locations(&self, s: PointId, d: PointId, port: &crate::analysis::ports::Port) -> Vec<Value> {
+        let origins = deciding_origins(self.u, self.sem, s, d, &port.to_set());
+        let mut out = Vec::new();
+        for o in origins {
+            match o {
+                Origin::Source(span) => {
+                    let name = self.sources.name(span.file);
+                    let (shown, message) = match self.rev.and_then(|r| Some((name.strip_prefix(r)?, r))) {
+                        Some((path, rev)) => (path, format!("at {}", rev.trim_end_matches(':'))),
+                        None => (name, String::new()),
+                    };
+                    out.push(sarif::location_named(shown, self.sources, span, Some(&message)));
+                }
+                Origin::Manifest { object, rule, source } => {
+                    let mut loc = json!({"logicalLocations": [{
+                        "fullyQualifiedName": format!("{object} {rule}"),
+                        "kind": "object",
+                    }]});
+                    if let Some((file, line)) = source.as_deref().and_then(|s| s.rsplit_once(':')) {
+                        if let Ok(line) = line.parse::<u64>() {
+                            loc["physicalLocation"] = json!({
+                                "artifactLocation": {"uri": sarif::uri(file)},
+                                "region": {"startLine": line.max(1)},
+                            });
+                        }
+                    }
+                    out.push(loc);
+                }
+            }
+        }
+        out
     }
 
     /// The verdict on the witness, and the lines that decide it.
@@ -240,5 +283,96 @@ impl Report<'_> {
             changes,
         };
         serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"
+    }
+
+    /// SARIF 2.1.0, for code scanning: a rule per kind of change, a result per change with the
+    /// witness and both sides' verdicts in its message, located at the rules that decide it on
+    /// the new side (on the old side where the new side has none, such as a deleted rule: its
+    /// path in the working tree, with the revision in the location's message). A result with no
+    /// such line points at the new side's first path, so that every result has a file. The
+    /// fingerprint is the change, its names and ports: it does not move with lines.
+    pub(super) fn sarif(&self) -> String {
+        const RULES: [(&str, &str, &str, &str); 3] = [
+            ("added", "warning", "A connection the change allows", "The new side certainly allows this connection and the old side never does."),
+            ("removed", "warning", "A connection the change stops", "The old side certainly allows this connection and the new side never does."),
+            ("possibly", "note", "A connection the change leaves open differently", "The sides differ on this connection, but at least one side leaves it open to facts the policies do not fix (an address, a label): it is neither certainly added nor certainly removed."),
+        ];
+        let rules: Vec<Value> = RULES
+            .iter()
+            .map(|(id, level, short, full)| {
+                json!({
+                    "id": format!("diff/{id}"),
+                    "name": format!("diff-{id}"),
+                    "shortDescription": {"text": short},
+                    "fullDescription": {"text": full},
+                    "help": {"text": "netpol diff: see the README section \"Reviewing a change\""},
+                    "defaultConfiguration": {"level": level},
+                })
+            })
+            .collect();
+        let fallback = self.new.paths.first().or(self.old.paths.first()).map(|p| {
+            json!({"physicalLocation": {
+                "artifactLocation": {"uri": sarif::uri(p)},
+                "region": {"startLine": 1},
+            }})
+        });
+        let results: Vec<Value> = self
+            .groups
+            .iter()
+            .zip(self.shown())
+            .map(|(g, s)| {
+                let index = RULES.iter().position(|r| r.0 == s.change.as_str()).unwrap_or(0);
+                let (ws, wd, wp) = &g.witness;
+                let mut locations = self.new.locations(*ws, *wd, wp);
+                if !locations.iter().any(|l| l.get("physicalLocation").is_some()) {
+                    locations.extend(self.old.locations(*ws, *wd, wp));
+                }
+                if !locations.iter().any(|l| l.get("physicalLocation").is_some()) {
+                    locations.extend(fallback.clone());
+                }
+                let (f, t, p) = &s.witness;
+                let mut text = format!(
+                    "{}: {} -> {} on {}\nwitness: {f} -> {t} on {p}",
+                    s.change.as_str(),
+                    names(&s.from),
+                    names(&s.to),
+                    s.ports
+                );
+                for (which, (verdict, lines)) in [("old", &s.old), ("new", &s.new)] {
+                    let _ = write!(text, "\n{which}: {verdict}");
+                    for line in lines {
+                        let _ = write!(text, "\n  {line}");
+                    }
+                }
+                let mut h = Sha256::new();
+                for part in [s.change.as_str(), &s.from.join(","), &s.to.join(","), &s.ports] {
+                    h.update(part.as_bytes());
+                    h.update([0]);
+                }
+                let fingerprint: String = h.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect();
+                json!({
+                    "ruleId": format!("diff/{}", s.change.as_str()),
+                    "ruleIndex": index,
+                    "level": RULES[index].1,
+                    "message": {"text": text},
+                    "locations": locations,
+                    "partialFingerprints": {"netpol-diff/v1": fingerprint},
+                })
+            })
+            .collect();
+        let log = json!({
+            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {"driver": {
+                    "name": "netpol",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }],
+        });
+        serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
     }
 }
