@@ -538,6 +538,12 @@ fn main() -> ExitCode {
     }
     println!();
     let largest = SIZES[SIZES.len() - 1];
+    if quick {
+        // A smoke run on a busy CI machine: it shows the numbers and checks that the work is
+        // right, but it does not judge the timings.
+        println!("smoke run: timings not judged against the target ({largest} workloads < {TARGET_MS:.0} ms, peak < {TARGET_MB:.0} MB); run without {QUICK_VAR} to judge them");
+        return ExitCode::SUCCESS;
+    }
     println!("target: {largest} workloads < {TARGET_MS:.0} ms, peak < {TARGET_MB:.0} MB");
     println!("(smaller sizes: the time budget scaled linearly, the same peak limit; informational only)");
     for m in &results {

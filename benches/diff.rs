@@ -101,10 +101,16 @@ fn main() -> ExitCode {
         peak_mb()
     );
     let ratio = took / matrix.max(1e-9);
-    println!(
-        "  diff / one side's matrix: {ratio:.2} (goal at most 2: {})",
-        if ratio <= 2.0 { "PASS" } else { "FAIL" }
-    );
+    if quick {
+        println!(
+            "  diff / one side's matrix: {ratio:.2} (smoke run: not judged against the goal of at most 2)"
+        );
+    } else {
+        println!(
+            "  diff / one side's matrix: {ratio:.2} (goal at most 2: {})",
+            if ratio <= 2.0 { "PASS" } else { "FAIL" }
+        );
+    }
     if added != 1 || removed != 1 || groups.len() != 2 {
         eprintln!("the diff should find one added and one removed port: {} groups", groups.len());
         return ExitCode::FAILURE;

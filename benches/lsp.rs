@@ -118,6 +118,13 @@ fn main() -> ExitCode {
             }
         }
     }
+    if quick {
+        println!(
+            "smoke run: {worst:.1} ms (median) at most, not judged against the {BUDGET_MS:.0} ms budget; \
+             run without NETPOL_BENCH_QUICK to judge it"
+        );
+        return ExitCode::SUCCESS;
+    }
     if worst >= BUDGET_MS {
         println!("FAIL: the server's work on a change takes {worst:.1} ms (median), the budget is {BUDGET_MS:.0} ms");
         return ExitCode::FAILURE;
