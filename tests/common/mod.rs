@@ -510,19 +510,32 @@ pub fn each_object(
     }
 }
 
-/// Cilium's own policy engine, `cilium-oracle` (see `../shared/oracles/cilium/README.md`):
-/// `$NETPOL_CILIUM_ORACLE`, else the build beside the repository. `None` (after saying SKIPPED
-/// with `what` the caller would have checked) where it is absent.
+/// Cilium's own policy engine, `cilium-oracle` (its source and build script:
+/// `tests/oracles/cilium/`): `$NETPOL_CILIUM_ORACLE`, else a build in that folder, else the build
+/// beside the repository. `None` (after saying SKIPPED with `what` the caller would have
+/// checked) where none is found; with `NETPOL_REQUIRE_CILIUM_ORACLE=1` that is a failure.
 pub fn cilium_oracle(what: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("NETPOL_CILIUM_ORACLE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/oracles/cilium/cilium-oracle"));
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!("SKIPPED: {} not found; set NETPOL_CILIUM_ORACLE to {what}", path.display());
-        None
+    let candidates: Vec<PathBuf> = match std::env::var_os("NETPOL_CILIUM_ORACLE") {
+        Some(p) => vec![PathBuf::from(p)],
+        None => vec![
+            root().join("tests/oracles/cilium/cilium-oracle"),
+            root().join("../shared/oracles/cilium/cilium-oracle"),
+        ],
+    };
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Some(found.clone());
     }
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    assert!(
+        std::env::var_os("NETPOL_REQUIRE_CILIUM_ORACLE").is_none_or(|v| v.is_empty() || v == "0"),
+        "NETPOL_REQUIRE_CILIUM_ORACLE is set, but cilium-oracle is not at {}",
+        looked.join(" or ")
+    );
+    eprintln!(
+        "SKIPPED: cilium-oracle not at {}; build it (tests/oracles/cilium/README.md) or set NETPOL_CILIUM_ORACLE to {what}",
+        looked.join(" or ")
+    );
+    None
 }
 
 /// Runs the oracle on `policies` over the pods of `topology` with more `args` (`-probes`…).
