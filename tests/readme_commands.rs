@@ -194,3 +194,23 @@ fn try_it_is_two_commands_and_the_first_screen_is_the_output() {
         text(&out.stdout)
     );
 }
+
+/// `netpol check examples/` reads the folder as one program, and the examples declare the same
+/// workloads: the duplicate's help says why, and how to check separate programs.
+#[test]
+fn a_duplicate_across_files_says_the_files_are_one_program() {
+    let out = common::netpol(&["check", "examples/"], &root());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(err.contains("make one program, so check separate programs one file at a time"), "{err}");
+    // Within one file, the plain help.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("a.netpol"),
+        "namespace a\nworkload w { app: w }\nworkload w { app: v }\n",
+    )
+    .expect("write");
+    let err = text(&common::netpol(&["check", "a.netpol"], dir.path()).stderr);
+    assert!(err.contains("help: rename one of them, or remove the second declaration\n"), "{err}");
+}

@@ -94,7 +94,13 @@ impl ResolveError {
                 "declared again here",
             )
             .with_label(*first, "first declared here")
-            .with_help("rename one of them, or remove the second declaration"),
+            .with_help(if first.file == span.file {
+                "rename one of them, or remove the second declaration"
+            } else {
+                // `netpol check examples/`: a directory's files are one program.
+                "rename one of them, or remove the second declaration; the files given (every .netpol \
+                 file of a directory) make one program, so check separate programs one file at a time"
+            }),
             WrongKind { name, kind, expected, span } => Diagnostic::error(
                 code,
                 format!("`{name}` is a {}, but {expected} is needed here", kind.noun()),
