@@ -368,3 +368,46 @@ fn matrix_prints_a_table_csv_and_json() {
     let out = netpol(&["matrix", "p.netpol"], dir.path());
     assert!(text(&out.stdout).starts_with("reachability (source)"), "{}", text(&out.stdout));
 }
+
+/// One convention for output formats: `--format` on every command; the older spellings
+/// (`matrix --as`, `verify --json`) are the same; `json` makes the diagnostics JSON too.
+#[test]
+fn format_is_the_one_spelling_and_the_old_ones_are_aliases() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "p.netpol",
+        &format!("{GOOD}workload unused {{ app: unused }}\nexpect web can reach db on tcp 5432\n"),
+    );
+    let run = |args: &[&str]| netpol(args, dir.path());
+    for (new, old) in [
+        (&["matrix", "p.netpol", "--format", "csv"][..], &["matrix", "p.netpol", "--as", "csv"][..]),
+        (&["matrix", "p.netpol", "--format", "json"], &["matrix", "p.netpol", "--as", "json"]),
+        (&["matrix", "p.netpol", "--format", "human"], &["matrix", "p.netpol", "--format", "table"]),
+        (&["verify", "p.netpol", "--format", "json"], &["verify", "p.netpol", "--json"]),
+    ] {
+        let (a, b) = (run(new), run(old));
+        assert_eq!(a.status.code(), Some(0), "{new:?}: {}", text(&a.stderr));
+        assert_eq!(
+            (text(&a.stdout), text(&a.stderr)),
+            (text(&b.stdout), text(&b.stderr)),
+            "{new:?} vs {old:?}"
+        );
+    }
+    // verify --format json: the report on stdout, the diagnostics (a warning here) as JSON.
+    let out = run(&["verify", "p.netpol", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report is JSON");
+    assert!(report["targets"].is_array(), "{report}");
+    let diags: serde_json::Value = serde_json::from_slice(&out.stderr).expect("diagnostics are JSON");
+    assert!(diags.to_string().contains("W0"), "{diags}");
+    // matrix --format json: likewise.
+    let out = run(&["matrix", "p.netpol", "--format", "json"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok());
+    assert!(serde_json::from_slice::<serde_json::Value>(&out.stderr).is_ok(), "{}", text(&out.stderr));
+    // Both spellings at once is a bad command line.
+    assert_eq!(run(&["verify", "p.netpol", "--json", "--format", "json"]).status.code(), Some(2));
+    assert_eq!(run(&["matrix", "p.netpol", "--format", "svg"]).status.code(), Some(2));
+    // check, compile and import keep theirs.
+    let out = run(&["check", "p.netpol", "--format", "json"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok(), "{}", text(&out.stdout));
+}

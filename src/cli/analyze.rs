@@ -279,6 +279,8 @@ pub fn why(c: &Compilation) -> Option<String> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum MatrixFormat {
+    /// For people (`human` is the same)
+    #[value(alias = "human")]
     Table,
     Csv,
     Json,

@@ -52,6 +52,8 @@ enum Command {
     Compile {
         #[command(flatten)]
         input: InputArgs,
+        #[command(flatten)]
+        format: DiagFormat,
         /// The policy dialect to emit; `all` needs -o and writes one folder per target
         #[arg(long, short, value_enum, default_value = "kubernetes")]
         target: TargetArg,
@@ -77,6 +79,8 @@ enum Command {
     Check {
         #[command(flatten)]
         input: InputArgs,
+        #[command(flatten)]
+        format: DiagFormat,
         /// Also check that this target (or `all` targets) can express every construct
         #[arg(long, short, value_enum)]
         target: Option<TargetArg>,
@@ -100,8 +104,12 @@ enum Command {
         versions: VersionArgs,
         #[command(flatten)]
         world: WorldArgs,
-        /// Print the report as JSON on stdout
-        #[arg(long)]
+        /// The report: for people (diagnostics on stderr), JSON (the report on stdout, the
+        /// diagnostics as JSON on stderr), GitHub annotations or SARIF (diagnostics, on stderr)
+        #[arg(long, value_enum, default_value = "human")]
+        format: Format,
+        /// The same as --format json (an older spelling)
+        #[arg(long, hide = true, conflicts_with = "format")]
         json: bool,
     },
     /// Is a connection allowed, and by which lines? e.g. `netpol why shop.netpol shop/web shop/db on tcp 5432`
@@ -144,9 +152,10 @@ enum Command {
         versions: VersionArgs,
         #[command(flatten)]
         world: WorldArgs,
-        /// A table for people, or every allowed pair as CSV or JSON
-        #[arg(long = "as", id = "as", value_enum, default_value = "table")]
-        layout: analyze::MatrixFormat,
+        /// A table for people, or every allowed pair as CSV or JSON (with JSON, diagnostics
+        /// are JSON too, on stderr); `--as` is an older spelling
+        #[arg(long, alias = "as", value_enum, default_value = "table")]
+        format: analyze::MatrixFormat,
     },
     /// Which connections a policy change adds or removes: `netpol diff OLD NEW`, or
     /// `netpol diff --git REV [PATH]` against the working tree; exit 0 same, 1 different
@@ -218,6 +227,8 @@ enum Command {
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]
+        format: DiagFormat,
+        #[command(flatten)]
         world: WorldArgs,
         /// Write the source to FILE.netpol (a new file), or one file per namespace under DIR;
         /// default: stdout
@@ -275,12 +286,23 @@ struct InputArgs {
     /// Fail (exit 1) on warnings too
     #[arg(long)]
     deny_warnings: bool,
-    /// How to print diagnostics
-    #[arg(long, value_enum, default_value = "human")]
+    /// How diagnostics are printed: each command's own `--format` sets it (the convention:
+    /// `--format` chooses the form of what a command reports; see `DiagFormat`)
+    #[arg(skip = Format::Human)]
     format: Format,
     /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorArg,
+}
+
+/// `--format` of the commands whose report is their diagnostics (`compile`, whose stdout is
+/// the YAML, prints them on stderr in this format).
+#[derive(Args)]
+struct DiagFormat {
+    /// How to print diagnostics: for people, JSON, GitHub annotations, or SARIF 2.1.0 for code
+    /// scanning
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
 }
 
 /// Policies and pods that netpol did not write (`verify`, `why`, `matrix`).
@@ -397,22 +419,30 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Compile { input, target, versions, output, dry_run, allow_empty } => {
+        Command::Compile { mut input, format, target, versions, output, dry_run, allow_empty } => {
+            input.format = format.format;
             let write = output::WriteOptions { dry_run, allow_empty };
             compile(&input, target, versions.versions(), output.as_deref(), write)
         }
-        Command::Check { input, target, versions, world } => match world_inputs(&input, &world) {
-            Ok(Some(w)) => world_check(&input, &w),
-            Ok(None) => {
-                check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
+        Command::Check { mut input, format, target, versions, world } => {
+            input.format = format.format;
+            match world_inputs(&input, &world) {
+                Ok(Some(w)) => world_check(&input, &w),
+                Ok(None) => {
+                    check(&input, target.map(TargetArg::targets).unwrap_or_default(), versions.versions())
+                }
+                Err(code) => code,
             }
-            Err(code) => code,
-        },
-        Command::Verify { input, target, versions, world, json } => match world_inputs(&input, &world) {
-            Ok(Some(w)) => world_verify(&input, &w, json),
-            Ok(None) => verify(&input, target.targets(), versions.versions(), json),
-            Err(code) => code,
-        },
+        }
+        Command::Verify { mut input, format, target, versions, world, json } => {
+            input.format = if json { Format::Json } else { format };
+            let json = input.format == Format::Json;
+            match world_inputs(&input, &world) {
+                Ok(Some(w)) => world_verify(&input, &w, json),
+                Ok(None) => verify(&input, target.targets(), versions.versions(), json),
+                Err(code) => code,
+            }
+        }
         Command::Why { path, from, to, ports, target, versions, world, set } => {
             let input = InputArgs {
                 paths: vec![path],
@@ -427,7 +457,10 @@ pub fn main() -> i32 {
                 Err(code) => code,
             }
         }
-        Command::Matrix { input, target, versions, world, layout: format } => {
+        Command::Matrix { mut input, target, versions, world, format } => {
+            if format == analyze::MatrixFormat::Json {
+                input.format = Format::Json;
+            }
             match world_inputs(&input, &world) {
                 Ok(Some(w)) => world_matrix(&input, &w, format),
                 Ok(None) => matrix(&input, target, versions.versions(), format),
@@ -457,7 +490,8 @@ pub fn main() -> i32 {
         Command::Explain { code } => explain(&code),
         Command::Completions { shell } => docs::completions(shell),
         Command::Man { command } => docs::man(command.as_deref()),
-        Command::Import { input, world, output, lossy, to } => {
+        Command::Import { mut input, format, world, output, lossy, to } => {
+            input.format = format.format;
             let (sources, manifests) = match input::expand_inputs(&input.paths) {
                 Ok(x) => x,
                 Err(code) => return code,
