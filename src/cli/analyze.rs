@@ -576,8 +576,8 @@ fn parts_by_answer(q: &Question, i: usize) -> String {
         Some((a.parse().ok()?, b.parse().ok()?))
     }
     // (answer, from, to) with ranges kept as addresses while they can still grow.
-    let mut runs: Vec<(Answer, String, Option<(IpAddr, IpAddr)>, String, Option<(IpAddr, IpAddr)>)> =
-        Vec::new();
+    type Range = Option<(IpAddr, IpAddr)>;
+    let mut runs: Vec<(Answer, String, Range, String, Range)> = Vec::new();
     for c in &q.connections {
         let Some(v) = c.verdicts.get(i) else { continue };
         let (fr, tr) = (range(&c.from), range(&c.to));
