@@ -104,7 +104,7 @@ pub fn compile_with_syntax(
         return finish(c);
     }
     let overrides = overrides(&options.overrides, &mut c.sources);
-    let resolved = resolve::resolve(&c.sources, &files, &overrides);
+    let resolved = resolve::resolve_with_questions(&c.sources, &files, &overrides, query_file);
     drop(files); // the IR owns everything later stages need; the syntax tree can go
     let mut resolved = match resolved {
         Ok(r) => r,

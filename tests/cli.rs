@@ -348,6 +348,150 @@ fn why_names_the_lines_on_both_sides_for_every_target() {
     assert!(text(&out.stderr).contains("<query>"), "{}", text(&out.stderr));
 }
 
+/// One namespace, a workload that talks to two of the four /16s at the ends of 10.0.0.0/8.
+const ADDRESSES: &str = "namespace shop\nworkload frontend { app: frontend }\nworkload cart { app: cart }\n\
+    workload payment { app: payment }\nfrontend -> cart on tcp 7070\n\
+    payment connects to 10.0.0.0/16 on tcp 443\npayment connects to 10.255.0.0/16 on tcp 443\n";
+
+#[test]
+fn why_resolves_bare_names_as_expect_lines_do() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "app.netpol", ADDRESSES);
+    let out = netpol(&["why", "app.netpol", "frontend", "cart", "on", "tcp", "7070"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("shop/frontend -> shop/cart on tcp 7070\n"), "{stdout}");
+    assert!(stdout.contains("  source: allowed\n"), "{stdout}");
+    // A name two namespaces declare is an error that lists both.
+    write(dir.path(), "two.netpol", &format!("{ADDRESSES}namespace blog\nworkload cart {{ app: cart }}\n"));
+    let out = netpol(&["why", "two.netpol", "frontend", "cart", "on", "tcp", "7070"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[E0101]: `cart` is a workload in 2 namespaces"), "{stderr}");
+    assert!(stderr.contains("help: name one with its namespace: `shop/cart`, `blog/cart`"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn why_answers_for_addresses_and_networks_in_both_directions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "app.netpol", ADDRESSES);
+    let why = |args: &[&str]| {
+        let mut all = vec!["why", "app.netpol"];
+        all.extend_from_slice(args);
+        let out = netpol(&all, dir.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    for to in ["8.8.8.8", "8.8.8.8/32"] {
+        let stdout = why(&["shop/payment", to, "on", "tcp", "443"]);
+        assert!(stdout.starts_with("shop/payment -> 8.8.8.8 on tcp 443\n"), "{stdout}");
+        for t in ["source", "kubernetes", "cilium", "calico"] {
+            assert!(stdout.contains(&format!("  {t}: not allowed\n")), "{t}: {stdout}");
+        }
+        assert!(stdout.contains("isolated by app.netpol:6: payment connects to 10.0.0.0/16"), "{stdout}");
+    }
+    // An address inside a network a rule names.
+    let stdout = why(&["shop/payment", "10.0.1.1", "on", "tcp", "443", "-t", "kubernetes"]);
+    assert!(stdout.contains("  source: allowed\n"), "{stdout}");
+    assert!(stdout.contains("allows tcp 443: app.netpol:6: payment connects to 10.0.0.0/16"), "{stdout}");
+    // The address as the source: nothing isolates payment's ingress.
+    let stdout = why(&["8.8.8.8", "shop/payment", "on", "tcp", "443", "-t", "kubernetes"]);
+    assert!(stdout.starts_with("8.8.8.8 -> shop/payment on tcp 443\n"), "{stdout}");
+    assert!(stdout.contains("  kubernetes: allowed\n"), "{stdout}");
+    // A network the rules cover only in part is never answered "allowed": the middle of
+    // 10.0.0.0/8, which no point at a named network's edge stands for, is not allowed.
+    let stdout = why(&["shop/payment", "10.0.0.0/8", "on", "tcp", "443"]);
+    assert!(!stdout.contains("5 connections\n  source: allowed\n"), "{stdout}");
+    assert!(stdout.contains("shop/payment -> 10.1.0.0 on tcp 443 (for 10.1.0.0-10.254.255.255)"), "{stdout}");
+    assert!(stdout.contains("shop/payment -> 10.0.0.0/8 on tcp 443: 5 connections\n"), "{stdout}");
+    for t in ["source", "kubernetes", "cilium", "calico"] {
+        let line = format!(
+            "  {t}: partly allowed: allowed for shop/payment -> 10.0.0.0-10.0.255.255, \
+             shop/payment -> 10.255.0.0-10.255.255.255; not allowed for shop/payment -> 10.1.0.0-10.254.255.255\n"
+        );
+        assert!(stdout.contains(&line), "{t}: {stdout}");
+    }
+    // A network wholly inside a rule's is allowed; the reverse direction too.
+    let stdout = why(&["shop/payment", "10.0.8.0/24", "on", "tcp", "443", "-t", "calico"]);
+    assert!(stdout.contains("  calico: allowed\n") && !stdout.contains("not allowed"), "{stdout}");
+    let stdout = why(&["10.0.0.0/8", "shop/cart", "on", "tcp", "7070", "-t", "calico"]);
+    assert!(stdout.contains("10.0.0.0/8 -> shop/cart on tcp 7070: "), "{stdout}");
+    assert!(stdout.contains("  calico: not allowed\n"), "{stdout}");
+}
+
+#[test]
+fn why_says_which_addresses_stand_for_world() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "app.netpol", ADDRESSES);
+    let out = netpol(&["why", "app.netpol", "shop/payment", "world", "-t", "kubernetes"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with(
+            "world: answered for 203.0.113.7 and 2001:db8:1::7, documentation addresses (RFC 5737, RFC 3849) \
+             outside the cluster and outside every network the policies name; ask about another address by writing it\n"
+        ),
+        "{stdout}"
+    );
+    write(dir.path(), "doc.netpol", &format!("{ADDRESSES}payment connects to 203.0.113.0/24\n"));
+    let out = netpol(&["why", "doc.netpol", "shop/payment", "world", "-t", "kubernetes"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("outside the cluster and inside 203.0.113.0/24 the policies name"), "{stdout}");
+}
+
+#[test]
+fn why_prints_json_and_exits_with_the_answer_when_asked() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "app.netpol", ADDRESSES);
+    let run = |args: &[&str]| {
+        let mut all = vec!["why", "app.netpol"];
+        all.extend_from_slice(args);
+        netpol(&all, dir.path())
+    };
+    let out = run(&["frontend", "cart", "on", "tcp", "7070", "--format", "json", "-t", "kubernetes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(r["answer"], "allowed");
+    let q = &r["questions"][0];
+    assert_eq!(
+        (q["from"].as_str(), q["to"].as_str(), q["ports"].as_str()),
+        (Some("frontend"), Some("cart"), Some("tcp 7070"))
+    );
+    assert_eq!(q["answers"][1]["semantics"], "kubernetes");
+    assert_eq!(q["answers"][1]["answer"], "allowed");
+    let c = &q["connections"][0];
+    assert_eq!(c["from"]["name"], "shop/frontend");
+    let rule = &c["verdicts"][0]["rules"][0];
+    assert_eq!((rule["file"].as_str(), rule["line"].as_u64()), (Some("app.netpol"), Some(5)));
+    assert_eq!((rule["direction"].as_str(), rule["action"].as_str()), (Some("egress"), Some("allows")));
+    assert_eq!(c["verdicts"][1]["rules"][0]["object"], "NetworkPolicy shop/frontend");
+    // The addresses each answer stands for.
+    let out = run(&["shop/payment", "10.0.0.0/8", "on", "tcp", "443", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(r["answer"], "partly");
+    let parts: Vec<&str> = r["questions"][0]["connections"]
+        .as_array()
+        .expect("connections")
+        .iter()
+        .filter_map(|c| c["to"]["addresses"].as_str())
+        .collect();
+    assert!(parts.contains(&"10.1.0.0-10.254.255.255"), "{parts:?}");
+    // Exit statuses, only when asked.
+    for (args, code) in [
+        (&["frontend", "cart", "on", "tcp", "7070"][..], 0),
+        (&["frontend", "payment", "on", "tcp", "7070"][..], 1),
+        (&["shop/payment", "10.0.0.0/8", "on", "tcp", "443"][..], 4),
+        (&["frontend", "cart", "on", "tcp", "7070", "and", "tcp", "80"][..], 4),
+        (&["frontend", "nothere"][..], 5),
+    ] {
+        let mut all = args.to_vec();
+        assert_eq!(run(&all).status.code(), Some(if code == 5 { 1 } else { 0 }), "{args:?}");
+        all.push("--exit-status");
+        assert_eq!(run(&all).status.code(), Some(code), "{args:?}");
+    }
+    assert_eq!(run(&["frontend", "cart", "--format", "yaml"]).status.code(), Some(2));
+}
+
 #[test]
 fn matrix_prints_a_table_csv_and_json() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -133,6 +133,35 @@ fn why_answers_about_inventory_pods_and_any_address() {
 }
 
 #[test]
+fn why_over_manifests_prints_json_and_exits_with_the_answer() {
+    let why = |args: &[&str]| {
+        let mut all = vec!["why", "kubernetes"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--inventory", "inventory.yaml"]);
+        cluster(&all)
+    };
+    let out = why(&["shop/web", "shop/db-0", "--format", "json", "--exit-status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json on stdout");
+    assert_eq!(r["answer"], "not-allowed");
+    let v = &r["questions"][0]["connections"][0]["verdicts"][0];
+    assert_eq!(v["semantics"], "kubernetes reading of the manifests");
+    let isolates = v["rules"].as_array().expect("rules").iter().find(|r| r["action"] == "isolates");
+    assert!(
+        isolates.is_some_and(|r| r["object"].as_str().is_some_and(|o| o.starts_with("NetworkPolicy shop/"))),
+        "{v}"
+    );
+    let out = why(&["shop/api", "shop/db-1", "on", "tcp", "5432", "--exit-status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = why(&["shop/api", "shop/db-1", "on", "tcp", "5432"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = why(&["shop/web", "shop/db-0"]);
+    assert_eq!(out.status.code(), Some(0), "without --exit-status the answer is no failure");
+    let out = why(&["shop/nothing", "shop/web", "--exit-status"]);
+    assert_eq!(out.status.code(), Some(2), "a bad command line stays 2");
+}
+
+#[test]
 fn stdin_lists_without_kinds_and_default_namespaces() {
     // A PodList as the API returns it: items without kind or apiVersion.
     let pods = r#"{"kind": "PodList", "apiVersion": "v1", "items": [

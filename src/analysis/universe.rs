@@ -39,6 +39,22 @@ pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 /// (RFC 3849).
 pub const WORLD_ADDRESSES: [&str; 2] = ["203.0.113.7", "2001:db8:1::7"];
 
+/// The address after `ip`, if there is one.
+pub fn next_address(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(a) => u32::from(a).checked_add(1).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(a) => u128::from(a).checked_add(1).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
+/// The address before `ip`, if there is one.
+pub fn previous_address(ip: IpAddr) -> Option<IpAddr> {
+    match ip {
+        IpAddr::V4(a) => u32::from(a).checked_sub(1).map(|n| IpAddr::V4(n.into())),
+        IpAddr::V6(a) => u128::from(a).checked_sub(1).map(|n| IpAddr::V6(n.into())),
+    }
+}
+
 /// How the cluster DNS pod is named where no inventory names it.
 pub const KUBE_DNS_POD: &str = "kube-dns";
 
@@ -213,6 +229,14 @@ impl Universe {
     }
 
     pub fn new(program: &Program) -> Universe {
+        Universe::with_questions(program, &[])
+    }
+
+    /// [`Universe::new`], with the networks of questions asked about the program (`netpol
+    /// why`) told apart too: their first and last address, and inside each, the first address
+    /// of every network the program names and the address after each one's last, so every part
+    /// of a question's network that the policies treat alike has a point of its own.
+    pub fn with_questions(program: &Program, questions: &[&CidrBlock]) -> Universe {
         let mut u = Universe::empty();
         let mut zone_of_ns = Vec::new();
         for (i, ns) in program.namespaces.iter().enumerate() {
@@ -293,6 +317,36 @@ impl Universe {
                 if let Peer::Cidr(c) = &peer.peer {
                     add_net(c);
                 }
+            }
+        }
+        if !questions.is_empty() {
+            // Every change of which networks hold an address: a network's first address, and
+            // the one after its last (the world addresses are networks of one address here).
+            let mut changes: BTreeSet<IpAddr> = BTreeSet::new();
+            let world = WORLD_ADDRESSES.iter().filter_map(|a| a.parse::<IpAddr>().ok());
+            let named = program
+                .rules
+                .iter()
+                .flat_map(|r| r.peers.iter())
+                .chain(program.expects.iter().flat_map(|e| [&e.from, &e.to]))
+                .filter_map(|p| match &p.peer {
+                    Peer::Cidr(c) => Some(c),
+                    _ => None,
+                })
+                .chain(questions.iter().copied())
+                .flat_map(|c| std::iter::once(&c.net).chain(c.except.iter()))
+                .map(|n| (n.network(), n.broadcast()))
+                .chain(world.map(|ip| (ip, ip)));
+            for (first, last) in named {
+                changes.insert(first);
+                if let Some(after) = next_address(last) {
+                    changes.insert(after);
+                }
+            }
+            for q in questions {
+                addresses.insert(q.net.network());
+                addresses.insert(q.net.broadcast());
+                addresses.extend(changes.iter().filter(|ip| q.net.contains(*ip)));
             }
         }
         u.zone_of_ns = zone_of_ns;

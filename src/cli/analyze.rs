@@ -7,14 +7,15 @@ use crate::analysis::ports::PortSet;
 use crate::analysis::reach::SourceSemantics;
 use crate::analysis::side::{Act, Cell, Origin, Side, Step};
 use crate::analysis::targets::{self, Reading};
-use crate::analysis::universe::{PointId, Universe};
+use crate::analysis::universe::{next_address, previous_address, PointId, Role, Universe};
 use crate::analysis::verify;
 use crate::backend::Target;
 use crate::driver::Compilation;
-use crate::ir::{Direction, Program};
+use crate::ir::{CidrBlock, Direction, Entity, Peer, Program};
 use crate::span::SourceMap;
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 /// The source's meaning and every compiled target's reading of its manifests.
 pub struct Analysis<'a> {
@@ -48,7 +49,7 @@ impl<'a> Analysis<'a> {
 }
 
 /// `file:line` of an origin, and the line's text for source lines.
-fn describe_origin(sources: &SourceMap, o: &Origin) -> String {
+pub(crate) fn describe_origin(sources: &SourceMap, o: &Origin) -> String {
     match o {
         Origin::Source(span) => {
             let line = sources.start_of(*span).line;
@@ -161,6 +162,216 @@ pub fn print_verify(r: &VerifyReport) -> String {
 
 // ---- why ----------------------------------------------------------------------------------
 
+/// How a question is answered under one semantics, for one connection or for all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    /// Certainly allowed on every port asked (on some port, when no port is asked), for every
+    /// connection the question stands for.
+    Allowed,
+    /// Certainly not allowed on any port asked, for any connection.
+    NotAllowed,
+    /// Certainly allowed for some of the ports or connections, certainly not for the others.
+    Partly,
+    /// It depends on facts the policy leaves open (whether a network holds a pod's address...).
+    Possibly,
+    /// The semantics asked do not give the same answer (only for [`WhyReport::answer`]).
+    Disagree,
+}
+
+impl Answer {
+    pub fn of_cell(cell: &Cell, ports: &PortSet) -> Answer {
+        let certain = cell.certain.intersect(ports);
+        let possible = cell.possible.intersect(ports);
+        let allowed = if ports.is_all() { !certain.is_empty() } else { ports.is_subset(&cell.certain) };
+        if allowed {
+            Answer::Allowed
+        } else if possible.is_empty() {
+            Answer::NotAllowed
+        } else if possible.is_subset(&certain) {
+            Answer::Partly
+        } else {
+            Answer::Possibly
+        }
+    }
+
+    /// The answer for several connections (or semantics) together.
+    pub fn all(answers: impl IntoIterator<Item = Answer>, disagree: bool) -> Answer {
+        let mut out: Option<Answer> = None;
+        for a in answers {
+            out = Some(match out {
+                None => a,
+                Some(o) if o == a => a,
+                Some(_) if disagree => return Answer::Disagree,
+                Some(o) if o == Answer::Possibly || a == Answer::Possibly => Answer::Possibly,
+                Some(_) => Answer::Partly,
+            });
+        }
+        out.unwrap_or(Answer::Possibly)
+    }
+
+    /// `--exit-status`: 0 allowed, 1 not allowed, [`EXIT_WHY_UNSETTLED`] otherwise.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Answer::Allowed => 0,
+            Answer::NotAllowed => 1,
+            _ => EXIT_WHY_UNSETTLED,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Allowed => "allowed",
+            Answer::NotAllowed => "not allowed",
+            Answer::Partly => "partly allowed",
+            Answer::Possibly => "possibly allowed",
+            Answer::Disagree => "the semantics disagree",
+        }
+    }
+}
+
+/// `why --exit-status`: possibly or partly allowed, or the semantics disagree.
+pub const EXIT_WHY_UNSETTLED: i32 = 4;
+/// `why --exit-status`: errors in the input (never 1, which means "not allowed" there).
+pub const EXIT_WHY_ERRORS: i32 = 5;
+
+/// `netpol why`'s answer (`--format json` prints it as is).
+#[derive(Serialize)]
+pub struct WhyReport {
+    /// Every semantics and every connection together.
+    pub answer: Answer,
+    pub questions: Vec<Question>,
+}
+
+/// One question: `from` → `to` on `ports`.
+#[derive(Serialize)]
+pub struct Question {
+    pub from: String,
+    pub to: String,
+    /// `None`: no port asked (the answer is then about some port).
+    pub ports: Option<String>,
+    /// Per semantics, over every connection the question stands for.
+    pub answers: Vec<SemanticsAnswer>,
+    /// What an end stood for where it is not what was written (`world`).
+    pub notes: Vec<String>,
+    pub connections: Vec<Connection>,
+}
+
+#[derive(Serialize)]
+pub struct SemanticsAnswer {
+    /// `source` or a target (`kubernetes`, `cilium`, `calico`), or the CNI the manifests are
+    /// read as.
+    pub semantics: String,
+    pub answer: Answer,
+}
+
+/// One connection between two points the question's ends stand for.
+#[derive(Serialize)]
+pub struct Connection {
+    pub from: End,
+    pub to: End,
+    pub verdicts: Vec<Verdict>,
+}
+
+#[derive(Serialize)]
+pub struct End {
+    /// The point: `ns/workload`, an address, `host`...
+    pub name: String,
+    /// For an address of a network asked about, the addresses it answers for (`first-last`).
+    pub addresses: Option<String>,
+}
+
+impl End {
+    fn label(&self) -> &str {
+        self.addresses.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Serialize)]
+pub struct Verdict {
+    pub semantics: String,
+    pub answer: Answer,
+    /// As the human form says it: `allowed`, `allowed on tcp 80`...
+    pub text: String,
+    pub certain: String,
+    pub possible: String,
+    /// The rules that decide it, on both sides.
+    pub rules: Vec<RuleRef>,
+    /// The human form's lines.
+    pub lines: Vec<String>,
+}
+
+/// A rule (or default) that decides one side of a connection.
+#[derive(Clone, Serialize)]
+pub struct RuleRef {
+    /// `egress` or `ingress`.
+    pub direction: &'static str,
+    /// The point whose side it is.
+    pub subject: String,
+    /// `allows`, `denies`, `passes`, `denies-end-of-tier`, `passes-end-of-tier`, `isolates`.
+    pub action: &'static str,
+    /// The ports it decides among those asked (empty for `isolates`).
+    pub ports: String,
+    /// Whether it applies only if the address matches (an open fact).
+    pub if_address_matches: bool,
+    /// For a source line: the file, line and text.
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub text: Option<String>,
+    /// For a manifest: the object (`NetworkPolicy shop/db`), the rule (`spec.ingress[0]`) and
+    /// the source line its annotations name, if any.
+    pub object: Option<String>,
+    pub rule: Option<String>,
+    pub from: Option<String>,
+}
+
+/// One line of an explanation, and the rule it names, if any.
+pub struct Line {
+    pub text: String,
+    pub rule: Option<RuleRef>,
+}
+
+/// `file:line` of an origin, and the line's text for source lines.
+fn rule_ref(
+    sources: &SourceMap,
+    o: &Origin,
+    direction: Direction,
+    subject: &str,
+    action: &'static str,
+    ports: String,
+    if_address_matches: bool,
+) -> RuleRef {
+    let mut r = RuleRef {
+        direction: direction.as_str(),
+        subject: subject.to_string(),
+        action,
+        ports,
+        if_address_matches,
+        file: None,
+        line: None,
+        text: None,
+        object: None,
+        rule: None,
+        from: None,
+    };
+    match o {
+        Origin::Source(span) => {
+            let line = sources.start_of(*span).line;
+            r.file = Some(sources.name(span.file).to_string());
+            r.line = Some(line);
+            r.text = Some(
+                sources.text(span.file).lines().nth(line.saturating_sub(1)).unwrap_or("").trim().to_string(),
+            );
+        }
+        Origin::Manifest { object, rule, source } => {
+            r.object = Some(object.clone());
+            r.rule = Some(rule.clone());
+            r.from = source.clone();
+        }
+    }
+    r
+}
+
 /// The lines that decide one connection under one semantics: each side's verdict and why.
 pub fn explain_connection(
     sources: &SourceMap,
@@ -170,13 +381,28 @@ pub fn explain_connection(
     d: PointId,
     ports: &PortSet,
 ) -> Vec<String> {
+    explain_connection_lines(sources, u, sem, s, d, ports).into_iter().map(|l| l.text).collect()
+}
+
+/// [`explain_connection`], with the rule each line names.
+pub fn explain_connection_lines(
+    sources: &SourceMap,
+    u: &Universe,
+    sem: &dyn Semantics,
+    s: PointId,
+    d: PointId,
+    ports: &PortSet,
+) -> Vec<Line> {
     let mut out = Vec::new();
     let host_to_pod = crate::analysis::matrix::node_to_its_pod(u, s, d);
     for (dir, subject, other) in [(Direction::Egress, s, d), (Direction::Ingress, d, s)] {
         let side = sem.side(subject, dir);
         let name = &u.point(subject).name;
         if dir == Direction::Ingress && host_to_pod {
-            out.push(format!("ingress of {name}: the node always reaches the pods on it"));
+            out.push(Line {
+                text: format!("ingress of {name}: the node always reaches the pods on it"),
+                rule: None,
+            });
             continue;
         }
         out.extend(explain_side(sources, u, &side, other, dir, name, ports));
@@ -192,43 +418,48 @@ fn explain_side(
     dir: Direction,
     name: &str,
     ports: &PortSet,
-) -> Vec<String> {
+) -> Vec<Line> {
     let which = dir.as_str();
     if side.is_open() {
-        return vec![format!("{which} of {name}: not isolated, no policy restricts it")];
+        return vec![Line {
+            text: format!("{which} of {name}: not isolated, no policy restricts it"),
+            rule: None,
+        }];
     }
     let cell = side.at(u, other);
     let verdict = verdict(&cell, ports);
-    let mut out = vec![format!("{which} of {name}: {verdict}")];
+    let mut out = vec![Line { text: format!("{which} of {name}: {verdict}"), rule: None }];
     for hit in side.explain(u, other) {
         if !hit.ports.meets(ports) {
             continue;
         }
-        let (what, origin) = match hit.step {
-            Step::Clause(c) => (
-                match c.act {
-                    Act::Allow => "allows",
-                    Act::Deny => "denies",
-                    Act::Pass => "passes to the next tier",
-                },
-                &c.origin,
-            ),
-            Step::EndOfTier { pass: true, origin } => ("passes to the next tier (end of tier)", origin),
-            Step::EndOfTier { pass: false, origin } => ("denies (end of tier)", origin),
+        let (what, action, origin) = match hit.step {
+            Step::Clause(c) => match c.act {
+                Act::Allow => ("allows", "allows", &c.origin),
+                Act::Deny => ("denies", "denies", &c.origin),
+                Act::Pass => ("passes to the next tier", "passes", &c.origin),
+            },
+            Step::EndOfTier { pass: true, origin } => {
+                ("passes to the next tier (end of tier)", "passes-end-of-tier", origin)
+            }
+            Step::EndOfTier { pass: false, origin } => ("denies (end of tier)", "denies-end-of-tier", origin),
         };
-        let maybe =
-            if hit.matched == crate::analysis::side::Match::Maybe { " (if the address matches)" } else { "" };
-        out.push(format!(
-            "  {what} {}{maybe}: {}",
-            hit.ports.intersect(ports),
-            describe_origin(sources, origin)
-        ));
+        let maybe_match = hit.matched == crate::analysis::side::Match::Maybe;
+        let maybe = if maybe_match { " (if the address matches)" } else { "" };
+        let on = hit.ports.intersect(ports);
+        out.push(Line {
+            text: format!("  {what} {on}{maybe}: {}", describe_origin(sources, origin)),
+            rule: Some(rule_ref(sources, origin, dir, name, action, on.to_string(), maybe_match)),
+        });
     }
     if !ports.is_subset(&cell.certain) {
         let rest =
             if out.len() == 1 { "and no rule allows it" } else { "and only the rules above allow anything" };
         for o in &side.isolation {
-            out.push(format!("  isolated by {}, {rest}", describe_origin(sources, o)));
+            out.push(Line {
+                text: format!("  isolated by {}, {rest}", describe_origin(sources, o)),
+                rule: Some(rule_ref(sources, o, dir, name, "isolates", String::new(), false)),
+            });
         }
     }
     out
@@ -248,31 +479,263 @@ pub(crate) fn verdict(cell: &Cell, ports: &PortSet) -> String {
     }
 }
 
-/// `netpol why`: for each query, per semantics, the verdict and the lines on both sides.
-pub fn why(c: &Compilation) -> Option<String> {
-    let program = c.program.as_ref()?;
-    let u = Universe::new(program);
-    let a = Analysis::new(program, &u, c);
+/// One connection under each of `semantics`.
+pub(crate) fn connection_report(
+    sources: &SourceMap,
+    u: &Universe,
+    semantics: &[(String, &dyn Semantics)],
+    (s, d): (PointId, PointId),
+    (from, to): (End, End),
+    ports: &PortSet,
+) -> Connection {
+    let verdicts = semantics
+        .iter()
+        .map(|(name, sem)| {
+            let cell = crate::analysis::matrix::connection(*sem, u, s, d);
+            let lines = explain_connection_lines(sources, u, *sem, s, d, ports);
+            Verdict {
+                semantics: name.clone(),
+                answer: Answer::of_cell(&cell, ports),
+                text: verdict(&cell, ports),
+                certain: ports_text(&cell.certain.intersect(ports)),
+                possible: ports_text(&cell.possible.intersect(ports)),
+                rules: lines.iter().filter_map(|l| l.rule.clone()).collect(),
+                lines: lines.into_iter().map(|l| l.text).collect(),
+            }
+        })
+        .collect();
+    Connection { from, to, verdicts }
+}
+
+/// The answers per semantics over a question's connections, and the report's answer.
+pub(crate) fn settle(q: &mut Question, semantics: &[String]) {
+    q.answers = semantics
+        .iter()
+        .enumerate()
+        .map(|(i, name)| SemanticsAnswer {
+            semantics: name.clone(),
+            answer: Answer::all(
+                q.connections.iter().filter_map(|c| c.verdicts.get(i)).map(|v| v.answer),
+                false,
+            ),
+        })
+        .collect();
+}
+
+pub(crate) fn report(questions: Vec<Question>) -> WhyReport {
+    let answer = Answer::all(questions.iter().flat_map(|q| q.answers.iter().map(|a| a.answer)), true);
+    WhyReport { answer, questions }
+}
+
+/// The human form: for each connection, per semantics, the verdict and the lines on both
+/// sides; for a question that stands for several connections, the answer over all of them.
+pub fn print_why(r: &WhyReport) -> String {
     let mut out = String::new();
-    for q in &c.queries {
-        let sources = u.points_of_peer(program, &q.from.peer);
-        let destinations = u.points_of_peer(program, &q.to.peer);
-        let ports = q.ports.as_ref().map_or_else(PortSet::all, PortSet::from_ports);
-        for &s in &sources {
-            for &d in &destinations {
-                let on = if ports.is_all() { String::new() } else { format!(" on {ports}") };
-                let _ = writeln!(out, "{} -> {}{on}", u.point(s).name, u.point(d).name);
-                for (name, sem) in a.semantics() {
-                    let cell = crate::analysis::matrix::connection(sem, &u, s, d);
-                    let _ = writeln!(out, "  {name}: {}", verdict(&cell, &ports));
-                    for line in explain_connection(&c.sources, &u, sem, s, d, &ports) {
-                        let _ = writeln!(out, "    {line}");
-                    }
+    for q in &r.questions {
+        for n in &q.notes {
+            let _ = writeln!(out, "{n}");
+        }
+        let on = q.ports.as_ref().map_or_else(String::new, |p| format!(" on {p}"));
+        for c in &q.connections {
+            let part = match (&c.from.addresses, &c.to.addresses) {
+                (None, None) => String::new(),
+                (a, b) => format!(
+                    " (for {})",
+                    a.iter().chain(b.iter()).map(String::as_str).collect::<Vec<_>>().join(" -> ")
+                ),
+            };
+            let _ = writeln!(out, "{} -> {}{on}{part}", c.from.name, c.to.name);
+            for v in &c.verdicts {
+                let _ = writeln!(out, "  {}: {}", v.semantics, v.text);
+                for line in &v.lines {
+                    let _ = writeln!(out, "    {line}");
                 }
             }
         }
+        let parts = q.connections.iter().any(|c| c.from.addresses.is_some() || c.to.addresses.is_some());
+        if q.connections.len() > 1 && (parts || !q.notes.is_empty()) {
+            let _ = writeln!(out, "{} -> {}{on}: {} connections", q.from, q.to, q.connections.len());
+            for (i, a) in q.answers.iter().enumerate() {
+                let _ = write!(out, "  {}: {}", a.semantics, a.answer.as_str());
+                if matches!(a.answer, Answer::Partly | Answer::Possibly) {
+                    let _ = write!(out, ": {}", parts_by_answer(q, i));
+                }
+                out.push('\n');
+            }
+        }
     }
-    Some(out)
+    out
+}
+
+/// Which connections of `q` get which answer under its `i`th semantics, contiguous address
+/// ranges to the same end taken together: `allowed for a -> 10.0.0.0-10.0.255.255; …`.
+fn parts_by_answer(q: &Question, i: usize) -> String {
+    fn range(e: &End) -> Option<(IpAddr, IpAddr)> {
+        let text = e.addresses.as_deref()?;
+        let (a, b) = text.split_once('-').unwrap_or((text, text));
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+    // (answer, from, to) with ranges kept as addresses while they can still grow.
+    type Range = Option<(IpAddr, IpAddr)>;
+    let mut runs: Vec<(Answer, String, Range, String, Range)> = Vec::new();
+    for c in &q.connections {
+        let Some(v) = c.verdicts.get(i) else { continue };
+        let (fr, tr) = (range(&c.from), range(&c.to));
+        let (fl, tl) = (c.from.label().to_string(), c.to.label().to_string());
+        if let Some(last) = runs.last_mut() {
+            // The runs `a` and `b` joined, where `b` begins right after `a`.
+            let join = |a: Option<(IpAddr, IpAddr)>, b: Option<(IpAddr, IpAddr)>| match (a, b) {
+                (Some((start, end)), Some((next, to))) if next_address(end) == Some(next) => {
+                    Some((start, to))
+                }
+                _ => None,
+            };
+            if last.0 == v.answer && fr.is_none() && last.2.is_none() && last.1 == fl {
+                if let Some(joined) = join(last.4, tr) {
+                    last.4 = Some(joined);
+                    continue;
+                }
+            }
+            if last.0 == v.answer && tr.is_none() && last.4.is_none() && last.3 == tl {
+                if let Some(joined) = join(last.2, fr) {
+                    last.2 = Some(joined);
+                    continue;
+                }
+            }
+        }
+        runs.push((v.answer, fl, fr, tl, tr));
+    }
+    let label = |l: &str, r: Option<(IpAddr, IpAddr)>| match r {
+        Some((a, b)) if a == b => a.to_string(),
+        Some((a, b)) => format!("{a}-{b}"),
+        None => l.to_string(),
+    };
+    let mut by: Vec<(Answer, Vec<String>)> = Vec::new();
+    for (answer, fl, fr, tl, tr) in runs {
+        let text = format!("{} -> {}", label(&fl, fr), label(&tl, tr));
+        match by.iter_mut().find(|(x, _)| *x == answer) {
+            Some((_, list)) => list.push(text),
+            None => by.push((answer, vec![text])),
+        }
+    }
+    by.iter()
+        .map(|(x, list)| format!("{} for {}", x.as_str(), list.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The points a question's end stands for, each with the addresses it answers for where the
+/// end is a network of more than one address.
+fn ends(program: &Program, u: &Universe, peer: &Peer) -> Vec<(PointId, Option<String>)> {
+    let points = u.points_of_peer(program, peer);
+    let Peer::Cidr(c) = peer else { return points.into_iter().map(|p| (p, None)).collect() };
+    if c.net.network() == c.net.broadcast() {
+        return points.into_iter().map(|p| (p, None)).collect();
+    }
+    // Each point answers for the addresses up to the next point: the universe has a point
+    // wherever the networks the policies name begin or end inside the question's network.
+    let all: Vec<(IpAddr, PointId)> = u.addresses_in(&c.net).collect();
+    points
+        .into_iter()
+        .map(|p| {
+            let i = all.iter().position(|(_, q)| *q == p);
+            let range = i.and_then(|i| {
+                let first = all[i].0;
+                let last = match all.get(i + 1) {
+                    Some((next, _)) => previous_address(*next)?,
+                    None => c.net.broadcast(),
+                };
+                Some(if first == last { first.to_string() } else { format!("{first}-{last}") })
+            });
+            (p, range)
+        })
+        .collect()
+}
+
+/// What `world` stood for: the world addresses, and whether a network the program names
+/// holds them.
+fn world_note(program: &Program, u: &Universe) -> String {
+    let world: Vec<IpAddr> =
+        u.ids().filter_map(|p| if let Role::World(ip) = u.point(p).role { Some(ip) } else { None }).collect();
+    let named: Vec<String> = program
+        .rules
+        .iter()
+        .flat_map(|r| r.peers.iter())
+        .filter_map(|p| match &p.peer {
+            Peer::Cidr(c) if world.iter().any(|ip| c.net.contains(ip)) => Some(c.net.to_string()),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let list: Vec<String> = world.iter().map(IpAddr::to_string).collect();
+    let where_ = if named.is_empty() {
+        "outside every network the policies name".to_string()
+    } else {
+        format!("inside {} the policies name", named.join(", "))
+    };
+    format!(
+        "world: answered for {}, documentation addresses (RFC 5737, RFC 3849) outside the cluster and {where_}; \
+         ask about another address by writing it",
+        list.join(" and ")
+    )
+}
+
+/// `netpol why`: for each query, per semantics, the verdict and the lines on both sides.
+pub fn why(c: &Compilation) -> Option<WhyReport> {
+    let program = c.program.as_ref()?;
+    let nets: Vec<&CidrBlock> = c
+        .queries
+        .iter()
+        .flat_map(|q| [&q.from.peer, &q.to.peer])
+        .filter_map(|p| match p {
+            Peer::Cidr(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let u = Universe::with_questions(program, &nets);
+    let a = Analysis::new(program, &u, c);
+    let semantics: Vec<(String, &dyn Semantics)> =
+        a.semantics().into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    let names: Vec<String> = semantics.iter().map(|(n, _)| n.clone()).collect();
+    let mut questions = Vec::new();
+    for q in &c.queries {
+        let text = |span: crate::span::Span| {
+            c.sources.text(span.file).get(span.range()).unwrap_or("").trim().to_string()
+        };
+        let ports = q.ports.as_ref().map_or_else(PortSet::all, PortSet::from_ports);
+        let notes = if [&q.from.peer, &q.to.peer].iter().any(|p| matches!(p, Peer::Entity(Entity::World))) {
+            vec![world_note(program, &u)]
+        } else {
+            Vec::new()
+        };
+        let mut question = Question {
+            from: text(q.from.span),
+            to: text(q.to.span),
+            ports: (!ports.is_all()).then(|| ports.to_string()),
+            answers: Vec::new(),
+            notes,
+            connections: Vec::new(),
+        };
+        let destinations = ends(program, &u, &q.to.peer);
+        for (s, sa) in ends(program, &u, &q.from.peer) {
+            for (d, da) in &destinations {
+                let from = End { name: u.point(s).name.clone(), addresses: sa.clone() };
+                let to = End { name: u.point(*d).name.clone(), addresses: da.clone() };
+                question.connections.push(connection_report(
+                    &c.sources,
+                    &u,
+                    &semantics,
+                    (s, *d),
+                    (from, to),
+                    &ports,
+                ));
+            }
+        }
+        settle(&mut question, &names);
+        questions.push(question);
+    }
+    Some(report(questions))
 }
 
 // ---- matrix -------------------------------------------------------------------------------

@@ -120,7 +120,9 @@ enum Command {
         /// A .netpol file or a directory of them; or policy manifests (.yaml, .yml, .json, `-`)
         #[arg(value_name = "PATH")]
         path: PathBuf,
-        /// The source: a workload (`ns/name`), `namespace NAME`, a network, or a built-in peer
+        /// The source: a workload (`ns/name`, or a name only one namespace declares), `namespace
+        /// NAME`, an address or a network (`8.8.8.8`, `10.0.0.0/8`), or a built-in peer (`world`
+        /// is answered for a documentation address outside the cluster, which is said)
         from: String,
         /// The destination, written the same way
         to: String,
@@ -137,6 +139,14 @@ enum Command {
         /// Set a parameter, overriding its default (repeatable)
         #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
         set: Vec<(String, String)>,
+        /// The form of the answer on stdout: `human`, or `json` (the verdict per target, the
+        /// deciding rules with file and line, the addresses each answer stands for)
+        #[arg(long, value_enum, default_value = "human")]
+        format: AnswerFormat,
+        /// Exit with the answer: 0 allowed, 1 not allowed, 4 possibly or partly allowed or the
+        /// targets disagree, 5 errors in the input (2 stays a bad command line)
+        #[arg(long)]
+        exit_status: bool,
     },
     /// The reachability matrix: which point may open a connection to which, on which ports
     ///
@@ -443,7 +453,7 @@ pub fn main() -> i32 {
                 Err(code) => code,
             }
         }
-        Command::Why { path, from, to, ports, target, versions, world, set } => {
+        Command::Why { path, from, to, ports, target, versions, world, set, format, exit_status } => {
             let input = InputArgs {
                 paths: vec![path],
                 set,
@@ -452,8 +462,12 @@ pub fn main() -> i32 {
                 color: ColorArg::Auto,
             };
             match world_inputs(&input, &world) {
-                Ok(Some(w)) => world_why(&input, &w, &from, &to, &ports),
-                Ok(None) => why(&input, &from, &to, &ports, target.targets(), versions.versions()),
+                Ok(Some(w)) => world_why(&input, &w, &from, &to, &ports, (format, exit_status)),
+                Ok(None) => {
+                    let answer = (format, exit_status);
+                    why(&input, &from, &to, &ports, target.targets(), versions.versions(), answer)
+                }
+                Err(code) if exit_status && code == EXIT_ERRORS => analyze::EXIT_WHY_ERRORS,
                 Err(code) => code,
             }
         }
@@ -626,7 +640,32 @@ fn world_verify(input: &InputArgs, w: &WorldPaths, json: bool) -> i32 {
     })
 }
 
-fn world_why(input: &InputArgs, w: &WorldPaths, from: &str, to: &str, ports: &[String]) -> i32 {
+/// `why`'s answer: its form on stdout, and whether the exit status says it.
+type AnswerArgs = (AnswerFormat, bool);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum AnswerFormat {
+    Human,
+    Json,
+}
+
+/// `why`'s answer printed as asked; the exit code.
+fn print_answer(r: &analyze::WhyReport, (format, exit_status): AnswerArgs) -> i32 {
+    let text = match format {
+        AnswerFormat::Human => analyze::print_why(r),
+        AnswerFormat::Json => format!("{}\n", serde_json::to_string_pretty(r).unwrap_or_default()),
+    };
+    print_out(&text, if exit_status { r.answer.exit_code() } else { EXIT_OK })
+}
+
+fn world_why(
+    input: &InputArgs,
+    w: &WorldPaths,
+    from: &str,
+    to: &str,
+    ports: &[String],
+    answer: AnswerArgs,
+) -> i32 {
     let ports = match world::parse_ports(ports) {
         Ok(p) => p,
         Err(e) => {
@@ -637,15 +676,33 @@ fn world_why(input: &InputArgs, w: &WorldPaths, from: &str, to: &str, ports: &[S
             return EXIT_USAGE;
         }
     };
-    with_world(input, w, false, &world::addresses(&[from, to]), |l, _, r, _| {
+    // The answer's code travels out of `with_world` apart from its own codes (1 there is an
+    // error in the input, 1 here may be "not allowed").
+    let mut answered = None;
+    let code = with_world(input, w, false, &world::addresses(&[from, to]), |l, _, r, _| {
         match world::why(&l.sources, r, from, to, &ports) {
-            Ok(text) => (text, EXIT_OK),
+            Ok(report) => {
+                let text = match answer.0 {
+                    AnswerFormat::Human => analyze::print_why(&report),
+                    AnswerFormat::Json => {
+                        format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
+                    }
+                };
+                answered = Some(report.answer.exit_code());
+                (text, EXIT_OK)
+            }
             Err(e) => {
                 say(format_args!("error: {e}"));
                 (String::new(), EXIT_USAGE)
             }
         }
-    })
+    });
+    match (answer.1, code, answered) {
+        (false, _, _) => code,
+        (true, EXIT_OK, Some(a)) => a,
+        (true, EXIT_ERRORS, _) => analyze::EXIT_WHY_ERRORS,
+        (true, _, _) => code,
+    }
 }
 
 /// Every diagnostic, sorted, in the format asked for: on stderr, or the machine formats on
@@ -726,7 +783,9 @@ fn why(
     ports: &[String],
     targets: Vec<Target>,
     versions: Versions,
+    answer: AnswerArgs,
 ) -> i32 {
+    let errors = if answer.1 { analyze::EXIT_WHY_ERRORS } else { EXIT_ERRORS };
     let words: Vec<&str> = ports.iter().map(String::as_str).collect();
     let ports = match words.split_first() {
         None => String::new(),
@@ -736,15 +795,16 @@ fn why(
     let query = format!("expect {from} can reach {to}{ports}");
     let c = match compile_for(input, targets, versions, vec![query]) {
         Ok(c) => c,
+        Err(code) if code == EXIT_ERRORS => return errors,
         Err(code) => return code,
     };
     if c.has_errors() {
         let _ = report(input, &c, true);
-        return EXIT_ERRORS;
+        return errors;
     }
     match analyze::why(&c) {
-        Some(text) => print_out(&text, EXIT_OK),
-        None => EXIT_ERRORS,
+        Some(r) => print_answer(&r, answer),
+        None => errors,
     }
 }
 

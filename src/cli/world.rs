@@ -3,10 +3,10 @@
 //! program. The library does the reading (`crate::world`); this module reads the files and
 //! prints.
 
-use super::analyze::{explain_connection, verdict, MatrixFormat};
+use super::analyze::{connection_report, report, settle, End, MatrixFormat, Question, WhyReport};
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
-use crate::analysis::matrix::{self, Rows, Semantics};
+use crate::analysis::matrix::{Rows, Semantics};
 use crate::analysis::ports::PortSet;
 use crate::analysis::reach::SourceSemantics;
 use crate::diagnostic::Diagnostic;
@@ -268,7 +268,7 @@ pub(crate) fn why(
     from: &str,
     to: &str,
     ports: &PortSet,
-) -> Result<String, String> {
+) -> Result<WhyReport, String> {
     let pop = r.population;
     let u = &pop.universe;
     let find = |name: &str| {
@@ -277,15 +277,19 @@ pub(crate) fn why(
         })
     };
     let (s, d) = (find(from)?, find(to)?);
-    let mut out = String::new();
-    let on = if ports.is_all() { String::new() } else { format!(" on {ports}") };
-    let _ = writeln!(out, "{from} -> {to}{on}");
-    let cell = matrix::connection(&*r.semantics, u, s, d);
-    let _ = writeln!(out, "  {}: {}", r.label, verdict(&cell, ports));
-    for line in explain_connection(sources, u, &*r.semantics, s, d, ports) {
-        let _ = writeln!(out, "    {line}");
-    }
-    Ok(out)
+    let semantics: [(String, &dyn Semantics); 1] = [(r.label.to_string(), &*r.semantics)];
+    let end = |name: &str| End { name: name.to_string(), addresses: None };
+    let connection = connection_report(sources, u, &semantics, (s, d), (end(from), end(to)), ports);
+    let mut question = Question {
+        from: from.to_string(),
+        to: to.to_string(),
+        ports: (!ports.is_all()).then(|| ports.to_string()),
+        answers: Vec::new(),
+        notes: Vec::new(),
+        connections: vec![connection],
+    };
+    settle(&mut question, &[r.label.to_string()]);
+    Ok(report(vec![question]))
 }
 
 // ---- verify -----------------------------------------------------------------------------

@@ -25,9 +25,12 @@ impl Kind {
     }
 }
 
+/// `Ambiguous`: a bare name in a question (`netpol why`) that names a workload in several
+/// namespaces, with the `ns/name`s it could be.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResolveError {
     Unknown { name: String, what: &'static str, suggestion: Option<String>, span: Span },
+    Ambiguous { name: String, candidates: Vec<String>, span: Span },
     Duplicate { name: String, kind: Kind, first: Span, span: Span },
     WrongKind { name: String, kind: Kind, expected: &'static str, span: Span },
     BadLabelKey { key: String, why: String, span: Span },
@@ -55,7 +58,7 @@ impl ResolveError {
     pub fn code(&self) -> &'static str {
         use ResolveError::*;
         match self {
-            Unknown { .. } => "E0101",
+            Unknown { .. } | Ambiguous { .. } => "E0101",
             Duplicate { .. } => "E0102",
             WrongKind { .. } | EdgeWithoutWorkload { .. } | BadExpectEndpoint { .. } => "E0103",
             BadLabelKey { .. } => "E0104",
@@ -86,6 +89,16 @@ impl ResolveError {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!("declare it, as in `workload {name} {{ app: {name} }}`")),
                 }
+            }
+            Ambiguous { name, candidates, span } => {
+                let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+                Diagnostic::error(
+                    code,
+                    format!("`{name}` is a workload in {} namespaces", candidates.len()),
+                    *span,
+                    "could be any of them",
+                )
+                .with_help(format!("name one with its namespace: {}", list.join(", ")))
             }
             Duplicate { name, kind, first, span } => Diagnostic::error(
                 code,

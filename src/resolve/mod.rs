@@ -41,7 +41,21 @@ pub fn resolve(
     files: &[(FileId, ast::File)],
     overrides: &[Override],
 ) -> Result<Resolved, Vec<ResolveError>> {
+    resolve_with_questions(sources, files, overrides, None)
+}
+
+/// [`resolve`], where the `expect` lines of file `questions` are questions asked from outside
+/// any namespace (`netpol why`): a bare name there means the workload of that name in whichever
+/// namespace declares one, resolved as an `expect` line in that namespace resolves it; a name
+/// several namespaces declare is an error that lists them.
+pub fn resolve_with_questions(
+    sources: &SourceMap,
+    files: &[(FileId, ast::File)],
+    overrides: &[Override],
+    questions: Option<FileId>,
+) -> Result<Resolved, Vec<ResolveError>> {
     let mut r = Resolver::new(sources);
+    r.questions = questions;
     for (_, f) in files {
         for item in &f.items {
             if let ast::Item::Param(p) = item {
@@ -101,6 +115,8 @@ pub(crate) struct Resolver<'a> {
     stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
     /// Unknown names reported so far (E0101): only the first [`SUGGESTIONS`] get a suggestion.
     unknown_names: usize,
+    /// The file of questions (`netpol why`), see [`resolve_with_questions`].
+    questions: Option<FileId>,
 }
 
 /// How many unknown names get a "did you mean": each suggestion compares the name with every
@@ -121,6 +137,7 @@ impl<'a> Resolver<'a> {
             namespace_set_ids: HashMap::new(),
             stmts: Vec::new(),
             unknown_names: 0,
+            questions: None,
         }
     }
 

@@ -156,11 +156,50 @@ impl Resolver<'_> {
     }
 
     fn expect(&mut self, e: &ast::Expect, ns: Option<NamespaceId>) {
-        let from = self.single_peer(&e.from, ns);
-        let to = self.single_peer(&e.to, ns);
+        let question = ns.is_none() && self.questions == Some(e.span.file);
+        let (from, to) = if question {
+            let from = self.question_namespace(&e.from).and_then(|ns| self.single_peer(&e.from, ns));
+            let to = self.question_namespace(&e.to).and_then(|ns| self.single_peer(&e.to, ns));
+            (from, to)
+        } else {
+            (self.single_peer(&e.from, ns), self.single_peer(&e.to, ns))
+        };
         let ports = e.ports.as_ref().map(|p| self.ports(Some(p)));
         if let (Some(from), Some(to)) = (from, to) {
             self.program.expects.push(ir::Expect { from, to, can: e.can, ports, origin: e.span });
+        }
+    }
+
+    /// The namespace a question's end is read in: for a bare workload name, the one namespace
+    /// that declares a workload of that name (none declares one: outside any namespace, as a
+    /// top-level `expect` reads it). `None`: the name is ambiguous, reported.
+    fn question_namespace(&mut self, p: &ast::Peer) -> Option<Option<NamespaceId>> {
+        let r = match p {
+            ast::Peer::Name(r) => r,
+            ast::Peer::In(w) => &w.workload,
+            _ => return Some(None),
+        };
+        if r.namespace.is_some() {
+            return Some(None);
+        }
+        let mut homes: Vec<NamespaceId> =
+            self.workload_ids.keys().filter(|(_, name)| *name == r.name.name).map(|(ns, _)| *ns).collect();
+        homes.sort();
+        match homes.as_slice() {
+            [] => Some(None),
+            [one] => Some(Some(*one)),
+            many => {
+                let candidates = many
+                    .iter()
+                    .map(|ns| format!("{}/{}", self.program.namespace(*ns).name, r.name.name))
+                    .collect();
+                self.errors.push(ResolveError::Ambiguous {
+                    name: r.name.name.clone(),
+                    candidates,
+                    span: r.span,
+                });
+                None
+            }
         }
     }
 
