@@ -145,7 +145,7 @@ fn scan(file: FileId, text: &str, allows: &mut Vec<Allow>, problems: &mut Vec<Di
         let own_line = line[..hash].trim().is_empty();
         let directive = Span::new(file, offset + hash, offset + line.len());
         match parse_directive(file, rest, rest_at) {
-            Err(d) => problems.push(d),
+            Err(d) => problems.push(*d),
             Ok((file_wide, codes)) => {
                 let scope = if file_wide {
                     Scope::File
@@ -219,10 +219,14 @@ fn next_statement(lines: &[(usize, &str)], from: usize) -> Option<(usize, usize)
 /// `allow W0203, W0204 -- reason` or `allow-file W0203`: whether it is file-wide, and each
 /// code with its span. `at` is the byte offset of `rest` in the file.
 #[allow(clippy::type_complexity)]
-fn parse_directive(file: FileId, rest: &str, at: usize) -> Result<(bool, Vec<(String, Span)>), Diagnostic> {
+fn parse_directive(
+    file: FileId,
+    rest: &str,
+    at: usize,
+) -> Result<(bool, Vec<(String, Span)>), Box<Diagnostic>> {
     let whole = Span::new(file, at, at + rest.len());
     let malformed = |message: String, span: Span, label: &str, help: String| {
-        Diagnostic::error("E0009", message, span, label).with_help(help)
+        Box::new(Diagnostic::error("E0009", message, span, label).with_help(help))
     };
     let body = rest.split_once(" --").map_or(rest, |(b, _)| b);
     let trimmed = body.trim_start();
