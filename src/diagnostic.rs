@@ -29,6 +29,10 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// How many more problems of the same kind this one stands for, not shown one by one (the
+    /// parser stops listing syntax errors after [`crate::syntax::MAX_SYNTAX_ERRORS`]). They
+    /// count in the totals: a file with 20,000 syntax errors has 20,000 errors.
+    pub not_shown: usize,
 }
 
 impl Diagnostic {
@@ -45,6 +49,7 @@ impl Diagnostic {
             primary: Label { span, message: label.into() },
             secondary: Vec::new(),
             help: None,
+            not_shown: 0,
         }
     }
 
@@ -73,6 +78,11 @@ impl Diagnostic {
 
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
         self.secondary.push(Label { span, message: message.into() });
+        self
+    }
+
+    pub fn with_not_shown(mut self, n: usize) -> Self {
+        self.not_shown = n;
         self
     }
 

@@ -25,8 +25,27 @@ pub const MAX_MANIFEST_BYTES: u64 = 2 << 30;
 
 /// The text of the source file at `path`, or why there is none (a short phrase that never
 /// quotes the file). Only a regular file of at most [`MAX_SOURCE_BYTES`] is read.
+///
+/// A UTF-8 byte-order mark at the start is taken off ([`without_bom`]).
 pub fn read_source(path: &Path) -> Result<String, String> {
+    read_limited(path, MAX_SOURCE_BYTES).map(without_bom)
+}
+
+/// The text of a source file as it is, byte-order mark included (for `netpol fmt`, which
+/// drops the mark and so must see it to know the file changes).
+pub fn read_source_as_is(path: &Path) -> Result<String, String> {
     read_limited(path, MAX_SOURCE_BYTES)
+}
+
+/// `text` without the UTF-8 byte-order mark some editors write at the start of a file. It is
+/// no character of the program: taken off where a source is read, columns count from the
+/// first real character, as the editor shows them. So `netpol fmt` drops it (the formatted
+/// file is plain UTF-8), deliberately.
+pub fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
 }
 
 /// The text of a manifest file: as [`read_source`], up to [`MAX_MANIFEST_BYTES`].
@@ -51,8 +70,9 @@ fn read_limited(path: &Path, max: u64) -> Result<String, String> {
 }
 
 /// Reads what the source reader reads of a stream (stdin): at most [`MAX_SOURCE_BYTES`], UTF-8.
+/// A leading byte-order mark is taken off, as [`read_source`] does.
 pub fn read_stream(input: impl Read) -> Result<String, String> {
-    read_stream_limited(input, MAX_SOURCE_BYTES)
+    read_stream_limited(input, MAX_SOURCE_BYTES).map(without_bom)
 }
 
 /// A stream of at most `max` bytes, UTF-8.

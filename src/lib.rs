@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod alloc;
+pub mod allow;
 pub mod analysis;
 pub mod backend;
 pub mod check;

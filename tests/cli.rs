@@ -554,4 +554,205 @@ fn format_is_the_one_spelling_and_the_old_ones_are_aliases() {
     // check, compile and import keep theirs.
     let out = run(&["check", "p.netpol", "--format", "json"]);
     assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok(), "{}", text(&out.stdout));
+
+#[test]
+fn a_byte_order_mark_is_read_over_and_columns_are_the_editors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", &format!("\u{feff}{GOOD}"));
+    let out = netpol(&["check", "p.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // An error on the first line: its column counts from the first real character.
+    write(dir.path(), "bad.netpol", "\u{feff}namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from fronted\nwebb accepts tcp 80 from web\n");
+    let out = netpol(&["check", "bad.netpol", "--format", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["diagnostics"][0]["line"], 3);
+    assert_eq!(report["diagnostics"][0]["column"], 25);
+    write(dir.path(), "first.netpol", "\u{feff}} shop\n");
+    let out = netpol(&["check", "first.netpol", "--format", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (report["diagnostics"][0]["line"].as_u64(), report["diagnostics"][0]["column"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // `fmt` drops the mark: `--check` says the file changes, and the file is written without.
+    write(dir.path(), "f.netpol", "\u{feff}namespace shop\n");
+    assert_eq!(netpol(&["fmt", "--check", "f.netpol"], dir.path()).status.code(), Some(1));
+    assert_eq!(netpol(&["fmt", "f.netpol"], dir.path()).status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(dir.path().join("f.netpol")).expect("read"), "namespace shop\n");
+    let out = common::netpol_with_stdin(&["fmt", "-"], dir.path(), "\u{feff}namespace shop\n");
+    assert_eq!(text(&out.stdout), "namespace shop\n");
+}
+
+#[test]
+fn warnings_are_allowed_warned_and_denied_by_code() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", WARN); // W0204 (unused) and W0206? no: `anywhere`
+    let out = netpol(&["check", "p.netpol", "--format", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<String> = report["diagnostics"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(!codes.is_empty());
+    let mut args = vec!["check", "p.netpol", "--deny-warnings"];
+    assert_eq!(netpol(&args, dir.path()).status.code(), Some(1));
+    for c in &codes {
+        args.extend(["--allow", c.as_str()]);
+    }
+    let out = netpol(&args, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // --warn keeps a code a warning under --deny-warnings.
+    let mut args = vec!["check", "p.netpol", "--deny-warnings"];
+    for c in &codes {
+        args.extend(["--warn", c.as_str()]);
+    }
+    let out = netpol(&args, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("warning["));
+    // --deny makes one an error.
+    let out = netpol(&["compile", "p.netpol", "--deny", "w0204"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[W0204]"), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    // Errors cannot be allowed; unknown codes and two levels for one code are refused.
+    for bad in [&["--allow", "E0101"][..], &["--deny", "W9999"], &["--allow", "W0204", "--deny", "W0204"]] {
+        let mut args = vec!["check", "p.netpol"];
+        args.extend(bad);
+        let out = netpol(&args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(text(&out.stderr).starts_with("error: "), "{}", text(&out.stderr));
+    }
+    write(dir.path(), "bad.netpol", BAD);
+    assert_eq!(netpol(&["check", "bad.netpol", "--allow", "E0101"], dir.path()).status.code(), Some(2));
+}
+
+#[test]
+fn inline_allows_cover_a_line_a_statement_or_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = "namespace shop\nworkload web { app: web }\nworkload unused { app: x }  # netpol: allow W0204 -- kept for later\nweb accepts tcp 80 from anywhere\n";
+    write(dir.path(), "p.netpol", src);
+    let out = netpol(&["check", "p.netpol", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let src = "namespace shop\nworkload web { app: web }\n# netpol: allow W0204\nworkload unused {\n  app: x\n}\nweb accepts tcp 80 from anywhere\n";
+    write(dir.path(), "p.netpol", src);
+    assert_eq!(netpol(&["check", "p.netpol", "--deny-warnings"], dir.path()).status.code(), Some(0));
+    // `fmt` leaves the comments where they are.
+    assert_eq!(netpol(&["fmt", "--check", "p.netpol"], dir.path()).status.code(), Some(0));
+    let src = "# netpol: allow-file W0204\nnamespace shop\nworkload web { app: web }\nworkload unused { app: x }\nweb accepts tcp 80 from anywhere\n";
+    write(dir.path(), "p.netpol", src);
+    assert_eq!(netpol(&["check", "p.netpol", "--deny-warnings"], dir.path()).status.code(), Some(0));
+    // An allow that matches nothing is a warning.
+    let src = "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from anywhere  # netpol: allow W0204\n";
+    write(dir.path(), "p.netpol", src);
+    let out = netpol(&["check", "p.netpol", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("warning[W0211]"), "{}", text(&out.stderr));
+}
+
+/// The section "Allowing a warning" of the README: its program, checked by its command line.
+#[test]
+fn the_readme_allow_example_passes_deny_warnings() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).expect("README");
+    let section = &readme[readme.find("### Allowing a warning").expect("section")..];
+    let section = &section[..section.find("\n## ").expect("section end")];
+    let block = |fence: &str| {
+        let start = section.find(fence).expect("block") + fence.len();
+        section[start..start + section[start..].find("```").expect("closed")].to_string()
+    };
+    let program = block("```netpol\n");
+    let command = block("```sh\n");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[0], "netpol");
+    let file = *words.last().expect("a file");
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), file, &program);
+    let out = netpol(&words[1..], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    // Every allow in it is needed: without the comments, or without the flag, it fails.
+    let bare: String = program
+        .lines()
+        .map(|l| l.split(" # netpol").next().unwrap_or(l))
+        .filter(|l| !l.starts_with("# netpol"))
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    write(dir.path(), file, &bare);
+    assert_eq!(netpol(&words[1..], dir.path()).status.code(), Some(1));
+    write(dir.path(), file, &program);
+    let without_flag: Vec<&str> =
+        words[1..].iter().copied().filter(|w| *w != "--allow" && *w != "W0204").collect();
+    assert_eq!(netpol(&without_flag, dir.path()).status.code(), Some(1));
+}
+
+#[test]
+fn many_diagnostics_of_one_code_are_summed_up_and_quiet_prints_errors_only() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut src = String::from("namespace shop\nworkload web { app: web }\n");
+    for i in 0..25 {
+        src.push_str(&format!("workload unused{i} {{ app: x{i} }}\n"));
+    }
+    src.push_str("web accepts tcp 80 from anywhere\n");
+    write(dir.path(), "p.netpol", &src);
+    let out = netpol(&["check", "p.netpol"], dir.path());
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("warning[W0204]").count(), 10, "{err}");
+    assert!(
+        err.contains("note: … and 15 more W0204 (unused declaration) not shown; --all shows every one"),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("netpol: 0 errors, 10 warnings shown, 15 more not shown"), "{err}");
+    let out = netpol(&["check", "p.netpol", "--all"], dir.path());
+    assert_eq!(text(&out.stderr).matches("warning[W0204]").count(), 25);
+    let out = netpol(&["check", "p.netpol", "--format", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["diagnostics"].as_array().map(Vec::len), Some(25));
+    // --quiet: errors only, same exit status.
+    let out = netpol(&["check", "p.netpol", "--quiet", "--deny-warnings"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "");
+    write(dir.path(), "bad.netpol", &format!("{}{}", src, "web accepts tcp 80 from nowhere\n"));
+    let out = netpol(&["check", "bad.netpol", "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0101]") && !err.contains("warning["), "{err}");
+}
+
+#[test]
+fn syntax_errors_past_the_cap_are_counted_in_the_summary() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut src = String::from("namespace shop\n");
+    for _ in 0..20_000 {
+        src.push_str("web acepts tcp 80 from api\n");
+    }
+    write(dir.path(), "p.netpol", &src);
+    let out = netpol(&["check", "p.netpol"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("19,980 more syntax errors not shown"), "{err}");
+    assert!(err.contains("note: … and 10 more E0001 (syntax error) not shown"), "{err}");
+    assert!(err.trim_end().ends_with("netpol: 10 errors shown, 19,990 more not shown, 0 warnings"), "{err}");
+    let out = netpol(&["check", "p.netpol", "--all"], dir.path());
+    let err = text(&out.stderr);
+    assert!(
+        err.trim_end().ends_with("netpol: 20 errors shown, 19,980 more not shown, 0 warnings"),
+        "{}",
+        &err[err.len().saturating_sub(300)..]
+    );
+    let out = netpol(&["check", "p.netpol", "--format", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["errors"], 20_000);
+}
+
+/// The seed examples allow their intended warnings in the source, so the README's CI recipe
+/// (`netpol check --deny-warnings`) passes on them.
+#[test]
+fn the_seed_examples_pass_deny_warnings() {
+    for example in ["examples/kyma-telemetry.netpol", "examples/event-streams.netpol"] {
+        let out = netpol(&["check", "--deny-warnings", example], &common::root());
+        assert_eq!(out.status.code(), Some(0), "{example}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "");
+    }
 }

@@ -309,3 +309,234 @@ fn the_readme_lists_every_code() {
         );
     }
 }
+
+/// Inputs that trigger diagnostics the page examples do not: the places a help line is
+/// written for.
+const BAD_INPUTS: &[&str] = &[
+    "namespace a\nworkload w { app: w }\nw accepts from monitoring/prometheus\n",
+    "namespace a\nworkload w { app: w }\nw accepts from prometheus\n",
+    "namespace a\nworkload w { app: w }\nw conects to w\n",
+    "namespace a\nworkload w { app: w }\nw accepts tpc 80 from w\n",
+    "namespace a\nworkload w { app: w }\nw accept from w\n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 fromm w\n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 from\n",
+    "namespace a\nworkload w { app: w }\nw connects w\n",
+    "namespace a\nworkload w { app: w\n",
+    "namespace a\nworkload w { app w }\n",
+    "namespace a\nworkload w\n",
+    "namespace a\ndefault deny sideways\n",
+    "namespace a\nworkload w { app: w }\nexpect w may reach w\n",
+    "namespace a\nif == { }\n",
+    "namespace a\n} \n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 from w,\n",
+    "namespace a\nworkload w { app: w }\nw -> w on\n",
+    "namespace a\nworkload w { app: w }\nw connects to w on tcp 80 udp\n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 from w  # netpol: allow W0204\n",
+    "namespace a\nworkload w { app: w }\n# netpol: allow E0101\nw accepts tcp 80 from x\n",
+    "namespace a\nworkload w { app: w }\n# netpol: allw W0204\nw accepts tcp 80 from w\n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 from w # netpol: allow\n",
+    "namespace a\nworkload w { app: w }\nw accepts tcp 80 from w\n# netpol: allow W0204\n",
+];
+
+/// Whether `snippet`, a piece of code from a help line, parses where such a piece goes: as
+/// statements, a port list, a port, a peer, a selector, a selector term, a condition, a value
+/// or a keyword of the language.
+fn parses_in_some_context(snippet: &str) -> bool {
+    let keywords = [
+        "import",
+        "param",
+        "namespace",
+        "namespaces",
+        "workload",
+        "group",
+        "if",
+        "else",
+        "accepts",
+        "connects",
+        "refuses",
+        "never",
+        "nothing",
+        "from",
+        "to",
+        "on",
+        "and",
+        "except",
+        "default",
+        "deny",
+        "ingress",
+        "egress",
+        "all",
+        "expect",
+        "can",
+        "cannot",
+        "reach",
+        "in",
+        "notin",
+        "exists",
+        "does-not-exist",
+        "true",
+        "false",
+        "tcp",
+        "udp",
+        "sctp",
+        "->",
+        ",",
+        "!",
+        "==",
+        "!=",
+        "{",
+        "}",
+        "(",
+        ")",
+        "=",
+    ];
+    if keywords.contains(&snippet) {
+        return true;
+    }
+    // `{ … }` stands for a block's statements.
+    let snippet = &snippet.replace("{ … }", "{ }");
+    let contexts = [
+        "{}\n",
+        "a accepts {} from b\n",
+        "a accepts tcp {} from b\n",
+        "a connects to {}\n",
+        "workload a {}\n",
+        "workload a {{ {} }}\n",
+        "if {} {{ }}\n",
+        "param p: t = {}\n",
+        "a {}\n",
+        "{} {{ }}\n",
+        "if a {{ }} {} b {{ }}\n",
+    ];
+    contexts.iter().any(|c| {
+        let text = c.replace("{{", "\u{1}").replace("}}", "\u{2}").replacen("{}", snippet, 1);
+        let text = text.replace('\u{1}', "{").replace('\u{2}', "}");
+        netpol::syntax::parse(netpol::span::FileId(0), &text).is_ok()
+    })
+}
+
+/// The pieces of code in a help line: the text between backticks, without what is plainly no
+/// netpol (command-line flags and commands, YAML paths, file names).
+fn code_in(help: &str) -> Vec<String> {
+    help.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| !s.starts_with("--") && !s.starts_with("netpol ") && !s.starts_with("kubectl "))
+        // A character (`-`, `/`), a bracket pair (`( … )`) or a YAML path (`ports[].name`).
+        .filter(|s| s.chars().any(char::is_alphanumeric) && !s.contains("[]"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_help_that_shows_code_shows_code_that_parses() {
+    let mut inputs: Vec<(String, netpol::driver::Compilation)> = Vec::new();
+    for (code, page) in netpol::explain::PAGES {
+        if page.contains("<!-- netpol-example: none -->") {
+            continue;
+        }
+        let (source, args) = first_example(page);
+        inputs.push((format!("the example of {code}"), diagnose(&source, &args)));
+    }
+    for src in BAD_INPUTS {
+        inputs.push((format!("{src:?}"), compile_str(src, &[], &[])));
+    }
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (what, c) in &inputs {
+        for d in &c.diagnostics {
+            for snippet in code_in(d.help.as_deref().unwrap_or("")) {
+                checked += 1;
+                if !parses_in_some_context(&snippet) {
+                    failures.push(format!("{} in {what}: `{snippet}` does not parse", d.code));
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} pieces of code in the helps");
+    assert!(failures.is_empty(), "helps whose code does not parse:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn misspelled_keywords_get_a_did_you_mean() {
+    for (src, word) in [
+        ("w conects to w\n", "connects"),
+        ("w accepts tpc 80 from w\n", "tcp"),
+        ("w accept from w\n", "accepts"),
+        ("w accepts tcp 80 fromm w\n", "from"),
+        ("w accepts fromm w\n", "from"),
+        ("defalt deny ingress\n", "default"),
+        ("default deny ingres\n", "ingress"),
+        ("expect w can rech w\n", "reach"),
+    ] {
+        let c = compile_str(&format!("namespace a\nworkload w {{ app: w }}\n{src}"), &[], &[]);
+        assert_eq!(codes(&c), ["E0001"], "{src}");
+        let help = c.diagnostics[0].help.as_deref().unwrap_or("");
+        assert!(help.starts_with(&format!("did you mean `{word}`?")), "{src}: {help}");
+    }
+    // A name that is no misspelled keyword gets none.
+    let c = compile_str("namespace a\nworkload w { app: w }\nw xyzzy to w\n", &[], &[]);
+    assert!(!c.diagnostics[0].help.as_deref().unwrap_or("").contains("did you mean"));
+}
+
+#[test]
+fn syntax_errors_get_a_help_that_fits_the_place() {
+    let help = |src: &str| {
+        let c = compile_str(&format!("namespace a\nworkload w {{ app: w }}\n{src}"), &[], &[]);
+        assert_eq!(codes(&c), ["E0001"], "{src}");
+        c.diagnostics[0].help.clone().unwrap_or_default()
+    };
+    assert!(help("w accepts 80 from w\n").contains("ports follow a protocol"));
+    assert!(help("w connects w\n").contains("after `to`"));
+    assert!(help("default deny sideways\n").contains("names a direction"));
+    assert!(help("workload v { app w }\n").contains("selector"));
+    assert!(help("w accepts from w,\n").contains("a peer is"));
+    assert!(help("} \n").contains("a line holds one statement"));
+    let helps: BTreeSet<String> = [
+        "w accepts 80 from w\n",
+        "w connects w\n",
+        "default deny sideways\n",
+        "workload v { app w }\n",
+        "} \n",
+    ]
+    .iter()
+    .map(|s| help(s))
+    .collect();
+    assert_eq!(helps.len(), 5, "each place has its own help: {helps:?}");
+}
+
+#[test]
+fn a_byte_order_mark_is_no_syntax_error_and_spans_stay_right() {
+    let text = "\u{feff}namespace a\nworkload w { app: w }\nw accepts tcp 80 from x\n";
+    let c = compile_str(text, &[], &[]);
+    assert_eq!(codes(&c), ["E0101"]);
+    // The span is the byte range of `x` in the text as given (the mark included).
+    let span = c.diagnostics[0].primary.span;
+    assert_eq!(&text[span.range()], "x");
+    // A syntax error on the first line, after the mark, points at the word itself.
+    let c = compile_str("\u{feff}} a\n", &[], &[]);
+    assert_eq!(codes(&c), ["E0001"]);
+    assert_eq!(c.diagnostics[0].primary.span.start, 3);
+    let c = compile_str("\u{feff}namspace a\n", &[], &[]);
+    assert_eq!(
+        c.diagnostics[0].help.as_deref().map(|h| h.starts_with("did you mean `namespace`?")),
+        Some(true)
+    );
+    assert!(netpol::fmt::format_source("\u{feff}namespace a\n").is_ok_and(|f| f == "namespace a\n"));
+}
+
+#[test]
+fn syntax_errors_past_the_cap_are_counted() {
+    let mut src = String::from("namespace a\nworkload w { app: w }\n");
+    for _ in 0..2000 {
+        src.push_str("w acepts tcp 80 from w\n");
+    }
+    let c = compile_str(&src, &[], &[]);
+    let listed = c.diagnostics.iter().filter(|d| d.not_shown == 0).count();
+    assert_eq!(listed, netpol::syntax::MAX_SYNTAX_ERRORS);
+    let rest: Vec<_> = c.diagnostics.iter().filter(|d| d.not_shown > 0).collect();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].not_shown, 1980);
+    assert_eq!(rest[0].message, "1,980 more syntax errors not shown");
+    assert!(rest[0].help.is_some());
+}

@@ -7,11 +7,15 @@
 //! changes, under a new temporary name next to it first and then renamed over it, so a reader
 //! never sees half a file. A symbolic link is formatted where it points: the file it names is
 //! replaced, with its permissions, and the link stays a link.
+//!
+//! A UTF-8 byte-order mark at the start of a file is dropped: the canonical layout is plain
+//! UTF-8, and the mark is no character of the program (see [`crate::fs::without_bom`]). A file
+//! that has one is therefore not in the layout, and `--check` says so.
 
 use super::input::expand_paths;
 use super::{color_choice, render, say, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK};
 use crate::diagnostic::Diagnostic;
-use crate::fs::{is_source_name, read_source, read_stream};
+use crate::fs::{is_source_name, read_source_as_is, read_stream_limited, MAX_SOURCE_BYTES};
 use crate::span::SourceMap;
 use codespan_reporting::term::termcolor::StandardStream;
 use std::io::Write;
@@ -53,7 +57,7 @@ fn exit_code(outcomes: &[Outcome], check: bool) -> i32 {
 }
 
 fn format_stdin(check: bool, color: ColorArg) -> Outcome {
-    let text = match read_stream(std::io::stdin().lock()) {
+    let text = match read_stream_limited(std::io::stdin().lock(), MAX_SOURCE_BYTES) {
         Ok(text) => text,
         Err(why) => {
             say(format_args!("error: cannot read stdin: {why}"));
@@ -86,7 +90,7 @@ fn format_stdin(check: bool, color: ColorArg) -> Outcome {
 
 fn format_path(path: &Path, check: bool, color: ColorArg) -> Outcome {
     let name = path.display().to_string();
-    let text = match read_source(path) {
+    let text = match read_source_as_is(path) {
         Ok(t) => t,
         Err(why) => {
             say(format_args!("error: cannot read `{name}`: {why}"));
@@ -126,7 +130,11 @@ fn stdout_result(written: std::io::Result<()>) -> Result<(), i32> {
 
 /// The formatted text, or `None` after printing why there is none. The diagnostics of a file
 /// that is not netpol `source` by name are not printed, since they quote it.
+///
+/// A byte-order mark at the start of `text` is left out of the result (and of the text the
+/// diagnostics quote, so their columns are the editor's).
 fn format_text(name: &str, text: &str, source: bool, color: ColorArg) -> Option<String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut sources = SourceMap::new();
     let file = sources.add(name, text);
     match crate::fmt::format_file(file, text) {
@@ -146,8 +154,7 @@ fn format_text(name: &str, text: &str, source: bool, color: ColorArg) -> Option<
 
 fn report(sources: &SourceMap, diagnostics: &[Diagnostic], color: ColorArg) {
     let mut err = StandardStream::stderr(color_choice(color));
-    let _ = render::human(&mut err, sources, diagnostics);
-    let _ = writeln!(err, "netpol: {}", render::summary(diagnostics));
+    let _ = render::human_report(&mut err, sources, diagnostics, Some(render::PER_CODE));
 }
 
 /// A unified diff from `before` to `after`, both labelled with the file's name.

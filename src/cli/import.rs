@@ -70,8 +70,7 @@ pub(crate) fn run(a: ImportArgs) -> i32 {
         say(format_args!("import refused: nothing written"));
         return EXIT_ERRORS;
     }
-    let warned = diagnostics.iter().any(|d| d.is_warning());
-    if a.input.deny_warnings && warned {
+    if a.input.warnings_deny(&diagnostics) {
         summaries();
         say(format_args!("import refused (--deny-warnings): nothing written"));
         return EXIT_ERRORS;

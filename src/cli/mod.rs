@@ -303,6 +303,102 @@ struct InputArgs {
     /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
     #[arg(long, value_enum, default_value = "auto")]
     color: ColorArg,
+    #[command(flatten)]
+    levels: LevelArgs,
+}
+
+/// What to do with the diagnostics of one code, and how many to print. In the source,
+/// `# netpol: allow CODE` allows a code on one line or statement ([`crate::allow`]).
+#[derive(Args, Clone, Default)]
+struct LevelArgs {
+    /// Do not report the warnings (or notes) of CODE, e.g. `--allow W0203` (repeatable)
+    #[arg(long = "allow", value_name = "CODE")]
+    allow: Vec<String>,
+    /// Keep the warnings of CODE warnings, even with --deny-warnings (repeatable)
+    #[arg(long = "warn", value_name = "CODE")]
+    warn: Vec<String>,
+    /// Make the warnings of CODE errors: exit 1 when there is one (repeatable)
+    #[arg(long = "deny", value_name = "CODE")]
+    deny: Vec<String>,
+    /// Print errors only; the exit status is the same as without
+    #[arg(long)]
+    quiet: bool,
+    /// Print every diagnostic: without it, the human format shows the first 10 of each code
+    /// and counts the rest
+    #[arg(long)]
+    all: bool,
+}
+
+impl LevelArgs {
+    /// The codes given, upper-cased, or why they cannot be used: an unknown code, an error's
+    /// code, or one code given two levels.
+    fn validate(&self) -> Result<(), String> {
+        let mut levels: std::collections::BTreeMap<String, &str> = Default::default();
+        for (flag, codes) in [("--allow", &self.allow), ("--warn", &self.warn), ("--deny", &self.deny)] {
+            for code in codes {
+                let upper = code.trim().to_ascii_uppercase();
+                if crate::explain::page(&upper).is_none() {
+                    return Err(format!(
+                        "`{flag} {code}`: no diagnostic has the code `{code}`\n\
+                         help: codes look like W0203; `netpol explain CODE` prints a code's page"
+                    ));
+                }
+                if upper.starts_with('E') {
+                    return Err(format!(
+                        "`{flag} {code}`: {upper} is an error, and errors cannot be allowed, warned or \
+                         denied\nhelp: --allow, --warn and --deny take the codes of warnings (W…) and notes (N…)"
+                    ));
+                }
+                if let Some(other) = levels.insert(upper.clone(), flag).filter(|f| *f != flag) {
+                    return Err(format!(
+                        "{upper} is given to both {other} and {flag}\nhelp: give each code one level"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn has(codes: &[String], code: &str) -> bool {
+        codes.iter().any(|c| c.trim().eq_ignore_ascii_case(code))
+    }
+
+    /// Takes away the allowed codes and makes the denied ones errors.
+    fn apply(&self, diags: &mut Vec<crate::diagnostic::Diagnostic>) {
+        if self.allow.is_empty() && self.deny.is_empty() {
+            return;
+        }
+        diags.retain(|d| d.is_error() || !Self::has(&self.allow, d.code));
+        for d in diags.iter_mut().filter(|d| !d.is_error() && Self::has(&self.deny, d.code)) {
+            d.severity = crate::diagnostic::Severity::Error;
+            let why = format!("an error by `--deny {}`", d.code);
+            d.help = Some(match d.help.take() {
+                Some(h) => format!("{h} ({why})"),
+                None => why,
+            });
+        }
+    }
+}
+
+impl InputArgs {
+    /// Whether the diagnostics fail the run: an error, or with --deny-warnings a warning whose
+    /// code is not kept a warning by --warn.
+    fn fails(&self, diags: &[crate::diagnostic::Diagnostic]) -> bool {
+        diags.iter().any(|d| d.is_error()) || self.warnings_deny(diags)
+    }
+
+    /// Whether --deny-warnings fails the run on these diagnostics' warnings.
+    fn warnings_deny(&self, diags: &[crate::diagnostic::Diagnostic]) -> bool {
+        self.deny_warnings
+            && diags.iter().any(|d| d.is_warning() && !LevelArgs::has(&self.levels.warn, d.code))
+    }
+
+    /// A compile of `paths`, with the --allow and --deny levels applied.
+    fn compile(&self, paths: &[String], options: &Options) -> Compilation {
+        let mut c = driver::compile(paths, &FsLoader, options);
+        self.levels.apply(&mut c.diagnostics);
+        c
+    }
 }
 
 /// `--format` of the commands whose report is their diagnostics (`compile`, whose stdout is
@@ -428,6 +524,10 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    if let Some(Err(e)) = cli.command.input().map(|i| i.levels.validate()) {
+        say(format_args!("error: {e}"));
+        return EXIT_USAGE;
+    }
     match cli.command {
         Command::Compile { mut input, format, target, versions, output, dry_run, allow_empty } => {
             input.format = format.format;
@@ -460,6 +560,7 @@ pub fn main() -> i32 {
                 deny_warnings: false,
                 format: Format::Human,
                 color: ColorArg::Auto,
+                levels: LevelArgs::default(),
             };
             match world_inputs(&input, &world) {
                 Ok(Some(w)) => world_why(&input, &w, &from, &to, &ports, (format, exit_status)),
@@ -482,7 +583,14 @@ pub fn main() -> i32 {
             }
         }
         Command::Graph { paths, set, format, target, versions, color } => {
-            let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
+            let input = InputArgs {
+                paths,
+                set,
+                deny_warnings: false,
+                format: Format::Human,
+                color,
+                levels: LevelArgs::default(),
+            };
             graph_command(&input, target, versions.versions(), format)
         }
         Command::Diff { paths, git, old, new, target, world, set, format, color } => {
@@ -530,6 +638,20 @@ pub fn main() -> i32 {
             })
         }
         Command::Lsp => crate::lsp::run(),
+    }
+}
+
+impl Command {
+    /// The diagnostic arguments of a command that has them.
+    fn input(&self) -> Option<&InputArgs> {
+        match self {
+            Command::Compile { input, .. }
+            | Command::Check { input, .. }
+            | Command::Verify { input, .. }
+            | Command::Matrix { input, .. }
+            | Command::Import { input, .. } => Some(input),
+            _ => None,
+        }
     }
 }
 
@@ -606,8 +728,7 @@ fn with_world(
     let (text, code) = f(&mut l, program.as_ref(), &r, &mut more);
     l.diagnostics.extend(more);
     report_all(input, &l.sources, &mut l.diagnostics, machine_on_stdout);
-    let d = &l.diagnostics;
-    if d.iter().any(|d| d.is_error()) || (input.deny_warnings && d.iter().any(|d| d.is_warning())) {
+    if input.fails(&l.diagnostics) {
         let _ = print_out(&text, EXIT_ERRORS);
         return EXIT_ERRORS;
     }
@@ -705,38 +826,59 @@ fn world_why(
     }
 }
 
-/// Every diagnostic, sorted, in the format asked for: on stderr, or the machine formats on
-/// stdout for `check` (whose only output they are).
+/// Every diagnostic, sorted, in the format asked for, after --allow and --deny: on stderr, or
+/// the machine formats on stdout for `check` (whose only output they are).
 fn report_all(
     input: &InputArgs,
     sources: &crate::span::SourceMap,
-    d: &mut [crate::diagnostic::Diagnostic],
+    d: &mut Vec<crate::diagnostic::Diagnostic>,
     machine_on_stdout: bool,
 ) {
+    input.levels.apply(d);
     crate::diagnostic::sort(d);
+    let _ = print_diagnostics(input, sources, d, machine_on_stdout);
+}
+
+/// Prints diagnostics in the format asked for: the machine formats on stdout when
+/// `machine_on_stdout`, else on stderr; the human format on stderr, at most
+/// [`render::PER_CODE`] of each code unless --all. With --quiet, errors only. Fails only when
+/// stdout does.
+fn print_diagnostics(
+    input: &InputArgs,
+    sources: &crate::span::SourceMap,
+    d: &[crate::diagnostic::Diagnostic],
+    machine_on_stdout: bool,
+) -> std::io::Result<()> {
+    let errors_only: Vec<_>;
+    let d = if input.levels.quiet {
+        errors_only = d.iter().filter(|d| d.is_error()).cloned().collect();
+        &errors_only[..]
+    } else {
+        d
+    };
     let machine = match input.format {
+        Format::Human => None,
         Format::Json => Some(render::json(sources, d)),
         Format::Github => Some(render::github(sources, d)),
         Format::Sarif => Some(sarif::sarif(sources, d)),
-        Format::Human => None,
     };
-    match machine {
-        Some(text) if machine_on_stdout => {
-            let _ = write_stdout(text.as_bytes());
+    if let Some(text) = machine {
+        if machine_on_stdout {
+            return write_stdout(text.as_bytes());
         }
-        Some(text) => {
-            let _ = std::io::stderr().write_all(text.as_bytes());
-        }
-        None => {
-            if d.is_empty() {
-                return;
-            }
-            let mut err = BufferedStandardStream::stderr(color_choice(input.color));
-            let _ = render::human(&mut err, sources, d);
-            let _ = writeln!(err, "netpol: {}", render::summary(d));
-            let _ = err.flush();
-        }
+        let _ = std::io::stderr().write_all(text.as_bytes());
+        return Ok(());
     }
+    if d.is_empty() {
+        return Ok(());
+    }
+    // Buffered: the renderer writes each diagnostic in many small pieces, and thousands of
+    // warnings written one piece per system call took longer than the compile.
+    let mut err = BufferedStandardStream::stderr(color_choice(input.color));
+    let per_code = (!input.levels.all).then_some(render::PER_CODE);
+    let _ = render::human_report(&mut err, sources, d, per_code);
+    let _ = err.flush();
+    Ok(())
 }
 
 /// Compiles for `targets`; reports diagnostics (all of them, or only when there are errors).
@@ -755,7 +897,7 @@ fn compile_for(
         keep_read_back: true,
         ..Options::default()
     };
-    Ok(driver::compile(&paths, &FsLoader, &options))
+    Ok(input.compile(&paths, &options))
 }
 
 fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
@@ -764,7 +906,7 @@ fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: boo
         Err(code) => return code,
     };
     let _ = report(input, &c, true);
-    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+    if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
     let Some(r) = analyze::verify(&c) else { return EXIT_ERRORS };
@@ -820,7 +962,7 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         Err(code) => return code,
     };
     let _ = report(input, &c, true);
-    if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
+    if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
     match analyze::matrix(&c, name, format) {
@@ -880,9 +1022,9 @@ fn compile(
     };
     let options =
         Options { overrides: input.set.clone(), targets: target.targets(), versions, ..Options::default() };
-    let c = driver::compile(&paths, &FsLoader, &options);
+    let c = input.compile(&paths, &options);
     let _ = report(input, &c, true);
-    let failed = c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty());
+    let failed = input.fails(&c.diagnostics);
     if failed {
         return EXIT_ERRORS;
     }
@@ -958,12 +1100,8 @@ fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
         Err(code) => return code,
     };
     let options = Options { overrides: input.set.clone(), targets, versions, ..Options::default() };
-    let c = driver::compile(&paths, &FsLoader, &options);
-    let code = if c.has_errors() || (input.deny_warnings && !c.diagnostics.is_empty()) {
-        EXIT_ERRORS
-    } else {
-        EXIT_OK
-    };
+    let c = input.compile(&paths, &options);
+    let code = if input.fails(&c.diagnostics) { EXIT_ERRORS } else { EXIT_OK };
     match report(input, &c, false) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             say(format_args!("error: cannot write to stdout: {e}"));
@@ -987,30 +1125,7 @@ fn explain(code: &str) -> i32 {
 /// Prints diagnostics: machine formats on stdout for `check` (its only output), everything
 /// else on stderr, so `compile`'s stdout stays pure YAML. Fails only when stdout does.
 fn report(input: &InputArgs, c: &Compilation, stdout_is_yaml: bool) -> std::io::Result<()> {
-    let d = &c.diagnostics;
-    let machine = match input.format {
-        Format::Human => None,
-        Format::Json => Some(render::json(&c.sources, d)),
-        Format::Github => Some(render::github(&c.sources, d)),
-        Format::Sarif => Some(sarif::sarif(&c.sources, d)),
-    };
-    if let Some(text) = machine {
-        if stdout_is_yaml {
-            let _ = std::io::stderr().write_all(text.as_bytes());
-            return Ok(());
-        }
-        return write_stdout(text.as_bytes());
-    }
-    if d.is_empty() {
-        return Ok(());
-    }
-    // Buffered: the renderer writes each diagnostic in many small pieces, and thousands of
-    // warnings written one piece per system call took longer than the compile.
-    let mut err = BufferedStandardStream::stderr(color_choice(input.color));
-    let _ = render::human(&mut err, &c.sources, d);
-    let _ = writeln!(err, "netpol: {}", render::summary(d));
-    let _ = err.flush();
-    Ok(())
+    print_diagnostics(input, &c.sources, &c.diagnostics, !stdout_is_yaml)
 }
 
 /// Writes all of `bytes` on stdout and flushes.

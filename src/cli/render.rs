@@ -144,15 +144,74 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// Errors and warnings (notes are neither).
+/// How many diagnostics of one code the human format shows before it sums the rest up in one
+/// line (`--all` shows every one; the machine formats always list every one).
+pub const PER_CODE: usize = 10;
+
+/// The human format with at most `per_code` diagnostics of each code (`None`: all of them),
+/// one line for each code with more, and the summary line. A diagnostic that stands for
+/// others ([`Diagnostic::not_shown`]) is always shown.
+pub fn human_report(
+    out: &mut dyn WriteColor,
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+    per_code: Option<usize>,
+) -> std::io::Result<()> {
+    use std::collections::BTreeMap;
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut shown = Vec::new();
+    for d in diags {
+        let n = seen.entry(d.code).or_default();
+        *n += 1;
+        if d.not_shown > 0 || per_code.is_none_or(|max| *n <= max) {
+            shown.push(d.clone());
+        }
+    }
+    human(out, sources, &shown)?;
+    for (code, n) in seen {
+        let hidden = n - shown.iter().filter(|d| d.code == code).count();
+        if hidden > 0 {
+            let what = crate::explain::summary(code).map(|s| format!(" ({s})")).unwrap_or_default();
+            writeln!(
+                out,
+                "note: … and {} more {code}{what} not shown; --all shows every one",
+                crate::syntax::thousands(hidden)
+            )?;
+        }
+    }
+    writeln!(out, "netpol: {}", summary_of(diags, &shown))
+}
+
+/// How many problems `d` stands for: itself, or the ones it counts without showing them.
+fn weight(d: &Diagnostic) -> usize {
+    d.not_shown.max(1)
+}
+
+/// Errors and warnings (notes are neither), counting those a diagnostic stands for.
 pub fn counts(diags: &[Diagnostic]) -> (usize, usize) {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    (errors, diags.iter().filter(|d| d.is_warning()).count())
+    let errors = diags.iter().filter(|d| d.is_error()).map(weight).sum();
+    (errors, diags.iter().filter(|d| d.is_warning()).map(weight).sum())
 }
 
 /// `2 errors, 1 warning`.
 pub fn summary(diags: &[Diagnostic]) -> String {
+    summary_of(diags, diags)
+}
+
+/// The summary of `diags` of which `shown` were printed one by one: `2 errors, 1 warning`, or
+/// `20 errors shown, 19,980 more not shown, 0 warnings`.
+fn summary_of(diags: &[Diagnostic], shown: &[Diagnostic]) -> String {
     let (e, w) = counts(diags);
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(e, "error"), plural(w, "warning"))
+    let one_by_one = |f: fn(&Diagnostic) -> bool| shown.iter().filter(|d| f(d) && d.not_shown == 0).count();
+    let (se, sw) = (one_by_one(Diagnostic::is_error), one_by_one(Diagnostic::is_warning));
+    let phrase = |total: usize, shown: usize, word: &str| {
+        let plural =
+            |n: usize| format!("{} {word}{}", crate::syntax::thousands(n), if n == 1 { "" } else { "s" });
+        if shown >= total {
+            plural(total)
+        } else {
+            format!("{} shown, {} more not shown", plural(shown), crate::syntax::thousands(total - shown))
+        }
+    };
+    format!("{}, {}", phrase(e, se, "error"), phrase(w, sw, "warning"))
 }

@@ -87,7 +87,7 @@ impl ResolveError {
                 let d = Diagnostic::error(code, format!("unknown {what} `{name}`"), *span, "not declared");
                 match suggestion {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help(format!("declare it, as in `workload {name} {{ app: {name} }}`")),
+                    None => d.with_help(declare_help(name)),
                 }
             }
             Ambiguous { name, candidates, span } => {
@@ -177,7 +177,10 @@ impl ResolveError {
             )
             .with_help("use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"),
             BadCondition { message, span } => Diagnostic::error(code, message.clone(), *span, "in this condition")
-                .with_help("test a `bool` parameter (`if name`), or compare a parameter with a value of its type"),
+                .with_help(
+                    "test a `bool` parameter (`if istio { … }`), or compare a parameter with a value of its type \
+                     (`if env == prod { … }`)",
+                ),
             ExceptOutside { except, net, span, net_span } => Diagnostic::error(
                 code,
                 format!("`{except}` is not inside `{net}`"),
@@ -196,7 +199,7 @@ impl ResolveError {
             .with_help("an `except` must name a smaller part of the network; to allow nothing here, remove the peer"),
             BadDnsName { name, span } => {
                 Diagnostic::error(code, format!("invalid DNS name `{name}`"), *span, "not a DNS name or pattern")
-                    .with_help("write a name such as `api.example.com` or a pattern such as `*.example.com`")
+                    .with_help("write a name such as `\"api.example.com\"` or a pattern such as `\"*.example.com\"`")
             }
             NoValue { name, span } => {
                 Diagnostic::error(code, format!("parameter `{name}` has no value"), *span, "no default")
@@ -223,7 +226,10 @@ impl ResolveError {
             }
             NoNamespace { what, span } => {
                 Diagnostic::error(code, format!("{what} outside any namespace"), *span, "no namespace for this")
-                    .with_help("add `namespace NAME` above it, or wrap it in `namespace NAME { … }`")
+                    .with_help(
+                        "add a `namespace` line above it, as in `namespace shop`, or put it in a block, as in \
+                         `namespace shop { workload web { app: web } }`",
+                    )
             }
             DnsNotDestination { name, span } => Diagnostic::error(
                 code,
@@ -231,7 +237,9 @@ impl ResolveError {
                 *span,
                 "used as a source or subject",
             )
-            .with_help("DNS names select egress destinations: `W connects to \"name\" on …`"),
+            .with_help(
+                "DNS names select egress destinations, as in `web connects to \"api.example.com\" on tcp 443`",
+            ),
         }
     }
 }
@@ -243,5 +251,16 @@ fn type_help(ty: &str) -> &'static str {
         "int" => "write a whole number",
         "port" => "write a port number from 1 to 65535",
         _ => "write a string",
+    }
+}
+
+/// How to declare an unknown workload `name`: in its namespace when it names one
+/// (`monitoring/prometheus`), as a line that parses as written.
+fn declare_help(name: &str) -> String {
+    match name.split_once('/') {
+        Some((ns, short)) => format!(
+            "declare it in namespace `{ns}`, as in `namespace {ns} {{ workload {short} {{ app: {short} }} }}`"
+        ),
+        None => format!("declare it, as in `workload {name} {{ app: {name} }}`"),
     }
 }

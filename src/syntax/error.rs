@@ -11,6 +11,16 @@ pub enum SyntaxError {
     Unexpected {
         found: String,
         expected: Vec<&'static str>,
+        /// The keyword the misspelled word at the spot most likely is.
+        suggestion: Option<&'static str>,
+        /// What the grammar wanted there, in words, with examples: the help line.
+        help: &'static str,
+        span: Span,
+    },
+    /// The syntax errors past [`super::MAX_SYNTAX_ERRORS`]: counted, not listed.
+    NotShown {
+        shown: usize,
+        more: usize,
         span: Span,
     },
     BadPort {
@@ -54,7 +64,7 @@ pub enum SyntaxError {
 impl SyntaxError {
     pub fn code(&self) -> &'static str {
         match self {
-            SyntaxError::Unexpected { .. } => "E0001",
+            SyntaxError::Unexpected { .. } | SyntaxError::NotShown { .. } => "E0001",
             SyntaxError::BadPort { .. } => "E0002",
             SyntaxError::BadRange { .. } => "E0003",
             SyntaxError::BadCidr { .. } | SyntaxError::MappedIpv4 { .. } => "E0004",
@@ -67,6 +77,7 @@ impl SyntaxError {
     pub fn span(&self) -> Span {
         match self {
             SyntaxError::Unexpected { span, .. }
+            | SyntaxError::NotShown { span, .. }
             | SyntaxError::BadPort { span, .. }
             | SyntaxError::BadRange { span, .. }
             | SyntaxError::BadCidr { span, .. }
@@ -81,13 +92,29 @@ impl SyntaxError {
         let code = self.code();
         let span = self.span();
         match self {
-            SyntaxError::Unexpected { found, expected, .. } => Diagnostic::error(
+            SyntaxError::Unexpected { found, expected, suggestion, help, .. } => {
+                let d = Diagnostic::error(
+                    code,
+                    format!("unexpected {found}"),
+                    span,
+                    format!("expected {}", or_list(expected)),
+                );
+                match suggestion {
+                    Some(word) => d.with_help(format!("did you mean `{word}`? {help}")),
+                    None => d.with_help(*help),
+                }
+            }
+            SyntaxError::NotShown { shown, more, .. } => Diagnostic::error(
                 code,
-                format!("unexpected {found}"),
+                format!("{} more syntax errors not shown", thousands(*more)),
                 span,
-                format!("expected {}", or_list(expected)),
+                "the first error not shown",
             )
-            .with_help("each statement takes one line; continue a list on the next line after a `,`"),
+            .with_help(format!(
+                "netpol lists the first {shown} syntax errors of a file and counts the statements \
+                 after them that do not parse; fix these and run it again"
+            ))
+            .with_not_shown(*more),
             SyntaxError::BadPort { text, .. } => {
                 Diagnostic::error(code, format!("invalid port `{text}`"), span, "not a port number")
                     .with_help("ports are numbers from 1 to 65535")
@@ -143,9 +170,184 @@ impl SyntaxError {
             pest::error::ErrorVariant::ParsingError { positives, .. } => describe(positives),
             pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
         };
+        let positives: &[Rule] = match &err.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => positives,
+            pest::error::ErrorVariant::CustomError { .. } => &[],
+        };
         let (found, len) = token_at(text, at);
-        SyntaxError::Unexpected { found, expected, span: Span::new(file, at, at + len) }
+        let word = text.get(at..at + len).unwrap_or("");
+        SyntaxError::Unexpected {
+            found,
+            expected,
+            suggestion: suggest_keyword(word, positives)
+                .or_else(|| suggest_lead(&text[..at.min(text.len())], positives)),
+            help: help_for(positives, &text[..at.min(text.len())], word.is_empty()),
+            span: Span::new(file, at, at + len),
+        }
     }
+}
+
+/// `19980` as `19,980`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The keyword (or protocol, or built-in peer) the grammar expected at the spot that `word`
+/// most likely misspells: `conects` → `connects`, `tpc` → `tcp`, `fromm` → `from`.
+fn suggest_keyword(word: &str, expected: &[Rule]) -> Option<&'static str> {
+    if word.is_empty() || !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return None;
+    }
+    let word = word.to_ascii_lowercase();
+    expected
+        .iter()
+        .flat_map(|r| keywords(*r).iter().copied())
+        .filter(|k| *k != word)
+        .map(|k| (strsim::damerau_levenshtein(&word, k), k))
+        // One edit in a short word, two in a longer one: `to` is not a misspelling of `on`.
+        .filter(|(d, k)| *d <= if k.len() <= 4 { 1 } else { 2 } && *d < word.len())
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, k)| k)
+}
+
+/// When the grammar read the first word of a line as a workload's name and then found no rule
+/// after it (`defalt deny ingress`), the statement keyword that word most likely misspells.
+fn suggest_lead(before: &str, expected: &[Rule]) -> Option<&'static str> {
+    if !expected.iter().any(|r| matches!(r, Rule::accepts | Rule::connects | Rule::kw_accepts | Rule::arrow))
+    {
+        return None;
+    }
+    let line = before.rsplit('\n').next().unwrap_or("").trim_start_matches('\u{feff}').trim();
+    if line.is_empty() || line.contains(char::is_whitespace) {
+        return None;
+    }
+    let statements = [
+        Rule::kw_import,
+        Rule::kw_param,
+        Rule::kw_namespace,
+        Rule::kw_namespaces,
+        Rule::kw_workload,
+        Rule::kw_group,
+        Rule::kw_if,
+        Rule::kw_default,
+        Rule::kw_expect,
+    ];
+    suggest_keyword(line, &statements)
+}
+
+/// The words a rule stands for at the start of what it matches.
+fn keywords(r: Rule) -> &'static [&'static str] {
+    match r {
+        Rule::import | Rule::kw_import => &["import"],
+        Rule::param_decl | Rule::kw_param => &["param"],
+        Rule::namespace_stmt | Rule::namespace_block | Rule::kw_namespace | Rule::namespace_peer => {
+            &["namespace"]
+        }
+        Rule::namespaces_decl | Rule::kw_namespaces => &["namespaces"],
+        Rule::workload_decl | Rule::kw_workload => &["workload"],
+        Rule::group_decl | Rule::kw_group => &["group"],
+        Rule::if_block | Rule::kw_if => &["if"],
+        Rule::kw_else => &["else"],
+        Rule::default_deny | Rule::kw_default => &["default"],
+        Rule::expect_stmt | Rule::kw_expect => &["expect"],
+        Rule::accepts | Rule::kw_accepts => &["accepts"],
+        Rule::connects | Rule::kw_connects => &["connects"],
+        Rule::refuses | Rule::kw_refuses => &["refuses"],
+        Rule::never_connects | Rule::kw_never => &["never"],
+        Rule::kw_nothing => &["nothing"],
+        Rule::kw_from => &["from"],
+        Rule::kw_to => &["to"],
+        Rule::kw_on => &["on"],
+        Rule::kw_and => &["and"],
+        Rule::kw_except => &["except"],
+        Rule::kw_deny => &["deny"],
+        Rule::direction => &["ingress", "egress", "all"],
+        Rule::kw_ingress => &["ingress"],
+        Rule::kw_egress => &["egress"],
+        Rule::verdict => &["can", "cannot"],
+        Rule::kw_can => &["can"],
+        Rule::kw_cannot => &["cannot"],
+        Rule::kw_reach => &["reach"],
+        Rule::kw_in => &["in"],
+        Rule::kw_notin => &["notin"],
+        Rule::kw_exists => &["exists"],
+        Rule::kw_does_not_exist => &["does-not-exist"],
+        Rule::kw_true | Rule::kw_false => &["true", "false"],
+        Rule::port_spec | Rule::proto_ports | Rule::protocol => &["tcp", "udp", "sctp"],
+        Rule::builtin => &["anywhere", "anything", "world", "cluster", "host", "kube-apiserver", "kube-dns"],
+        _ => &[],
+    }
+}
+
+/// The help line of a syntax error: what the grammar wanted at the spot, in words, with
+/// examples that parse where they are meant to go. `before` is the text before the spot;
+/// `at_line_end` says the spot is the end of a line or of the file.
+fn help_for(expected: &[Rule], before: &str, at_line_end: bool) -> &'static str {
+    let has = |rules: &[Rule]| expected.iter().any(|r| rules.contains(r));
+    // Where a statement may start, the grammar also expects a peer (an edge starts with one).
+    let line_start = has(&[Rule::workload_decl, Rule::kw_workload, Rule::default_deny, Rule::expect_stmt])
+        || before.rsplit('\n').next().is_none_or(|l| l.trim().is_empty())
+            && !has(&[Rule::peer_list, Rule::peer]);
+    if has(&[Rule::protocol, Rule::port_spec, Rule::proto_ports]) && !line_start {
+        return "ports follow a protocol, as in `tcp 80`, `udp 53`, `tcp 8000-8100`, `tcp 80, 443` or \
+                `tcp 80 and udp 53`";
+    }
+    if has(&[Rule::accepts, Rule::connects, Rule::refuses, Rule::never_connects, Rule::kw_accepts])
+        && !line_start
+    {
+        return "a rule names its workload, then `accepts`, `connects`, `refuses` or `never`, as in \
+                `web accepts tcp 80 from api` or `web connects to db on tcp 5432`";
+    }
+    if has(&[Rule::kw_from]) {
+        return "`accepts` and `refuses` take their peers after `from`, as in `web accepts tcp 80 from api`";
+    }
+    if has(&[Rule::kw_to]) {
+        return "`connects` takes its peers after `to`, as in `web connects to db on tcp 5432`";
+    }
+    if has(&[Rule::direction, Rule::kw_ingress, Rule::kw_egress, Rule::kw_all]) {
+        return "a default deny names a direction, as in `default deny ingress`, `default deny egress` or \
+                `default deny all`";
+    }
+    if has(&[Rule::verdict, Rule::kw_can, Rule::kw_cannot, Rule::kw_reach]) {
+        return "an expectation reads `expect api can reach web on tcp 80` or `expect api cannot reach db`";
+    }
+    if has(&[
+        Rule::sel_eq,
+        Rule::sel_in,
+        Rule::label_key,
+        Rule::label_value,
+        Rule::bare_value,
+        Rule::kw_notin,
+        Rule::kw_exists,
+        Rule::kw_does_not_exist,
+    ]) {
+        return "a selector lists label terms between braces, as in `{ app: web }`, \
+                `{ app: web, tier in (front, back) }` or `{ !canary }`";
+    }
+    if has(&[Rule::peer_list, Rule::peer, Rule::ref_name, Rule::builtin, Rule::cidr_peer]) && !line_start {
+        return "a peer is a workload (`web`, `shop/web`), `namespace shop`, a network (`10.0.0.0/8`), \
+                a DNS name (`\"api.example.com\"`) or a built-in peer (`world`, `cluster`, `kube-dns`)";
+    }
+    if has(&[Rule::condition, Rule::negation, Rule::compare]) {
+        return "a condition tests a parameter, as in `istio`, `!istio` or `env == prod`";
+    }
+    if has(&[Rule::selector]) {
+        return "a declaration names its pods by a selector, as in `workload web { app: web }`";
+    }
+    if at_line_end && !line_start {
+        return "each statement takes one line; continue a list on the next line after a `,`";
+    }
+    "a line holds one statement: a declaration (`workload web { app: web }`), a rule \
+     (`web accepts tcp 80 from api`), an edge (`api -> web on tcp 80`), `default deny ingress`, \
+     or `expect api can reach web`"
 }
 
 /// What stands at byte `at`, for "unexpected …", and its length in bytes.

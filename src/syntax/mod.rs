@@ -5,8 +5,8 @@ pub mod ast;
 mod error;
 mod parser;
 
-pub use error::SyntaxError;
-pub use parser::{parse, MAX_NESTING};
+pub use error::{thousands, SyntaxError};
+pub use parser::{parse, MAX_NESTING, MAX_SYNTAX_ERRORS};
 
 /// The pest parser and its rules, for the formatter (which lays out the parse tree itself).
 pub(crate) use parser::{NetpolParser, Rule};

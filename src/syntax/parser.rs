@@ -186,14 +186,50 @@ fn parse_whole(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
                 let err = SyntaxError::from_pest(file, source, e);
                 let at = err.span().start as usize;
                 errors.push(err);
-                // Blank the offending line and try again; stop after a handful of errors.
+                // Blank the offending line and try again, up to MAX_SYNTAX_ERRORS errors; past
+                // them, the rest is only counted.
                 match blank_line(source, at) {
-                    Some(next) if errors.len() < 20 => patched = Some(next),
-                    _ => return Err(errors),
+                    Some(next) if errors.len() < MAX_SYNTAX_ERRORS => patched = Some(next),
+                    Some(next) => {
+                        if let Some(more) = count_more(file, &next, at) {
+                            errors.push(more);
+                        }
+                        return Err(errors);
+                    }
+                    None => return Err(errors),
                 }
             }
         }
     }
+}
+
+/// How many syntax errors one file lists; past them, the parser counts the rest without
+/// listing them ([`SyntaxError::NotShown`]).
+pub const MAX_SYNTAX_ERRORS: usize = 20;
+
+/// The statements after byte `at` of `text` (past the line of the last error listed) that do
+/// not parse, counted one each, as [`SyntaxError::NotShown`] at the first of them. Each is
+/// parsed on its own, so counting costs one pass over the text, not one parse per error.
+fn count_more(file: FileId, text: &str, at: usize) -> Option<SyntaxError> {
+    let mut first = None;
+    let mut count = 0;
+    for piece in split_points(text, 1) {
+        if piece.end <= at || text[piece.clone()].trim().is_empty() {
+            continue;
+        }
+        if NetpolParser::parse(Rule::file, &text[piece.clone()]).is_err() {
+            count += 1;
+            first.get_or_insert(piece);
+        }
+    }
+    let first = first?;
+    let start = first.start + (first.len() - text[first.clone()].trim_start().len());
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    Some(SyntaxError::NotShown {
+        shown: MAX_SYNTAX_ERRORS,
+        more: count,
+        span: Span::new(file, start, end.max(start)),
+    })
 }
 
 /// `text` with the line holding byte `at` replaced by spaces (same length, so spans hold),

@@ -135,6 +135,7 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
         deny_warnings: false,
         format: Format::Human,
         color: a.color,
+        levels: Default::default(),
     };
     let mut man = SourceMap::new();
     let mut diags: Vec<Diagnostic> = Vec::new();
