@@ -243,12 +243,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
     },
-    /// Run the language server on stdin and stdout (diagnostics, hover, definitions,
-    /// references, completion, symbols), for editors
+    /// Run the language server on stdin and stdout (diagnostics, hover, completion, quick
+    /// fixes, definitions, references, symbols, formatting), for editors
     Lsp,
-    /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
+    /// Print the page of a diagnostic code or of a word of the language, e.g. `netpol explain
+    /// E0101` or `netpol explain kube-dns`
     Explain {
-        /// A code such as E0101 or W0203
+        /// A code such as E0101 or W0203, or a keyword or built-in peer such as `accepts`
         code: String,
     },
     /// Print a shell completion script, e.g. `source <(netpol completions bash)`
@@ -880,11 +881,16 @@ fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
 }
 
 fn explain(code: &str) -> i32 {
-    match crate::explain::page(code) {
+    match crate::explain::page(code).or_else(|| crate::words::page(code)) {
         Some(page) => print_out(page, EXIT_OK),
         None => {
-            say(format_args!("error: no diagnostic has the code `{code}`"));
-            say(format_args!("help: codes look like E0101 or W0203; see docs/errors/README.md for the list"));
+            say(format_args!(
+                "error: no diagnostic has the code `{code}`, and the language has no such word"
+            ));
+            say(format_args!(
+                "help: codes look like E0101 or W0203 (see docs/errors/README.md); words are keywords \
+                 and built-in peers such as `accepts` or `kube-dns` (see docs/language/)"
+            ));
             EXIT_USAGE
         }
     }
