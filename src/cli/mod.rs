@@ -199,6 +199,10 @@ enum Command {
         target: SemanticsArg,
         #[command(flatten)]
         versions: VersionArgs,
+        /// Draw every workload's edge to kube-dns; by default the alike ones are drawn once, as
+        /// a note on the kube-dns node
+        #[arg(long)]
+        dns: bool,
         /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
@@ -435,9 +439,9 @@ pub fn main() -> i32 {
                 Err(code) => code,
             }
         }
-        Command::Graph { paths, set, format, target, versions, color } => {
+        Command::Graph { paths, set, format, target, versions, dns, color } => {
             let input = InputArgs { paths, set, deny_warnings: false, format: Format::Human, color };
-            graph_command(&input, target, versions.versions(), format)
+            graph_command(&input, target, versions.versions(), format, dns)
         }
         Command::Diff { paths, git, old, new, target, world, set, format, color } => {
             diff::run(&diff::DiffArgs {
@@ -741,6 +745,7 @@ fn graph_command(
     target: SemanticsArg,
     versions: Versions,
     format: graph::GraphFormat,
+    every_dns_edge: bool,
 ) -> i32 {
     let target = match target {
         SemanticsArg::Source => None,
@@ -757,7 +762,7 @@ fn graph_command(
         return EXIT_ERRORS;
     }
     // A diagram too large for its format is one more diagnostic (E0501).
-    let diagram = graph::diagram(&c, target, format);
+    let diagram = graph::diagram(&c, target, format, every_dns_edge);
     if let Some(Err(d)) = &diagram {
         c.diagnostics.push((**d).clone());
     }
