@@ -23,5 +23,6 @@ pub mod resolve;
 pub mod span;
 pub mod syntax;
 pub mod targets;
+pub mod words;
 pub mod world;
 pub mod yaml;

@@ -156,6 +156,10 @@ fn explain_prints_pages_and_rejects_unknown_codes() {
     assert!(text(&out.stdout).starts_with("# E0101"));
     let out = netpol(&["explain", "E9999"], dir.path());
     assert_eq!(out.status.code(), Some(2));
+    // A word of the language: the page the editor's hover shows.
+    let out = netpol(&["explain", "kube-dns"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), ::netpol::words::page("kube-dns").expect("a page"));
 }
 
 #[test]

@@ -562,11 +562,15 @@ fn readme_diagrams() -> BTreeMap<String, String> {
 #[test]
 fn readme_diagrams_are_what_the_tool_prints() {
     let diagrams = readme_diagrams();
-    let want = ["examples/event-streams.netpol", "examples/kyma-telemetry.netpol"];
+    let want =
+        ["examples/default-deny.netpol", "examples/event-streams.netpol", "examples/kyma-telemetry.netpol"];
     assert_eq!(diagrams.keys().map(String::as_str).collect::<Vec<_>>(), want);
     for (path, body) in &diagrams {
         let c = example(path, &[]);
-        let now = mermaid::render(program(&c), &source_graph(&c));
+        // As the command draws it: the alike edges to kube-dns once.
+        let mut g = source_graph(&c);
+        g.fold_dns();
+        let now = mermaid::render(program(&c), &g);
         assert_eq!(body, &now, "README's diagram of {path} is stale: run `netpol graph {path}`");
     }
 }
@@ -692,4 +696,55 @@ fn a_pod_two_workloads_pick_draws_what_their_rules_allow_together() {
     let g = graph_of("app: b");
     assert_eq!(g.extra, 0);
     assert!(g.edges[&(x, a)].allowed.possible.is_empty());
+}
+
+/// The workloads' alike edges to kube-dns are drawn once, as a note on its node; one that
+/// differs keeps its edge, and `--dns` draws them all.
+#[test]
+fn alike_edges_to_kube_dns_are_drawn_once() {
+    let src = "namespace shop\ndefault deny egress\nworkload web { app: web }\nworkload api { app: api }\n\
+               workload db { app: db }\nworkload batch { app: batch }\nweb connects to kube-dns\n\
+               api connects to kube-dns\ndb connects to kube-dns\nbatch connects to kube-dns on udp 53\n";
+    let c = compile_str(src, &[], &[]);
+    let p = program(&c);
+    let all = source_graph(&c);
+    let mut g = all.clone();
+    g.fold_dns();
+    let dns = graph::Node::Entity(netpol::ir::Entity::KubeDns);
+    let into_dns = |g: &Graph| g.edges.keys().filter(|(_, to)| *to == dns).count();
+    assert_eq!(into_dns(&all), 4);
+    assert_eq!(into_dns(&g), 1, "batch's own edge stays");
+    assert_eq!(g.dns, Some(graph::SharedDns { label: "tcp 53 and udp 53".to_string(), workloads: 3 }));
+    assert!(g.nodes.contains_key(&dns));
+    assert_eq!(g.node_label(p, &dns), "kube-dns (cluster DNS)\ntcp 53 and udp 53 from 3 of 4 workloads");
+    let m = mermaid::render(p, &g);
+    assert!(m.contains("kube-dns (cluster DNS)<br>tcp 53 and udp 53 from 3 of 4 workloads"), "{m}");
+    check_mermaid(&m).expect("well-formed");
+    insta::assert_snapshot!("graph_shared_dns_mermaid", m);
+    insta::assert_snapshot!("graph_shared_dns_dot", dot::render(p, &g));
+    // Deterministic, and every format draws it.
+    assert_eq!(mermaid::render(p, &g), m);
+    assert!(graph::render(p, &g, Format::Svg).expect("small").contains("3 of 4 workloads"));
+    // Nothing to fold: one edge alone stays an edge.
+    let c = compile_str("namespace shop\nworkload web { app: web }\nweb connects to kube-dns\n", &[], &[]);
+    let mut g = source_graph(&c);
+    g.fold_dns();
+    assert_eq!(g.dns, None);
+    assert_eq!(into_dns(&g), 1);
+
+    // The command folds them; `--dns` draws each.
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpol"))
+            .args(args)
+            .current_dir(root())
+            .output()
+            .expect("run netpol");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let folded = run(&["graph", "examples/default-deny.netpol"]);
+    assert!(folded.contains("tcp 53 and udp 53 from every workload"), "{folded}");
+    assert!(!folded.contains("-->|\"tcp 53 and udp 53\"| n_kube_2d_dns"), "{folded}");
+    let every = run(&["graph", "examples/default-deny.netpol", "--dns"]);
+    assert_eq!(every.matches("-->|\"tcp 53 and udp 53\"| n_kube_2d_dns").count(), 3, "{every}");
 }

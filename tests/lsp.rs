@@ -216,6 +216,7 @@ fn a_session() {
     ] {
         assert_eq!(caps[cap], true, "{cap}: {caps}");
     }
+    assert_eq!(caps["codeActionProvider"]["codeActionKinds"], json!(["quickfix"]), "{caps}");
     assert!(caps["completionProvider"].is_object(), "{caps}");
     s.notify("initialized", json!({}));
 
@@ -246,8 +247,9 @@ fn a_session() {
     assert!(text.contains("selector `{ app: db }`"), "{text}");
     assert!(text.contains("shop.netpol:6 `web connects to db on tcp 5432 \"naïve 𝄞 reason\"`"), "{text}");
     assert_eq!(hover["range"]["start"], json!({ "line": 7, "character": 2 }));
-    // On a keyword: nothing.
-    assert!(s.at("textDocument/hover", &uri, 7, 7).is_null());
+    // On a keyword: its page.
+    let hover = s.at("textDocument/hover", &uri, 7, 7);
+    assert_eq!(hover["contents"]["value"], netpol::words::page("accepts").expect("a page"), "{hover}");
 
     // Definition of `clients` (line 7) is its group, line 4.
     let def = s.at("textDocument/definition", &uri, 7, 28);
@@ -261,14 +263,18 @@ fn a_session() {
     let refs = s.at("textDocument/references", &uri, 2, 12);
     assert_eq!(refs.as_array().map(Vec::len), Some(4), "{refs}");
 
-    // Completion: declared names and keywords, with kinds.
+    // Completion: declared names and keywords at a statement's start, with kinds.
     let items = s.at("textDocument/completion", &uri, 7, 0);
     let kind_of = |label: &str| {
         items.as_array().and_then(|a| a.iter().find(|i| i["label"] == label)).map(|i| i["kind"].clone())
     };
     assert_eq!(kind_of("web"), Some(json!(7)), "a workload is a class");
     assert_eq!(kind_of("clients"), Some(json!(22)), "a group is a struct");
-    assert_eq!(kind_of("accepts"), Some(json!(14)), "a keyword");
+    assert_eq!(kind_of("workload"), Some(json!(14)), "a keyword");
+    let items = s.at("textDocument/completion", &uri, 7, 27);
+    let kind_of = |label: &str| {
+        items.as_array().and_then(|a| a.iter().find(|i| i["label"] == label)).map(|i| i["kind"].clone())
+    };
     assert_eq!(kind_of("kube-dns"), Some(json!(21)), "a built-in peer is a constant");
 
     // Symbols: the namespace block with its declarations.
@@ -491,5 +497,305 @@ fn imports_of_devices_and_fifos_are_refused_without_blocking() {
     let (_, diags) = said_until_answered(&mut s, &uri);
     let codes: Vec<&Value> = diags.iter().map(|d| &d["code"]).collect();
     assert_eq!(codes, [&json!("E0007"); 3], "{diags:?}");
+    assert_eq!(s.stop(true), Some(0));
+}
+
+/// The (line, UTF-16 column) of the `nth` occurrence of `needle` in `text`, plus `shift` bytes.
+fn pos_of(text: &str, needle: &str, nth: usize, shift: usize) -> (u32, u32) {
+    let at = text.match_indices(needle).nth(nth).unwrap_or_else(|| panic!("no {needle} in {text}")).0 + shift;
+    let p = netpol::lsp::position::LineIndex::new(text).position(text, at);
+    (p.line, p.character)
+}
+
+#[test]
+fn hover_gives_the_page_of_every_builtin_peer_keyword_and_protocol() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/shop.netpol", dir.path().display());
+    let text = "\
+param strict: bool = false
+namespace shop
+default deny all
+workload web { app: web, tier in (a, b) }
+workload db { app: db }
+web connects to kube-dns
+web connects to world, cluster, host, kube-apiserver on tcp 443 and udp 443
+db accepts tcp 5432 from web, anywhere, anything, 10.0.0.0/8 except 10.1.0.0/16
+db refuses from namespace monitoring
+web never connects to 169.254.169.254
+web -> db on sctp 80
+if strict {
+  db accepts nothing
+}
+expect web can reach db on tcp 5432
+";
+    let mut s = Server::ready();
+    s.open(&uri, text);
+    let _ = s.diagnostics(&uri);
+    let cases: &[(&str, usize, &str)] = &[
+        ("kube-dns", 0, "kube-dns"),
+        ("world", 0, "world"),
+        ("cluster", 0, "cluster"),
+        ("host", 0, "host"),
+        ("kube-apiserver", 0, "kube-apiserver"),
+        ("anywhere", 0, "anywhere"),
+        ("anything", 0, "anything"),
+        ("accepts", 0, "accepts"),
+        ("connects", 0, "connects to"),
+        (" to ", 0, "to"),
+        ("from", 0, "from"),
+        ("refuses", 0, "refuses"),
+        ("never", 0, "never connects to"),
+        ("connects", 2, "never connects to"),
+        ("->", 0, "->"),
+        (" on ", 0, "on"),
+        ("and", 0, "and"),
+        ("tcp", 0, "tcp"),
+        ("udp", 0, "udp"),
+        ("sctp", 0, "sctp"),
+        ("default", 0, "default deny"),
+        ("deny", 0, "default deny"),
+        ("expect", 0, "expect"),
+        ("reach", 0, "expect"),
+        ("nothing", 0, "nothing"),
+        ("except", 0, "except"),
+        ("workload", 0, "workload"),
+        ("param", 0, "param"),
+        ("bool", 0, "bool"),
+        ("if", 0, "if"),
+        (" in ", 0, "in"),
+    ];
+    for (needle, nth, word) in cases {
+        let shift = usize::from(needle.starts_with(' '));
+        let (line, col) = pos_of(text, needle, *nth, shift);
+        let hover = s.at("textDocument/hover", &uri, line, col + 1);
+        let page = netpol::words::page(word).unwrap_or_else(|| panic!("no page for {word}"));
+        assert_eq!(hover["contents"]["value"], page, "hover on {needle:?} ({line}:{col})");
+    }
+    // Every built-in peer has its own page.
+    for w in netpol::resolve::RESERVED {
+        assert!(netpol::words::page(w).is_some_and(|p| p.contains(&format!("`{w}`"))), "{w}");
+    }
+    // A namespace no `namespace` line declares, and one that is declared.
+    let (line, col) = pos_of(text, "monitoring", 0, 2);
+    let hover = s.at("textDocument/hover", &uri, line, col);
+    let value = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(value.starts_with("**namespace** `monitoring`"), "{hover}");
+    let (line, col) = pos_of(text, "shop", 0, 1);
+    let hover = s.at("textDocument/hover", &uri, line, col);
+    assert!(hover["contents"]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("**namespace** `shop`: 2 workloads"));
+    // Nothing in a comment, a string, or on a name nothing declares.
+    s.change(
+        &uri,
+        2,
+        "namespace shop # accepts\nworkload web { app: web }\nweb connects to \"accepts.example\"\n",
+    );
+    let _ = s.diagnostics(&uri);
+    assert!(s.at("textDocument/hover", &uri, 0, 19).is_null());
+    assert!(s.at("textDocument/hover", &uri, 2, 19).is_null());
+    assert_eq!(s.stop(true), Some(0));
+}
+
+/// The labels offered at the end of `text`'s last line, in the order of their `sortText`.
+fn completions_at_end(s: &mut Server, uri: &str, version: i64, text: &str) -> Vec<String> {
+    let (line, col) = pos_of(text, "\u{1}", 0, 0);
+    let text = text.replace('\u{1}', "");
+    s.change(uri, version, &text);
+    let items = s.at("textDocument/completion", uri, line, col);
+    let mut items: Vec<(String, String)> = items
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|i| {
+            (i["sortText"].as_str().unwrap_or("").to_string(), i["label"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    items.sort();
+    items.into_iter().map(|(_, l)| l).collect()
+}
+
+#[test]
+fn completion_offers_what_fits_the_cursor() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/shop.netpol", dir.path().display());
+    let head = "\
+param db-port: port = 5432
+param office: cidr = 203.0.113.0/24
+namespaces teams { team: x }
+namespace ops {
+  workload agent { app: agent }
+}
+namespace shop
+workload web { app: web }
+workload db { app: db }
+group clients = web
+";
+    let mut s = Server::ready();
+    s.open(&uri, head);
+    let _ = s.diagnostics(&uri);
+    let mut version = 1;
+    let mut at = |tail: &str| {
+        version += 1;
+        completions_at_end(&mut s, &uri, version, &format!("{head}{tail}"))
+    };
+    let has = |got: &[String], want: &[&str]| want.iter().all(|w| got.iter().any(|g| g == w));
+    let lacks = |got: &[String], want: &[&str]| want.iter().all(|w| !got.iter().any(|g| g == w));
+    let index = |got: &[String], w: &str| got.iter().position(|g| g == w).unwrap_or(usize::MAX);
+
+    // Peers after `connects to`: declared names first, other namespaces as `ns/name`, then
+    // built-ins; no protocol, no verb.
+    let got = at("web connects to \u{1}\n");
+    assert!(
+        has(
+            &got,
+            &[
+                "db",
+                "web",
+                "clients",
+                "teams",
+                "office",
+                "ops/agent",
+                "kube-dns",
+                "world",
+                "namespace",
+                "nothing"
+            ]
+        ),
+        "{got:?}"
+    );
+    assert!(lacks(&got, &["tcp", "accepts", "workload", "db-port", "shop"]), "{got:?}");
+    assert!(
+        index(&got, "db") < index(&got, "ops/agent") && index(&got, "ops/agent") < index(&got, "kube-dns"),
+        "{got:?}"
+    );
+    // Half a name typed: the same list, the client filters.
+    let without_nothing: Vec<String> = got.iter().filter(|l| *l != "nothing").cloned().collect();
+    assert_eq!(at("web connects to db, kub\u{1}\n"), without_nothing);
+    // After `from` in an ingress rule.
+    let got = at("db accepts tcp 5432 from \u{1}\n");
+    assert!(has(&got, &["web", "clients", "cluster"]) && lacks(&got, &["nothing", "tcp"]), "{got:?}");
+    // After `accepts`: ports or `from`.
+    let got = at("db accepts \u{1}\n");
+    assert_eq!(got, ["tcp", "udp", "sctp", "from", "nothing"]);
+    // After a protocol: port parameters and ports, then `and`, `from`.
+    let got = at("db accepts tcp \u{1}\n");
+    assert!(has(&got, &["db-port", "443", "and", "from"]) && lacks(&got, &["web", "kube-dns"]), "{got:?}");
+    assert_eq!(got.first().map(String::as_str), Some("db-port"));
+    // After `on`: protocols only.
+    assert_eq!(at("web connects to db on \u{1}\n"), ["tcp", "udp", "sctp"]);
+    // After a peer of `connects to`: `on`.
+    assert_eq!(at("web connects to db \u{1}\n"), ["on"]);
+    // After a subject: the verbs.
+    assert_eq!(at("web \u{1}\n"), ["accepts", "connects to", "refuses", "never connects to", "->"]);
+    // At a statement's start: subjects, then the keywords that start a statement.
+    let got = at("\u{1}\n");
+    assert!(has(&got, &["web", "db", "clients", "workload", "default deny", "expect"]), "{got:?}");
+    assert!(lacks(&got, &["kube-dns", "tcp", "from", "teams"]), "{got:?}");
+    assert!(index(&got, "clients") < index(&got, "workload"), "{got:?}");
+    // The rest of `default deny`; a namespace; a type; a parameter.
+    assert_eq!(at("default deny \u{1}\n"), ["ingress", "egress", "all"]);
+    assert_eq!(at("web connects to namespace \u{1}\n"), ["ops", "shop"]);
+    assert_eq!(at("param p: \u{1}\n"), ["cidr", "bool", "int", "port", "string"]);
+    assert_eq!(at("if \u{1}\n"), ["db-port", "office"]);
+    // Edges and expectations.
+    assert!(has(&at("web -> \u{1}\n"), &["db", "kube-dns"]));
+    assert_eq!(at("expect web \u{1}\n"), ["can", "cannot"]);
+    // Nothing in a comment, a string, or a new declaration's name.
+    assert_eq!(at("web connects to db # \u{1}\n"), Vec::<String>::new());
+    assert_eq!(at("web connects to db \"why \u{1}\n"), Vec::<String>::new());
+    assert_eq!(at("workload \u{1}\n"), Vec::<String>::new());
+    assert_eq!(s.stop(true), Some(0));
+}
+
+/// `text` with the protocol's text edits applied.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let lines = netpol::lsp::position::LineIndex::new(text);
+    let pos = |p: &Value| {
+        let p = lsp_types::Position::new(
+            p["line"].as_u64().unwrap_or(0) as u32,
+            p["character"].as_u64().unwrap_or(0) as u32,
+        );
+        lines.offset(text, p)
+    };
+    let mut spans: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                pos(&e["range"]["start"]),
+                pos(&e["range"]["end"]),
+                e["newText"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, &new);
+    }
+    out
+}
+
+#[test]
+fn quick_fixes_apply_and_remove_their_diagnostic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let uri = format!("file://{}/shop.netpol", dir.path().display());
+    let shop = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("E0101", format!("{shop}web connects to dbb on tcp 5432\nweb connects to kube-dns\ndb accepts tcp 5432 from web\n"), "web connects to db on tcp 5432"),
+        ("E0101", format!("{shop}web connects to kube-dnss\n"), "web connects to kube-dns\n"),
+        ("E0106", format!("param strict: bool = false\n{shop}if strikt {{\n  db accepts nothing\n}}\nweb connects to db\n"), "if strict {"),
+        ("W0201", format!("{shop}web connects to db on tcp 5432\nweb connects to kube-dns\ndb accepts tcp 80 from web\n"), "web connects to db on tcp 5432\ndb accepts tcp 5432 from web\n"),
+        ("W0201", "namespace shop {\n  workload web { app: web }\n  workload db { app: db }\n  web connects to db on tcp 5432, 5433   # two ports\n  web connects to kube-dns\n  db accepts tcp 80 from web\n}\n".to_string(), "  # two ports\n  db accepts tcp 5432-5433 from web\n"),
+        ("W0202", format!("{shop}workload cache {{ app: cache }}\nweb connects to cache on tcp 6379\nweb connects to kube-dns\ndb accepts tcp 5432 from web\n"), "db accepts tcp 5432 from web\nweb connects to db on tcp 5432\n"),
+        ("W0203", format!("{shop}web connects to db on tcp 5432\n"), "workload web { app: web }\nweb connects to kube-dns\n"),
+        ("W0204", format!("{shop}workload legacy {{\n  app: legacy\n}}\nweb accepts tcp 80 from db\n"), "workload db { app: db }\nweb accepts"),
+        ("W0204", format!("group unused = web\n{shop}web accepts tcp 80 from db\n"), "namespace shop\n"),
+    ];
+    let mut s = Server::ready();
+    s.open(&uri, shop);
+    let _ = s.diagnostics(&uri);
+    for (i, (code, text, expect)) in cases.iter().enumerate() {
+        let version = 2 * i as i64 + 2;
+        s.change(&uri, version, text);
+        let diags = s.diagnostics(&uri);
+        let d = find(&diags, code).clone();
+        let params = json!({
+            "textDocument": { "uri": uri },
+            "range": d["range"],
+            "context": { "diagnostics": [d] },
+        });
+        let actions = s.request("textDocument/codeAction", params)["result"].clone();
+        let actions = actions.as_array().unwrap_or_else(|| panic!("{code}: no actions for {text}"));
+        let action = actions
+            .iter()
+            .find(|a| a["diagnostics"][0]["code"] == *code)
+            .unwrap_or_else(|| panic!("{code}: no fix in {actions:?} for\n{text}"));
+        assert_eq!(action["kind"], "quickfix", "{action}");
+        let edits = action["edit"]["changes"][&uri].as_array().expect("edits");
+        let fixed = apply(text, edits);
+        assert!(fixed.contains(expect), "{code}: {:?}\ngave\n{fixed}", action["title"]);
+        s.change(&uri, version + 1, &fixed);
+        let after = s.diagnostics(&uri);
+        assert!(
+            !after.iter().any(|a| a["code"] == d["code"] && a["message"] == d["message"]),
+            "{code}: still there after {:?}:\n{fixed}\n{after:?}",
+            action["title"]
+        );
+        assert!(
+            !after.iter().any(|a| a["severity"] == 1),
+            "{code}: errors after {:?}:\n{fixed}\n{after:?}",
+            action["title"]
+        );
+        assert!(netpol::fmt::format_source(&fixed).is_ok(), "{code}: does not parse:\n{fixed}");
+    }
+    // A diagnostic whose fix names nothing gets no action; a range with no diagnostic neither.
+    s.change(&uri, 100, &format!("{shop}web accepts tcp 99999 from db\n"));
+    let diags = s.diagnostics(&uri);
+    let d = find(&diags, "E0002").clone();
+    let params =
+        json!({ "textDocument": { "uri": uri }, "range": d["range"], "context": { "diagnostics": [d] } });
+    assert_eq!(s.request("textDocument/codeAction", params)["result"], json!([]));
     assert_eq!(s.stop(true), Some(0));
 }

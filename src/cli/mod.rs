@@ -218,6 +218,10 @@ enum Command {
         target: SemanticsArg,
         #[command(flatten)]
         versions: VersionArgs,
+        /// Draw every workload's edge to kube-dns; by default the alike ones are drawn once, as
+        /// a note on the kube-dns node
+        #[arg(long)]
+        dns: bool,
         /// When to color human diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
@@ -264,12 +268,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
     },
-    /// Run the language server on stdin and stdout (diagnostics, hover, definitions,
-    /// references, completion, symbols), for editors
+    /// Run the language server on stdin and stdout (diagnostics, hover, completion, quick
+    /// fixes, definitions, references, symbols, formatting), for editors
     Lsp,
-    /// Print the page of a diagnostic code, e.g. `netpol explain E0101`
+    /// Print the page of a diagnostic code or of a word of the language, e.g. `netpol explain
+    /// E0101` or `netpol explain kube-dns`
     Explain {
-        /// A code such as E0101 or W0203
+        /// A code such as E0101 or W0203, or a keyword or built-in peer such as `accepts`
         code: String,
     },
     /// Print a shell completion script, e.g. `source <(netpol completions bash)`
@@ -582,7 +587,7 @@ pub fn main() -> i32 {
                 Err(code) => code,
             }
         }
-        Command::Graph { paths, set, format, target, versions, color } => {
+        Command::Graph { paths, set, format, target, versions, dns, color } => {
             let input = InputArgs {
                 paths,
                 set,
@@ -591,7 +596,7 @@ pub fn main() -> i32 {
                 color,
                 levels: LevelArgs::default(),
             };
-            graph_command(&input, target, versions.versions(), format)
+            graph_command(&input, target, versions.versions(), format, dns)
         }
         Command::Diff { paths, git, old, new, target, world, set, format, color } => {
             diff::run(&diff::DiffArgs {
@@ -976,6 +981,7 @@ fn graph_command(
     target: SemanticsArg,
     versions: Versions,
     format: graph::GraphFormat,
+    every_dns_edge: bool,
 ) -> i32 {
     let target = match target {
         SemanticsArg::Source => None,
@@ -992,7 +998,7 @@ fn graph_command(
         return EXIT_ERRORS;
     }
     // A diagram too large for its format is one more diagnostic (E0501).
-    let diagram = graph::diagram(&c, target, format);
+    let diagram = graph::diagram(&c, target, format, every_dns_edge);
     if let Some(Err(d)) = &diagram {
         c.diagnostics.push((**d).clone());
     }
@@ -1112,11 +1118,16 @@ fn check(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> i32 {
 }
 
 fn explain(code: &str) -> i32 {
-    match crate::explain::page(code) {
+    match crate::explain::page(code).or_else(|| crate::words::page(code)) {
         Some(page) => print_out(page, EXIT_OK),
         None => {
-            say(format_args!("error: no diagnostic has the code `{code}`"));
-            say(format_args!("help: codes look like E0101 or W0203; see docs/errors/README.md for the list"));
+            say(format_args!(
+                "error: no diagnostic has the code `{code}`, and the language has no such word"
+            ));
+            say(format_args!(
+                "help: codes look like E0101 or W0203 (see docs/errors/README.md); words are keywords \
+                 and built-in peers such as `accepts` or `kube-dns` (see docs/language/)"
+            ));
             EXIT_USAGE
         }
     }

@@ -1,7 +1,7 @@
 //! Graphviz DOT: a cluster per namespace, a shape per kind of peer, allowed edges black,
 //! denied red with a bar, dropped orange and dashed, and a legend.
 
-use super::{key, label, Graph, Kind, Node};
+use super::{key, Graph, Kind, Node};
 use crate::ir::{Entity, Program};
 use std::fmt::Write as _;
 
@@ -15,12 +15,12 @@ pub fn render(program: &Program, g: &Graph) -> String {
         let _ = writeln!(out, "  subgraph {} {{", quote(&format!("cluster_{ns}")));
         let _ = writeln!(out, "    label={};", quote(&format!("namespace {ns}")));
         for node in nodes {
-            let _ = writeln!(out, "    {}", node_decl(program, node));
+            let _ = writeln!(out, "    {}", node_decl(program, g, node));
         }
         out.push_str("  }\n");
     }
     for node in outside {
-        let _ = writeln!(out, "  {}", node_decl(program, node));
+        let _ = writeln!(out, "  {}", node_decl(program, g, node));
     }
     for l in g.lines() {
         let (a, b) = (quote(&key(program, l.from)), quote(&key(program, l.to)));
@@ -54,7 +54,7 @@ fn style(kind: Kind) -> &'static str {
     }
 }
 
-fn node_decl(program: &Program, node: &Node) -> String {
+fn node_decl(program: &Program, g: &Graph, node: &Node) -> String {
     let shape = match node {
         Node::Workload(_) => "box, style=rounded",
         Node::Namespace(_) => "folder",
@@ -69,7 +69,7 @@ fn node_decl(program: &Program, node: &Node) -> String {
         Node::Entity(Entity::KubeApiserver) => "hexagon",
         Node::Entity(Entity::KubeDns) => "cylinder",
     };
-    format!("{} [label={}, shape={shape}];", quote(&key(program, node)), quote(&label(program, node)))
+    format!("{} [label={}, shape={shape}];", quote(&key(program, node)), quote(&g.node_label(program, node)))
 }
 
 /// A DOT quoted string: `"` and `\` escaped, newlines as `\n`.

@@ -2,7 +2,7 @@
 //! namespace, a shape per kind of peer, `-->` allowed, `--x` denied (red), `-.->` dropped
 //! (orange), and a legend.
 
-use super::{ident, key, label, Graph, Kind, Node};
+use super::{ident, key, Graph, Kind, Node};
 use crate::ir::{Entity, Program};
 use std::fmt::Write as _;
 
@@ -15,12 +15,12 @@ pub fn render(program: &Program, g: &Graph) -> String {
     for (ns, nodes) in &groups {
         let _ = writeln!(out, "  subgraph {}[\"{}\"]", ident("ns_", ns), text(&format!("namespace {ns}")));
         for node in nodes {
-            let _ = writeln!(out, "    {}", node_decl(program, node));
+            let _ = writeln!(out, "    {}", node_decl(program, g, node));
         }
         out.push_str("  end\n");
     }
     for node in outside {
-        let _ = writeln!(out, "  {}", node_decl(program, node));
+        let _ = writeln!(out, "  {}", node_decl(program, g, node));
     }
     let mut styles: Vec<(Kind, usize)> = Vec::new();
     let lines = g.lines();
@@ -68,8 +68,8 @@ pub fn id(program: &Program, node: &Node) -> String {
     ident("n_", &key(program, node))
 }
 
-fn node_decl(program: &Program, node: &Node) -> String {
-    let t = text(&label(program, node));
+fn node_decl(program: &Program, g: &Graph, node: &Node) -> String {
+    let t = text(&g.node_label(program, node));
     let shape = match node {
         Node::Workload(_) => format!("[\"{t}\"]"),
         Node::WorkloadIn(..) => format!("(\"{t}\")"),

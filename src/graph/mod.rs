@@ -72,6 +72,17 @@ pub struct Graph {
     pub edges: BTreeMap<(Node, Node), Edge>,
     /// Allowed connections no rule accounts for, added by [`build`]'s last pass.
     pub extra: usize,
+    /// The edges [`Graph::fold_dns`] took out, drawn as a note on the `kube-dns` node.
+    pub dns: Option<SharedDns>,
+}
+
+/// The workloads' edges to `kube-dns` that say the same thing, drawn once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharedDns {
+    /// Their label, the same for all of them (`tcp and udp 53`).
+    pub label: String,
+    /// How many workloads they came from.
+    pub workloads: usize,
 }
 
 /// The diagram of `program` under one reading.
@@ -522,6 +533,56 @@ pub struct Line<'g> {
 }
 
 impl Graph {
+    /// Takes out the edges from workloads to `kube-dns` that only allow, with the label most
+    /// of them have (ties: the first label in order), when two or more have it; the
+    /// `kube-dns` node then says it in a note instead ([`Graph::node_label`]). Such edges are
+    /// most of a diagram of a program with restricted egress, one per workload, all alike.
+    /// Edges with another label, a deny or a dropped part stay, and so does the node.
+    pub fn fold_dns(&mut self) {
+        let dns = Node::Entity(Entity::KubeDns);
+        let plain = |(from, to): &(Node, Node), e: &Edge| {
+            matches!(from, Node::Workload(_))
+                && *to == dns
+                && e.denied.is_empty()
+                && e.dropped.is_empty()
+                && !e.unrestricted
+                && !e.allowed.possible.is_empty()
+        };
+        let mut by_label: BTreeMap<String, Vec<(Node, Node)>> = BTreeMap::new();
+        for (key, e) in self.edges.iter().filter(|(k, e)| plain(k, e)) {
+            by_label.entry(allowed_label(e)).or_default().push(key.clone());
+        }
+        // The most frequent label; `max_by_key` keeps the last of equals, so walk backwards.
+        let Some((label, keys)) = by_label.into_iter().rev().max_by_key(|(_, keys)| keys.len()) else {
+            return;
+        };
+        if keys.len() < 2 {
+            return;
+        }
+        for key in &keys {
+            self.edges.remove(key);
+        }
+        self.dns = Some(SharedDns { label, workloads: keys.len() });
+    }
+
+    /// The text inside a node: [`label`], and on `kube-dns` the note of the edges
+    /// [`Graph::fold_dns`] took out.
+    pub fn node_label(&self, program: &Program, node: &Node) -> String {
+        let text = label(program, node);
+        match (&self.dns, node) {
+            (Some(d), Node::Entity(Entity::KubeDns)) => {
+                let all = program.workloads.len();
+                let from = if d.workloads == all {
+                    "every workload".to_string()
+                } else {
+                    format!("{} of {all} workloads", d.workloads)
+                };
+                format!("{text}\n{} from {from}", d.label)
+            }
+            _ => text,
+        }
+    }
+
     /// Every line to draw, in order: by pair of nodes, then allowed, denied, dropped.
     pub fn lines(&self) -> Vec<Line<'_>> {
         let mut out = Vec::new();

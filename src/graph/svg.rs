@@ -3,7 +3,7 @@
 //! line, and the kinds of peer differ by shape and fill. Edges are coloured as in the other
 //! formats (allowed black, denied red, dropped orange and dashed), with a legend.
 
-use super::{label, Graph, Kind, Node};
+use super::{Graph, Kind, Node};
 use crate::ir::{Entity, Program};
 use layout::adt::dag::NodeHandle;
 use layout::backends::svg::SVGWriter;
@@ -45,7 +45,7 @@ pub fn render(program: &Program, g: &Graph) -> Result<String, TooLarge> {
     let mut vg = VisualGraph::new(dir);
     let mut handles = BTreeMap::new();
     for node in g.nodes.keys() {
-        let (shape, fill) = shape(program, node);
+        let (shape, fill) = shape(program, g, node);
         let look = StyleAttr::new(Color::fast("black"), 1, Some(Color::fast(fill)), rounded(node), FONT);
         let size = get_shape_size(dir, &shape, FONT, false);
         handles.insert(node, vg.add_node(Element::create(shape, look, dir, size)));
@@ -155,8 +155,8 @@ fn reaches(succ: &[Vec<usize>], from: usize, to: usize, seen: &mut [u32], stamp:
     false
 }
 
-fn shape(program: &Program, node: &Node) -> (ShapeKind, &'static str) {
-    let text = label(program, node);
+fn shape(program: &Program, g: &Graph, node: &Node) -> (ShapeKind, &'static str) {
+    let text = g.node_label(program, node);
     let ns = |n: &str| format!("{text}\n{n}");
     match node {
         Node::Workload(w) => {

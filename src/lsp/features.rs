@@ -1,7 +1,8 @@
 //! The requests, answered from an [`Index`] whose file 0 is the document asked about: hover,
 //! go to definition, references, completion and the document's outline.
 
-use super::index::{Index, Kind, Symbol};
+use super::context::{self, Context, List};
+use super::index::{Decl, Index, Kind, Symbol};
 use super::uri;
 use crate::span::{FileId, Span};
 use lsp_types::{
@@ -52,7 +53,8 @@ impl Index {
     }
 
     pub fn hover(&self, pos: Position) -> Option<Hover> {
-        let (decl, at) = self.at(ROOT, self.offset(pos))?;
+        let offset = self.offset(pos);
+        let Some((decl, at)) = self.at(ROOT, offset) else { return self.hover_word(offset) };
         let d = &self.decls[decl];
         let detail = self.one_line(d.detail);
         let mut md = match (d.kind, &d.namespace) {
@@ -74,10 +76,40 @@ impl Index {
         if d.kind != Kind::Namespace {
             self.rules_naming(decl, &mut md);
         }
-        Some(Hover {
-            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: md }),
+        Some(self.markdown(md, at))
+    }
+
+    fn markdown(&self, value: String, at: Span) -> Hover {
+        Hover {
+            contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value }),
             range: Some(self.range(at)),
-        })
+        }
+    }
+
+    /// The page of the keyword, built-in peer or protocol at `offset` (from
+    /// [`crate::words`]), or what a namespace that no `namespace` line declares stands for.
+    fn hover_word(&self, offset: usize) -> Option<Hover> {
+        let text = self.sources.text(ROOT);
+        let (start, end) = word_at(text, offset)?;
+        let word = &text[start..end];
+        let before = text[..start].trim_end_matches([' ', '\t']);
+        let previous = before.rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).next();
+        let at = Span::new(ROOT, start, end);
+        if previous == Some("namespace")
+            && before.ends_with("namespace")
+            && crate::words::page(word).is_none()
+        {
+            let md = format!(
+                "**namespace** `{word}` (no `namespace {word}` line in this program declares it)\n\n\
+                 As a peer: every pod of the namespace `{word}`, selected by its name."
+            );
+            return Some(self.markdown(md, at));
+        }
+        let page = match word {
+            "connects" if before.ends_with("never") => crate::words::page("never"),
+            _ => crate::words::page(word),
+        }?;
+        Some(self.markdown(page.to_string(), at))
     }
 
     /// The statements that name `decl`, one per line.
@@ -112,39 +144,108 @@ impl Index {
         own.into_iter().chain(self.uses(decl).map(|r| r.span)).filter_map(|s| self.location(s)).collect()
     }
 
-    /// Every keyword and built-in word, and every declared name: a workload of the namespace at
-    /// the cursor by its name, one of another namespace as `ns/name`.
+    /// What fits the cursor ([`context::at`]): peers after `from`, `connects to` or `->`,
+    /// protocols after `on`, ports after a protocol, a rule's verbs after its subject, and
+    /// keywords and subjects at a statement's start. Declared names come first (those of the
+    /// cursor's namespace by their name, others as `ns/name`), then built-in peers, then
+    /// keywords.
     pub fn completion(&self, pos: Position) -> Vec<CompletionItem> {
-        let here = self.namespace_at(ROOT, self.offset(pos));
-        let mut items: Vec<CompletionItem> = Vec::new();
-        let word = |label: &str, kind, detail: &str| CompletionItem {
-            label: label.to_string(),
-            kind: Some(kind),
-            detail: Some(detail.to_string()),
-            ..CompletionItem::default()
-        };
-        items.extend(keywords().iter().map(|k| word(k, CompletionItemKind::KEYWORD, "keyword")));
-        items.extend(
-            crate::resolve::RESERVED.iter().map(|k| word(k, CompletionItemKind::CONSTANT, "built-in peer")),
-        );
-        items.extend(["tcp", "udp", "sctp"].iter().map(|k| word(k, CompletionItemKind::KEYWORD, "protocol")));
-        items.extend(TYPES.iter().map(|k| word(k, CompletionItemKind::TYPE_PARAMETER, "parameter type")));
-        let mut seen = HashSet::new();
-        for d in &self.decls {
-            let label = match (&d.namespace, here) {
-                (Some(ns), Some(h)) if ns == h => d.name.clone(),
-                (Some(ns), _) => format!("{ns}/{}", d.name),
-                (None, _) => d.name.clone(),
+        let offset = self.offset(pos);
+        let here = self.namespace_at(ROOT, offset);
+        let mut out = Completions::default();
+        match context::at(self.sources.text(ROOT), offset) {
+            Context::Start => {
+                self.names(&mut out, here, |d| matches!(d.kind, Kind::Workload | Kind::Group));
+                out.keywords(STATEMENT_WORDS, "starts a statement");
+            }
+            Context::Verb => {
+                out.keywords(&["accepts", "connects to", "refuses", "never connects to", "->"], "rule")
+            }
+            Context::Words(words) => out.keywords(words, "keyword"),
+            Context::AfterAccepts { nothing } => {
+                out.protocols();
+                out.keywords(&["from"], "keyword");
+                if nothing {
+                    out.keywords(&["nothing"], "isolated, with no rule");
+                }
+            }
+            Context::Peer { nothing, .. } => {
+                self.names(&mut out, here, |d| match d.kind {
+                    Kind::Workload | Kind::Group | Kind::NamespaceSet => true,
+                    Kind::Param => self.text(d.detail).starts_with("cidr"),
+                    Kind::Namespace => false,
+                });
+                out.builtins();
+                out.keywords(&["namespace"], "every pod of a namespace");
+                if nothing {
+                    out.keywords(&["nothing"], "isolated, with no rule");
+                }
+            }
+            Context::AfterPeer(list) => match list {
+                List::To | List::EdgeRight | List::ExpectTo => out.keywords(&["on"], "ports"),
+                List::EdgeLeft => out.keywords(&["->"], "edge"),
+                List::ExpectFrom => out.keywords(&["can", "cannot"], "expectation"),
+                List::From | List::Group => {}
+            },
+            Context::Namespace => {
+                self.names(&mut out, here, |d| d.kind == Kind::Namespace);
+            }
+            Context::NamespaceSet => {
+                self.names(&mut out, here, |d| d.kind == Kind::NamespaceSet);
+            }
+            Context::Protocol => out.protocols(),
+            Context::AfterProtocol { ingress } => {
+                self.ports(&mut out, here);
+                out.keywords(&["and"], "another protocol");
+                if ingress {
+                    out.keywords(&["from"], "keyword");
+                }
+            }
+            Context::Port => self.ports(&mut out, here),
+            Context::AfterPort { ingress } => {
+                out.keywords(&["and"], "another protocol");
+                if ingress {
+                    out.keywords(&["from"], "keyword");
+                }
+            }
+            Context::Type => {
+                for t in TYPES {
+                    out.push(t, CompletionItemKind::TYPE_PARAMETER, "parameter type", 3);
+                }
+            }
+            Context::Param => {
+                self.names(&mut out, here, |d| d.kind == Kind::Param);
+            }
+            Context::None => {}
+        }
+        out.items
+    }
+
+    /// The declared names `keep` takes, as they are written at the cursor: in the cursor's
+    /// namespace (and global names) first, then workloads of other namespaces as `ns/name`.
+    fn names(&self, out: &mut Completions, here: Option<&str>, keep: impl Fn(&Decl) -> bool) {
+        for d in self.decls.iter().filter(|d| keep(d)) {
+            let (label, rank) = match (&d.namespace, here) {
+                (Some(ns), Some(h)) if ns == h => (d.name.clone(), 0),
+                (Some(ns), _) => (format!("{ns}/{}", d.name), 1),
+                (None, _) => (d.name.clone(), 0),
             };
             let detail = match &d.namespace {
                 Some(ns) => format!("workload in `{ns}` {}", self.one_line(d.detail)),
                 None => format!("{} {}", d.kind.keyword(), self.one_line(d.detail)),
             };
-            if seen.insert(label.clone()) {
-                items.push(word(&label, completion_kind(d.kind), detail.trim_end()));
-            }
+            out.push(&label, completion_kind(d.kind), detail.trim_end(), rank);
         }
-        items
+    }
+
+    /// Port parameters, then a few well-known ports.
+    fn ports(&self, out: &mut Completions, here: Option<&str>) {
+        self.names(out, here, |d| {
+            d.kind == Kind::Param && ["port", "int"].iter().any(|t| self.text(d.detail).starts_with(t))
+        });
+        for (port, what) in WELL_KNOWN_PORTS {
+            out.push(port, CompletionItemKind::VALUE, what, 2);
+        }
     }
 
     #[allow(deprecated)] // `DocumentSymbol::deprecated` must be written, as `None`
@@ -166,19 +267,90 @@ impl Index {
     }
 }
 
-/// Every keyword of `grammar/netpol.pest`: the words of its `kw_*` rules, read from the
-/// grammar itself so the two cannot drift apart.
-fn keywords() -> &'static [&'static str] {
-    static WORDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    WORDS.get_or_init(|| {
-        include_str!("../../grammar/netpol.pest")
-            .lines()
-            .filter(|l| l.starts_with("kw_"))
-            .filter_map(|l| l.split('"').nth(1))
-            .collect()
-    })
-}
 const TYPES: &[&str] = &["cidr", "bool", "int", "port", "string"];
+
+/// The keywords a statement may start with.
+const STATEMENT_WORDS: &[&str] =
+    &["namespace", "namespaces", "workload", "group", "param", "if", "default deny", "expect", "import"];
+
+const WELL_KNOWN_PORTS: &[(&str, &str)] =
+    &[("53", "DNS"), ("80", "HTTP"), ("443", "HTTPS"), ("8080", "HTTP, alternative"), ("9090", "metrics")];
+
+/// Completion items without repeats; `sort_text` keeps declared names (rank 0, 1) before
+/// built-in peers and values (2) and keywords (3), each rank in the order given.
+#[derive(Default)]
+struct Completions {
+    items: Vec<CompletionItem>,
+    seen: HashSet<String>,
+}
+
+impl Completions {
+    fn push(&mut self, label: &str, kind: CompletionItemKind, detail: &str, rank: u8) {
+        if !self.seen.insert(label.to_string()) {
+            return;
+        }
+        self.items.push(CompletionItem {
+            label: label.to_string(),
+            kind: Some(kind),
+            detail: Some(detail.to_string()),
+            sort_text: Some(format!("{rank}{:04}", self.items.len())),
+            ..CompletionItem::default()
+        });
+    }
+
+    fn keywords(&mut self, words: &[&str], detail: &str) {
+        for w in words {
+            let detail = crate::words::summary(w).unwrap_or(detail);
+            self.push(w, CompletionItemKind::KEYWORD, detail, 3);
+        }
+    }
+
+    fn builtins(&mut self) {
+        for w in crate::resolve::RESERVED {
+            let detail = crate::words::summary(w).unwrap_or("built-in peer");
+            self.push(w, CompletionItemKind::CONSTANT, detail, 2);
+        }
+    }
+
+    fn protocols(&mut self) {
+        for p in ["tcp", "udp", "sctp"] {
+            self.push(p, CompletionItemKind::KEYWORD, "protocol", 2);
+        }
+    }
+}
+
+/// The word (or `->`) at byte `offset`, outside comments and strings; a cursor just after a
+/// word is on it.
+fn word_at(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let offset = offset.min(text.len());
+    if !text.is_char_boundary(offset) {
+        return None;
+    }
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let bytes = text.as_bytes();
+    let mut start = offset;
+    while start > line_start && is_word(bytes[start - 1]) {
+        start -= 1;
+    }
+    let mut end = offset;
+    while end < text.len() && is_word(bytes[end]) {
+        end += 1;
+    }
+    // `a->b`: the arrow's `-` is not the name's.
+    if end > start && bytes[end - 1] == b'-' && bytes.get(end) == Some(&b'>') {
+        end -= 1;
+    }
+    let (start, end) = if end > start && end >= offset {
+        (start, end)
+    } else {
+        // `->`, with the cursor on either character or just after it.
+        let at = (offset.saturating_sub(2).max(line_start)..=offset)
+            .find(|&i| text.get(i..i + 2) == Some("->"))?;
+        (at, at + 2)
+    };
+    (!context::in_string_or_comment(&text[line_start..start])).then_some((start, end))
+}
 
 fn completion_kind(kind: Kind) -> CompletionItemKind {
     match kind {

@@ -117,6 +117,28 @@ impl Index {
         self.decls.iter().position(|d| on(&d.span)).map(|i| (i, self.decls[i].span))
     }
 
+    /// The byte range of the statement of the root document that names something at
+    /// `offset`: a rule or edge by a use in it, a declaration by its name.
+    pub fn statement_at(&self, offset: usize) -> Option<(usize, usize)> {
+        let offset = offset as u32;
+        let on = |s: &Span| s.file == FileId(0) && s.start <= offset && offset <= s.end;
+        let stmt = match self.refs.iter().find(|r| on(&r.span)) {
+            Some(r) => r.stmt,
+            None => self.decls.iter().find(|d| on(&d.span))?.stmt,
+        };
+        Some((stmt.start as usize, stmt.end as usize))
+    }
+
+    /// The byte range of the declaration of the root document whose name is at `offset`.
+    pub fn declaration_at(&self, offset: usize) -> Option<(usize, usize)> {
+        let offset = offset as u32;
+        let d = self
+            .decls
+            .iter()
+            .find(|d| d.span.file == FileId(0) && d.span.start <= offset && offset <= d.span.end)?;
+        (d.kind != Kind::Namespace).then_some((d.stmt.start as usize, d.stmt.end as usize))
+    }
+
     /// Every use of declaration `decl`, in file and position order.
     pub fn uses(&self, decl: usize) -> impl Iterator<Item = &Ref> {
         self.refs.iter().filter(move |r| r.decl == decl)

@@ -1,6 +1,8 @@
 //! `netpol lsp`: a language server over stdio. Diagnostics as you type (the codes and messages
-//! of `netpol check`), hover, go to definition, references, completion, document symbols, and
-//! formatting through `netpol fmt`'s formatter.
+//! of `netpol check`), hover (declared names, and the page of every keyword and built-in peer
+//! from [`crate::words`]), go to definition, references, completion of what fits the cursor,
+//! quick fixes for the diagnostics that name their fix, document symbols, and formatting
+//! through `netpol fmt`'s formatter.
 //!
 //! Every open document is compiled as a program of its own, with what it imports; open
 //! documents are read from memory and every other file from disk. A change marks the documents
@@ -11,7 +13,9 @@
 //! [`crate::fmt::format_source`]'s text, none when it is already formatted, and an error (the
 //! document left as it is) when it does not parse.
 
+mod actions;
 mod check;
+mod context;
 mod features;
 pub mod index;
 pub mod position;
@@ -25,7 +29,8 @@ use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response
 use lsp_types::notification::{self as note, Notification as _};
 use lsp_types::request::{self as req, Request as _};
 use lsp_types::{
-    CompletionOptions, HoverProviderCapability, InitializeResult, OneOf, ServerCapabilities, ServerInfo,
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
+    HoverProviderCapability, InitializeResult, OneOf, ServerCapabilities, ServerInfo,
     TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 use serde_json::Value;
@@ -60,6 +65,10 @@ pub fn capabilities() -> ServerCapabilities {
         }),
         document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            ..CodeActionOptions::default()
+        })),
         ..ServerCapabilities::default()
     }
 }
@@ -191,6 +200,10 @@ impl Server<'_> {
             req::DocumentSymbolRequest::METHOD => {
                 let p: lsp_types::DocumentSymbolParams = parse(params)?;
                 json(w.index(&p.text_document.uri).map(|i| i.symbols()))
+            }
+            req::CodeActionRequest::METHOD => {
+                let p: lsp_types::CodeActionParams = parse(params)?;
+                json(actions::code_actions(w, &p.text_document.uri, p.range))
             }
             req::Formatting::METHOD => {
                 let p: lsp_types::DocumentFormattingParams = parse(params)?;

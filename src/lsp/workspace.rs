@@ -2,7 +2,7 @@
 //! which files it read. Diagnostics of a file are the union of what every open document's
 //! compile says about it, so an imported file shows its problems once, whoever imports it.
 
-use super::check::{analyze, Overlay};
+use super::check::{analyze, check, Overlay};
 use super::index::Index;
 use super::uri;
 use crate::driver::Loader;
@@ -80,6 +80,29 @@ impl Workspace {
                 d.stale = true;
             }
         }
+    }
+
+    /// What the last compile of the open document `uri` says about the document itself.
+    pub fn own_diagnostics(&self, uri: &str) -> Option<&[Diagnostic]> {
+        let c = self.documents.get(uri)?.compiled.as_ref()?;
+        c.diagnostics.get(uri).map(Vec::as_slice)
+    }
+
+    /// Whether the document `uri` with the text `patched` parses, no longer has `fixed`, and
+    /// has no error that is not among `before` (its diagnostics now): what a quick fix must do.
+    pub fn fix_holds(&self, uri: &str, patched: String, fixed: &Diagnostic, before: &[Diagnostic]) -> bool {
+        let Some(doc) = self.documents.get(uri) else { return false };
+        let mut texts = self.texts.clone();
+        texts.insert(doc.path.clone(), patched);
+        let overlay = Overlay { open: &texts };
+        let after = check(&doc.path, &overlay);
+        let Some((_, own)) = after.iter().find(|(path, _)| *path == doc.path) else { return false };
+        let id = super::actions::identity;
+        let new_error = |d: &&Diagnostic| {
+            d.severity == Some(lsp_types::DiagnosticSeverity::ERROR) && !before.iter().any(|b| id(b) == id(d))
+        };
+        let all = after.iter().flat_map(|(_, d)| d);
+        !own.iter().any(|d| id(d) == id(fixed)) && !all.clone().any(|d| new_error(&d))
     }
 
     /// The index of an open document, compiled and current.
