@@ -558,6 +558,7 @@ fn format_is_the_one_spelling_and_the_old_ones_are_aliases() {
     // check, compile and import keep theirs.
     let out = run(&["check", "p.netpol", "--format", "json"]);
     assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok(), "{}", text(&out.stdout));
+}
 
 #[test]
 fn a_byte_order_mark_is_read_over_and_columns_are_the_editors() {
