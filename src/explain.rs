@@ -68,6 +68,8 @@ pub const PAGES: &[(&str, &str)] = &[
     ("E0704", include_str!("../docs/errors/E0704.md")),
     ("W0705", include_str!("../docs/errors/W0705.md")),
     ("W0706", include_str!("../docs/errors/W0706.md")),
+    ("W0801", include_str!("../docs/errors/W0801.md")),
+    ("E0802", include_str!("../docs/errors/E0802.md")),
 ];
 
 /// The page of `code` (case-insensitive), if there is one.

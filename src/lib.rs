@@ -23,6 +23,7 @@ pub mod resolve;
 pub mod span;
 pub mod syntax;
 pub mod targets;
+pub mod traffic;
 pub mod words;
 pub mod world;
 pub mod yaml;

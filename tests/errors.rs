@@ -23,6 +23,9 @@ struct PageArgs {
     /// `--import`: with `--manifests`, import the manifests as `netpol import` does (`--lossy`
     /// after it: as `netpol import --lossy`; `--to cilium`: also prove on that CNI).
     import: Option<netpol::import::Options>,
+    /// `--flows`: the example's first `json` block is a recorded-flow file, read as
+    /// `netpol replay` reads one.
+    flows: Option<String>,
 }
 
 /// The text of the first ````lang` block of `page` before its `## Fix`.
@@ -44,7 +47,12 @@ fn first_example(page: &str) -> (String, PageArgs) {
         manifests: None,
         coverage: page.contains("<!-- netpol-args: --manifests --check -->"),
         import: None,
+        flows: None,
     };
+    if page.contains("<!-- netpol-args: --flows -->") {
+        args.flows = Some(block(page, "json").expect("a --flows page has a ```json example"));
+        return (String::new(), args);
+    }
     if let Some(line) =
         page.lines().find_map(|l| l.trim().strip_prefix("<!-- netpol-args: --manifests --import"))
     {
@@ -92,6 +100,9 @@ fn first_example(page: &str) -> (String, PageArgs) {
 /// The page example compiled as its arguments say, with the diagram's diagnostic when it asks
 /// for one.
 fn diagnose(source: &str, args: &PageArgs) -> netpol::driver::Compilation {
+    if let Some(flows) = &args.flows {
+        return diagnose_flows(flows);
+    }
     if let (Some(yaml), Some(options)) = (&args.manifests, &args.import) {
         return diagnose_import(yaml, options);
     }
@@ -167,6 +178,23 @@ fn diagnose_manifests(yaml: &str, expects: &str, coverage: bool) -> netpol::driv
     c
 }
 
+/// A flow file read as `netpol replay PROGRAM flows.json` reads it.
+fn diagnose_flows(text: &str) -> netpol::driver::Compilation {
+    let mut sources = netpol::span::SourceMap::new();
+    let mut recorded = netpol::traffic::Recorded::default();
+    let mut diagnostics =
+        recorded.read("flows.json", text.as_bytes(), &mut sources).expect("reading from memory");
+    netpol::diagnostic::sort(&mut diagnostics);
+    netpol::driver::Compilation {
+        sources,
+        diagnostics,
+        outputs: Vec::new(),
+        program: None,
+        queries: Vec::new(),
+        read_back: Vec::new(),
+    }
+}
+
 /// A manifest imported as `netpol import example.yaml` imports it: the world's diagnostics and
 /// the import's, and the compile errors of the imported source, if any.
 fn diagnose_import(yaml: &str, options: &netpol::import::Options) -> netpol::driver::Compilation {
@@ -200,12 +228,13 @@ fn every_page_example_yields_its_code() {
         }
         let (source, args) = first_example(page);
         let c = diagnose(&source, &args);
-        let source = match &args.manifests {
-            Some(yaml) => format!(
+        let source = match (&args.manifests, &args.flows) {
+            (_, Some(flows)) => flows.clone(),
+            (Some(yaml), _) => format!(
                 "{yaml}{}",
                 if source.is_empty() { String::new() } else { format!("----- EXPECTS\n{source}") }
             ),
-            None => source,
+            (None, None) => source,
         };
         let got = codes(&c);
         assert!(got.contains(code), "{code}: the page's example gave {got:?}\n{}", render(&c));
@@ -421,7 +450,12 @@ fn code_in(help: &str) -> Vec<String> {
     help.split('`')
         .skip(1)
         .step_by(2)
-        .filter(|s| !s.starts_with("--") && !s.starts_with("netpol ") && !s.starts_with("kubectl "))
+        .filter(|s| {
+            !s.starts_with("--")
+                && !s.starts_with("netpol ")
+                && !s.starts_with("kubectl ")
+                && !s.starts_with("hubble ")
+        })
         // A character (`-`, `/`), a bracket pair (`( … )`) or a YAML path (`ports[].name`).
         .filter(|s| s.chars().any(char::is_alphanumeric) && !s.contains("[]"))
         .map(str::to_string)
@@ -539,4 +573,25 @@ fn syntax_errors_past_the_cap_are_counted() {
     assert_eq!(rest[0].not_shown, 1980);
     assert_eq!(rest[0].message, "1,980 more syntax errors not shown");
     assert!(rest[0].help.is_some());
+}
+
+/// The flow pages' fixes read clean: at least one flow, no diagnostic.
+#[test]
+fn flow_pages_fixes_read_clean() {
+    let mut pages = 0;
+    for (code, page) in netpol::explain::PAGES {
+        if !page.contains("<!-- netpol-args: --flows -->") {
+            continue;
+        }
+        let fix = &page[page.find("## Fix").unwrap_or_else(|| panic!("{code}: no ## Fix"))..];
+        let json = fix
+            .split("```json\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .unwrap_or_else(|| panic!("{code}: the fix has no ```json block"));
+        let c = diagnose_flows(json);
+        assert!(c.diagnostics.is_empty(), "{code}: the fix gives {:?}", codes(&c));
+        pages += 1;
+    }
+    assert!(pages >= 2, "only {pages} flow pages");
 }

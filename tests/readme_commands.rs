@@ -35,6 +35,8 @@ const NOT_NETPOL: &[&str] = &[
 const EXIT: &[(&str, i32)] = &[
     // A diff that finds changes exits 1, as `diff(1)` does.
     ("netpol diff examples/diff/old.yaml examples/diff/new.yaml", 1),
+    // A replay in which some recorded flow would be dropped exits 1.
+    ("netpol replay examples/event-streams.netpol examples/flows/event-streams.jsonl", 1),
 ];
 
 /// The commands of the README's shell blocks, in order, with their line numbers: `$ ` lines of

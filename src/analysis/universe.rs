@@ -356,8 +356,20 @@ impl Universe {
 
     /// Adds the points outside the pods (the world addresses, `addresses`, the node and the
     /// API server) and the indexes; the last step of building a universe.
-    pub(crate) fn finish(&mut self, mut addresses: BTreeSet<IpAddr>) {
-        let world: Vec<IpAddr> = WORLD_ADDRESSES.iter().filter_map(|a| a.parse().ok()).collect();
+    pub(crate) fn finish(&mut self, addresses: BTreeSet<IpAddr>) {
+        self.finish_with_outside(addresses, &BTreeSet::new());
+    }
+
+    /// [`Universe::finish`], with `outside`: addresses known to be outside the cluster (a
+    /// recorded flow's `reserved:world`), which are `world` points beside the documentation
+    /// addresses.
+    pub(crate) fn finish_with_outside(
+        &mut self,
+        mut addresses: BTreeSet<IpAddr>,
+        outside: &BTreeSet<IpAddr>,
+    ) {
+        let mut world: Vec<IpAddr> = WORLD_ADDRESSES.iter().filter_map(|a| a.parse().ok()).collect();
+        world.extend(outside.iter().filter(|ip| !world.contains(ip)).copied().collect::<Vec<_>>());
         for ip in &world {
             addresses.remove(ip);
             self.add_point(Role::World(*ip), ip.to_string());

@@ -410,7 +410,7 @@ pub fn explain_connection_lines(
     out
 }
 
-fn explain_side(
+pub(crate) fn explain_side(
     sources: &SourceMap,
     u: &Universe,
     side: &Side,

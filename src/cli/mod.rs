@@ -10,6 +10,7 @@ mod import;
 mod input;
 pub mod output;
 pub mod render;
+mod replay;
 mod sarif;
 mod world;
 
@@ -198,6 +199,40 @@ enum Command {
         /// human for terminals, markdown for a pull-request comment, json for tools
         #[arg(long, value_enum, default_value = "human")]
         format: diff::DiffFormat,
+        /// When to color diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
+    },
+    /// Judge recorded flows against a policy: which would it drop, and by which rule?
+    ///
+    /// FLOWS are Hubble's export (`hubble observe -o jsonpb`, one JSON object per line; `-`
+    /// for stdin). Each flow that opens a connection is judged as `netpol why` judges one, on
+    /// the source's meaning (or with -t, a target's reading of the compiled manifests); the
+    /// flows that would be dropped are grouped by the rule, or the missing rule, that
+    /// decides. Exit 0: every judged flow is allowed; 1: some would be dropped; 4: none for
+    /// certain, some possibly; 2: the input could not be read.
+    Replay {
+        /// The policy: a .netpol file or a directory of them; or policy manifests (YAML or
+        /// JSON, any dialect), read as their CNI enforces them
+        #[arg(value_name = "PROGRAM")]
+        program: PathBuf,
+        /// Flow files, as `hubble observe -o jsonpb` writes them
+        #[arg(required = true, value_name = "FLOWS")]
+        flows: Vec<PathBuf>,
+        /// Judge on this target's reading of the compiled manifests, instead of the source's
+        /// meaning
+        #[arg(long, short, value_enum)]
+        target: Option<CniArg>,
+        #[command(flatten)]
+        versions: VersionArgs,
+        #[command(flatten)]
+        world: WorldArgs,
+        /// Set a parameter, overriding its default (repeatable)
+        #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+        set: Vec<(String, String)>,
+        /// human for terminals, markdown for a pull-request comment, json for tools
+        #[arg(long, value_enum, default_value = "human")]
+        format: replay::ReplayFormat,
         /// When to color diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
@@ -606,6 +641,20 @@ pub fn main() -> i32 {
                 git: git.as_deref(),
                 target: target.map(|t| crate::world::reading::target(t.dialect())),
                 inventory: &world.inventory,
+                cni: world.cni.map(CniArg::dialect),
+                namespace: &world.namespace,
+                set: &set,
+                format,
+                color,
+            })
+        }
+        Command::Replay { program, flows, target, versions, world, set, format, color } => {
+            replay::run(&replay::ReplayArgs {
+                program: &program,
+                flows: &flows,
+                inventory: &world.inventory,
+                target: target.map(|t| crate::world::reading::target(t.dialect())),
+                versions: versions.versions(),
                 cni: world.cni.map(CniArg::dialect),
                 namespace: &world.namespace,
                 set: &set,

@@ -154,6 +154,8 @@ pub struct World {
     /// Whether an inventory was given (`--inventory`, or inventory objects beside policies).
     pub has_inventory: bool,
     pub diagnostics: Vec<Diagnostic>,
+    /// Addresses known to be outside the cluster (recorded flows' `reserved:world` ends).
+    pub outside: std::collections::BTreeSet<std::net::IpAddr>,
 }
 
 /// The span of line `n` (from 1) of `text`, without its indentation and line break.

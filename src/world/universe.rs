@@ -221,7 +221,7 @@ pub fn build_for(world: &World, programs: &[&Program], extra: &[IpAddr]) -> Popu
     let zone_of_ns =
         program.map(|p| p.namespaces.iter().map(|n| zone_of[&n.name]).collect()).unwrap_or_default();
     u.set_inventory(zone_of_ns, kube_dns);
-    u.finish(addresses);
+    u.finish_with_outside(addresses, &world.outside);
     pad(&mut members, u.len() as u32 - 1);
     ports.resize(u.len(), Vec::new());
     at.resize(u.len(), None);
