@@ -4,71 +4,15 @@
 
 mod common;
 
+use common::flows::{flow, reply, At};
 use common::{netpol, netpol_with_stdin, root, text, write};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::Path;
-
-/// An end of a flow: a pod (namespace, name, labels as `key=value`), or an address outside the
-/// cluster (`reserved:world`).
-#[derive(Clone, Copy)]
-enum At<'a> {
-    Pod(&'a str, &'a str, &'a [&'a str]),
-    World,
-}
 
 const STOREFRONT: At = At::Pod("shop", "storefront-5c7d9-abcde", &["app=storefront"]);
 const ORDERS: At = At::Pod("shop", "orders-6f8b4-fghij", &["app=orders"]);
 const POSTGRES: At = At::Pod("shop", "postgres-0", &["app=postgres"]);
 const DNS: At = At::Pod("kube-system", "coredns-5d78c-xyz12", &["k8s-app=kube-dns"]);
-
-fn endpoint(at: At) -> Value {
-    match at {
-        At::Pod(ns, name, labels) => {
-            let mut l: Vec<String> = labels.iter().map(|l| format!("k8s:{l}")).collect();
-            l.push(format!("k8s:io.kubernetes.pod.namespace={ns}"));
-            json!({"namespace": ns, "pod_name": name, "labels": l})
-        }
-        At::World => json!({"labels": ["reserved:world"]}),
-    }
-}
-
-fn address(at: At, n: u8) -> String {
-    match at {
-        At::Pod(..) => format!("10.0.1.{n}"),
-        At::World => "203.0.113.9".to_string(),
-    }
-}
-
-/// One flow line: `proto` is `TCP`, `UDP` or `ICMPv4` (an echo request).
-fn flow(from: At, to: At, proto: &str, port: u16, verdict: &str) -> String {
-    let l4 = match proto {
-        "ICMPv4" => json!({"ICMPv4": {"type": 8}}),
-        "TCP" => json!({"TCP": {"source_port": 40000, "destination_port": port, "flags": {"SYN": true}}}),
-        p => json!({ p: {"source_port": 40000, "destination_port": port} }),
-    };
-    line(from, to, l4, false, verdict)
-}
-
-fn line(from: At, to: At, l4: Value, is_reply: bool, verdict: &str) -> String {
-    let f = json!({
-        "time": "2026-12-01T10:00:00Z",
-        "verdict": verdict,
-        "IP": {"source": address(from, 1), "destination": address(to, 2), "ipVersion": "IPv4"},
-        "l4": l4,
-        "source": endpoint(from),
-        "destination": endpoint(to),
-        "traffic_direction": "EGRESS",
-        "is_reply": is_reply,
-    });
-    format!("{}\n", json!({ "flow": f, "node_name": "worker-1" }))
-}
-
-/// The reply to a TCP connection (SYN+ACK from the server): never judged.
-fn reply(from: At, to: At, port: u16) -> String {
-    let l4 =
-        json!({"TCP": {"source_port": port, "destination_port": 40000, "flags": {"SYN": true, "ACK": true}}});
-    line(to, from, l4, true, "FORWARDED")
-}
 
 /// Flows the example allows: each connection its rules name, and their replies.
 fn allowed_flows() -> String {
@@ -78,7 +22,7 @@ fn allowed_flows() -> String {
         flow(STOREFRONT, ORDERS, "TCP", 9000, "FORWARDED"),
         flow(ORDERS, POSTGRES, "TCP", 5432, "FORWARDED"),
         flow(STOREFRONT, DNS, "UDP", 53, "FORWARDED"),
-        flow(At::World, STOREFRONT, "TCP", 8080, "FORWARDED"),
+        flow(At::World("203.0.113.9"), STOREFRONT, "TCP", 8080, "FORWARDED"),
     ]
     .concat()
 }

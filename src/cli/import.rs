@@ -89,7 +89,7 @@ fn write(dest: Destination, files: &[(String, String)]) -> i32 {
         }
         Destination::File(path) => {
             let text = files.first().map(|(_, t)| t.as_str()).unwrap_or_default();
-            write_new_file(path, text)
+            write_new_file(path, text, "import")
         }
         Destination::Dir(dir) => {
             let files: Vec<(PathBuf, &str)> =
@@ -115,14 +115,14 @@ fn write(dest: Destination, files: &[(String, String)]) -> i32 {
 /// Writes `text` to a new file at `path`: created under a temporary name beside it and linked
 /// in without replacing anything. An existing file is left as it is: unchanged when it holds
 /// the same text, else an error.
-fn write_new_file(path: &Path, text: &str) -> i32 {
+pub(crate) fn write_new_file(path: &Path, text: &str, command: &str) -> i32 {
     if let Ok(existing) = std::fs::read(path) {
         if existing == text.as_bytes() {
             say(format_args!("unchanged {}", path.display()));
             return EXIT_OK;
         }
         say(format_args!(
-            "error: `{}` exists; `netpol import -o FILE` never replaces a file",
+            "error: `{}` exists; `netpol {command} -o FILE` never replaces a file",
             path.display()
         ));
         say(format_args!("help: remove it, or give another path (or a folder: -o DIR)"));

@@ -8,6 +8,7 @@ mod fmt;
 pub mod graph;
 mod import;
 mod input;
+mod learn;
 pub mod output;
 pub mod render;
 mod replay;
@@ -233,6 +234,36 @@ enum Command {
         /// human for terminals, markdown for a pull-request comment, json for tools
         #[arg(long, value_enum, default_value = "human")]
         format: replay::ReplayFormat,
+        /// When to color diagnostics (NO_COLOR in the environment means never for auto)
+        #[arg(long, value_enum, default_value = "auto")]
+        color: ColorArg,
+    },
+    /// Propose .netpol source that allows the connections recorded flows hold
+    ///
+    /// FLOWS are Hubble's export (`hubble observe -o jsonpb`; `-` for stdin). Pods are grouped
+    /// into workloads by the workloads the flows name, else by their stable labels; each rule's
+    /// reason counts the flows it covers. A namespace gets `default deny all` when every pod of
+    /// it was seen (--inventory), or with --default-deny. The source is checked by compiling it.
+    Learn {
+        /// Flow files, as `hubble observe -o jsonpb` writes them
+        #[arg(required = true, value_name = "FLOWS")]
+        flows: Vec<PathBuf>,
+        /// Write the source to FILE (a new .netpol file; an existing one is never replaced);
+        /// default: stdout
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Namespaces, pods and workloads (`kubectl get namespaces,pods -A -o yaml`): their labels
+        /// stand for the flows', and a namespace whose pods were all seen gets a default deny
+        /// (repeatable)
+        #[arg(long, value_name = "PATH")]
+        inventory: Vec<PathBuf>,
+        /// The namespace of inventory objects that name none
+        #[arg(long, value_name = "NAME", default_value = "default")]
+        namespace: String,
+        /// Write `default deny all` in every namespace learned, even where pods the recording
+        /// did not see may exist
+        #[arg(long)]
+        default_deny: bool,
         /// When to color diagnostics (NO_COLOR in the environment means never for auto)
         #[arg(long, value_enum, default_value = "auto")]
         color: ColorArg,
@@ -659,6 +690,16 @@ pub fn main() -> i32 {
                 namespace: &world.namespace,
                 set: &set,
                 format,
+                color,
+            })
+        }
+        Command::Learn { flows, output, inventory, namespace, default_deny, color } => {
+            learn::run(&learn::LearnArgs {
+                flows: &flows,
+                inventory: &inventory,
+                namespace: &namespace,
+                output: output.as_deref(),
+                default_deny,
                 color,
             })
         }

@@ -85,6 +85,16 @@ impl Names {
 
 /// Writes `draft`. `lost`: per namespace, the comments for what could not be said (`--lossy`).
 pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>) -> Written {
+    write_with_header(draft, layout, lost, HEADER)
+}
+
+/// As [`write`], each file starting with `header` (comment lines, each ending in a newline).
+pub fn write_with_header(
+    draft: &Draft,
+    layout: Layout,
+    lost: &BTreeMap<String, Vec<String>>,
+    header: &str,
+) -> Written {
     let mut n = Names {
         workloads: BTreeMap::new(),
         order: BTreeMap::new(),
@@ -290,9 +300,9 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
     let files: Vec<(String, Vec<String>)> = match layout {
         Layout::Single => {
             let mut pieces = vec![if sets_text.is_empty() {
-                HEADER.to_string()
+                header.to_string()
             } else {
-                format!("{HEADER}\n{sets_text}")
+                format!("{header}\n{sets_text}")
             }];
             pieces
                 .extend(namespaces.iter().map(|ns| format!("namespace {ns} {{\n{}}}\n", indent(block(ns)))));
@@ -301,12 +311,12 @@ pub fn write(draft: &Draft, layout: Layout, lost: &BTreeMap<String, Vec<String>>
         Layout::PerNamespace => {
             let mut files = Vec::new();
             if !sets_text.is_empty() {
-                files.push(("namespaces.netpol".to_string(), vec![format!("{HEADER}\n{sets_text}")]));
+                files.push(("namespaces.netpol".to_string(), vec![format!("{header}\n{sets_text}")]));
             }
             for ns in &namespaces {
                 files.push((
                     format!("{ns}.netpol"),
-                    vec![format!("{HEADER}\nnamespace {ns}\n\n{}", block(ns))],
+                    vec![format!("{header}\nnamespace {ns}\n\n{}", block(ns))],
                 ));
             }
             files

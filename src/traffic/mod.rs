@@ -25,6 +25,7 @@
 //!   language has no peer for; their flows are counted as not judged, with the reason.
 
 pub mod hubble;
+pub mod learn;
 
 use crate::diagnostic::Diagnostic;
 use crate::span::{SourceMap, Span};

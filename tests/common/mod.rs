@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod flows;
 pub mod gen;
 pub mod import;
 pub mod import_cilium;
