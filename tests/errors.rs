@@ -178,13 +178,11 @@ fn diagnose_manifests(yaml: &str, expects: &str, coverage: bool) -> netpol::driv
     c
 }
 
-/// A flow file read as `netpol replay PROGRAM flows.json` reads it.
-fn diagnose_flows(text: &str) -> netpol::driver::Compilation {
-    let mut sources = netpol::span::SourceMap::new();
-    let mut recorded = netpol::traffic::Recorded::default();
-    let mut diagnostics =
-        recorded.read("flows.json", text.as_bytes(), &mut sources).expect("reading from memory");
-    netpol::diagnostic::sort(&mut diagnostics);
+/// Diagnostics found outside a compile, as a compilation with no program.
+fn compilation(
+    sources: netpol::span::SourceMap,
+    diagnostics: Vec<netpol::diagnostic::Diagnostic>,
+) -> netpol::driver::Compilation {
     netpol::driver::Compilation {
         sources,
         diagnostics,
@@ -193,6 +191,16 @@ fn diagnose_flows(text: &str) -> netpol::driver::Compilation {
         queries: Vec::new(),
         read_back: Vec::new(),
     }
+}
+
+/// A flow file read as `netpol replay PROGRAM flows.json` reads it.
+fn diagnose_flows(text: &str) -> netpol::driver::Compilation {
+    let mut sources = netpol::span::SourceMap::new();
+    let mut recorded = netpol::traffic::Recorded::default();
+    let mut diagnostics =
+        recorded.read("flows.json", text.as_bytes(), &mut sources).expect("reading from memory");
+    netpol::diagnostic::sort(&mut diagnostics);
+    compilation(sources, diagnostics)
 }
 
 /// A manifest imported as `netpol import example.yaml` imports it: the world's diagnostics and
@@ -208,14 +216,7 @@ fn diagnose_import(yaml: &str, options: &netpol::import::Options) -> netpol::dri
     diagnostics.extend(result.diagnostics);
     assert!(result.compile_errors.is_empty(), "the imported source does not compile");
     netpol::diagnostic::sort(&mut diagnostics);
-    netpol::driver::Compilation {
-        sources,
-        diagnostics,
-        outputs: Vec::new(),
-        program: None,
-        queries: Vec::new(),
-        read_back: Vec::new(),
-    }
+    compilation(sources, diagnostics)
 }
 
 #[test]

@@ -310,20 +310,16 @@ fn the_event_streams_recording_learned() {
     assert_eq!(code, 0, "{out}{err}");
 }
 
-/// The README's example prints what the README shows.
+/// The README's example prints what the README shows, on stdout and (its `text` block) stderr.
 #[test]
 fn the_readme_example_is_what_learn_prints() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let start = readme.find("## Learning a policy from traffic").expect("section");
-    let section = &readme[start..start + readme[start..].find("\n## ").expect("next section")];
-    let block = section.split("```console\n").nth(1).expect("a console block");
-    let block = &block[..block.find("```").expect("closed")];
-    let (cmd, want) = block.split_once('\n').expect("command and output");
-    let args: Vec<&str> =
-        cmd.strip_prefix("$ netpol ").expect("a netpol command").split_whitespace().collect();
+    let (args, want) = common::readme_example("Learning a policy from traffic");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, out, err) = run(&args, &root());
     assert_eq!(code, 0);
     assert_eq!(out, want, "README.md's learn example differs from the output");
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let section = &readme[readme.find("## Learning a policy from traffic").expect("section")..];
     let stderr = section.split("```text\n").nth(1).expect("the stderr block");
     assert_eq!(err, &stderr[..stderr.find("```").expect("closed")]);
 }

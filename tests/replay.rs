@@ -224,14 +224,8 @@ fn the_event_streams_recording() {
 /// The README's example prints what the README shows.
 #[test]
 fn the_readme_example_is_what_replay_prints() {
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let start = readme.find("## Replaying recorded traffic").expect("section");
-    let section = &readme[start..start + readme[start..].find("\n## ").expect("next section")];
-    let block = section.split("```console\n").nth(1).expect("a console block");
-    let block = &block[..block.find("```").expect("closed")];
-    let (cmd, want) = block.split_once('\n').expect("command and output");
-    let args: Vec<&str> =
-        cmd.strip_prefix("$ netpol ").expect("a netpol command").split_whitespace().collect();
+    let (args, want) = common::readme_example("Replaying recorded traffic");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = netpol(&args, &root());
     assert_eq!(text(&out.stdout), want, "README.md's replay example differs from the output");
 }

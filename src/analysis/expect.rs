@@ -51,7 +51,7 @@ pub fn check(
     target: Option<Target>,
     locate: &dyn Fn(&Origin) -> Option<Span>,
 ) -> Vec<ExpectFailure> {
-    let mut sides = Sides { sem, cache: HashMap::new() };
+    let mut sides = Sides::new(sem);
     program.expects.iter().filter_map(|e| check_one(program, u, &mut sides, e, target, locate)).collect()
 }
 
@@ -69,13 +69,17 @@ pub fn check_expects(program: &Program) -> Vec<ExpectFailure> {
 }
 
 /// Sides computed once each.
-struct Sides<'a> {
+pub(crate) struct Sides<'a> {
     sem: &'a dyn Semantics,
     cache: HashMap<(PointId, Direction), Side>,
 }
 
-impl Sides<'_> {
-    fn get(&mut self, p: PointId, dir: Direction) -> &Side {
+impl<'a> Sides<'a> {
+    pub(crate) fn new(sem: &'a dyn Semantics) -> Self {
+        Sides { sem, cache: HashMap::new() }
+    }
+
+    pub(crate) fn get(&mut self, p: PointId, dir: Direction) -> &Side {
         let sem = self.sem;
         self.cache.entry((p, dir)).or_insert_with(|| sem.side(p, dir))
     }

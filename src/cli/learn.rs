@@ -2,15 +2,12 @@
 //! (`crate::traffic::learn`), checked by compiling it before it is printed or written.
 
 use super::input::{expand_manifests, read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
-use super::render::Format;
-use super::{report_all, say, ColorArg, InputArgs, EXIT_ERRORS, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use super::{report_all, say, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Loader, Options};
 use crate::span::SourceMap;
 use crate::traffic::learn::{self, InventoryPod};
-use crate::traffic::Recorded;
 use crate::world::{Use, World};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 pub(crate) struct LearnArgs<'a> {
@@ -42,14 +39,7 @@ impl Loader for One<'_> {
 }
 
 pub(crate) fn run(a: &LearnArgs) -> i32 {
-    let input = InputArgs {
-        paths: Vec::new(),
-        set: Vec::new(),
-        deny_warnings: false,
-        format: Format::Human,
-        color: a.color,
-        levels: Default::default(),
-    };
+    let input = super::replay::plain_input(a.color);
     if a.flows.iter().chain(a.inventory).filter(|p| p.as_os_str() == "-").count() > 1 {
         say(format_args!("error: `-` (stdin) is given twice"));
         return EXIT_USAGE;
@@ -60,35 +50,10 @@ pub(crate) fn run(a: &LearnArgs) -> i32 {
             return EXIT_USAGE;
         }
     }
-    let mut sources = SourceMap::new();
-    let mut recorded = Recorded::default();
-    let mut diags: Vec<Diagnostic> = Vec::new();
-    for path in a.flows {
-        let found = if path.as_os_str() == "-" {
-            recorded.read("<stdin>", std::io::stdin().lock(), &mut sources)
-        } else {
-            match std::fs::File::open(path) {
-                Ok(f) => recorded.read(
-                    &path.display().to_string(),
-                    BufReader::with_capacity(1 << 16, f),
-                    &mut sources,
-                ),
-                Err(e) => Err(e),
-            }
-        };
-        match found {
-            Ok(d) => diags.extend(d),
-            Err(e) => {
-                say(format_args!("error: cannot read `{}`: {e}", path.display()));
-                return EXIT_USAGE;
-            }
-        }
-    }
-    let failed = diags.iter().any(Diagnostic::is_error);
-    report_all(&input, &sources, &mut diags, false);
-    if failed {
-        return EXIT_USAGE;
-    }
+    let recorded = match super::replay::read_flows(a.flows, &input) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     // The inventory's pods.
     let mut inventory: Option<Vec<InventoryPod>> = None;
     if !a.inventory.is_empty() {

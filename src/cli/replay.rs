@@ -11,10 +11,11 @@ use super::analyze::{explain_side, Answer, Line, RuleRef};
 use super::input::{expand_inputs, expand_manifests, read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::render::Format;
 use super::{report_all, say, ColorArg, InputArgs, EXIT_IO, EXIT_OK, EXIT_USAGE};
+use crate::analysis::expect::Sides;
 use crate::analysis::matrix::{node_to_its_pod, Semantics};
 use crate::analysis::ports::PortSet;
 use crate::analysis::reach::SourceSemantics;
-use crate::analysis::side::{Cell, Side};
+use crate::analysis::side::Cell;
 use crate::analysis::targets;
 use crate::analysis::universe::{PointId, Universe};
 use crate::backend::{Target, Versions};
@@ -77,35 +78,35 @@ pub(crate) fn run(a: &ReplayArgs) -> i32 {
     }
 }
 
-fn run_inner(a: &ReplayArgs) -> Result<i32, i32> {
-    let input = InputArgs {
+/// Human diagnostics on stderr, in `color`: the flow commands take no diagnostic options.
+pub(crate) fn plain_input(color: ColorArg) -> InputArgs {
+    InputArgs {
         paths: Vec::new(),
         set: Vec::new(),
         deny_warnings: false,
         format: Format::Human,
-        color: a.color,
+        color,
         levels: Default::default(),
-    };
-    let stdin = a.flows.iter().chain(a.inventory).filter(|p| p.as_os_str() == "-").count()
-        + usize::from(a.program.as_os_str() == "-");
-    if stdin > 1 {
-        say(format_args!("error: `-` (stdin) is given twice"));
-        return Err(EXIT_USAGE);
     }
-    // The flows, streamed.
-    let mut flow_sources = SourceMap::new();
+}
+
+/// Reads the flow files (`-`: stdin), a line at a time, and reports what they hold that is
+/// not a flow. `Err`: the exit code, when a file cannot be read or holds no flow.
+pub(crate) fn read_flows(paths: &[PathBuf], input: &InputArgs) -> Result<Recorded, i32> {
+    let mut sources = SourceMap::new();
     let mut recorded = Recorded::default();
     let mut diags: Vec<Diagnostic> = Vec::new();
-    for path in a.flows {
+    for path in paths {
         let found = if path.as_os_str() == "-" {
-            recorded.read("<stdin>", std::io::stdin().lock(), &mut flow_sources)
+            recorded.read("<stdin>", std::io::stdin().lock(), &mut sources)
         } else {
-            let name = path.display().to_string();
-            let file = std::fs::File::open(path).map_err(|e| {
-                say(format_args!("error: cannot read `{name}`: {e}"));
-                EXIT_USAGE
-            })?;
-            recorded.read(&name, BufReader::with_capacity(1 << 16, file), &mut flow_sources)
+            std::fs::File::open(path).and_then(|file| {
+                recorded.read(
+                    &path.display().to_string(),
+                    BufReader::with_capacity(1 << 16, file),
+                    &mut sources,
+                )
+            })
         };
         match found {
             Ok(d) => diags.extend(d),
@@ -115,11 +116,24 @@ fn run_inner(a: &ReplayArgs) -> Result<i32, i32> {
             }
         }
     }
-    if diags.iter().any(Diagnostic::is_error) {
-        report_all(&input, &flow_sources, &mut diags, false);
+    let failed = diags.iter().any(Diagnostic::is_error);
+    report_all(input, &sources, &mut diags, false);
+    if failed {
+        Err(EXIT_USAGE)
+    } else {
+        Ok(recorded)
+    }
+}
+
+fn run_inner(a: &ReplayArgs) -> Result<i32, i32> {
+    let input = plain_input(a.color);
+    let stdin = a.flows.iter().chain(a.inventory).filter(|p| p.as_os_str() == "-").count()
+        + usize::from(a.program.as_os_str() == "-");
+    if stdin > 1 {
+        say(format_args!("error: `-` (stdin) is given twice"));
         return Err(EXIT_USAGE);
     }
-    report_all(&input, &flow_sources, &mut diags, false);
+    let recorded = read_flows(a.flows, &input)?;
     // The policy and the inventory.
     let mut man = SourceMap::new();
     let mut world = World::default();
@@ -340,19 +354,6 @@ fn answer(cell: &Cell, port: Port) -> Answer {
     }
 }
 
-/// Sides computed once per point and direction.
-struct Sides<'a> {
-    sem: &'a dyn Semantics,
-    cache: HashMap<(PointId, Direction), Side>,
-}
-
-impl Sides<'_> {
-    fn get(&mut self, p: PointId, dir: Direction) -> &Side {
-        let sem = self.sem;
-        self.cache.entry((p, dir)).or_insert_with(|| sem.side(p, dir))
-    }
-}
-
 #[derive(Serialize)]
 pub(crate) struct Example {
     pub at: String,
@@ -431,7 +432,7 @@ fn judge(
     label: &str,
     policy: &Path,
 ) -> ReplayReport {
-    let mut sides = Sides { sem, cache: HashMap::new() };
+    let mut sides = Sides::new(sem);
     let mut dropped: BTreeMap<Vec<String>, Group> = BTreeMap::new();
     let mut possibly: BTreeMap<Vec<String>, Group> = BTreeMap::new();
     let (mut allowed_flows, mut dropped_flows, mut possibly_flows) = (0, 0, 0);

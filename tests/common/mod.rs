@@ -552,3 +552,21 @@ pub fn run_cilium_oracle(
     std::fs::write(&t, topology).expect("write");
     std::process::Command::new(oracle).arg("-policies").arg(&p).arg("-topology").arg(&t).args(args).output()
 }
+
+/// The first `console` block of the README section headed `## {heading}`: the netpol command's
+/// arguments and the output the README shows for it.
+pub fn readme_example(heading: &str) -> (Vec<String>, String) {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme.find(&format!("## {heading}\n")).unwrap_or_else(|| panic!("no section {heading}"));
+    let section = &readme[start..start + readme[start..].find("\n## ").expect("next section")];
+    let block = section.split("```console\n").nth(1).expect("a console block");
+    let block = &block[..block.find("```").expect("closed")];
+    let (cmd, want) = block.split_once('\n').expect("command and output");
+    let args = cmd
+        .strip_prefix("$ netpol ")
+        .expect("a netpol command")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    (args, want.to_string())
+}
