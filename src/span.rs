@@ -109,6 +109,16 @@ impl SourceMap {
         }
     }
 
+    /// The text of line `line` (1-based) of `file`, without its line break; "" past the end.
+    /// Found through the file's line index, not by scanning the text.
+    pub fn line_text(&self, file: FileId, line: usize) -> &str {
+        let Some(index) = line.checked_sub(1) else { return "" };
+        match self.files.line_range(file.0 as usize, index) {
+            Ok(range) => self.text(file).get(range).unwrap_or("").trim_end_matches(['\n', '\r']),
+            Err(_) => "",
+        }
+    }
+
     /// The span of a whole line, from a `file:line` location as backends write it in
     /// annotations. Leading indentation is left out.
     pub fn locate(&self, location: &str) -> Option<Span> {

@@ -53,7 +53,7 @@ pub(crate) fn describe_origin(sources: &SourceMap, o: &Origin) -> String {
     match o {
         Origin::Source(span) => {
             let line = sources.start_of(*span).line;
-            let text = sources.text(span.file).lines().nth(line.saturating_sub(1)).unwrap_or("").trim();
+            let text = sources.line_text(span.file, line).trim();
             format!("{}:{line}: {text}", sources.name(span.file))
         }
         other => other.to_string(),
@@ -359,9 +359,7 @@ fn rule_ref(
             let line = sources.start_of(*span).line;
             r.file = Some(sources.name(span.file).to_string());
             r.line = Some(line);
-            r.text = Some(
-                sources.text(span.file).lines().nth(line.saturating_sub(1)).unwrap_or("").trim().to_string(),
-            );
+            r.text = Some(sources.line_text(span.file, line).trim().to_string());
         }
         Origin::Manifest { object, rule, source } => {
             r.object = Some(object.clone());
