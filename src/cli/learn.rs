@@ -1,7 +1,7 @@
 //! `netpol learn FLOWS… [-o FILE]`: `.netpol` source proposed from recorded flows
 //! (`crate::traffic::learn`), checked by compiling it before it is printed or written.
 
-use super::input::{expand_manifests, read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
+use super::input::expand_manifests;
 use super::{report_all, say, ColorArg, EXIT_ERRORS, EXIT_IO, EXIT_OK, EXIT_USAGE};
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Loader, Options};
@@ -64,20 +64,9 @@ pub(crate) fn run(a: &LearnArgs) -> i32 {
             Err(code) => return code,
         };
         for p in paths {
-            let (name, text) = if p.as_os_str() == "-" {
-                ("<stdin>".to_string(), read_stream_limited(std::io::stdin().lock(), MAX_MANIFEST_BYTES))
-            } else {
-                (p.display().to_string(), read_manifest(&p))
-            };
-            match text {
-                Ok(text) => {
-                    let file = man.add(name, text);
-                    world.add_file(&man, file, Use::Inventory, a.namespace);
-                }
-                Err(why) => {
-                    say(format_args!("error: cannot read `{name}`: {why}"));
-                    return EXIT_USAGE;
-                }
+            match super::replay::add_file(&mut man, &p) {
+                Ok(file) => world.add_file(&man, file, Use::Inventory, a.namespace),
+                Err(code) => return code,
             }
         }
         let mut found = std::mem::take(&mut world.diagnostics);

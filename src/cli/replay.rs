@@ -251,7 +251,8 @@ fn run_inner(a: &ReplayArgs) -> Result<i32, i32> {
     Ok(super::print_out(&text, code))
 }
 
-fn add_file(man: &mut SourceMap, p: &Path) -> Result<crate::span::FileId, i32> {
+/// Reads a manifest file (`-`: stdin) into `man`; `Err`: the exit code, said.
+pub(crate) fn add_file(man: &mut SourceMap, p: &Path) -> Result<crate::span::FileId, i32> {
     let (name, text) = if p.as_os_str() == "-" {
         ("<stdin>".to_string(), read_stream_limited(std::io::stdin().lock(), MAX_MANIFEST_BYTES))
     } else {
