@@ -21,14 +21,15 @@ workload api { app: api }
 workload db { app: db }
 ";
 
-const HEADER: &str = "| construct | example | kubernetes | cilium | calico |";
-const TARGETS: [Target; 3] = [Target::Kubernetes, Target::Cilium, Target::Calico];
+const HEADER: &str = "| construct | example | kubernetes | cilium | calico | kubernetes-cnp |";
+const TARGETS: [Target; 4] = Target::EVERY;
 
 /// What one cell claims.
 #[derive(Debug, PartialEq)]
 enum Claim {
-    /// Compiles; with `gate`, only from that release on, and below it fails with the code.
-    Yes { gate: Option<(Version, String)> },
+    /// Compiles; with `gate`, only from that release on, and below it fails with the code;
+    /// with `feature`, only with that `--cnp-feature`, and without it fails with the code.
+    Yes { gate: Option<(Version, String)>, feature: Option<(String, String)> },
     /// Fails, and every error has this code.
     Fails(String),
 }
@@ -65,7 +66,7 @@ fn matrix(readme: &str) -> Vec<Row> {
 
 fn row(line: &str) -> Row {
     let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
-    assert_eq!(cells.len(), 5, "five cells in `{line}`");
+    assert_eq!(cells.len(), 6, "six cells in `{line}`");
     let example = cells[1];
     assert!(
         example.len() > 2
@@ -95,7 +96,15 @@ fn claim(cell: &str, line: &str) -> Claim {
             assert!(is_code(code), "`{code}` is not a code in `{line}`");
             (version.parse().unwrap_or_else(|e| panic!("{e} in `{line}`")), code.to_string())
         });
-        return Claim::Yes { gate };
+        let feature = rest.find("(`--cnp-feature ").map(|i| {
+            let rest = &rest[i + "(`--cnp-feature ".len()..];
+            let (name, rest) =
+                rest.split_once("`, else ").unwrap_or_else(|| panic!("`, else CODE)` in `{line}`"));
+            let code = &rest[..rest.find(')').expect("`)` after the code")];
+            assert!(is_code(code), "`{code}` is not a code in `{line}`");
+            (name.to_string(), code.to_string())
+        });
+        return Claim::Yes { gate, feature };
     }
     let code = cell.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or("");
     assert!(is_code(code), "a cell starts with `yes` or a code, not `{cell}` (in `{line}`)");
@@ -112,7 +121,9 @@ fn with_version(target: Target, v: Version) -> Versions {
     match target {
         Target::Cilium => Versions { cilium: v, ..Versions::DEFAULT },
         Target::Calico => Versions { calico: v, ..Versions::DEFAULT },
-        Target::Kubernetes => panic!("netpol takes no Kubernetes release; a gate cannot be checked"),
+        Target::Kubernetes | Target::KubernetesCnp => {
+            panic!("netpol takes no Kubernetes release; a gate cannot be checked")
+        }
     }
 }
 
@@ -155,8 +166,14 @@ fn the_readme_capability_matrix_is_what_the_compiler_does() {
     for row in &rows {
         for (target, claim) in TARGETS.into_iter().zip(&row.claims) {
             match claim {
-                Claim::Yes { gate } => {
-                    let (errors, emitted, rendered) = errors(&row.program(), target, Versions::DEFAULT);
+                Claim::Yes { gate, feature } => {
+                    let mut versions = Versions::DEFAULT;
+                    if let Some((name, code)) = feature {
+                        assert_eq!(name, "domain-names", "a feature netpol knows: {}", row.construct);
+                        check_fails(row, target, versions, code, &mut failures);
+                        versions.cnp.domain_names = true;
+                    }
+                    let (errors, emitted, rendered) = errors(&row.program(), target, versions);
                     if !errors.is_empty() || !emitted {
                         failures.push(format!(
                             "{} / {}: the README says yes, the compiler gave {errors:?}\n{rendered}",
@@ -183,18 +200,22 @@ fn the_readme_capability_matrix_is_what_the_compiler_does() {
 
 #[test]
 fn cells_are_read_as_intended() {
-    assert_eq!(claim("yes", ""), Claim::Yes { gate: None });
-    assert_eq!(claim("yes: `endPort` (Kubernetes 1.25+)", ""), Claim::Yes { gate: None });
+    assert_eq!(claim("yes", ""), Claim::Yes { gate: None, feature: None });
+    assert_eq!(claim("yes: `endPort` (Kubernetes 1.25+)", ""), Claim::Yes { gate: None, feature: None });
     assert_eq!(
         claim("yes: `endPort` (1.16+, else E0303)", ""),
-        Claim::Yes { gate: Some((Version::new(1, 16, 0), "E0303".to_string())) }
+        Claim::Yes { gate: Some((Version::new(1, 16, 0), "E0303".to_string())), feature: None }
+    );
+    assert_eq!(
+        claim("yes: `domainNames` (`--cnp-feature domain-names`, else E0303)", ""),
+        Claim::Yes { gate: None, feature: Some(("domain-names".to_string(), "E0303".to_string())) }
     );
     assert_eq!(claim("E0301", ""), Claim::Fails("E0301".to_string()));
     assert_eq!(claim("E0304: over 1024 characters", ""), Claim::Fails("E0304".to_string()));
     assert!(std::panic::catch_unwind(|| claim("no", "")).is_err());
     assert!(std::panic::catch_unwind(|| claim("partly", "")).is_err());
     assert_eq!(just_below(Version::new(1, 9, 0)), Version::new(1, 8, 0));
-    let table = format!("intro\n\n## Capability matrix\n\n{HEADER}\n| --- | --- | --- | --- | --- |\n| a | `x ; y` | yes | E0301 | yes (3.29+, else E0303) |\n\n## Next\n| b |\n");
+    let table = format!("intro\n\n## Capability matrix\n\n{HEADER}\n| --- | --- | --- | --- | --- | --- |\n| a | `x ; y` | yes | E0301 | yes (3.29+, else E0303) | yes |\n\n## Next\n| b |\n");
     let rows = matrix(&table);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].example, ["x", "y"]);

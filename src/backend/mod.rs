@@ -4,6 +4,7 @@
 pub use crate::targets::calico::emit as calico;
 pub use crate::targets::cilium::emit as cilium;
 pub use crate::targets::kubernetes::emit as kubernetes;
+pub use crate::targets::kubernetes::emit_cluster as kubernetes_cnp;
 pub mod validation;
 
 use crate::diagnostic::Diagnostic;
@@ -18,16 +19,25 @@ pub enum Target {
     Kubernetes,
     Cilium,
     Calico,
+    /// Kubernetes NetworkPolicy for allows, with the network-policy API's ClusterNetworkPolicy
+    /// (`policy.networking.k8s.io/v1alpha2`) for deny rules and cluster-wide defaults. Opt-in:
+    /// not one of [`Target::ALL`], since a cluster needs an implementation of that API.
+    KubernetesCnp,
 }
 
 impl Target {
+    /// The three CNI dialects (`--target all`).
     pub const ALL: [Target; 3] = [Target::Kubernetes, Target::Cilium, Target::Calico];
+    /// Every target, the opt-in ones included.
+    pub const EVERY: [Target; 4] =
+        [Target::Kubernetes, Target::Cilium, Target::Calico, Target::KubernetesCnp];
 
     pub fn name(self) -> &'static str {
         match self {
             Target::Kubernetes => "kubernetes",
             Target::Cilium => "cilium",
             Target::Calico => "calico",
+            Target::KubernetesCnp => "kubernetes-cnp",
         }
     }
 
@@ -37,11 +47,12 @@ impl Target {
             Target::Kubernetes => "Kubernetes NetworkPolicy",
             Target::Cilium => "Cilium",
             Target::Calico => "Calico",
+            Target::KubernetesCnp => "ClusterNetworkPolicy",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Target> {
-        Target::ALL.into_iter().find(|t| t.name() == name)
+        Target::EVERY.into_iter().find(|t| t.name() == name)
     }
 
     pub fn backend(self) -> &'static dyn Backend {
@@ -49,6 +60,7 @@ impl Target {
             Target::Kubernetes => &kubernetes::Kubernetes,
             Target::Cilium => &cilium::Cilium,
             Target::Calico => &calico::Calico,
+            Target::KubernetesCnp => &kubernetes_cnp::KubernetesCnp,
         }
     }
 }
@@ -101,17 +113,37 @@ impl FromStr for Version {
     }
 }
 
-/// The CNI releases the emitted policies must work on.
+/// The CNI releases the emitted policies must work on, and the optional ClusterNetworkPolicy
+/// features the cluster's implementation of the network-policy API has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Versions {
     pub cilium: Version,
     pub calico: Version,
+    pub cnp: CnpFeatures,
 }
 
 impl Versions {
     /// Cilium 1.18 and Calico 3.32: the oldest Cilium minor release still maintained, and the
-    /// Calico release whose v3 CRDs the tests validate against.
-    pub const DEFAULT: Versions = Versions { cilium: Version::new(1, 18, 0), calico: Version::new(3, 32, 0) };
+    /// Calico release whose v3 CRDs the tests validate against; ClusterNetworkPolicy's standard
+    /// channel only.
+    pub const DEFAULT: Versions = Versions {
+        cilium: Version::new(1, 18, 0),
+        calico: Version::new(3, 32, 0),
+        cnp: CnpFeatures::STANDARD,
+    };
+}
+
+/// The experimental ClusterNetworkPolicy fields (network-policy-api v0.2.0, experimental
+/// channel) an implementation supports, as the user names them (`--cnp-feature`). The standard
+/// channel has none of them, and implementations differ in which they take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CnpFeatures {
+    /// Egress `domainNames` peers (Accept rules only).
+    pub domain_names: bool,
+}
+
+impl CnpFeatures {
+    pub const STANDARD: CnpFeatures = CnpFeatures { domain_names: false };
 }
 
 impl Default for Versions {
@@ -173,6 +205,9 @@ pub enum EmitError {
     NameClash { target: Target, name: String, first: Span, span: Span },
     /// The target can express `construct`, but not in the release the user runs.
     NeedsVersion { target: Target, construct: String, needs: Version, have: Version, span: Span },
+    /// The target can express `construct` only with an optional feature the user has not said
+    /// the cluster's implementation has (`flag`, e.g. `--cnp-feature domain-names`).
+    NeedsFeature { target: Target, construct: String, feature: &'static str, flag: String, span: Span },
     /// A value the target's syntax cannot hold (too long, too many items, unquotable).
     Unrepresentable { target: Target, what: String, span: Span, help: String },
     /// Cilium resolves DNS names through its DNS proxy, which only sees lookups the
@@ -188,7 +223,7 @@ impl EmitError {
         match self {
             EmitError::Unsupported { .. } => "E0301",
             EmitError::NameClash { .. } => "E0302",
-            EmitError::NeedsVersion { .. } => "E0303",
+            EmitError::NeedsVersion { .. } | EmitError::NeedsFeature { .. } => "E0303",
             EmitError::Unrepresentable { .. } => "E0304",
             EmitError::FqdnWithoutDns { .. } => "E0305",
             EmitError::EgressNamedPort { .. } => "E0306",
@@ -226,6 +261,17 @@ impl EmitError {
                     target.title()
                 ))
             }
+            EmitError::NeedsFeature { target, construct, feature, flag, span } => Diagnostic::error(
+                self.code(),
+                format!("{construct} need {feature}, an optional feature of {}", target.title()),
+                *span,
+                format!("needs {feature}"),
+            )
+            .with_help(format!(
+                "if the cluster's implementation of {} supports {feature}, say so with `{flag}`; \
+                 otherwise rewrite the rule without {construct}",
+                target.title()
+            )),
             EmitError::Unrepresentable { target, what, span, help } => Diagnostic::error(
                 self.code(),
                 format!("target `{}` cannot hold {what}", target.name()),

@@ -531,11 +531,28 @@ struct VersionArgs {
     /// The oldest Calico release the policies must work on (`tier` is written from 3.29)
     #[arg(long, value_name = "VERSION", default_value_t = Versions::DEFAULT.calico, value_parser = parse_version)]
     calico_version: Version,
+    /// An experimental ClusterNetworkPolicy feature the cluster's implementation of the
+    /// network-policy API supports, for --target kubernetes-cnp (repeatable): `domain-names`
+    /// lets allows to DNS names be written
+    #[arg(long = "cnp-feature", value_name = "FEATURE", value_enum, value_delimiter = ',')]
+    cnp_features: Vec<CnpFeatureArg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CnpFeatureArg {
+    /// Egress `domainNames` peers (experimental channel, Accept rules only)
+    DomainNames,
 }
 
 impl VersionArgs {
     fn versions(&self) -> Versions {
-        Versions { cilium: self.cilium_version, calico: self.calico_version }
+        let mut cnp = crate::backend::CnpFeatures::STANDARD;
+        for f in &self.cnp_features {
+            match f {
+                CnpFeatureArg::DomainNames => cnp.domain_names = true,
+            }
+        }
+        Versions { cilium: self.cilium_version, calico: self.calico_version, cnp }
     }
 }
 
@@ -548,7 +565,10 @@ enum TargetArg {
     Kubernetes,
     Cilium,
     Calico,
-    /// Every target
+    /// Kubernetes NetworkPolicy, with ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2)
+    /// for deny rules and cluster-wide defaults; not part of `all`
+    KubernetesCnp,
+    /// Every CNI dialect: kubernetes, cilium and calico
     All,
 }
 
@@ -558,6 +578,7 @@ impl TargetArg {
             TargetArg::Kubernetes => vec![Target::Kubernetes],
             TargetArg::Cilium => vec![Target::Cilium],
             TargetArg::Calico => vec![Target::Calico],
+            TargetArg::KubernetesCnp => vec![Target::KubernetesCnp],
             TargetArg::All => Target::ALL.to_vec(),
         }
     }
@@ -570,6 +591,7 @@ enum SemanticsArg {
     Kubernetes,
     Cilium,
     Calico,
+    KubernetesCnp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -1051,6 +1073,7 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         SemanticsArg::Kubernetes => (vec![Target::Kubernetes], "kubernetes"),
         SemanticsArg::Cilium => (vec![Target::Cilium], "cilium"),
         SemanticsArg::Calico => (vec![Target::Calico], "calico"),
+        SemanticsArg::KubernetesCnp => (vec![Target::KubernetesCnp], "kubernetes-cnp"),
     };
     let c = match compile_for(input, targets, versions, Vec::new()) {
         Ok(c) => c,
@@ -1078,6 +1101,7 @@ fn graph_command(
         SemanticsArg::Kubernetes => Some(Target::Kubernetes),
         SemanticsArg::Cilium => Some(Target::Cilium),
         SemanticsArg::Calico => Some(Target::Calico),
+        SemanticsArg::KubernetesCnp => Some(Target::KubernetesCnp),
     };
     let mut c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
         Ok(c) => c,

@@ -269,7 +269,7 @@ pub(crate) fn add_file(man: &mut SourceMap, p: &Path) -> Result<crate::span::Fil
 
 fn dialect(t: Target) -> Dialect {
     match t {
-        Target::Kubernetes => Dialect::Kubernetes,
+        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
         Target::Cilium => Dialect::Cilium,
         Target::Calico => Dialect::Calico,
     }

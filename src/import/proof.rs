@@ -149,7 +149,7 @@ fn wrap<'a>(
 
 fn reading_dialect(t: Target) -> Dialect {
     match t {
-        Target::Kubernetes => Dialect::Kubernetes,
+        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
         Target::Cilium => Dialect::Cilium,
         Target::Calico => Dialect::Calico,
     }

@@ -269,6 +269,17 @@ impl CrdSchemas {
         let dir = schemas_dir()?;
         let files: &[(&str, &str)] = match target {
             Target::Kubernetes => return None,
+            // The NetworkPolicies beside them are checked with `kubernetes_validator`.
+            Target::KubernetesCnp => &[
+                (
+                    "ClusterNetworkPolicy",
+                    "kubernetes/network-policy-api/v0.2.0/standard/policy.networking.k8s.io_clusternetworkpolicies.yaml",
+                ),
+                (
+                    "ClusterNetworkPolicy",
+                    "kubernetes/network-policy-api/v0.2.0/experimental/policy.networking.k8s.io_clusternetworkpolicies.yaml",
+                ),
+            ],
             Target::Cilium => &[
                 ("CiliumNetworkPolicy", "cilium/ciliumnetworkpolicies.yaml"),
                 ("CiliumNetworkPolicy", "cilium/v1.19-branchpoint/ciliumnetworkpolicies.yaml"),

@@ -107,7 +107,8 @@ impl Manifests for Vec<Object> {
 /// Reads `objects` (each a whole manifest) as `target` would.
 pub fn read<'u>(target: Target, objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     match target {
-        Target::Kubernetes => kubernetes::read(objects, u),
+        // ClusterNetworkPolicies are read beside NetworkPolicies: the tiers around them.
+        Target::Kubernetes | Target::KubernetesCnp => kubernetes::read(objects, u),
         Target::Cilium => cilium::read(objects, u),
         Target::Calico => calico::read(objects, u),
     }

@@ -271,7 +271,7 @@ fn sources_of<'a>(s: &'a Side, man: &'a SourceMap) -> &'a SourceMap {
 
 fn dialect(t: Target) -> Dialect {
     match t {
-        Target::Kubernetes => Dialect::Kubernetes,
+        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
         Target::Cilium => Dialect::Cilium,
         Target::Calico => Dialect::Calico,
     }

@@ -28,33 +28,54 @@ impl Backend for Kubernetes {
     }
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
-        let mut e = Emitter { program, cx, errors: Vec::new() };
+        let (objects, errors) = policies(program, cx, None);
+        crate::backend::finish(Target::Kubernetes, objects, errors)
+    }
+}
+
+/// Every NetworkPolicy of `program`, unsorted. Alone (`companion: None`), every deny rule and
+/// cluster-wide default deny is an error; as the NetworkPolicy half of `companion` (the target
+/// that writes ClusterNetworkPolicies beside them), those and the allows to DNS names are left
+/// to it, and errors name that target.
+pub(crate) fn policies(
+    program: &Program,
+    cx: &EmitContext,
+    companion: Option<Target>,
+) -> (Vec<Object>, Vec<EmitError>) {
+    let target = companion.unwrap_or(Target::Kubernetes);
+    let mut e = Emitter { program, cx, errors: Vec::new(), target, companion: companion.is_some() };
+    if companion.is_none() {
         // Every deny rule is an error here, whether or not its workload gets a policy: a deny
         // that is not emitted must never pass silently.
         for rule in program.rules.iter().filter(|r| r.action == Action::Deny) {
             e.unsupported(
                 crate::backend::deny_construct(rule.direction),
                 rule.origin,
-                "Kubernetes NetworkPolicy only allows; use --target cilium or --target calico for deny rules",
+                "Kubernetes NetworkPolicy only allows; use --target cilium or --target calico for deny rules, \
+                 or --target kubernetes-cnp where the cluster implements ClusterNetworkPolicy",
             );
         }
-        let (mut objects, errors) = crate::backend::per_workload(program, |range| {
-            let mut e = Emitter { program, cx, errors: Vec::new() };
-            let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
-            (objects, e.errors)
-        });
-        e.errors.extend(errors);
-        for d in &program.default_denies {
-            objects.extend(e.default_deny(d));
-        }
-        crate::backend::finish(Target::Kubernetes, objects, e.errors)
     }
+    let (mut objects, errors) = crate::backend::per_workload(program, |range| {
+        let mut e = Emitter { program, cx, errors: Vec::new(), target, companion: companion.is_some() };
+        let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
+        (objects, e.errors)
+    });
+    e.errors.extend(errors);
+    for d in &program.default_denies {
+        objects.extend(e.default_deny(d));
+    }
+    (objects, e.errors)
 }
 
 struct Emitter<'a> {
     program: &'a Program,
     cx: &'a EmitContext<'a>,
     errors: Vec<EmitError>,
+    /// The target errors name.
+    target: Target,
+    /// Deny rules, cluster-wide default denies and DNS names are written by the companion.
+    companion: bool,
 }
 
 impl Emitter<'_> {
@@ -101,7 +122,7 @@ impl Emitter<'_> {
         };
         let ns = p.namespace(wl.namespace).name.clone();
         let annotations = crate::backend::validation::provenance(
-            Target::Kubernetes,
+            self.target,
             "NetworkPolicy",
             wl,
             (self.cx.locate)(wl.span),
@@ -122,7 +143,12 @@ impl Emitter<'_> {
         let mut out = Vec::new();
         for rule in self.program.rules_of(w, dir) {
             if rule.action == Action::Deny {
-                // Reported once for every deny rule in `emit`.
+                // Reported once for every deny rule in `emit`, or written by the companion.
+                continue;
+            }
+            if self.companion && rule.peers.iter().all(|p| matches!(p.peer, Peer::Fqdn(_))) {
+                // Only DNS names: the companion writes the rule. Left here, its peer list would
+                // be empty, and an empty `to` matches every destination (types.go).
                 continue;
             }
             let peers = self.peers(rule, self.program.workload(w).namespace);
@@ -216,6 +242,8 @@ impl Emitter<'_> {
                 self.unsupported(&format!("the `{}` peer", e.keyword()), span, help);
                 return None;
             }
+            // Written by the companion; the rule keeps its other peers.
+            Peer::Fqdn(_) if self.companion => return None,
             Peer::Fqdn(name) => {
                 self.unsupported(
                     &format!("DNS names (`\"{name}\"`)"),
@@ -229,6 +257,9 @@ impl Emitter<'_> {
 
     fn default_deny(&mut self, d: &ir::DefaultDeny) -> Option<Object> {
         let Some(ns) = d.namespace else {
+            if self.companion {
+                return None;
+            }
             self.unsupported(
                 "a cluster-wide default deny",
                 d.origin,
@@ -255,7 +286,7 @@ impl Emitter<'_> {
         let name = format!("default-deny-{}", d.direction.as_str());
         let on = format!("the NetworkPolicy `{name}`");
         self.errors.extend(crate::backend::validation::annotations_too_large(
-            Target::Kubernetes,
+            self.target,
             &annotations,
             &on,
             d.origin,
@@ -265,7 +296,7 @@ impl Emitter<'_> {
 
     fn unsupported(&mut self, construct: &str, span: Span, help: &str) {
         self.errors.push(EmitError::Unsupported {
-            target: Target::Kubernetes,
+            target: self.target,
             construct: construct.to_string(),
             span,
             help: help.to_string(),
@@ -299,14 +330,14 @@ fn object(
     }
 }
 
-fn namespace_by_name(name: &str) -> meta::LabelSelector {
+pub(crate) fn namespace_by_name(name: &str) -> meta::LabelSelector {
     meta::LabelSelector {
         match_labels: Some(BTreeMap::from([(NAMESPACE_NAME_LABEL.to_string(), name.to_string())])),
         match_expressions: None,
     }
 }
 
-fn label_selector(s: &LabelSelector) -> meta::LabelSelector {
+pub(crate) fn label_selector(s: &LabelSelector) -> meta::LabelSelector {
     meta::LabelSelector {
         match_labels: (!s.match_labels.is_empty()).then(|| s.match_labels.clone()),
         match_expressions: (!s.expressions.is_empty()).then(|| {

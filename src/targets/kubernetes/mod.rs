@@ -3,5 +3,6 @@
 //! emitter: it is the independent judge of what the emitter writes (`tests/layout.rs`).
 
 pub mod emit;
+pub mod emit_cluster;
 pub mod read;
 pub mod selector;
