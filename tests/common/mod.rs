@@ -507,6 +507,69 @@ pub const MORE_CONSTRUCTS: &[&str] = &[
          api accepts udp 53 from no-owner\n",
 ];
 
+/// Rules of ClusterNetworkPolicy (network-policy-api v0.2.0) beyond what JSON Schema checks:
+/// the CRD's CEL rules (a range's `start` below its `end`; in the experimental channel, no
+/// `destinationNamedPort` in a rule with `networks`, `nodes` or `domainNames`), `networks` that
+/// parse as CIDRs (`isCIDR`), and `domainNames` only in `Accept` rules (the field's description).
+pub fn cnp_semantic_errors(value: &serde_json::Value) -> Vec<String> {
+    let name = &value["metadata"]["name"];
+    let mut out = Vec::new();
+    if value["kind"] != "ClusterNetworkPolicy" {
+        return out;
+    }
+    for dir in ["ingress", "egress"] {
+        for (i, rule) in value["spec"][dir].as_array().into_iter().flatten().enumerate() {
+            let at = format!("{name} spec.{dir}[{i}]");
+            let peers =
+                rule[if dir == "ingress" { "from" } else { "to" }].as_array().cloned().unwrap_or_default();
+            let addressed = peers
+                .iter()
+                .any(|p| !p["networks"].is_null() || !p["nodes"].is_null() || !p["domainNames"].is_null());
+            for (j, proto) in rule["protocols"].as_array().into_iter().flatten().enumerate() {
+                if addressed && !proto["destinationNamedPort"].is_null() {
+                    out.push(format!(
+                        "{at}.protocols[{j}]: a named port with networks, nodes or domain names"
+                    ));
+                }
+                for p in ["tcp", "udp", "sctp"] {
+                    let range = &proto[p]["destinationPort"]["range"];
+                    if !range.is_null() && range["start"].as_u64() >= range["end"].as_u64() {
+                        out.push(format!("{at}.protocols[{j}].{p}: start port must be less than end port"));
+                    }
+                }
+            }
+            for p in &peers {
+                if !p["domainNames"].is_null() && rule["action"] != "Accept" {
+                    out.push(format!("{at}: domainNames in a {} rule", rule["action"]));
+                }
+                for n in p["networks"].as_array().into_iter().flatten() {
+                    if n.as_str().and_then(|n| n.parse::<ipnet::IpNet>().ok()).is_none() {
+                        out.push(format!("{at}: {n} is not a CIDR"));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// ClusterNetworkPolicies of one tier that share a priority (the CRD: which one applies is then
+/// undefined), as `tier priority: names`.
+pub fn cnp_priority_clashes(values: &[serde_json::Value]) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<(String, u64), Vec<String>> = Default::default();
+    for v in values.iter().filter(|v| v["kind"] == "ClusterNetworkPolicy") {
+        let key = (
+            v["spec"]["tier"].as_str().unwrap_or("").to_string(),
+            v["spec"]["priority"].as_u64().unwrap_or(0),
+        );
+        seen.entry(key).or_default().push(v["metadata"]["name"].as_str().unwrap_or("").to_string());
+    }
+    seen.into_iter()
+        .filter(|(_, n)| n.len() > 1)
+        .map(|((t, p), n)| format!("{t} {p}: {}", n.join(", ")))
+        .collect()
+}
+
 /// Applies `f` to every JSON object in `v`, depth first (for mutating emitted manifests).
 pub fn each_object(
     v: &mut serde_json::Value,
