@@ -40,7 +40,7 @@ fn bash_completes_commands_and_target_values() {
     }
     let mut targets = bash_complete(&script, &["netpol", "compile", "--target", ""]);
     targets.sort();
-    assert_eq!(targets, ["all", "calico", "cilium", "kubernetes"], "{targets:?}");
+    assert_eq!(targets, ["all", "calico", "cilium", "kubernetes", "kubernetes-cnp"], "{targets:?}");
     let options = bash_complete(&script, &["netpol", "import", "--lo"]);
     assert_eq!(options, ["--lossy"], "{options:?}");
 }
