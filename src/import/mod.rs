@@ -17,6 +17,7 @@
 pub mod calico;
 pub mod calico_rules;
 pub mod cilium;
+pub mod cluster;
 pub mod draft;
 pub mod fields;
 pub mod kubernetes;
@@ -100,6 +101,9 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     let mut draft = Draft::default();
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
+            Dialect::Kubernetes if cluster::is_cluster_network_policy(&object.value) => {
+                cluster::translate(i, &object.value, &mut draft)
+            }
             Dialect::Kubernetes => {
                 kubernetes::translate_on(i, &object.value, &mut draft, cni == Dialect::Cilium)
             }
@@ -136,7 +140,15 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
         lost.clear();
     }
     let written = write::write(&draft, options.layout, &lost);
-    let own = reading::target(cni);
+    // ClusterNetworkPolicies are proved on the target that writes them.
+    let own = match reading::target(cni) {
+        Target::Kubernetes
+            if world.policies.iter().any(|(_, o)| cluster::is_cluster_network_policy(&o.value)) =>
+        {
+            Target::KubernetesCnp
+        }
+        t => t,
+    };
     let mut proofs_hold = true;
     let objects = world.policies.len();
     let plural = if objects == 1 { "object allows" } else { "objects allow" };

@@ -79,7 +79,10 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
         })
         .collect();
     let paths: Vec<String> = map.keys().cloned().collect();
-    let options = Options { targets: vec![target], ..Options::default() };
+    let mut options = Options { targets: vec![target], ..Options::default() };
+    // The originals use `domainNames` only where the cluster's implementation has it.
+    options.versions.cnp.domain_names =
+        world.policies.iter().any(|(_, o)| o.value.to_string().contains("\"domainNames\""));
     let c = driver::compile(&paths, &Memory(&map), &options);
     let (Some(program), false) = (c.program.as_ref(), c.has_errors()) else {
         let errors = c.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();

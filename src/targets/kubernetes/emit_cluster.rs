@@ -232,12 +232,9 @@ impl Emitter<'_> {
 
     /// Sorts one rule of a workload into its blocks, or reports why it cannot be written.
     fn rule(&mut self, rule: &Rule, by_block: &mut BTreeMap<Block, Rules>) {
-        let note = format!(
-            "{}{} ({})",
-            if rule.action == Action::Deny { "deny" } else { "accept" },
-            crate::backend::reason_suffix(&rule.reason),
-            (self.cx.locate)(rule.origin)
-        );
+        // As the NetworkPolicies' `netpol/rules` lines: `egress[1]: reason (file:line)`.
+        let note =
+            format!("{} ({})", crate::backend::reason_suffix(&rule.reason), (self.cx.locate)(rule.origin));
         match rule.action {
             Action::Allow => {
                 let names: Vec<(&str, Span)> = rule
@@ -442,7 +439,7 @@ impl Emitter<'_> {
             let to = Some(vec![namespaces(meta::LabelSelector::default())]);
             (
                 RuleOut { action: "Pass", from: None, to, protocols: None },
-                "pass: pods go on to NetworkPolicy".to_string(),
+                ": pods go on to NetworkPolicy".to_string(),
             )
         });
         let per = MAX_ITEMS - usize::from(pass.is_some());
@@ -472,7 +469,7 @@ impl Emitter<'_> {
                     let mut out = Vec::new();
                     if let Some(chunk) = chunk {
                         for (rule, note) in pass.into_iter().chain(chunk.iter()) {
-                            notes.push(format!("{}[{}]: {note}", dir.as_str(), out.len()));
+                            notes.push(format!("{}[{}]{note}", dir.as_str(), out.len()));
                             out.push(rule.clone());
                         }
                     }
