@@ -103,7 +103,7 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
     let imported = targets::read(target, &objects, u);
     drop(objects);
     let original = wrap(original.semantics, &pop, world.has_inventory, cni);
-    let imported = wrap(imported.semantics, &pop, world.has_inventory, reading_dialect(target));
+    let imported = wrap(imported.semantics, &pop, world.has_inventory, reading::dialect_of(target));
     // Side by side, point by point, on every core: the rows of both readings are never all
     // held at once.
     let found: Vec<Difference> = crate::par::blocks(u.len(), 512, |range| {
@@ -150,13 +150,6 @@ fn wrap<'a>(
     }
 }
 
-fn reading_dialect(t: Target) -> Dialect {
-    match t {
-        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
-        Target::Cilium => Dialect::Cilium,
-        Target::Calico => Dialect::Calico,
-    }
-}
 
 fn same_place(a: &Difference, b: &Difference) -> bool {
     a.subject == b.subject && a.direction == b.direction && a.other == b.other

@@ -55,6 +55,15 @@ fn title(d: Dialect) -> &'static str {
     }
 }
 
+/// The dialect whose CNI reads a target's manifests.
+pub fn dialect_of(t: Target) -> Dialect {
+    match t {
+        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
+        Target::Cilium => Dialect::Cilium,
+        Target::Calico => Dialect::Calico,
+    }
+}
+
 /// The target whose reader reads a dialect.
 pub fn target(d: Dialect) -> Target {
     match d {

@@ -242,7 +242,7 @@ fn read_side<'a>(
                 let none = Vec::new();
                 let objects = c.outputs.iter().find(|(x, _)| *x == t).map_or(&none, |(_, o)| o);
                 let r = targets::read(t, objects, u);
-                (wrap(r.semantics, Some(dialect(t))), format!("compiled:{}", t.name()))
+                (wrap(r.semantics, Some(reading::dialect_of(t))), format!("compiled:{}", t.name()))
             }
             (None, Some(program)) => {
                 (wrap(Box::new(SourceSemantics::new(program, u)), None), "source".to_string())
@@ -269,13 +269,6 @@ fn sources_of<'a>(s: &'a Side, man: &'a SourceMap) -> &'a SourceMap {
     }
 }
 
-fn dialect(t: Target) -> Dialect {
-    match t {
-        Target::Kubernetes | Target::KubernetesCnp => Dialect::Kubernetes,
-        Target::Cilium => Dialect::Cilium,
-        Target::Calico => Dialect::Calico,
-    }
-}
 
 /// Reads one file into the map, under its own name or its name at the revision.
 fn add_file(
