@@ -156,6 +156,7 @@ impl Cluster {
             };
         }
         let mut steps = Vec::new();
+        // Only NetworkPolicies isolate: what the Admin and Baseline tiers leave undecided passes.
         let mut isolation = Vec::new();
         let mut np = Some(np);
         for tier in [Tier::Admin, Tier::Baseline] {
@@ -176,7 +177,6 @@ impl Cluster {
                     of_tier.get(j).map(|(x, _)| self.policies[*x as usize].priority) == Some(policy.priority)
                 };
                 let unsure = m != Match::Yes || (k > 0 && key(k - 1)) || key(k + 1);
-                isolation.push(policy.origin.clone());
                 for step in policy.steps[d].iter().flatten() {
                     steps.push(if unsure { capped(step) } else { step.clone() });
                 }
