@@ -185,6 +185,11 @@ impl Reader<'_, '_> {
             }
         }
         let subject = match spec.get("podSelector") {
+            // `podSelector:` with no value: the API decodes null into the struct's zero value,
+            // `{}` (`PodSelector metav1.LabelSelector`, not a pointer, in types.go); the
+            // network-policy-api conformance suite applies such a policy
+            // (conformance/base/api_integration/standard-anp-np-banp.yaml).
+            Some(Value::Null) => Selector::default(),
             Some(v) => match Selector::parse(v) {
                 Ok(s) => s,
                 Err(e) => {
