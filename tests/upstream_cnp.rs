@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 /// policies by then (swapped rules, a changed action or priority, a deleted NetworkPolicy),
 /// `patched/<name>.yaml`.
 const CASES: &[(&str, &[&str])] = &[
+    ("CNPAdminTierEgressNamedPort-0", &["patched/CNPAdminTierEgressNamedPort-0.yaml"]),
+    ("CNPAdminTierIngressNamedPort-0", &["patched/CNPAdminTierIngressNamedPort-0.yaml"]),
     ("CNPAdminTierEgressSCTP-0", &["base/admin_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPAdminTierEgressSCTP-1", &["base/admin_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPAdminTierEgressSCTP-2", &["patched/CNPAdminTierEgressSCTP-2.yaml"]),
@@ -66,6 +68,8 @@ const CASES: &[(&str, &[&str])] = &[
     ("CNPAdminTierPriorityField-0", &["base/admin_tier/standard-priority-field.yaml"]),
     ("CNPAdminTierPriorityField-1", &["base/admin_tier/standard-priority-field.yaml"]),
     ("CNPAdminTierPriorityField-2", &["patched/CNPAdminTierPriorityField-2.yaml"]),
+    ("CNPBaselineTierEgressNamedPort-0", &["patched/CNPBaselineTierEgressNamedPort-0.yaml"]),
+    ("CNPBaselineTierIngressNamedPort-0", &["patched/CNPBaselineTierIngressNamedPort-0.yaml"]),
     ("CNPBaselineTierEgressSCTP-0", &["base/baseline_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPBaselineTierEgressSCTP-1", &["base/baseline_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPBaselineTierEgressSCTP-2", &["patched/CNPBaselineTierEgressSCTP-2.yaml"]),
