@@ -404,6 +404,11 @@ impl Reader<'_, '_> {
         } else {
             &["namespaces", "pods"]
         };
+        if map.is_empty() {
+            // The CRD's minProperties: no cluster holds such a peer (one holding only fields of
+            // a newer version is what failing closed is for).
+            return Err("a peer with no field".to_string());
+        }
         let set: Vec<&str> = map.keys().map(String::as_str).filter(|k| fields.contains(k)).collect();
         match set.as_slice() {
             [] => return Ok(PeerRead::Unknown),
@@ -517,6 +522,9 @@ fn cluster_ports(v: Option<&Value>) -> Result<(PortSet, bool), (String, String)>
             }
             other => return err(format!("unknown field `{other}`")),
         };
+        // The CRD's minProperties on `tcp` (and `udp`, `sctp`) rejects one without a
+        // `destinationPort`, though the API overview (site-src/api-overview.md) calls it
+        // optional, "all ports for the specified protocol": no cluster holds one.
         let port = x.as_object().filter(|m| m.len() == 1).and_then(|m| m.get("destinationPort"));
         let Some(port) = port.and_then(Value::as_object).filter(|m| m.len() == 1) else {
             return err(format!("{k}: exactly one destinationPort with a number or a range is required"));

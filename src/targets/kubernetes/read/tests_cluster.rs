@@ -373,9 +373,19 @@ fn named_ports_and_failing_closed() {
     ];
     let (c, problems) = w.cell(&accept, Direction::Ingress, "shop/api", "shop/web");
     assert!(denies_all(&c) && problems.len() == 1, "{problems:?}");
-    let pass = [cnp("p", "Admin", 1, pods("shop", "api"), json!({"ingress": [from("Pass", json!([{}]))]}))];
+    let pass = [cnp(
+        "p",
+        "Admin",
+        1,
+        pods("shop", "api"),
+        json!({"ingress": [from("Pass", json!([{"services": {}}]))]}),
+    )];
     let (c, _) = w.cell(&pass, Direction::Ingress, "shop/api", "ops/tool");
     assert!(denies_all(&c));
+    // A peer with no field at all is rejected by the CRD: possibly.
+    let empty = [cnp("e", "Admin", 1, pods("shop", "api"), json!({"ingress": [from("Pass", json!([{}]))]}))];
+    let (c, problems) = w.cell(&empty, Direction::Ingress, "shop/api", "ops/tool");
+    assert!(c.certain.is_empty() && c.possible.is_all() && problems.len() == 1, "{c:?} {problems:?}");
 }
 
 #[test]
