@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 const CASES: &[(&str, &[&str])] = &[
     ("CNPAdminTierEgressNamedPort-0", &["patched/CNPAdminTierEgressNamedPort-0.yaml"]),
     ("CNPAdminTierIngressNamedPort-0", &["patched/CNPAdminTierIngressNamedPort-0.yaml"]),
+    ("CNPAdminTierEgressInlineCIDRPeers-0", &["base/admin_tier/standard-egress-inline-cidr-rules.yaml"]),
     ("CNPAdminTierEgressSCTP-0", &["base/admin_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPAdminTierEgressSCTP-1", &["base/admin_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPAdminTierEgressSCTP-2", &["patched/CNPAdminTierEgressSCTP-2.yaml"]),
@@ -70,6 +71,10 @@ const CASES: &[(&str, &[&str])] = &[
     ("CNPAdminTierPriorityField-2", &["patched/CNPAdminTierPriorityField-2.yaml"]),
     ("CNPBaselineTierEgressNamedPort-0", &["patched/CNPBaselineTierEgressNamedPort-0.yaml"]),
     ("CNPBaselineTierIngressNamedPort-0", &["patched/CNPBaselineTierIngressNamedPort-0.yaml"]),
+    (
+        "CNPBaselineTierEgressInlineCIDRPeers-0",
+        &["base/baseline_tier/standard-egress-inline-cidr-rules.yaml"],
+    ),
     ("CNPBaselineTierEgressSCTP-0", &["base/baseline_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPBaselineTierEgressSCTP-1", &["base/baseline_tier/standard-egress-sctp-rules.yaml"]),
     ("CNPBaselineTierEgressSCTP-2", &["patched/CNPBaselineTierEgressSCTP-2.yaml"]),
