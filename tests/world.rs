@@ -518,6 +518,12 @@ fn cluster_network_policies_are_read_in_their_tiers() {
         stderr.contains("warning[W0602]: ClusterNetworkPolicy no-ops is read with the Kubernetes"),
         "{stderr}"
     );
+    // `import` says it does not translate them, rather than misreading them as NetworkPolicies.
+    let (_, _, stderr) = run(&["import", "policies.yaml", "--inventory", "inventory.yaml"]);
+    assert!(
+        stderr.contains("error[E0702]: ClusterNetworkPolicy no-ops: a ClusterNetworkPolicy's tiers"),
+        "{stderr}"
+    );
     // The older AdminNetworkPolicy is still a kind netpol does not read.
     write(
         dir.path(),
