@@ -129,7 +129,7 @@ impl<'a> Resolved<'a> {
                         None => missing = true,
                     }
                 }
-                uniform &= set.len() <= 1 && !(missing && !set.is_empty());
+                uniform &= set.len() <= 1 && (!missing || set.is_empty());
             }
             let mut resolved = PortSet::empty();
             for ((p, _), set) in &numbers {

@@ -107,9 +107,9 @@ impl Cluster {
         for &i in &order {
             let policy = &policies[i as usize];
             for &(p, m) in &policy.pods {
-                for d in 0..2 {
-                    if policy.steps[d].is_some() {
-                        selecting[p as usize][d].push((i, m));
+                for (list, steps) in selecting[p as usize].iter_mut().zip(&policy.steps) {
+                    if steps.is_some() {
+                        list.push((i, m));
                     }
                 }
             }
