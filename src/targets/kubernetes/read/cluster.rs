@@ -114,13 +114,13 @@ impl Cluster {
                 }
             }
         }
-        // Equal tier and priority over one pod and direction: which applies first is undefined.
+        // Equal tier and priority over one pod and direction: which applies first is undefined,
+        // which matters where their rules do not all act alike.
         let mut clashes = BTreeMap::new();
         for (p, sides) in selecting.iter().enumerate() {
             for (d, list) in sides.iter().enumerate() {
-                for pair in list.windows(2) {
-                    let (a, b) = (&policies[pair[0].0 as usize], &policies[pair[1].0 as usize]);
-                    if (a.tier, a.priority) == (b.tier, b.priority) {
+                for run in unordered(&policies, list, d) {
+                    for pair in list[run].windows(2) {
                         clashes.entry((pair[0].0, pair[1].0, d)).or_insert(p as PointId);
                     }
                 }
@@ -171,12 +171,10 @@ impl Cluster {
             let of_tier: Vec<(u32, Match)> =
                 list.iter().copied().filter(|(i, _)| self.policies[*i as usize].tier == tier).collect();
             let Some(first) = of_tier.first() else { continue };
+            let runs = unordered(&self.policies, &of_tier, d);
             for (k, &(i, m)) in of_tier.iter().enumerate() {
                 let policy = &self.policies[i as usize];
-                let key = |j: usize| {
-                    of_tier.get(j).map(|(x, _)| self.policies[*x as usize].priority) == Some(policy.priority)
-                };
-                let unsure = m != Match::Yes || (k > 0 && key(k - 1)) || key(k + 1);
+                let unsure = m != Match::Yes || runs.iter().any(|r| r.contains(&k));
                 for step in policy.steps[d].iter().flatten() {
                     steps.push(if unsure { capped(step) } else { step.clone() });
                 }
@@ -186,6 +184,35 @@ impl Cluster {
         }
         Side { fold: Fold::Ordered, steps, isolation }
     }
+}
+
+/// The runs of `list` (policies in evaluation order) of one tier and priority whose order is
+/// undefined and matters: two policies or more, whose rules in direction `d` do not all have
+/// one action (rules of one action give the same answer in any order).
+fn unordered(policies: &[Cnp], list: &[(u32, Match)], d: usize) -> Vec<std::ops::Range<usize>> {
+    let key = |k: usize| {
+        let p = &policies[list[k].0 as usize];
+        (p.tier, p.priority)
+    };
+    let acts = |k: usize| {
+        let steps = policies[list[k].0 as usize].steps[d].iter().flatten();
+        steps.fold(0u8, |m, s| match s {
+            Step::Clause(c) => m | 1 << (c.act as u8),
+            Step::EndOfTier { .. } => m,
+        })
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    for k in 1..=list.len() {
+        if k == list.len() || key(k) != key(start) {
+            let mixed = (start..k).fold(0u8, |m, j| m | acts(j)).count_ones() > 1;
+            if k - start > 1 && mixed {
+                out.push(start..k);
+            }
+            start = k;
+        }
+    }
+    out
 }
 
 /// What one peer covers, or that it names no field this reader knows.

@@ -281,6 +281,11 @@ fn equal_priorities_over_one_pod_are_possibly_and_a_problem() {
     // Where only one of them selects the pod, it decides.
     let (c, _) = w.cell(&objects, Direction::Ingress, "shop/web", "ops/tool");
     assert!(denies_all(&c));
+    // Rules of one action give one answer in any order: no clash.
+    let mut alike = objects.clone();
+    alike[0]["spec"]["ingress"][0]["action"] = json!("Deny");
+    let (c, problems) = w.cell(&alike, Direction::Ingress, "shop/api", "ops/tool");
+    assert!(denies_all(&c) && problems.is_empty(), "{problems:?}");
     // Another tier, or another priority: no clash.
     let mut other = objects.clone();
     other[1]["spec"]["priority"] = json!(6);
