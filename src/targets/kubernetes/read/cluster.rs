@@ -402,11 +402,13 @@ impl Reader<'_, '_> {
                     self.problem(
                         obj,
                         &peer_at,
-                        format!("a peer with no field this version knows; read, failing closed, as {what}"),
+                        format!("a peer with no field this version knows; the rule is read, failing closed, as {what}"),
                     );
-                    if act != Act::Allow {
-                        return clause(Arc::new(Coverage::everything()), PortSet::all(), Act::Deny);
-                    }
+                    return if act == Act::Allow {
+                        clause(Arc::new(Coverage::none()), PortSet::all(), Act::Allow)
+                    } else {
+                        clause(Arc::new(Coverage::everything()), PortSet::all(), Act::Deny)
+                    };
                 }
                 Err(why) => return self.unread_rule(obj, &peer_at, &why, rejected),
             }

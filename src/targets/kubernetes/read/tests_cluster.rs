@@ -365,14 +365,15 @@ fn named_ports_and_failing_closed() {
     assert!(PortSet::named(Protocol::Tcp, "http").is_subset(&c.certain));
     assert!(PortSet::named(Protocol::Udp, "http").is_subset(&c.certain));
     assert!(!c.possible.contains(Protocol::Tcp, 80));
-    // A peer of a newer version: an Accept matches nothing, a Deny or Pass denies everything.
+    // A peer of a newer version: the Accept rule matches nothing (its other peers neither), a
+    // Deny or Pass rule denies everything.
     let accept = [
         cnp(
             "a",
             "Admin",
             1,
             pods("shop", "api"),
-            json!({"ingress": [from("Accept", json!([{"services": {}}]))]}),
+            json!({"ingress": [from("Accept", json!([{"namespaces": {}}, {"services": {}}]))]}),
         ),
         netpol("shop", "deny", json!({"podSelector": {}})),
     ];
