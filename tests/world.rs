@@ -518,6 +518,24 @@ fn cluster_network_policies_are_read_in_their_tiers() {
         stderr.contains("warning[W0602]: ClusterNetworkPolicy no-ops is read with the Kubernetes"),
         "{stderr}"
     );
+    // A failed expectation names the rule that denies, not the end of the Admin tier (which
+    // passes what it leaves).
+    write(
+        dir.path(),
+        "wrong.netpol",
+        "namespace shop\nworkload api { app: api }\nnamespace ops\nworkload tool { app: tool }\n\
+         expect ops/tool can reach shop/api on tcp 8080\n",
+    );
+    let (code, _, stderr) =
+        run(&["verify", "wrong.netpol", "policies.yaml", "--inventory", "inventory.yaml"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "ClusterNetworkPolicy no-ops spec.ingress[0]: the ingress of `shop/api` denies it here"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ends in deny"), "{stderr}");
     // `import` says it does not translate them, rather than misreading them as NetworkPolicies.
     let (_, _, stderr) = run(&["import", "policies.yaml", "--inventory", "inventory.yaml"]);
     assert!(
