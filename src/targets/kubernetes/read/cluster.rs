@@ -20,8 +20,13 @@
 //! - "CNPs with no ingress rules do not affect ingress traffic" (and the same for egress).
 //! - "If two (or more) policies in the same tier with the same priority could match a
 //!   connection, then the implementation can apply any of the matching policies" (`priority`):
-//!   where two such policies select one pod in one direction, their clauses only possibly
-//!   match there, so what they decide is "possibly", and a problem says so.
+//!   where two such policies select one pod in one direction and their rules there do not all
+//!   have one action (rules of one action answer alike in any order), their clauses only
+//!   possibly match there, so what they decide is "possibly", and a problem says so. A subject
+//!   that only possibly picks a pod (a namespace label the inventory does not give) makes the
+//!   policy's clauses only possibly match that pod.
+//! - Not modelled: a pod connecting to its own address is not subject to ClusterNetworkPolicy
+//!   (site-src/api-overview.md, "hairpin"); a point of the universe may stand for several pods.
 //! - A peer: `namespaces` (every pod of those namespaces), `pods` (`namespaceSelector`, `{}`
 //!   when left out as Go's zero value reads it, and the required `podSelector`), and for
 //!   egress `networks` (CIDRs: "cluster-internal traffic will be checked against the rule as
@@ -29,9 +34,10 @@
 //!   hold both `0.0.0.0/0` and `::/0`), `nodes` (the node: `{}` every node, else possibly) and
 //!   `domainNames` (an address outside the cluster possibly; "only supported for Accept
 //!   rules"). Host-networked pods are no pods to `namespaces` and `pods`.
-//! - A peer with no field set "can infer that the deployed CRD is of an incompatible version
-//!   with an unknown field. In that case it should fail closed": an Accept rule matches nothing
-//!   through it, a Deny or Pass rule is "a 'Deny all' rule".
+//! - A peer with no field this version knows (one of a newer version) "can infer that the
+//!   deployed CRD is of an incompatible version with an unknown field. In that case it should
+//!   fail closed": an Accept rule matches nothing, a Deny or Pass rule is "a 'Deny all' rule".
+//!   A peer with no field at all is one the CRD rejects.
 //! - `protocols`: each exactly one of `tcp`, `udp`, `sctp` (with a `destinationPort`: a
 //!   `number`, or a `range` with `start < end`) or `destinationNamedPort` (the container port
 //!   of that name, whatever its protocol); none, every port of every protocol.
