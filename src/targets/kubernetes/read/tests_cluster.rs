@@ -418,3 +418,27 @@ fn what_the_crd_rejects_is_possibly() {
     let (c, _) = w.cell(&objects, Direction::Ingress, "shop/api", "shop/web");
     assert!(c.certain.is_empty() && c.possible.is_all(), "{c:?}");
 }
+
+#[test]
+fn a_subject_that_possibly_picks_a_pod_decides_possibly() {
+    let w = World::new();
+    // The program's namespaces carry their name label only: `team` is an open fact.
+    let objects = [cnp(
+        "team",
+        "Admin",
+        1,
+        json!({"namespaces": {"matchLabels": {"team": "a"}}}),
+        json!({"ingress": [from("Deny", json!([{"namespaces": {}}]))]}),
+    )];
+    let c = w.ingress(&objects, "shop/web", "ops/tool");
+    assert!(c.certain.is_empty() && c.possible.is_all(), "{c:?}");
+    // Named by its name label, the namespace is picked for certain.
+    let objects = [cnp(
+        "shop",
+        "Admin",
+        1,
+        json!({"namespaces": ns("shop")}),
+        json!({"ingress": [from("Deny", json!([{"namespaces": {}}]))]}),
+    )];
+    assert!(denies_all(&w.ingress(&objects, "shop/web", "ops/tool")));
+}
