@@ -536,12 +536,6 @@ fn cluster_network_policies_are_read_in_their_tiers() {
         "{stderr}"
     );
     assert!(!stderr.contains("ends in deny"), "{stderr}");
-    // `import` says it does not translate them, rather than misreading them as NetworkPolicies.
-    let (_, _, stderr) = run(&["import", "policies.yaml", "--inventory", "inventory.yaml"]);
-    assert!(
-        stderr.contains("error[E0702]: ClusterNetworkPolicy no-ops: a ClusterNetworkPolicy's tiers"),
-        "{stderr}"
-    );
     // The older AdminNetworkPolicy is still a kind netpol does not read.
     write(
         dir.path(),

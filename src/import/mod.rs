@@ -100,18 +100,6 @@ pub fn import(world: &World, sources: &SourceMap, options: &Options) -> Import {
     let mut draft = Draft::default();
     for (i, (dialect, object)) in world.policies.iter().enumerate() {
         match dialect {
-            Dialect::Kubernetes if object.value["kind"] == crate::analysis::targets::kubernetes::CNP_KIND => {
-                draft.losses.push(Loss {
-                    code: NO_WORD,
-                    object: i,
-                    path: "spec.tier".to_string(),
-                    message: format!(
-                        "{}: a ClusterNetworkPolicy's tiers and priorities are not imported",
-                        object.name()
-                    ),
-                    help: "write what it allows and refuses in the source by hand".to_string(),
-                })
-            }
             Dialect::Kubernetes => {
                 kubernetes::translate_on(i, &object.value, &mut draft, cni == Dialect::Cilium)
             }
