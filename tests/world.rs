@@ -429,3 +429,121 @@ fn named_ports_resolve_against_the_inventory_per_cni() {
         text(&out.stderr)
     );
 }
+
+/// ClusterNetworkPolicies (`policy.networking.k8s.io/v1alpha2`) beside NetworkPolicies: the
+/// Admin tier before them, the Baseline tier after, read with the Kubernetes dialect.
+#[test]
+fn cluster_network_policies_are_read_in_their_tiers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "inventory.yaml",
+        "apiVersion: v1\nkind: List\nitems:\n\
+         - {apiVersion: v1, kind: Namespace, metadata: {name: shop}}\n\
+         - {apiVersion: v1, kind: Namespace, metadata: {name: ops}}\n\
+         - {apiVersion: v1, kind: Pod, metadata: {name: web, namespace: shop, labels: {app: web}}}\n\
+         - {apiVersion: v1, kind: Pod, metadata: {name: api, namespace: shop, labels: {app: api}}}\n\
+         - {apiVersion: v1, kind: Pod, metadata: {name: tool, namespace: ops, labels: {app: tool}}}\n",
+    );
+    // The NetworkPolicy opens api to every namespace; the Admin tier keeps ops out first; the
+    // Baseline tier denies what no NetworkPolicy decides. The policies have no namespace.
+    let policies = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api\n  namespace: shop\n\
+        spec:\n  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from:\n    - namespaceSelector: {}\n---\n\
+        apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: no-ops\n\
+        spec:\n  tier: Admin\n  priority: 10\n  subject:\n    namespaces:\n      matchLabels: {kubernetes.io/metadata.name: shop}\n\
+        \x20 ingress:\n  - action: Deny\n    from:\n    - namespaces:\n        matchLabels: {kubernetes.io/metadata.name: ops}\n---\n\
+        apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: baseline\n\
+        spec:\n  tier: Baseline\n  priority: 10\n  subject:\n    namespaces: {}\n  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n";
+    write(dir.path(), "policies.yaml", policies);
+    write(
+        dir.path(),
+        "expects.netpol",
+        "namespace shop\nworkload web { app: web }\nworkload api { app: api }\n\
+         namespace ops\nworkload tool { app: tool }\n\
+         expect shop/web can reach shop/api on tcp 8080\n\
+         expect ops/tool cannot reach shop/api on tcp 8080\n\
+         expect shop/api cannot reach shop/web on tcp 80\n\
+         expect shop/web cannot reach ops/tool on tcp 80\n",
+    );
+    let run = |args: &[&str]| {
+        let out = netpol(args, dir.path());
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, stdout, stderr) =
+        run(&["verify", "expects.netpol", "policies.yaml", "--inventory", "inventory.yaml"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("as kubernetes enforces them") && stdout.contains("expect: 4 of 4 hold"),
+        "{stdout}"
+    );
+    // Cluster-scoped: no namespace is made up for them, and nothing is left unread.
+    assert_eq!(stderr, "", "{stderr}");
+    let (_, stdout, _) = run(&[
+        "why",
+        "policies.yaml",
+        "ops/tool",
+        "shop/api",
+        "on",
+        "tcp",
+        "8080",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    assert!(stdout.contains("not allowed"), "{stdout}");
+    assert!(stdout.contains("denies tcp 8080: ClusterNetworkPolicy no-ops spec.ingress[0]"), "{stdout}");
+    let (_, stdout, _) = run(&[
+        "why",
+        "policies.yaml",
+        "shop/api",
+        "shop/web",
+        "on",
+        "tcp",
+        "80",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    assert!(stdout.contains("denies tcp 80: ClusterNetworkPolicy baseline spec.ingress[0]"), "{stdout}");
+    // Read as Calico enforces it, a ClusterNetworkPolicy is left out, and said to be.
+    let (code, _, stderr) = run(&[
+        "verify",
+        "expects.netpol",
+        "policies.yaml",
+        "--cni",
+        "calico",
+        "--inventory",
+        "inventory.yaml",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("warning[W0602]: ClusterNetworkPolicy no-ops is read with the Kubernetes"),
+        "{stderr}"
+    );
+    // A failed expectation names the rule that denies, not the end of the Admin tier (which
+    // passes what it leaves).
+    write(
+        dir.path(),
+        "wrong.netpol",
+        "namespace shop\nworkload api { app: api }\nnamespace ops\nworkload tool { app: tool }\n\
+         expect ops/tool can reach shop/api on tcp 8080\n",
+    );
+    let (code, _, stderr) =
+        run(&["verify", "wrong.netpol", "policies.yaml", "--inventory", "inventory.yaml"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "ClusterNetworkPolicy no-ops spec.ingress[0]: the ingress of `shop/api` denies it here"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ends in deny"), "{stderr}");
+    // The older AdminNetworkPolicy is still a kind netpol does not read.
+    write(
+        dir.path(),
+        "anp.yaml",
+        "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata:\n  name: a\n\
+         spec:\n  priority: 1\n  subject:\n    namespaces: {}\n",
+    );
+    let (_, _, stderr) =
+        run(&["verify", "expects.netpol", "policies.yaml", "anp.yaml", "--inventory", "inventory.yaml"]);
+    assert!(stderr.contains("warning[W0602]: AdminNetworkPolicy a is a kind of policy"), "{stderr}");
+}

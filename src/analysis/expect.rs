@@ -240,7 +240,9 @@ fn blame(
             Step::Clause(c) if c.act != Act::Allow && hit.ports.meets(missing) => {
                 (&c.origin, format!("the {} of `{name}` denies it here", dir.as_str()))
             }
-            Step::EndOfTier { origin, .. } if hit.ports.meets(missing) => {
+            // The end of a tier that passes what it leaves (Calico's pass tiers, the
+            // ClusterNetworkPolicy tiers) denies nothing.
+            Step::EndOfTier { pass: false, origin } if hit.ports.meets(missing) => {
                 (origin, format!("the {} of `{name}` ends in deny here", dir.as_str()))
             }
             // An allow that depends on a fact the policies leave open (labels of a namespace

@@ -159,10 +159,25 @@ pub fn check(
             );
         }
     }
-    // W0612: named ports no pod declares.
-    for ((_, port), (origin, declared)) in &ports_named {
+    // W0612: named ports no pod declares. A rule that names a port for every protocol (a
+    // ClusterNetworkPolicy's `destinationNamedPort`) needs it declared for one of them.
+    let any_protocol = |key: &str, port: &str| -> Option<bool> {
+        let name = port.split_once(' ').map_or(port, |(_, n)| n);
+        let mut declared = false;
+        for p in ["tcp", "udp", "sctp"] {
+            declared |= ports_named.get(&(key.to_string(), format!("{p} {name}")))?.1;
+        }
+        Some(declared)
+    };
+    for ((key, port), (origin, declared)) in &ports_named {
         if *declared {
             continue;
+        }
+        if let Some(any) = any_protocol(key, port) {
+            // Reported once, at its TCP entry.
+            if any || !port.starts_with("tcp ") {
+                continue;
+            }
         }
         if let Some(span) = locate(origin) {
             out.push(

@@ -3,7 +3,8 @@
 //! streams: files written by hand, Helm-rendered output, `kubectl get … -o yaml` dumps.
 //!
 //! Every document is classified by its `apiVersion` and `kind` ([`classify`]):
-//! - policies: `networking.k8s.io/v1` NetworkPolicy (Kubernetes); `cilium.io/v2`
+//! - policies: `networking.k8s.io/v1` NetworkPolicy and `policy.networking.k8s.io/v1alpha2`
+//!   ClusterNetworkPolicy (Kubernetes, cluster-scoped for the latter); `cilium.io/v2`
 //!   CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy (Cilium); `projectcalico.org/v3`
 //!   NetworkPolicy, GlobalNetworkPolicy, Tier and the other policy kinds, and the same objects
 //!   as stored under `crd.projectcalico.org/v1` (Calico). Each dialect's reader in
@@ -13,7 +14,8 @@
 //!   Services;
 //! - lists (`kind: List`, or `PodList` and the like as the API returns them): their items,
 //!   each classified in turn;
-//! - policy kinds netpol does not read (AdminNetworkPolicy and the like) are a warning, since
+//! - policy kinds netpol does not read (AdminNetworkPolicy, BaselineAdminNetworkPolicy, and
+//!   ClusterNetworkPolicy under a CNI other than the API's own reading) are a warning, since
 //!   they change what the cluster allows; anything else is skipped with a note.
 //!
 //! Diagnostics point at the document (or list item) in its file, and name the object and the
@@ -60,6 +62,8 @@ pub enum Class {
     Other,
 }
 
+use crate::analysis::targets::kubernetes::{CNP_API_VERSION, CNP_KIND};
+
 const CALICO_V3: &str = "projectcalico.org/v3";
 const CALICO_CRD: &str = "crd.projectcalico.org/v1";
 /// Calico's policy kinds (projectcalico/api `pkg/apis/projectcalico/v3`).
@@ -87,13 +91,14 @@ pub fn classify(v: &Value) -> Class {
     let group = api.rsplit_once('/').map_or("", |(g, _)| g);
     match (api, kind) {
         ("networking.k8s.io/v1", "NetworkPolicy") => Class::Policy(Dialect::Kubernetes),
+        (CNP_API_VERSION, CNP_KIND) => Class::Policy(Dialect::Kubernetes),
         ("cilium.io/v2", "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy") => {
             Class::Policy(Dialect::Cilium)
         }
         (CALICO_V3 | CALICO_CRD, k) if CALICO_KINDS.contains(&k) => Class::Policy(Dialect::Calico),
         _ if kind.ends_with("List") && v["items"].is_array() => Class::List,
-        // AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy; Cilium's
-        // other policy kinds (CiliumCIDRGroup, the v2alpha1 forms).
+        // AdminNetworkPolicy, BaselineAdminNetworkPolicy (v1alpha1), other versions of
+        // ClusterNetworkPolicy; Cilium's other policy kinds (CiliumCIDRGroup, the v2alpha1 forms).
         _ if group == "policy.networking.k8s.io" => Class::UnreadPolicy,
         _ if group == "cilium.io" && kind.contains("Policy") => Class::UnreadPolicy,
         _ => match inventory::kind(group, kind) {
@@ -243,6 +248,7 @@ impl World {
                 object.value["kind"].as_str(),
                 Some(
                     "CiliumClusterwideNetworkPolicy"
+                        | CNP_KIND
                         | "GlobalNetworkPolicy"
                         | "Tier"
                         | "GlobalNetworkSet"

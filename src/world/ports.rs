@@ -111,21 +111,25 @@ impl<'a> Resolved<'a> {
             });
             vec![(global, Match::Yes)]
         } else {
-            // Per name: the numbers of the pods the rule covers.
+            // Per name: the numbers of the pods the rule covers. Uniform where every one of
+            // them gives the same answer: one number, or none declaring it (a name given for
+            // every protocol, as a ClusterNetworkPolicy's `destinationNamedPort`, is declared
+            // for one of them only).
             let covered = self.covered(&c.cover);
             let mut uniform = true;
             let mut numbers: BTreeMap<(Protocol, &str), BTreeSet<u16>> = BTreeMap::new();
             for (p, name) in &names {
                 let set = numbers.entry((*p, name)).or_default();
+                let mut missing = false;
                 for (q, _) in &covered {
                     match Self::lookup(&self.pop.ports[*q as usize])(*p, name) {
                         Some(n) => {
                             set.insert(n);
                         }
-                        None => uniform = false,
+                        None => missing = true,
                     }
                 }
-                uniform &= set.len() <= 1;
+                uniform &= set.len() <= 1 && (!missing || set.is_empty());
             }
             let mut resolved = PortSet::empty();
             for ((p, _), set) in &numbers {

@@ -7,10 +7,15 @@
 //! or the one `--cni` names. Policies of both Cilium and Calico in one input are an error
 //! (E0606): no cluster enforces both.
 //!
+//! ClusterNetworkPolicies (`policy.networking.k8s.io/v1alpha2`) are read with the Kubernetes
+//! dialect only: a Cilium or Calico reading leaves them out, with a warning (W0602) for each,
+//! rather than guess how that CNI orders them against its own tiers.
+//!
 //! Each problem a reader reports (a field it does not model, a shape the CNI rejects) becomes
 //! a warning (W0605) at the object and field it names.
 
 use super::{Dialect, Object, World};
+use crate::analysis::targets::kubernetes::{CNP_API_VERSION, CNP_KIND};
 use crate::analysis::targets::{self, Reading};
 use crate::analysis::universe::Universe;
 use crate::backend::Target;
@@ -73,9 +78,22 @@ pub fn target(d: Dialect) -> Target {
     }
 }
 
-/// The policies of `world` that `cni` enforces: its own kinds and Kubernetes NetworkPolicies.
+/// The policies of `world` that `cni` enforces: its own kinds and Kubernetes NetworkPolicies
+/// (and ClusterNetworkPolicies, read with the Kubernetes dialect only).
 pub fn policies(world: &World, cni: Dialect) -> Vec<&Object> {
-    world.policies.iter().filter(|(d, _)| *d == cni || *d == Dialect::Kubernetes).map(|(_, o)| o).collect()
+    world
+        .policies
+        .iter()
+        .filter(|(d, o)| {
+            *d == cni || (*d == Dialect::Kubernetes && (cni == Dialect::Kubernetes || !is_cluster(o)))
+        })
+        .map(|(_, o)| o)
+        .collect()
+}
+
+/// Whether an object is a ClusterNetworkPolicy.
+fn is_cluster(o: &Object) -> bool {
+    o.value["kind"] == CNP_KIND && o.value["apiVersion"] == CNP_API_VERSION
 }
 
 /// Reads the policies `cni` enforces over `u`; the reader's problems as warnings (W0605).
@@ -87,7 +105,28 @@ pub fn read<'u>(
 ) -> (Reading<'u>, Vec<Diagnostic>) {
     let objects = policies(world, cni);
     let reading = targets::read(target(cni), &Borrowed(&objects), u);
-    let diagnostics = reading.problems.iter().map(|p| problem(p, &objects, sources)).collect();
+    let mut diagnostics: Vec<Diagnostic> =
+        reading.problems.iter().map(|p| problem(p, &objects, sources)).collect();
+    if cni != Dialect::Kubernetes {
+        for (_, o) in world.policies.iter().filter(|(d, o)| *d == Dialect::Kubernetes && is_cluster(o)) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "W0602",
+                    format!(
+                        "{} is read with the Kubernetes API's semantics only, not as {} enforces it: the answers leave it out",
+                        o.name(),
+                        title(cni)
+                    ),
+                    o.locate(sources, "kind"),
+                    "not read",
+                )
+                .with_help(
+                    "what this policy allows or denies is not in the answers; check the connections it decides by hand, \
+                     or ask with --cni kubernetes",
+                ),
+            );
+        }
+    }
     (reading, diagnostics)
 }
 

@@ -48,6 +48,9 @@ const NAMESPACE_NAME_LABEL: &str = crate::analysis::universe::NAMESPACE_NAME_LAB
 
 pub(crate) use super::selector::*;
 
+mod cluster;
+pub(crate) use cluster::{CNP_API_VERSION, CNP_KIND};
+
 // ---------------------------------------------------------------------------------------------
 // The reader.
 
@@ -63,6 +66,8 @@ struct Kubernetes<'u> {
     policies: Vec<[Option<PolicySide>; 2]>,
     /// Per point, per direction: the policies that select it there, in object order.
     selecting: Vec<[Vec<u32>; 2]>,
+    /// The ClusterNetworkPolicies, whose tiers surround the NetworkPolicies' where they apply.
+    cluster: cluster::Cluster,
 }
 
 impl Semantics for Kubernetes<'_> {
@@ -72,23 +77,25 @@ impl Semantics for Kubernetes<'_> {
         }
         let d = slot(dir);
         let list = &self.selecting[p as usize][d];
-        if list.is_empty() {
-            return Side::open();
-        }
-        let mut steps = Vec::new();
-        let mut isolation = Vec::with_capacity(list.len());
-        for &i in list {
-            if let Some(s) = &self.policies[i as usize][d] {
-                steps.extend(s.steps.iter().cloned());
-                isolation.push(s.isolation.clone());
+        let np = (!list.is_empty()).then(|| {
+            let mut steps = Vec::new();
+            let mut isolation = Vec::with_capacity(list.len());
+            for &i in list {
+                if let Some(s) = &self.policies[i as usize][d] {
+                    steps.extend(s.steps.iter().cloned());
+                    isolation.push(s.isolation.clone());
+                }
             }
-        }
-        Side { fold: Fold::Union { isolated: true }, steps, isolation }
+            (steps, isolation)
+        });
+        // Without a ClusterNetworkPolicy there, the NetworkPolicies' union (or open).
+        self.cluster.side(p, d, np)
     }
 }
 
-/// Reads NetworkPolicies as the Kubernetes API defines them. Objects are read on every core,
-/// each once; then each pod gets the list of policies that select it.
+/// Reads NetworkPolicies (and ClusterNetworkPolicies, [`cluster`]) as the Kubernetes API
+/// defines them. Objects are read on every core, each once; then each pod gets the list of
+/// policies that select it.
 pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     let zones = zone_index(u);
     let parts = crate::par::blocks(objects.count(), CHUNK, |range| {
@@ -98,17 +105,21 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
             problems: Vec::new(),
             cache: rustc_hash::FxHashMap::default(),
             policies: Vec::new(),
+            cluster: Vec::new(),
         };
         let (values, unread) = objects.values(range);
         r.problems.extend(unread);
         for obj in values.iter() {
             r.object(obj);
         }
-        (r.problems, r.policies)
+        ((r.problems, r.policies), r.cluster)
     });
-    let (problems, policies, selecting) =
+    let (parts, cluster): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
+    let (mut problems, policies, selecting) =
         crate::analysis::targets::join_reads(parts, u.len(), Option::is_some);
-    Reading { semantics: Box::new(Kubernetes { u, policies, selecting }), problems }
+    let (cluster, clashes) = cluster::Cluster::new(u, cluster);
+    problems.extend(clashes);
+    Reading { semantics: Box::new(Kubernetes { u, policies, selecting, cluster }), problems }
 }
 
 /// One peer of a rule.
@@ -133,6 +144,8 @@ struct Reader<'u, 'z> {
     cache: rustc_hash::FxHashMap<(Option<ZoneId>, Peer), Arc<Coverage>>,
     /// Per policy: what it says per direction, and the pods it selects.
     policies: Vec<([Option<PolicySide>; 2], Vec<PointId>)>,
+    /// The ClusterNetworkPolicies read.
+    cluster: Vec<cluster::Cnp>,
 }
 
 impl Reader<'_, '_> {
@@ -141,6 +154,9 @@ impl Reader<'_, '_> {
     }
 
     fn object(&mut self, obj: &Value) {
+        if obj["kind"] == CNP_KIND && obj["apiVersion"] == CNP_API_VERSION {
+            return self.cluster_policy(obj);
+        }
         if obj["kind"] != "NetworkPolicy" || obj["apiVersion"] != API_VERSION {
             self.problem(
                 obj,
@@ -169,6 +185,11 @@ impl Reader<'_, '_> {
             }
         }
         let subject = match spec.get("podSelector") {
+            // `podSelector:` with no value: the API decodes null into the struct's zero value,
+            // `{}` (`PodSelector metav1.LabelSelector`, not a pointer, in types.go); the
+            // network-policy-api conformance suite applies such a policy
+            // (conformance/base/api_integration/standard-anp-np-banp.yaml).
+            Some(Value::Null) => Selector::default(),
             Some(v) => match Selector::parse(v) {
                 Ok(s) => s,
                 Err(e) => {
@@ -526,7 +547,7 @@ fn is_port_name(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analysis::matrix::Rows;
     use crate::analysis::reach::SourceSemantics;
