@@ -47,7 +47,7 @@ impl Target {
             Target::Kubernetes => "Kubernetes NetworkPolicy",
             Target::Cilium => "Cilium",
             Target::Calico => "Calico",
-            Target::KubernetesCnp => "ClusterNetworkPolicy",
+            Target::KubernetesCnp => "Kubernetes with ClusterNetworkPolicy",
         }
     }
 
@@ -263,14 +263,13 @@ impl EmitError {
             }
             EmitError::NeedsFeature { target, construct, feature, flag, span } => Diagnostic::error(
                 self.code(),
-                format!("{construct} need {feature}, an optional feature of {}", target.title()),
+                format!("{construct} need {feature}, which not every implementation has"),
                 *span,
-                format!("needs {feature}"),
+                format!("needs {feature} (target `{}`)", target.name()),
             )
             .with_help(format!(
-                "if the cluster's implementation of {} supports {feature}, say so with `{flag}`; \
-                 otherwise rewrite the rule without {construct}",
-                target.title()
+                "if the cluster's implementation supports {feature}, say so with `{flag}`; otherwise \
+                 rewrite the rule without {construct}"
             )),
             EmitError::Unrepresentable { target, what, span, help } => Diagnostic::error(
                 self.code(),

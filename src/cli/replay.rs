@@ -220,7 +220,11 @@ fn run_inner(a: &ReplayArgs) -> Result<i32, i32> {
                 let none = Vec::new();
                 let objects = c.outputs.iter().find(|(x, _)| *x == t).map_or(&none, |(_, o)| o);
                 let r = targets::read(t, objects, u);
-                (wrap(r.semantics, &pop, Some(reading::dialect_of(t))), format!("compiled:{}", t.name()), &c.sources)
+                (
+                    wrap(r.semantics, &pop, Some(reading::dialect_of(t))),
+                    format!("compiled:{}", t.name()),
+                    &c.sources,
+                )
             }
             None => {
                 let p = c.program.as_ref().expect("checked");
@@ -266,7 +270,6 @@ pub(crate) fn add_file(man: &mut SourceMap, p: &Path) -> Result<crate::span::Fil
         }
     }
 }
-
 
 /// The recorded pods as inventory pods (those `--inventory` does not already hold, by
 /// `namespace/name`), and the namespaces whose labels the flows give.

@@ -150,7 +150,6 @@ fn wrap<'a>(
     }
 }
 
-
 fn same_place(a: &Difference, b: &Difference) -> bool {
     a.subject == b.subject && a.direction == b.direction && a.other == b.other
 }

@@ -269,7 +269,6 @@ fn sources_of<'a>(s: &'a Side, man: &'a SourceMap) -> &'a SourceMap {
     }
 }
 
-
 /// Reads one file into the map, under its own name or its name at the revision.
 fn add_file(
     man: &mut SourceMap,

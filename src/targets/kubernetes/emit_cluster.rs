@@ -271,7 +271,7 @@ impl Emitter<'_> {
                     self.errors.push(EmitError::NeedsFeature {
                         target: TARGET,
                         construct: format!("DNS names (`\"{name}\"`)"),
-                        feature: "the experimental `domainNames` peer",
+                        feature: "ClusterNetworkPolicy's experimental `domainNames` peer",
                         flag: "--cnp-feature domain-names".to_string(),
                         span,
                     });

@@ -568,6 +568,8 @@ fn cluster_ports(v: Option<&Value>) -> Result<(PortSet, bool), (String, String)>
         let set = match (port.get("number"), port.get("range")) {
             (Some(n), None) => number(n).map(|n| PortSet::range(protocol, n, n)),
             (None, Some(r)) => match (number(&r["start"]), number(&r["end"])) {
+                // Every port number: whatever number a port name stands for is among them.
+                (Some(1), Some(65535)) => Some(PortSet::protocol(protocol)),
                 (Some(s), Some(e)) if s < e => Some(PortSet::range(protocol, s, e)),
                 _ => None,
             },
