@@ -570,6 +570,20 @@ pub fn cnp_priority_clashes(values: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
+/// `expect` lines the other way round: `can reach` ↔ `cannot reach`.
+pub fn turned_around(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.contains(" cannot reach ") {
+                l.replacen(" cannot reach ", " can reach ", 1)
+            } else {
+                l.replacen(" can reach ", " cannot reach ", 1)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Applies `f` to every JSON object in `v`, depth first (for mutating emitted manifests).
 pub fn each_object(
     v: &mut serde_json::Value,
