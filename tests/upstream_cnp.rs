@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{netpol, root, text};
+use common::{netpol, root, text, turned_around};
 use std::path::{Path, PathBuf};
 
 /// Each step: its expectations (`expects/<name>.netpol`, `<ShortName>-<t.Run index>`) and the

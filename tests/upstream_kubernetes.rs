@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{netpol, root, text};
+use common::{netpol, root, text, turned_around};
 use std::path::PathBuf;
 
 /// Each example: its expectations (`expects/<name>.netpol`) and the manifests they are about.
