@@ -238,7 +238,10 @@ fn measure_in_child(workloads: usize) -> Result<Measured, String> {
     }
 }
 
-/// Times each pipeline stage once, through the library's public stage functions.
+/// Times each pipeline stage once, through the library's public stage functions, on
+/// `NETPOL_THREADS` threads (one per core by default), and the floor: the YAML writer alone
+/// writing the same objects again (each object's document read back into a tree first, not
+/// timed). The ratio of the whole compile to that floor is what compiling adds to writing.
 fn stages(workloads: usize) {
     use netpol::span::SourceMap;
     use std::time::Instant;
@@ -258,7 +261,8 @@ fn stages(workloads: usize) {
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
     eprintln!(
-        "  stages at {workloads} workloads: parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({} diagnostics)",
+        "  stages at {workloads} workloads on {} thread(s): parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({} diagnostics)",
+        netpol::par::threads(),
         ms(parse), ms(resolve), ms(check), diags.len()
     );
     for target in bench_targets() {
@@ -268,12 +272,20 @@ fn stages(workloads: usize) {
         let t = Instant::now();
         let yaml = netpol::yaml::stream(&objects);
         let stream = t.elapsed();
+        let trees: Vec<serde_json::Value> = objects.iter().map(|o| o.body()).collect();
+        let t = Instant::now();
+        let written: usize = trees.iter().map(|v| netpol::yaml::document(v).len()).sum();
+        let floor = t.elapsed();
+        let whole = parse + resolve + check + emit + stream;
         eprintln!(
-            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({} bytes)",
+            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({} bytes); the writer alone {:.0} ms ({written} bytes): \
+             compile is {:.1}× the writer",
             target.name(),
             ms(emit),
             ms(stream),
-            yaml.len()
+            yaml.len(),
+            ms(floor),
+            whole.as_secs_f64() / floor.as_secs_f64().max(1e-9)
         );
     }
 }

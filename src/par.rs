@@ -1,9 +1,27 @@
 //! Data parallelism over index ranges, for the stages whose items are independent
 //! (parsing top-level chunks, emitting per workload). Results come back in order, so output
-//! never depends on scheduling.
+//! never depends on scheduling, nor on how many threads there are.
+//!
+//! The threads: one per core (`std::thread::available_parallelism`, which honours cgroup CPU
+//! limits and affinity), or `NETPOL_THREADS` when set to a positive number.
 
-/// Runs `work` over `0..n` split into one contiguous range per core (at most 8), and returns
-/// the results in range order. Small inputs run on the calling thread.
+/// The environment variable that sets the worker threads (a positive number).
+pub const THREADS_VAR: &str = "NETPOL_THREADS";
+
+/// Worker threads: `NETPOL_THREADS`, else one per core. Read once.
+pub fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var(THREADS_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |p| p.get()))
+    })
+}
+
+/// Runs `work` over `0..n` split into one contiguous range per thread, and returns the results
+/// in range order. Small inputs run on the calling thread.
 pub fn chunks<T: Send>(
     n: usize,
     min_parallel: usize,
@@ -22,10 +40,10 @@ pub fn chunks<T: Send>(
     })
 }
 
-/// The threads to run `n` items on (one per core, at most 8), or `None` when the input is
-/// too small to split or there is one core.
+/// The threads to run `n` items on ([`threads`], no more than items), or `None` when the input
+/// is too small to split or there is one thread.
 fn threads_for(n: usize, min_parallel: usize) -> Option<usize> {
-    let threads = std::thread::available_parallelism().map_or(1, |p| p.get()).min(8);
+    let threads = threads().min(n);
     (threads > 1 && n >= min_parallel.max(2)).then_some(threads)
 }
 
