@@ -530,3 +530,33 @@ fn compiled_cluster_network_policies_import_back() {
     assert!(text(&out.stderr).contains("E0702"), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("Admin-tier `Accept`"), "{}", text(&out.stderr));
 }
+
+/// `diff` reads both tiers: a deny added as a ClusterNetworkPolicy removes the connection,
+/// whether the sides are programs read as `kubernetes-cnp` or the manifests themselves, and
+/// names the deciding rule.
+#[test]
+fn diff_sees_a_deny_added_in_the_admin_tier() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old =
+        "namespace shop\nworkload web { app: web }\nworkload db { app: db }\ndb accepts tcp 5432 from web\n";
+    write(dir.path(), "old.netpol", old);
+    write(dir.path(), "new.netpol", &format!("{old}db refuses tcp 5432 from web\n"));
+    for side in ["netpol", "yaml"] {
+        if side == "yaml" {
+            for name in ["old", "new"] {
+                let out = netpol(&["compile", &format!("{name}.netpol"), "-t", "kubernetes-cnp"], dir.path());
+                write(dir.path(), &format!("{name}.yaml"), &text(&out.stdout));
+            }
+        }
+        let mut args = vec!["diff".to_string(), format!("old.{side}"), format!("new.{side}")];
+        if side == "netpol" {
+            args.extend(["-t".to_string(), "kubernetes-cnp".to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = netpol(&args, dir.path());
+        let report = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{side}: {report}{}", text(&out.stderr));
+        assert!(report.contains("0 added, 1 removed"), "{side}: {report}");
+        assert!(report.contains("ClusterNetworkPolicy shop.db.deny spec.ingress[0]"), "{side}: {report}");
+    }
+}

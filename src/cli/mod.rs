@@ -191,7 +191,7 @@ enum Command {
         new: Vec<PathBuf>,
         /// Read .netpol sides as this target's compiled manifests, instead of their meaning
         #[arg(long, short, value_enum)]
-        target: Option<CniArg>,
+        target: Option<OneTargetArg>,
         #[command(flatten)]
         world: WorldArgs,
         /// Set a parameter of the .netpol sides, overriding its default (repeatable)
@@ -223,7 +223,7 @@ enum Command {
         /// Judge on this target's reading of the compiled manifests, instead of the source's
         /// meaning
         #[arg(long, short, value_enum)]
-        target: Option<CniArg>,
+        target: Option<OneTargetArg>,
         #[command(flatten)]
         versions: VersionArgs,
         #[command(flatten)]
@@ -505,6 +505,26 @@ impl WorldArgs {
     }
 }
 
+/// One target, for the commands that read a program's compiled manifests.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OneTargetArg {
+    Kubernetes,
+    Cilium,
+    Calico,
+    KubernetesCnp,
+}
+
+impl OneTargetArg {
+    fn target(self) -> Target {
+        match self {
+            OneTargetArg::Kubernetes => Target::Kubernetes,
+            OneTargetArg::Cilium => Target::Cilium,
+            OneTargetArg::Calico => Target::Calico,
+            OneTargetArg::KubernetesCnp => Target::KubernetesCnp,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum CniArg {
     Kubernetes,
@@ -692,7 +712,7 @@ pub fn main() -> i32 {
                 old: &old,
                 new: &new,
                 git: git.as_deref(),
-                target: target.map(|t| crate::world::reading::target(t.dialect())),
+                target: target.map(OneTargetArg::target),
                 inventory: &world.inventory,
                 cni: world.cni.map(CniArg::dialect),
                 namespace: &world.namespace,
@@ -706,7 +726,7 @@ pub fn main() -> i32 {
                 program: &program,
                 flows: &flows,
                 inventory: &world.inventory,
-                target: target.map(|t| crate::world::reading::target(t.dialect())),
+                target: target.map(OneTargetArg::target),
                 versions: versions.versions(),
                 cni: world.cni.map(CniArg::dialect),
                 namespace: &world.namespace,
