@@ -240,8 +240,8 @@ fn measure_in_child(workloads: usize) -> Result<Measured, String> {
 
 /// Times each pipeline stage once, through the library's public stage functions, on
 /// `NETPOL_THREADS` threads (one per core by default), and the floor: the YAML writer alone
-/// writing the same objects again (each object's document read back into a tree first, not
-/// timed). The ratio of the whole compile to that floor is what compiling adds to writing.
+/// writing the same objects again, on as many threads (each object's document read back into a
+/// tree first, not timed). The ratio of the whole compile to that floor is what compiling adds to writing.
 fn stages(workloads: usize) {
     use netpol::span::SourceMap;
     use std::time::Instant;
@@ -273,8 +273,13 @@ fn stages(workloads: usize) {
         let yaml = netpol::yaml::stream(&objects);
         let stream = t.elapsed();
         let trees: Vec<serde_json::Value> = objects.iter().map(|o| o.body()).collect();
+        // On as many threads as emit, in the same chunks.
         let t = Instant::now();
-        let written: usize = trees.iter().map(|v| netpol::yaml::document(v).len()).sum();
+        let written: usize = netpol::par::chunks(trees.len(), 256, |r| {
+            trees[r].iter().map(|v| netpol::yaml::document(v).len()).sum::<usize>()
+        })
+        .into_iter()
+        .sum();
         let floor = t.elapsed();
         let whole = parse + resolve + check + emit + stream;
         eprintln!(

@@ -48,15 +48,16 @@ fn threads_for(n: usize, min_parallel: usize) -> Option<usize> {
 }
 
 /// Like [`chunks`], for work whose cost varies along `0..n`: the range is cut into eight
-/// blocks per core, and each thread takes the next block as soon as it is free, so no core
-/// idles while another still has a costly stretch. Results come back in range order.
+/// blocks per thread, and each thread takes the next block as soon as it is free, so no core
+/// idles while another still has a costly stretch. Results come back in range order. On one
+/// thread the eight blocks run one after the other.
 pub fn blocks<T: Send>(
     n: usize,
     min_parallel: usize,
     work: impl Fn(std::ops::Range<usize>) -> T + Sync,
 ) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let Some(threads) = threads_for(n, min_parallel) else { return vec![work(0..n)] };
+    let Some(threads) = threads_for(n, min_parallel) else { return one_thread(n, min_parallel, work) };
     let size = n.div_ceil(threads * 8);
     let next = AtomicUsize::new(0);
     let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
@@ -82,6 +83,16 @@ pub fn blocks<T: Send>(
     done.into_iter().map(|(_, t)| t).collect()
 }
 
+/// [`blocks`] on the calling thread: still a block at a time, so a caller that holds a block's
+/// intermediate data (the readers' parsed manifests) holds an eighth of it at once.
+fn one_thread<T>(n: usize, min_parallel: usize, work: impl Fn(std::ops::Range<usize>) -> T) -> Vec<T> {
+    if n < min_parallel.max(2) {
+        return vec![work(0..n)];
+    }
+    let size = n.div_ceil(8);
+    (0..n).step_by(size).map(|start| work(start..(start + size).min(n))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,6 +101,12 @@ mod tests {
     fn blocks_cover_the_range_once_in_order() {
         for n in [0, 1, 5, 100, 1000, 4099] {
             let parts = blocks(n, 2, |r| r.collect::<Vec<_>>());
+            assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
+            let parts = one_thread(n, 2, |r| r.collect::<Vec<_>>());
+            assert!(
+                parts.len() <= 8 && parts.iter().all(|p| p.len() <= n.div_ceil(8).max(1)),
+                "{n}: {parts:?}"
+            );
             assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
         }
     }
