@@ -24,7 +24,8 @@ fn cnp(src: &str) -> Compilation {
 }
 
 fn with_domain_names(src: &str) -> Compilation {
-    let versions = Versions { cnp: CnpFeatures { domain_names: true }, ..Versions::DEFAULT };
+    let versions =
+        Versions { cnp: CnpFeatures { domain_names: true, ..CnpFeatures::STANDARD }, ..Versions::DEFAULT };
     compile_with(&format!("{PREAMBLE}{src}\n"), &[T], &[], versions)
 }
 
@@ -206,7 +207,44 @@ fn more_policies_than_priorities_is_an_error() {
     let c = cnp(&src);
     let errors = errors_of(&c);
     assert!(!errors.is_empty() && errors.iter().all(|e| e.0 == "E0304"), "{errors:?}");
-    assert!(errors[0].1.contains("1001 priorities"), "{}", errors[0].1);
+    assert!(errors[0].1.contains("would be 1001, past the Admin tier's last, 1000"), "{}", errors[0].1);
+}
+
+/// `--cnp-first-priority` moves netpol's policies clear of the cluster's other ones, in both
+/// tiers, and the range still ends at 1000.
+#[test]
+fn the_first_priority_is_the_users() {
+    let mut src = String::from("default deny egress\nnamespace shop\nworkload db { app: db }\n");
+    for i in 0..20 {
+        src.push_str(&format!("workload w{i} {{ app: w{i} }}\nw{i} never connects to db on tcp 22\n"));
+    }
+    let at = |first: u16| {
+        let versions = Versions {
+            cnp: CnpFeatures { first_priority: first, ..CnpFeatures::STANDARD },
+            ..Versions::DEFAULT
+        };
+        compile_with(&src, &[T], &[], versions)
+    };
+    let objects = checked(&at(500), false);
+    let mut admin: Vec<u64> = objects
+        .iter()
+        .filter(|o| o["spec"]["tier"] == "Admin")
+        .map(|o| o["spec"]["priority"].as_u64().unwrap())
+        .collect();
+    admin.sort_unstable();
+    assert_eq!(admin, (500..520).collect::<Vec<u64>>());
+    assert_eq!(named(&objects, "default-deny-egress")["spec"]["priority"], 500);
+    let errors = errors_of(&at(990));
+    assert!(!errors.is_empty() && errors.iter().all(|e| e.0 == "E0304"), "{errors:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.netpol", &src);
+    let out =
+        netpol(&["compile", "a.netpol", "-t", "kubernetes-cnp", "--cnp-first-priority", "1001"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out =
+        netpol(&["compile", "a.netpol", "-t", "kubernetes-cnp", "--cnp-first-priority", "700"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("priority: 700"), "{}", text(&out.stdout));
 }
 
 /// Trap 4: at most 25 rules per direction, peers per rule, protocols per rule and networks per

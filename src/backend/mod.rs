@@ -140,10 +140,13 @@ impl Versions {
 pub struct CnpFeatures {
     /// Egress `domainNames` peers (Accept rules only).
     pub domain_names: bool,
+    /// The priority of the first policy netpol writes in each tier (`--cnp-first-priority`):
+    /// the rest follow one by one, so they stay clear of other administrators' priorities.
+    pub first_priority: u16,
 }
 
 impl CnpFeatures {
-    pub const STANDARD: CnpFeatures = CnpFeatures { domain_names: false };
+    pub const STANDARD: CnpFeatures = CnpFeatures { domain_names: false, first_priority: 0 };
 }
 
 impl Default for Versions {

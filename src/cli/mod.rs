@@ -556,6 +556,11 @@ struct VersionArgs {
     /// lets allows to DNS names be written
     #[arg(long = "cnp-feature", value_name = "FEATURE", value_enum, value_delimiter = ',')]
     cnp_features: Vec<CnpFeatureArg>,
+    /// The priority (0-1000) of the first ClusterNetworkPolicy --target kubernetes-cnp writes in
+    /// each tier; the others follow one by one. Keep it clear of the cluster's other policies:
+    /// two of one priority that match one connection are undefined
+    #[arg(long, value_name = "PRIORITY", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1000))]
+    cnp_first_priority: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -566,7 +571,8 @@ enum CnpFeatureArg {
 
 impl VersionArgs {
     fn versions(&self) -> Versions {
-        let mut cnp = crate::backend::CnpFeatures::STANDARD;
+        let mut cnp =
+            crate::backend::CnpFeatures { first_priority: self.cnp_first_priority, ..Default::default() };
         for f in &self.cnp_features {
             match f {
                 CnpFeatureArg::DomainNames => cnp.domain_names = true,

@@ -447,7 +447,7 @@ impl Emitter<'_> {
         let egress: Vec<_> = rules.egress.chunks(per).collect();
         let parts = ingress.len().max(egress.len());
         for i in 0..parts {
-            let priority = objects.len();
+            let priority = usize::from(self.cx.versions.cnp.first_priority) + objects.len();
             let name = match i {
                 0 => format!("{ns}.{}.{}", wl.name, block.suffix()),
                 _ => format!("{ns}.{}.{}-{}", wl.name, block.suffix(), i + 1),
@@ -455,10 +455,13 @@ impl Emitter<'_> {
             if priority > MAX_PRIORITY {
                 self.errors.push(EmitError::Unrepresentable {
                     target: TARGET,
-                    what: format!("the ClusterNetworkPolicy `{name}`: the Admin tier has 1001 priorities, and each policy needs its own"),
+                    what: format!(
+                        "the ClusterNetworkPolicy `{name}`: its priority would be {priority}, past the Admin tier's last, \
+                         {MAX_PRIORITY}, and each policy needs its own"
+                    ),
                     span: wl.span,
-                    help: "give fewer workloads deny rules (a rule on a namespace or a group covers many), or use \
-                           --target cilium or --target calico"
+                    help: "start lower with --cnp-first-priority, give fewer workloads deny rules (a rule on a \
+                           namespace or a group covers many), or use --target cilium or --target calico"
                         .to_string(),
                 });
                 return;
@@ -536,7 +539,7 @@ impl Emitter<'_> {
             let rule = RuleOut { action: "Deny", from: None, to: Some(to), protocols: None };
             let spec = Spec {
                 tier: "Baseline",
-                priority: objects.len(),
+                priority: usize::from(self.cx.versions.cnp.first_priority) + objects.len(),
                 subject: Subject { namespaces: Some(meta::LabelSelector::default()), pods: None },
                 ingress: Vec::new(),
                 egress: vec![rule],
