@@ -554,6 +554,30 @@ fn compiled_cluster_network_policies_import_back() {
     ] {
         assert!(source.contains(line), "no `{line}` in\n{source}");
     }
+    // Accepts to DNS names come back as allows; the proof compiles them with `domainNames`.
+    write(
+        dir.path(),
+        "dns.netpol",
+        &format!("{PREAMBLE}api connects to \"api.example.com\" on tcp 443\napi connects to kube-dns\n"),
+    );
+    let out = netpol(
+        &["compile", "dns.netpol", "-t", "kubernetes-cnp", "--cnp-feature", "domain-names"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    write(dir.path(), "dns.yaml", &text(&out.stdout));
+    let out = netpol(&["import", "dns.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("api connects to \"api.example.com\" on tcp 443"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stderr).contains("proved on Kubernetes with ClusterNetworkPolicy"),
+        "{}",
+        text(&out.stderr)
+    );
     // Someone else's Admin-tier Accept decides before NetworkPolicy: no statement says that.
     write(
         dir.path(),

@@ -25,16 +25,10 @@ use super::kubernetes::{is_kube_dns, namespace_name};
 use crate::ir::{Direction, Entity, LabelSelector, PortMatch, PortRule, Ports, Protocol, KUBE_DNS_NAMESPACE};
 use serde_json::Value;
 
-pub const KIND: &str = "ClusterNetworkPolicy";
-
-/// Whether `obj` is a ClusterNetworkPolicy this module translates.
-pub fn is_cluster_network_policy(obj: &Value) -> bool {
-    obj["kind"] == KIND
-        && obj["apiVersion"].as_str().is_some_and(|a| a.starts_with("policy.networking.k8s.io/"))
-}
+pub(crate) use crate::analysis::targets::kubernetes::is_cluster_network_policy;
 
 /// Whether a ClusterNetworkPolicy has an egress peer of `domainNames` (experimental).
-pub fn uses_domain_names(obj: &Value) -> bool {
+pub(crate) fn uses_domain_names(obj: &Value) -> bool {
     is_cluster_network_policy(obj)
         && obj["spec"]["egress"]
             .as_array()

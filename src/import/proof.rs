@@ -82,7 +82,7 @@ pub fn prove(world: &World, sources: &SourceMap, cni: Dialect, files: &Files, ta
     let mut options = Options { targets: vec![target], ..Options::default() };
     // The originals use `domainNames` only where the cluster's implementation has it.
     options.versions.cnp.domain_names =
-        world.policies.iter().any(|(_, o)| o.value.to_string().contains("\"domainNames\""));
+        world.policies.iter().any(|(_, o)| super::cluster::uses_domain_names(&o.value));
     let c = driver::compile(&paths, &Memory(&map), &options);
     let (Some(program), false) = (c.program.as_ref(), c.has_errors()) else {
         let errors = c.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();

@@ -15,7 +15,7 @@
 //! a warning (W0605) at the object and field it names.
 
 use super::{Dialect, Object, World};
-use crate::analysis::targets::kubernetes::{CNP_API_VERSION, CNP_KIND};
+use crate::analysis::targets::kubernetes::is_cluster_network_policy;
 use crate::analysis::targets::{self, Reading};
 use crate::analysis::universe::Universe;
 use crate::backend::Target;
@@ -85,15 +85,12 @@ pub fn policies(world: &World, cni: Dialect) -> Vec<&Object> {
         .policies
         .iter()
         .filter(|(d, o)| {
-            *d == cni || (*d == Dialect::Kubernetes && (cni == Dialect::Kubernetes || !is_cluster(o)))
+            *d == cni
+                || (*d == Dialect::Kubernetes
+                    && (cni == Dialect::Kubernetes || !is_cluster_network_policy(&o.value)))
         })
         .map(|(_, o)| o)
         .collect()
-}
-
-/// Whether an object is a ClusterNetworkPolicy.
-fn is_cluster(o: &Object) -> bool {
-    o.value["kind"] == CNP_KIND && o.value["apiVersion"] == CNP_API_VERSION
 }
 
 /// Reads the policies `cni` enforces over `u`; the reader's problems as warnings (W0605).
@@ -108,7 +105,11 @@ pub fn read<'u>(
     let mut diagnostics: Vec<Diagnostic> =
         reading.problems.iter().map(|p| problem(p, &objects, sources)).collect();
     if cni != Dialect::Kubernetes {
-        for (_, o) in world.policies.iter().filter(|(d, o)| *d == Dialect::Kubernetes && is_cluster(o)) {
+        for (_, o) in world
+            .policies
+            .iter()
+            .filter(|(d, o)| *d == Dialect::Kubernetes && is_cluster_network_policy(&o.value))
+        {
             diagnostics.push(
                 Diagnostic::warning(
                     "W0602",

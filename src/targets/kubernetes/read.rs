@@ -49,7 +49,7 @@ const NAMESPACE_NAME_LABEL: &str = crate::analysis::universe::NAMESPACE_NAME_LAB
 pub(crate) use super::selector::*;
 
 mod cluster;
-pub(crate) use cluster::{CNP_API_VERSION, CNP_KIND};
+pub(crate) use cluster::{is_cluster_network_policy, CNP_API_VERSION, CNP_KIND};
 
 // ---------------------------------------------------------------------------------------------
 // The reader.
@@ -154,7 +154,7 @@ impl Reader<'_, '_> {
     }
 
     fn object(&mut self, obj: &Value) {
-        if obj["kind"] == CNP_KIND && obj["apiVersion"] == CNP_API_VERSION {
+        if is_cluster_network_policy(obj) {
             return self.cluster_policy(obj);
         }
         if obj["kind"] != "NetworkPolicy" || obj["apiVersion"] != API_VERSION {

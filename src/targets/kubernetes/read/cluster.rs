@@ -53,6 +53,11 @@ use std::collections::BTreeMap;
 pub(crate) const CNP_API_VERSION: &str = "policy.networking.k8s.io/v1alpha2";
 pub(crate) const CNP_KIND: &str = "ClusterNetworkPolicy";
 
+/// Whether a manifest is a ClusterNetworkPolicy of the version read here.
+pub(crate) fn is_cluster_network_policy(obj: &Value) -> bool {
+    obj["kind"] == CNP_KIND && obj["apiVersion"] == CNP_API_VERSION
+}
+
 /// The lists the CRD caps at 25 items (rules, peers, protocols, networks, domain names).
 const MAX_ITEMS: usize = 25;
 
