@@ -620,6 +620,19 @@ enum SemanticsArg {
     KubernetesCnp,
 }
 
+impl SemanticsArg {
+    /// The target whose reading is asked for; `None` for the source's meaning.
+    fn target(self) -> Option<Target> {
+        match self {
+            SemanticsArg::Source => None,
+            SemanticsArg::Kubernetes => Some(Target::Kubernetes),
+            SemanticsArg::Cilium => Some(Target::Cilium),
+            SemanticsArg::Calico => Some(Target::Calico),
+            SemanticsArg::KubernetesCnp => Some(Target::KubernetesCnp),
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ColorArg {
     Auto,
@@ -1094,13 +1107,8 @@ fn why(
 }
 
 fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: analyze::MatrixFormat) -> i32 {
-    let (targets, name) = match target {
-        SemanticsArg::Source => (Vec::new(), "source"),
-        SemanticsArg::Kubernetes => (vec![Target::Kubernetes], "kubernetes"),
-        SemanticsArg::Cilium => (vec![Target::Cilium], "cilium"),
-        SemanticsArg::Calico => (vec![Target::Calico], "calico"),
-        SemanticsArg::KubernetesCnp => (vec![Target::KubernetesCnp], "kubernetes-cnp"),
-    };
+    let target = target.target();
+    let (targets, name) = (target.into_iter().collect(), target.map_or("source", Target::name));
     let c = match compile_for(input, targets, versions, Vec::new()) {
         Ok(c) => c,
         Err(code) => return code,
@@ -1122,13 +1130,7 @@ fn graph_command(
     format: graph::GraphFormat,
     every_dns_edge: bool,
 ) -> i32 {
-    let target = match target {
-        SemanticsArg::Source => None,
-        SemanticsArg::Kubernetes => Some(Target::Kubernetes),
-        SemanticsArg::Cilium => Some(Target::Cilium),
-        SemanticsArg::Calico => Some(Target::Calico),
-        SemanticsArg::KubernetesCnp => Some(Target::KubernetesCnp),
-    };
+    let target = target.target();
     let mut c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
         Ok(c) => c,
         Err(code) => return code,

@@ -43,8 +43,8 @@ pub(crate) fn policies(
     companion: Option<Target>,
 ) -> (Vec<Object>, Vec<EmitError>) {
     let target = companion.unwrap_or(Target::Kubernetes);
-    let mut e = Emitter { program, cx, errors: Vec::new(), target, companion: companion.is_some() };
-    if companion.is_none() {
+    let mut e = Emitter { program, cx, errors: Vec::new(), target };
+    if !e.companion() {
         // Every deny rule is an error here, whether or not its workload gets a policy: a deny
         // that is not emitted must never pass silently.
         for rule in program.rules.iter().filter(|r| r.action == Action::Deny) {
@@ -57,7 +57,7 @@ pub(crate) fn policies(
         }
     }
     let (mut objects, errors) = crate::backend::per_workload(program, |range| {
-        let mut e = Emitter { program, cx, errors: Vec::new(), target, companion: companion.is_some() };
+        let mut e = Emitter { program, cx, errors: Vec::new(), target };
         let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
         (objects, e.errors)
     });
@@ -72,13 +72,16 @@ struct Emitter<'a> {
     program: &'a Program,
     cx: &'a EmitContext<'a>,
     errors: Vec<EmitError>,
-    /// The target errors name.
+    /// The target errors name: `kubernetes`, or the companion's.
     target: Target,
-    /// Deny rules, cluster-wide default denies and DNS names are written by the companion.
-    companion: bool,
 }
 
 impl Emitter<'_> {
+    /// Whether a companion writes the deny rules, cluster-wide default denies and DNS names.
+    fn companion(&self) -> bool {
+        self.target != Target::Kubernetes
+    }
+
     fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
         let p = self.program;
         let wl = p.workload(w);
@@ -146,7 +149,7 @@ impl Emitter<'_> {
                 // Reported once for every deny rule in `emit`, or written by the companion.
                 continue;
             }
-            if self.companion && rule.peers.iter().all(|p| matches!(p.peer, Peer::Fqdn(_))) {
+            if self.companion() && rule.peers.iter().all(|p| matches!(p.peer, Peer::Fqdn(_))) {
                 // Only DNS names: the companion writes the rule. Left here, its peer list would
                 // be empty, and an empty `to` matches every destination (types.go).
                 continue;
@@ -243,7 +246,7 @@ impl Emitter<'_> {
                 return None;
             }
             // Written by the companion; the rule keeps its other peers.
-            Peer::Fqdn(_) if self.companion => return None,
+            Peer::Fqdn(_) if self.companion() => return None,
             Peer::Fqdn(name) => {
                 self.unsupported(
                     &format!("DNS names (`\"{name}\"`)"),
@@ -257,7 +260,7 @@ impl Emitter<'_> {
 
     fn default_deny(&mut self, d: &ir::DefaultDeny) -> Option<Object> {
         let Some(ns) = d.namespace else {
-            if self.companion {
+            if self.companion() {
                 return None;
             }
             self.unsupported(
