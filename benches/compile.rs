@@ -6,6 +6,8 @@
 //!     NETPOL_BENCH_QUICK=1 cargo bench --bench compile
 //!     NETPOL_BENCH_SIZE=5000 target/release/deps/compile-*   # one size, in this process
 //!     NETPOL_BENCH_TARGET=all cargo bench --bench compile  # kubernetes (default), cilium, calico or all
+//!     NETPOL_BENCH_SIZE=100000 NETPOL_BENCH_SOURCE=/tmp/p.netpol target/release/deps/compile-*
+//!         # only write the program, to time the binary: /usr/bin/time -v netpol compile /tmp/p.netpol
 //!
 //! After the sizes, a table of pathological inputs (deep nesting, `else if` chains, group chains,
 //! groups that double at each level, long `except` lists, overlapping networks, workloads whose
@@ -36,6 +38,8 @@ const TARGET_MB: f64 = 300.0;
 const SIZE_VAR: &str = "NETPOL_BENCH_SIZE";
 const QUICK_VAR: &str = "NETPOL_BENCH_QUICK";
 const TARGET_VAR: &str = "NETPOL_BENCH_TARGET";
+/// With a size: write the generated program to this path and stop.
+const SOURCE_VAR: &str = "NETPOL_BENCH_SOURCE";
 
 /// The targets to emit: `$NETPOL_BENCH_TARGET` (a target name or `all`), else Kubernetes.
 fn bench_targets() -> Vec<Target> {
@@ -251,19 +255,29 @@ fn stages(workloads: usize) {
     let t = Instant::now();
     let ast = netpol::syntax::parse(file, sources.text(file)).expect("parses");
     let parse = t.elapsed();
+    let mem_parse = peak_kib().unwrap_or(0);
     let t = Instant::now();
     let files = [(file, ast)];
     let resolved = netpol::resolve::resolve(&sources, &files, &[]).expect("resolves");
     let resolve = t.elapsed();
+    let mem_resolve = peak_kib().unwrap_or(0);
     let t = Instant::now();
     let diags = netpol::check::check(&resolved);
     let check = t.elapsed();
+    let mem_check = peak_kib().unwrap_or(0);
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
     eprintln!(
         "  stages at {workloads} workloads on {} thread(s): parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({} diagnostics)",
         netpol::par::threads(),
         ms(parse), ms(resolve), ms(check), diags.len()
+    );
+    eprintln!(
+        "    peak memory after parse {:.0} MB, resolve {:.0} MB, check {:.0} MB (source text {:.0} MB)",
+        mb(mem_parse),
+        mb(mem_resolve),
+        mb(mem_check),
+        sources.text(file).len() as f64 / 1048576.0
     );
     for target in bench_targets() {
         let t = Instant::now();
@@ -272,6 +286,7 @@ fn stages(workloads: usize) {
         let t = Instant::now();
         let yaml = netpol::yaml::stream(&objects);
         let stream = t.elapsed();
+        let mem_emit = peak_kib().unwrap_or(0);
         let trees: Vec<serde_json::Value> = objects.iter().map(|o| o.body()).collect();
         // On as many threads as emit, in the same chunks.
         let t = Instant::now();
@@ -283,12 +298,13 @@ fn stages(workloads: usize) {
         let floor = t.elapsed();
         let whole = parse + resolve + check + emit + stream;
         eprintln!(
-            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({} bytes); the writer alone {:.0} ms ({written} bytes): \
-             compile is {:.1}× the writer",
+            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({} bytes, peak {:.0} MB); the writer alone {:.0} ms \
+             ({written} bytes): compile is {:.1}× the writer",
             target.name(),
             ms(emit),
             ms(stream),
             yaml.len(),
+            mb(mem_emit),
             ms(floor),
             whole.as_secs_f64() / floor.as_secs_f64().max(1e-9)
         );
@@ -484,6 +500,15 @@ fn main() -> ExitCode {
             eprintln!("{SIZE_VAR}={size}: not a number of workloads");
             return ExitCode::FAILURE;
         };
+        if let Some(path) = std::env::var_os(SOURCE_VAR) {
+            // The program alone, to measure the `netpol` binary on it.
+            let text = generate(workloads, namespaces_for(workloads), SEED);
+            if let Err(e) = std::fs::write(&path, text) {
+                eprintln!("{SOURCE_VAR}: cannot write {}: {e}", std::path::Path::new(&path).display());
+                return ExitCode::FAILURE;
+            }
+            return ExitCode::SUCCESS;
+        }
         if std::env::var_os("NETPOL_BENCH_STAGES").is_some() {
             stages(workloads);
         }

@@ -80,6 +80,36 @@ pub fn compile_with_syntax(
     options: &Options,
     syntax: &mut dyn FnMut(&SourceMap, FileId, &ast::File),
 ) -> Compilation {
+    let mut outputs = Vec::new();
+    let mut c = run(paths, loader, options, syntax, &mut |target, objects| outputs.push((target, objects)));
+    if !c.has_errors() {
+        c.outputs = outputs;
+    }
+    c
+}
+
+/// [`compile`], handing each target's objects to `sink` as soon as they are emitted and their
+/// `expect`s checked, so a caller that writes them out never holds every target's documents
+/// at once. [`Compilation::outputs`] stays empty.
+///
+/// Objects reach `sink` only while the run has no error, but a later target can still fail:
+/// when the returned compilation has errors, whatever `sink` got must be thrown away.
+pub fn compile_into(
+    paths: &[String],
+    loader: &dyn Loader,
+    options: &Options,
+    sink: &mut dyn FnMut(Target, Vec<Object>),
+) -> Compilation {
+    run(paths, loader, options, &mut |_, _, _| {}, sink)
+}
+
+fn run(
+    paths: &[String],
+    loader: &dyn Loader,
+    options: &Options,
+    syntax: &mut dyn FnMut(&SourceMap, FileId, &ast::File),
+    sink: &mut dyn FnMut(Target, Vec<Object>),
+) -> Compilation {
     let mut c = Compilation {
         sources: SourceMap::new(),
         diagnostics: Vec::new(),
@@ -131,64 +161,81 @@ pub fn compile_with_syntax(
     let sources = &c.sources;
     let locate = |span: Span| format!("{}:{}", sources.name(span.file), sources.start_of(span).line);
     let cx = EmitContext { locate: &locate, versions: options.versions };
-    let mut outputs = Vec::new();
-    let mut errors = Vec::new();
+    // Every target is emitted, so one run reports every target's errors. A target's `expect`
+    // failures count only when every target emitted (as they always have), so they wait.
+    let mut emit_errors = Vec::new();
+    let mut expect_failures = Vec::new();
+    let mut read_back = Vec::new();
+    let mut expects = TargetExpects::new(&resolved.program, &c.sources, options.keep_read_back);
     for target in &options.targets {
         match target.backend().emit(&resolved.program, &cx) {
-            Ok(objects) => outputs.push((*target, objects)),
-            Err(e) => errors.extend(e.iter().map(|e| e.to_diagnostic())),
+            Ok(objects) if emit_errors.is_empty() => {
+                let (failures, bodies) = expects.check(*target, &objects);
+                let failed = failures.iter().any(Diagnostic::is_error);
+                expect_failures.extend(failures);
+                read_back.extend(bodies.map(|b| (*target, b)));
+                if !failed && !expect_failures.iter().any(Diagnostic::is_error) {
+                    sink(*target, objects);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => emit_errors.extend(e.iter().map(|e| e.to_diagnostic())),
         }
     }
-    c.diagnostics.extend(errors);
-    if !c.has_errors() {
-        let (diagnostics, read_back) =
-            check_target_expects(&resolved.program, &c.sources, &outputs, options.keep_read_back);
-        c.diagnostics.extend(diagnostics);
+    if emit_errors.is_empty() {
+        c.diagnostics.extend(expect_failures);
         if options.keep_read_back {
             c.read_back = read_back;
         }
     }
-    if !c.has_errors() {
-        c.outputs = outputs;
-    }
+    c.diagnostics.extend(emit_errors);
     c.program = Some(resolved.program);
     finish(c)
 }
 
 /// The `expect`s of the program, against each target's reading of its own manifests. They
 /// already hold in the source; a failure here means a target cannot keep what the source says.
-fn check_target_expects(
-    program: &crate::ir::Program,
-    sources: &SourceMap,
-    outputs: &[(Target, Vec<Object>)],
+struct TargetExpects<'a> {
+    program: &'a crate::ir::Program,
+    sources: &'a SourceMap,
+    /// Keep each target's objects as read back (parsed once, here).
     keep: bool,
-) -> (Vec<Diagnostic>, Vec<(Target, Vec<serde_json::Value>)>) {
-    use crate::analysis::{side::Origin, targets, universe::Universe};
-    if program.expects.is_empty() || outputs.is_empty() {
-        return (Vec::new(), Vec::new());
+    /// The points, built for the first target that needs them.
+    universe: Option<crate::analysis::universe::Universe>,
+}
+
+impl<'a> TargetExpects<'a> {
+    fn new(program: &'a crate::ir::Program, sources: &'a SourceMap, keep: bool) -> Self {
+        TargetExpects { program, sources, keep, universe: None }
     }
-    let u = Universe::new(program);
-    let locate = |o: &Origin| match o {
-        Origin::Source(s) => Some(*s),
-        Origin::Manifest { source, .. } => source.as_deref().and_then(|l| sources.locate(l)),
-    };
-    let mut out = Vec::new();
-    let mut read_back = Vec::new();
-    for (target, objects) in outputs {
+
+    /// The failures of `target`, and its objects read back when kept.
+    fn check(
+        &mut self,
+        target: Target,
+        objects: &[Object],
+    ) -> (Vec<Diagnostic>, Option<Vec<serde_json::Value>>) {
+        use crate::analysis::{side::Origin, targets, universe::Universe};
+        if self.program.expects.is_empty() {
+            return (Vec::new(), None);
+        }
+        let u = self.universe.get_or_insert_with(|| Universe::new(self.program));
+        let sources = self.sources;
+        let locate = |o: &Origin| match o {
+            Origin::Source(s) => Some(*s),
+            Origin::Manifest { source, .. } => source.as_deref().and_then(|l| sources.locate(l)),
+        };
         // Kept, the objects are parsed once here; else each reader's worker parses and frees
         // its own.
-        let bodies = keep.then(|| targets::bodies(objects));
+        let bodies = self.keep.then(|| targets::bodies(objects));
         let reading = match &bodies {
-            Some(b) => targets::read(*target, b, &u),
-            None => targets::read(*target, objects, &u),
+            Some(b) => targets::read(target, b, u),
+            None => targets::read(target, objects, u),
         };
         let failures =
-            crate::analysis::expect::check(program, &u, &*reading.semantics, Some(*target), &locate);
-        out.extend(failures.iter().map(|f| f.to_diagnostic()));
-        drop(reading);
-        read_back.extend(bodies.map(|b| (*target, b)));
+            crate::analysis::expect::check(self.program, u, &*reading.semantics, Some(target), &locate);
+        (failures.iter().map(|f| f.to_diagnostic()).collect(), bodies)
     }
-    (out, read_back)
 }
 
 /// Sorts the diagnostics and applies the `# netpol: allow` comments ([`crate::allow`]); an allow

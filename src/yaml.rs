@@ -30,6 +30,8 @@ pub fn document<T: Serialize>(value: &T) -> String {
             out.push('\n');
         }
     }
+    // Documents are kept until the run writes them: without the room the string grew into.
+    out.shrink_to_fit();
     out
 }
 

@@ -104,6 +104,56 @@ fn a_failed_compile_leaves_the_output_folder_untouched() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// `--target all -o`: Kubernetes emits and is spooled before Cilium fails (an egress port
+/// name, E0306). The spooled documents must not reach the folder.
+#[test]
+fn a_target_that_fails_after_another_was_spooled_leaves_the_folder_untouched() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    let out = netpol(&["compile", "p.netpol", "-t", "all", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before: Vec<_> = walk(&dir.path().join("out"))
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).expect("read")))
+        .collect();
+    assert!(before.iter().any(|(p, _)| p.starts_with(dir.path().join("out/cilium"))));
+    write(dir.path(), "p.netpol", &format!("{GOOD}web connects to db on tcp http\n"));
+    let out = netpol(&["compile", "p.netpol", "-t", "all", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("E0306"), "{}", text(&out.stderr));
+    let after: Vec<_> = walk(&dir.path().join("out"))
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).expect("read")))
+        .collect();
+    assert_eq!(after, before);
+    assert!(!dir.path().join("out/.netpol-journal").exists());
+}
+
+/// What the spool hands the folder writer is each document exactly as stdout gets it.
+#[test]
+fn every_target_in_a_folder_holds_exactly_what_stdout_gets() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = format!(
+        "{GOOD}workload api {{ app: api }}\napi accepts tcp 8080 from web\nweb connects to api on tcp 8080\n"
+    );
+    write(dir.path(), "p.netpol", &src);
+    let out = netpol(&["compile", "p.netpol", "-t", "all", "-o", "out"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for target in ["kubernetes", "cilium", "calico"] {
+        let stream = netpol(&["compile", "p.netpol", "-t", target], dir.path());
+        assert_eq!(stream.status.code(), Some(0));
+        let mut files = walk(&dir.path().join("out").join(target));
+        files.sort();
+        let mut docs: Vec<String> = files.iter().map(|p| std::fs::read_to_string(p).expect("read")).collect();
+        let mut streamed: Vec<String> =
+            text(&stream.stdout).split("---\n").filter(|d| !d.is_empty()).map(str::to_string).collect();
+        docs.sort();
+        streamed.sort();
+        assert!(docs.len() >= 3, "{target}: {docs:?}");
+        assert_eq!(docs, streamed, "{target}");
+    }
+}
+
 /// The manifests under `dir` (not netpol's own `.netpol-manifest`).
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();

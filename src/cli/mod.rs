@@ -470,6 +470,18 @@ impl InputArgs {
         self.levels.apply(&mut c.diagnostics);
         c
     }
+
+    /// [`Self::compile`], each target's objects handed to `sink` ([`driver::compile_into`]).
+    fn compile_into(
+        &self,
+        paths: &[String],
+        options: &Options,
+        sink: &mut dyn FnMut(Target, Vec<crate::backend::Object>),
+    ) -> Compilation {
+        let mut c = driver::compile_into(paths, &FsLoader, options, sink);
+        self.levels.apply(&mut c.diagnostics);
+        c
+    }
 }
 
 /// `--format` of the commands whose report is their diagnostics (`compile`, whose stdout is
@@ -1170,7 +1182,27 @@ fn compile(
     };
     let options =
         Options { overrides: input.set.clone(), targets: target.targets(), versions, ..Options::default() };
-    let c = input.compile(&paths, &options);
+    // To stdout (one target): its objects, written once the run has passed. To a folder: each
+    // target's documents go to a spool as soon as the target is emitted, so no more than one
+    // target's documents are ever held; the folder is written from the spool at the end.
+    let mut held = Vec::new();
+    let mut spool: Option<std::io::Result<output::Spool>> = None;
+    let per_target = target == TargetArg::All;
+    let c = input.compile_into(&paths, &options, &mut |t, objects| match output {
+        None => held.extend(objects),
+        Some(_) => {
+            let spool = spool.get_or_insert_with(output::Spool::new);
+            let Ok(s) = spool else { return };
+            for o in &objects {
+                let rel = output::relative_path(o);
+                let rel = if per_target { Path::new(t.name()).join(rel) } else { rel };
+                if let Err(e) = s.push(rel, &o.yaml) {
+                    *spool = Err(e);
+                    return;
+                }
+            }
+        }
+    });
     let _ = report(input, &c, true);
     let failed = input.fails(&c.diagnostics);
     if failed {
@@ -1179,10 +1211,8 @@ fn compile(
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            let written = c
-                .outputs
+            let written = held
                 .iter()
-                .flat_map(|(_, o)| o.iter())
                 .try_for_each(|o| {
                     stdout.write_all(b"---\n").and_then(|_| stdout.write_all(o.yaml.as_bytes()))
                 })
@@ -1198,18 +1228,19 @@ fn compile(
         }
         Some(dir) => {
             // One target: DIR/<namespace>/…; all of them: DIR/<target>/<namespace>/….
-            let per_target = target == TargetArg::All;
-            let files: Vec<_> = c
-                .outputs
-                .iter()
-                .flat_map(|(t, objects)| {
-                    objects.iter().map(move |o| {
-                        let rel = output::relative_path(o);
-                        let rel = if per_target { Path::new(t.name()).join(rel) } else { rel };
-                        (rel, o.yaml.as_str())
-                    })
-                })
-                .collect();
+            let spooled = spool.unwrap_or_else(output::Spool::new).and_then(output::Spool::finish);
+            let (file, entries) = match spooled {
+                Ok(s) => s,
+                Err(e) => {
+                    say(format_args!("error: cannot write a temporary file for the output: {e}"));
+                    say(format_args!(
+                        "help: nothing was changed in `{}`; set TMPDIR to a folder with room",
+                        dir.display()
+                    ));
+                    return EXIT_IO;
+                }
+            };
+            let files = output::Spool::contents(&file, &entries);
             match output::write_tree(dir, &files, write) {
                 Ok(summary) => {
                     if let Some(how) = &summary.recovered {

@@ -21,6 +21,7 @@
 //! - One run at a time: the folder is locked (`flock`) while it is written.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -36,6 +37,76 @@ pub const MANIFEST: &str = ".netpol-manifest";
 pub const JOURNAL: &str = ".netpol-journal";
 /// Names netpol reserves for itself in an output folder.
 const RESERVED: &str = ".netpol-";
+
+/// What one file is to hold: text in memory, or a stretch of a [`Spool`].
+pub trait Content {
+    fn bytes(&self) -> io::Result<Cow<'_, [u8]>>;
+}
+
+impl Content for &str {
+    fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
+        Ok(Cow::Borrowed(self.as_bytes()))
+    }
+}
+
+/// Documents written to an unnamed temporary file as each target is emitted, so a run holds
+/// one target's documents at a time instead of all of them until the folder is written. The
+/// file has no name (`O_TMPFILE` or unlinked at once, by `tempfile`), so it never outlives the
+/// process and never appears in the output folder.
+pub struct Spool {
+    out: io::BufWriter<std::fs::File>,
+    at: u64,
+    /// Each document: its path in the folder, where it starts, its length.
+    entries: Vec<(PathBuf, u64, usize)>,
+}
+
+/// One document of a [`Spool`], read back when the folder is written.
+pub struct Spooled<'a> {
+    file: &'a std::fs::File,
+    at: u64,
+    len: usize,
+}
+
+impl Content for Spooled<'_> {
+    fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; self.len];
+        self.file.read_exact_at(&mut buf, self.at)?;
+        Ok(Cow::Owned(buf))
+    }
+}
+
+impl Spool {
+    pub fn new() -> io::Result<Spool> {
+        Ok(Spool {
+            out: io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?),
+            at: 0,
+            entries: Vec::new(),
+        })
+    }
+
+    /// Appends one document, to be written at `rel`.
+    pub fn push(&mut self, rel: PathBuf, text: &str) -> io::Result<()> {
+        self.out.write_all(text.as_bytes())?;
+        self.entries.push((rel, self.at, text.len()));
+        self.at += text.len() as u64;
+        Ok(())
+    }
+
+    /// Everything written: the file, to read the documents back from.
+    pub fn finish(self) -> io::Result<(std::fs::File, Vec<(PathBuf, u64, usize)>)> {
+        let file = self.out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        Ok((file, self.entries))
+    }
+
+    /// The documents of a finished spool, as [`write_tree`] takes them.
+    pub fn contents<'a>(
+        file: &'a std::fs::File,
+        entries: &[(PathBuf, u64, usize)],
+    ) -> Vec<(PathBuf, Spooled<'a>)> {
+        entries.iter().map(|(rel, at, len)| (rel.clone(), Spooled { file, at: *at, len: *len })).collect()
+    }
+}
 
 /// `<namespace>/<kind>-<name>.yaml`, or `_cluster/<kind>-<name>.yaml` for cluster-scoped objects.
 pub fn relative_path(o: &Object) -> PathBuf {
@@ -532,19 +603,24 @@ pub fn recover(root: &Path) -> Result<Option<String>, Error> {
 }
 
 /// What to do with one path.
-enum Plan {
-    Create { dir: String, name: String, content: Vec<u8> },
-    Replace { dir: String, name: String, content: Vec<u8> },
+/// A step planned for one file; contents stay the caller's, read again when written.
+enum Plan<'a, C> {
+    Create { dir: String, name: String, content: &'a C },
+    Replace { dir: String, name: String, content: &'a C },
     Unchanged,
     Remove { dir: String, name: String },
 }
 
 /// Writes `files` (relative path → content) under `root` as one transaction.
-pub fn write_tree(root: &Path, files: &[(PathBuf, &str)], opts: WriteOptions) -> Result<Summary, Error> {
+pub fn write_tree<C: Content>(
+    root: &Path,
+    files: &[(PathBuf, C)],
+    opts: WriteOptions,
+) -> Result<Summary, Error> {
     if files.is_empty() && !opts.allow_empty {
         return Err(Error::Empty);
     }
-    let mut wanted: BTreeMap<String, (String, String, &str)> = BTreeMap::new();
+    let mut wanted: BTreeMap<String, (String, String, &C)> = BTreeMap::new();
     for (rel, content) in files {
         let (dir, name) = split(rel).ok_or_else(|| Error::Io {
             what: format!("`{}`", rel.display()),
@@ -580,7 +656,9 @@ pub fn write_tree(root: &Path, files: &[(PathBuf, &str)], opts: WriteOptions) ->
     let mut refused = Vec::new();
     let mut new_manifest = BTreeMap::new();
     for (rel, (dir, name, content)) in &wanted {
-        let hash = sha256(content.as_bytes());
+        let content: &C = content;
+        let bytes = content.bytes().map_err(|e| Error::Io { what: format!("`{rel}`"), error: e })?;
+        let hash = sha256(&bytes);
         new_manifest.insert(rel.clone(), hash.clone());
         let found = match dirs.get(dir, false) {
             Ok(Some(d)) => look(d, name, rel)?,
@@ -591,19 +669,18 @@ pub fn write_tree(root: &Path, files: &[(PathBuf, &str)], opts: WriteOptions) ->
             }
             Err(e) => return Err(e),
         };
-        let content = content.as_bytes().to_vec();
         match found {
             Found::Nothing => {
                 summary.written.push(rel.into());
                 plans.push(Plan::Create { dir: dir.clone(), name: name.clone(), content });
             }
             Found::Other(what) => refused.push((rel.into(), format!("is {what}, not a file netpol wrote"))),
-            Found::File(bytes) if bytes == content => {
+            Found::File(old_bytes) if old_bytes == *bytes => {
                 summary.unchanged.push(rel.into());
                 plans.push(Plan::Unchanged);
             }
-            Found::File(bytes) => match old.get(rel) {
-                Some(h) if *h == sha256(&bytes) => {
+            Found::File(old_bytes) => match old.get(rel) {
+                Some(h) if *h == sha256(&old_bytes) => {
                     summary.written.push(rel.into());
                     plans.push(Plan::Replace { dir: dir.clone(), name: name.clone(), content });
                 }
@@ -643,7 +720,11 @@ pub fn write_tree(root: &Path, files: &[(PathBuf, &str)], opts: WriteOptions) ->
 }
 
 /// Journal, stage, back up, rename, commit, clean up; on any failure, roll back.
-fn apply(dirs: &mut Dirs, plans: Vec<Plan>, files: BTreeMap<String, String>) -> Result<(), Error> {
+fn apply<C: Content>(
+    dirs: &mut Dirs,
+    plans: Vec<Plan<'_, C>>,
+    files: BTreeMap<String, String>,
+) -> Result<(), Error> {
     let txn = random_name("txn")?.trim_start_matches(RESERVED).trim_end_matches(".txn").to_string();
     let mut steps = Vec::new();
     let mut contents = Vec::new();
@@ -662,7 +743,9 @@ fn apply(dirs: &mut Dirs, plans: Vec<Plan>, files: BTreeMap<String, String>) -> 
                     }
                 }
                 let tmp = random_name("tmp")?;
-                let hash = sha256(&content);
+                let hash = sha256(
+                    &content.bytes().map_err(|e| Error::Io { what: format!("`{dir}/{name}`"), error: e })?,
+                );
                 steps.push(Step::Create { dir, name, tmp, hash });
                 contents.push(content);
             }
@@ -702,9 +785,12 @@ fn apply(dirs: &mut Dirs, plans: Vec<Plan>, files: BTreeMap<String, String>) -> 
                 }
                 Step::Create { dir, tmp, .. } | Step::Replace { dir, tmp, .. } => {
                     let d = dirs.get(dir, true)?.ok_or_else(|| missing(dir))?;
-                    let content = contents.next().map(Vec::as_slice).unwrap_or_default();
+                    let content = match contents.next() {
+                        Some(c) => c.bytes().map_err(|e| Error::Io { what: format!("`{dir}`"), error: e })?,
+                        None => Cow::Borrowed(&[][..]),
+                    };
                     checkpoint()?;
-                    create_file(d, tmp, content, false)
+                    create_file(d, tmp, &content, false)
                         .map_err(io_err(format!("cannot write in `{dir}`")))?;
                 }
                 _ => {}

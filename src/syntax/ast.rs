@@ -21,7 +21,9 @@ pub enum Item {
     Group(GroupDecl),
     If(IfBlock),
     DefaultDeny(DefaultDeny),
-    Expect(Expect),
+    /// Boxed: twice the size of a rule, and rare; every item in a list takes the room of the
+    /// largest.
+    Expect(Box<Expect>),
     Rule(Rule),
     Edge(Edge),
 }
