@@ -81,9 +81,11 @@ fn main() -> ExitCode {
         eprintln!("the generated program does not compile");
         return ExitCode::FAILURE;
     };
+    let compile_peak = peak_mb();
     println!(
-        "netpol matrix benchmark: {workloads} workloads, every target (compile took {:.2} s)",
-        compile_time.as_secs_f64()
+        "netpol matrix benchmark: {workloads} workloads, every target (compile took {:.2} s, peak {})",
+        compile_time.as_secs_f64(),
+        compile_peak.map_or("n/a".to_string(), |m| format!("{m:.0} MB"))
     );
 
     let start = Instant::now();
