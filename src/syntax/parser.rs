@@ -750,4 +750,73 @@ mod tests {
             assert_eq!(split, parse_whole(file, &text), "{extra:?}");
         }
     }
+
+    /// The tree is held whole until resolve: a list with room to spare multiplies its size
+    /// (a rule's one peer in room for four made the tree three times its contents).
+    #[test]
+    fn the_tree_keeps_no_spare_room() {
+        fn peers(ps: &[Peer], out: &mut Vec<(usize, usize)>) {
+            for p in ps {
+                if let Peer::Cidr(c) = p {
+                    out.push((c.except.len(), c.except.capacity()));
+                }
+            }
+        }
+        fn ports(spec: &Option<PortSpec>, out: &mut Vec<(usize, usize)>) {
+            if let Some(spec) = spec {
+                out.push((spec.groups.len(), spec.groups.capacity()));
+                out.extend(spec.groups.iter().map(|g| (g.ports.len(), g.ports.capacity())));
+            }
+        }
+        fn walk(items: &[Item], out: &mut Vec<(usize, usize)>) {
+            for item in items {
+                match item {
+                    Item::NamespaceBlock(b) => {
+                        out.push((b.items.len(), b.items.capacity()));
+                        walk(&b.items, out);
+                    }
+                    Item::If(i) => {
+                        out.push((i.branches.len(), i.branches.capacity()));
+                        for b in &i.branches {
+                            out.push((b.items.len(), b.items.capacity()));
+                            walk(&b.items, out);
+                        }
+                    }
+                    Item::Workload(d) => out.push((d.selector.terms.len(), d.selector.terms.capacity())),
+                    Item::Group(g) => {
+                        out.push((g.peers.len(), g.peers.capacity()));
+                        peers(&g.peers, out);
+                    }
+                    Item::Rule(r) => match &r.body {
+                        RuleBody::Accepts { ports: p, peers: ps }
+                        | RuleBody::Connects { peers: ps, ports: p }
+                        | RuleBody::Refuses { ports: p, peers: ps }
+                        | RuleBody::NeverConnects { peers: ps, ports: p } => {
+                            out.push((ps.len(), ps.capacity()));
+                            peers(ps, out);
+                            ports(p, out);
+                        }
+                        _ => {}
+                    },
+                    Item::Edge(e) => {
+                        out.push((e.from.len(), e.from.capacity()));
+                        out.push((e.to.len(), e.to.capacity()));
+                        ports(&e.ports, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Split (several pieces joined) and whole.
+        for chunk in [SMALL, usize::MAX / 4] {
+            let file = parse_split(FileId(0), &big(""), chunk).expect("parses");
+            let mut lists = vec![(file.items.len(), file.items.capacity())];
+            walk(&file.items, &mut lists);
+            assert!(lists.len() > 3000, "{}", lists.len());
+            let spare: Vec<_> = lists.iter().filter(|(len, cap)| len != cap).collect();
+            assert!(spare.is_empty(), "lists with spare room: {spare:?}");
+        }
+        // An `expect` is the largest item by far; the others should not pay for its room.
+        assert!(std::mem::size_of::<Item>() <= 232, "{}", std::mem::size_of::<Item>());
+    }
 }
