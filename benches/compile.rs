@@ -413,12 +413,18 @@ const PATHOLOGICAL: &[Pathological] = &[
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 (state >> 33) as u32
             };
-            let mut s = String::from("namespace n\nworkload w { app: w }\nw connects to kube-dns\n");
+            // The rules go to workloads of 2,000 each, all selecting the same pods: every pod
+            // still gets every network, and no NetworkPolicy outgrows the 256 KiB the API
+            // server takes in annotations (E0304).
+            let mut s = String::from("namespace n\n");
+            for k in 0..n.div_ceil(2_000) {
+                s.push_str(&format!("workload w{k} {{ app: w }}\nw{k} connects to kube-dns\n"));
+            }
             for i in 0..n {
                 let len = 8 + next() % 17;
                 let addr = (10u32 << 24) | (next() & 0x00ff_ffff);
                 let net = ipnet::Ipv4Net::new(addr.into(), len as u8).expect("prefix").trunc();
-                s.push_str(&format!("w connects to {net} on tcp {}\n", i % 65535 + 1));
+                s.push_str(&format!("w{} connects to {net} on tcp {}\n", i / 2_000, i % 65535 + 1));
             }
             s
         },
