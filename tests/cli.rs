@@ -129,6 +129,31 @@ fn a_target_that_fails_after_another_was_spooled_leaves_the_folder_untouched() {
     assert!(!dir.path().join("out/.netpol-journal").exists());
 }
 
+/// No room for the spool (`TMPDIR` missing): exit 3, and the folder is as it was.
+#[test]
+fn no_spool_means_an_io_error_and_an_untouched_folder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", GOOD);
+    assert_eq!(netpol(&["compile", "p.netpol", "-o", "out"], dir.path()).status.code(), Some(0));
+    let web = dir.path().join("out/shop/networkpolicy-web.yaml");
+    let before = std::fs::read(&web).expect("written");
+    write(dir.path(), "p.netpol", &GOOD.replace("5432", "5433"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(["compile", "p.netpol", "-o", "out"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TMPDIR", dir.path().join("no-such-folder"))
+        .output()
+        .expect("run netpol");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot write a temporary file"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("help: nothing was changed"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&web).expect("still there"), before);
+    // With room again, the change is written.
+    assert_eq!(netpol(&["compile", "p.netpol", "-o", "out"], dir.path()).status.code(), Some(0));
+    assert_ne!(std::fs::read(&web).expect("written"), before);
+}
+
 /// What the spool hands the folder writer is each document exactly as stdout gets it.
 #[test]
 fn every_target_in_a_folder_holds_exactly_what_stdout_gets() {

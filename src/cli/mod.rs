@@ -1229,7 +1229,7 @@ fn compile(
         Some(dir) => {
             // One target: DIR/<namespace>/…; all of them: DIR/<target>/<namespace>/….
             let spooled = spool.unwrap_or_else(output::Spool::new).and_then(output::Spool::finish);
-            let (file, entries) = match spooled {
+            let spooled = match spooled {
                 Ok(s) => s,
                 Err(e) => {
                     say(format_args!("error: cannot write a temporary file for the output: {e}"));
@@ -1240,7 +1240,7 @@ fn compile(
                     return EXIT_IO;
                 }
             };
-            let files = output::Spool::contents(&file, &entries);
+            let files = spooled.contents();
             match output::write_tree(dir, &files, write) {
                 Ok(summary) => {
                     if let Some(how) = &summary.recovered {

@@ -61,13 +61,13 @@ pub struct Spool {
 }
 
 /// One document of a [`Spool`], read back when the folder is written.
-pub struct Spooled<'a> {
+pub struct SpooledDocument<'a> {
     file: &'a std::fs::File,
     at: u64,
     len: usize,
 }
 
-impl Content for Spooled<'_> {
+impl Content for SpooledDocument<'_> {
     fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
         use std::os::unix::fs::FileExt;
         let mut buf = vec![0; self.len];
@@ -93,18 +93,27 @@ impl Spool {
         Ok(())
     }
 
-    /// Everything written: the file, to read the documents back from.
-    pub fn finish(self) -> io::Result<(std::fs::File, Vec<(PathBuf, u64, usize)>)> {
+    /// Everything written, to read the documents back from.
+    pub fn finish(self) -> io::Result<Spooled> {
         let file = self.out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        Ok((file, self.entries))
+        Ok(Spooled { file, entries: self.entries })
     }
+}
 
-    /// The documents of a finished spool, as [`write_tree`] takes them.
-    pub fn contents<'a>(
-        file: &'a std::fs::File,
-        entries: &[(PathBuf, u64, usize)],
-    ) -> Vec<(PathBuf, Spooled<'a>)> {
-        entries.iter().map(|(rel, at, len)| (rel.clone(), Spooled { file, at: *at, len: *len })).collect()
+/// A finished [`Spool`]: the file and where each document lies in it.
+pub struct Spooled {
+    file: std::fs::File,
+    entries: Vec<(PathBuf, u64, usize)>,
+}
+
+impl Spooled {
+    /// The documents, as [`write_tree`] takes them.
+    pub fn contents(&self) -> Vec<(PathBuf, SpooledDocument<'_>)> {
+        let file = &self.file;
+        self.entries
+            .iter()
+            .map(|(rel, at, len)| (rel.clone(), SpooledDocument { file, at: *at, len: *len }))
+            .collect()
     }
 }
 
