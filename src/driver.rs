@@ -402,4 +402,40 @@ mod tests {
         let c = compile(&["own.netpol".to_string()], &files, &Options::default());
         assert!(c.diagnostics.iter().any(|d| d.code == "E0001" && d.message.contains(SECRET)));
     }
+
+    /// `compile_into` reports what `compile` reports and hands over what `compile` keeps, one
+    /// target at a time; a run that fails in a later target still reports as `compile` does.
+    #[test]
+    fn compile_into_hands_over_what_compile_keeps() {
+        const GOOD: &str = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\n\
+                            web -> db on tcp 5432\nweb connects to kube-dns\nexpect web can reach db on tcp 5432\n";
+        // Cilium emits; Kubernetes cannot say the deny (E0301).
+        const LATER_FAILS: &str = "namespace shop\nworkload web { app: web }\nworkload db { app: db }\n\
+                                   web -> db on tcp 5432\ndb refuses tcp 22 from web\n";
+        for (text, targets) in
+            [(GOOD, Target::ALL.to_vec()), (LATER_FAILS, vec![Target::Cilium, Target::Kubernetes])]
+        {
+            let files = Files(Box::leak(Box::new([("p.netpol", text)])));
+            let options = Options { targets, ..Options::default() };
+            let kept = compile(&["p.netpol".to_string()], &files, &options);
+            let mut handed = Vec::new();
+            let c = compile_into(&["p.netpol".to_string()], &files, &options, &mut |t, objects| {
+                handed.push((t, objects.into_iter().map(|o| o.yaml).collect::<Vec<_>>()))
+            });
+            assert!(c.outputs.is_empty());
+            assert_eq!(format!("{:?}", c.diagnostics), format!("{:?}", kept.diagnostics));
+            if kept.has_errors() {
+                assert!(kept.outputs.is_empty());
+                assert_eq!(handed.iter().map(|(t, _)| *t).collect::<Vec<_>>(), [Target::Cilium]);
+            } else {
+                let kept: Vec<_> = kept
+                    .outputs
+                    .into_iter()
+                    .map(|(t, o)| (t, o.into_iter().map(|o| o.yaml).collect()))
+                    .collect();
+                assert_eq!(kept.len(), 3);
+                assert_eq!(handed, kept);
+            }
+        }
+    }
 }
