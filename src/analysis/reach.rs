@@ -40,9 +40,14 @@ pub struct SourceSemantics<'p> {
 
 impl<'p> SourceSemantics<'p> {
     pub fn new(program: &'p Program, u: &'p Universe) -> Self {
+        // Each workload's pods on every core; joined in workload order, as one thread would.
+        let selected = crate::par::chunks(program.workloads.len(), 512, |range| {
+            let ws = &program.workloads[range];
+            ws.iter().map(|w| u.select(u.zone_of_namespace(w.namespace), &w.selector)).collect::<Vec<_>>()
+        });
         let mut picked_by = vec![Vec::new(); u.len()];
-        for (i, w) in program.workloads.iter().enumerate() {
-            for p in u.select(u.zone_of_namespace(w.namespace), &w.selector) {
+        for (i, points) in selected.into_iter().flatten().enumerate() {
+            for p in points {
                 picked_by[p as usize].push(WorkloadId(i as u32));
             }
         }
