@@ -158,6 +158,14 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The direction the other end of a connection sees it in.
+    pub fn opposite(self) -> Direction {
+        match self {
+            Direction::Egress => Direction::Ingress,
+            Direction::Ingress => Direction::Egress,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Ingress => "ingress",

@@ -21,7 +21,6 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for w in range.map(|i| WorkloadId(i as u32)) {
             contradictions(p, w, &mut out);
-            cross_side(p, &reach, w, &mut out);
             dns(p, &reach, w, &mut out);
             peer_lints(p, w, &mut out);
             shadow::shadowed(p, w, &mut out);
@@ -29,6 +28,7 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
         out
     });
     let mut out: Vec<Diagnostic> = parts.into_iter().flatten().collect();
+    out.extend(cross_side(p, &reach));
     unused(&resolved.unused, &mut out);
     cluster_dns(p, &mut out);
     overlaps_left_out(p, &u, &mut out);
@@ -148,34 +148,58 @@ struct Reach<'a> {
     sem: SourceSemantics<'a>,
 }
 
-impl Reach<'_> {
-    /// What the policies of `subject`'s pods allow in `dir` towards the pods of `other`.
-    fn side(&self, subject: WorkloadId, dir: Direction, other: WorkloadId) -> crate::analysis::side::Cell {
-        self.sem.side(self.u.workload(subject), dir).at(self.u, self.u.workload(other))
-    }
-}
-
 /// W0201 / W0202: one side allows a connection between two workloads that the other side drops.
-fn cross_side(p: &Program, reach: &Reach, w: WorkloadId, out: &mut Vec<Diagnostic>) {
-    for rule in p.rules_of_workload(w).filter(|r| r.action == Action::Allow) {
-        let other_dir = match rule.direction {
-            Direction::Egress => Direction::Ingress,
-            Direction::Ingress => Direction::Egress,
-        };
-        let wanted = PortSet::from_ports(&rule.ports);
-        for peer in &rule.peers {
-            let Peer::Workload(other) = peer.peer else { continue };
-            if !p.is_isolated(other, other_dir) {
-                continue;
+///
+/// Every allow rule that names a workload as a peer asks what that workload's own side allows
+/// back. The side is built once per workload and direction, for every rule that names it
+/// (building it for each naming rule and peer was most of `check`'s time), and the warnings come
+/// out in the order of the naming rules: by subject, ingress before egress, source order, peer
+/// order.
+fn cross_side(p: &Program, reach: &Reach) -> Vec<Diagnostic> {
+    // For each workload, the allow rules that name it: (order, rule, peer).
+    let mut named_by: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); p.workloads.len()];
+    let mut order = 0u32;
+    for w in (0..p.workloads.len()).map(|i| WorkloadId(i as u32)) {
+        for dir in [Direction::Ingress, Direction::Egress] {
+            for i in p.rule_indices(w, dir) {
+                let rule = &p.rules[i];
+                if rule.action != Action::Allow {
+                    continue;
+                }
+                for (k, peer) in rule.peers.iter().enumerate() {
+                    if let Peer::Workload(other) = peer.peer {
+                        if p.is_isolated(other, rule.direction.opposite()) {
+                            named_by[other.index()].push((order, i as u32, k as u32));
+                            order += 1;
+                        }
+                    }
+                }
             }
-            let allowed = reach.side(other, other_dir, rule.subject);
-            let missing = wanted.subtract(&allowed.possible);
-            if missing.is_empty() {
-                continue;
-            }
-            out.push(cross_side_warning(p, rule, other, peer.span, &missing));
         }
     }
+    let parts = crate::par::chunks(p.workloads.len(), 512, |range| {
+        let mut out = Vec::new();
+        for other in range {
+            let mut sides: [Option<crate::analysis::side::Side>; 2] = [None, None];
+            let point = reach.u.workload(WorkloadId(other as u32));
+            for &(order, i, k) in &named_by[other] {
+                let rule = &p.rules[i as usize];
+                let dir = rule.direction.opposite();
+                let side = sides[dir as usize].get_or_insert_with(|| reach.sem.side(point, dir));
+                let allowed = side.at(reach.u, reach.u.workload(rule.subject));
+                let missing = PortSet::from_ports(&rule.ports).subtract(&allowed.possible);
+                if missing.is_empty() {
+                    continue;
+                }
+                let peer = &rule.peers[k as usize];
+                out.push((order, cross_side_warning(p, rule, WorkloadId(other as u32), peer.span, &missing)));
+            }
+        }
+        out
+    });
+    let mut found: Vec<(u32, Diagnostic)> = parts.into_iter().flatten().collect();
+    found.sort_unstable_by_key(|(order, _)| *order);
+    found.into_iter().map(|(_, d)| d).collect()
 }
 
 fn cross_side_warning(
@@ -204,7 +228,7 @@ fn cross_side_warning(
             format!("add `{them} connects to {me}{on_ports}`, or remove the rule"),
         ),
     };
-    let other_dir = if rule.direction == Direction::Egress { Direction::Ingress } else { Direction::Egress };
+    let other_dir = rule.direction.opposite();
     let side_span = p.isolating_line(other, other_dir).unwrap_or(p.workload(other).span);
     Diagnostic::warning(code, message, at, "the traffic would be dropped")
         .with_label(rule.origin, format!("{} of `{me}` here", rule.direction.as_str()))
