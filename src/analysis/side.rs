@@ -270,6 +270,40 @@ impl Side {
         self.eval(|c| c.cover.get(u, p))
     }
 
+    /// Whether every port of `wanted` is possibly allowed towards point `p`: what the
+    /// cross-side lints ask of each rule that names a workload. Same answer as
+    /// `wanted.is_subset(&self.at(u, p).possible)`, without the fold where one clause settles it.
+    pub fn possibly_allows(&self, u: &Universe, p: PointId, wanted: &PortSet) -> bool {
+        self.possibly_allows_by(|c| c.cover.get(u, p), wanted)
+    }
+
+    fn possibly_allows_by(&self, matched: impl Fn(&Clause) -> Match, wanted: &PortSet) -> bool {
+        // In a union, what is possibly allowed is every allow clause that can match, less the
+        // deny and pass clauses that certainly match. With no deny or pass clause that can match
+        // at all, one allow clause that can match and holds every wanted port answers yes.
+        if matches!(self.fold, Fold::Union { .. }) {
+            let mut covered = false;
+            let mut settled = true;
+            for step in &self.steps {
+                let Step::Clause(c) = step else { continue };
+                if matched(c) == Match::No {
+                    continue;
+                }
+                match c.act {
+                    Act::Allow => covered = covered || wanted.is_subset(&c.ports),
+                    Act::Deny | Act::Pass => {
+                        settled = false;
+                        break;
+                    }
+                }
+            }
+            if settled && covered {
+                return true;
+            }
+        }
+        wanted.is_subset(&self.eval(matched).possible)
+    }
+
     fn fold_with(&self, sig: &[Match], possible: bool) -> PortSet {
         // Open facts: for the connection when `possible`, else against it.
         let hits = |i: usize, c: &Clause| match sig[i] {
@@ -532,6 +566,7 @@ pub fn by_majority<T: Clone + Eq + std::hash::Hash>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ir::Protocol;
 
     #[test]
     fn a_pass_that_possibly_matches_leaves_the_outcome_open() {
@@ -560,6 +595,74 @@ mod tests {
         // Certainly matching, it passes and the profile allows.
         let cell = side.eval(|_| Match::Yes);
         assert!(cell.certain.is_all());
+    }
+
+    /// The shortcut of `possibly_allows` answers as the fold does, for every union of up to
+    /// three clauses of each action, match and a few port sets, isolated or not.
+    #[test]
+    fn possibly_allows_answers_as_the_fold() {
+        let ports = [
+            PortSet::all(),
+            PortSet::empty(),
+            PortSet::range(Protocol::Tcp, 80, 80),
+            PortSet::range(Protocol::Tcp, 1, 1000),
+            PortSet::range(Protocol::Udp, 53, 53).union(&PortSet::range(Protocol::Tcp, 53, 53)),
+            PortSet::named(Protocol::Tcp, "http"),
+        ];
+        let acts = [Act::Allow, Act::Deny, Act::Pass];
+        let matches = [Match::Yes, Match::Maybe, Match::No];
+        let origin = || Origin::Manifest { object: "p".into(), rule: "r".into(), source: None };
+        let mut clauses = Vec::new();
+        for act in acts {
+            for m in matches {
+                for p in &ports {
+                    clauses.push((act, m, p.clone()));
+                }
+            }
+        }
+        let mut checked = 0;
+        for (i, a) in clauses.iter().enumerate() {
+            for b in clauses.iter().skip(i).step_by(5) {
+                for c in clauses.iter().step_by(7) {
+                    for isolated in [true, false] {
+                        let chosen = [a, b, c];
+                        let side = Side {
+                            fold: Fold::Union { isolated },
+                            steps: chosen
+                                .iter()
+                                .map(|(act, _, p)| {
+                                    Step::Clause(Clause {
+                                        cover: Arc::new(Coverage::none()),
+                                        ports: p.clone(),
+                                        act: *act,
+                                        origin: origin(),
+                                    })
+                                })
+                                .collect(),
+                            isolation: Vec::new(),
+                        };
+                        // Each clause's match, told apart by its position.
+                        let matched = |c: &Clause| {
+                            let k = side
+                                .steps
+                                .iter()
+                                .position(|s| matches!(s, Step::Clause(x) if std::ptr::eq(x, c)));
+                            chosen[k.expect("a clause of the side")].1
+                        };
+                        for wanted in &ports {
+                            let fold = wanted.is_subset(&side.eval(matched).possible);
+                            assert_eq!(
+                                side.possibly_allows_by(matched, wanted),
+                                fold,
+                                "{chosen:?} {wanted:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
     }
 
     /// The value of every zone, from a default and a list.

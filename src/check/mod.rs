@@ -186,11 +186,12 @@ fn cross_side(p: &Program, reach: &Reach) -> Vec<Diagnostic> {
                 let rule = &p.rules[i as usize];
                 let dir = rule.direction.opposite();
                 let side = sides[dir as usize].get_or_insert_with(|| reach.sem.side(point, dir));
-                let allowed = side.at(reach.u, reach.u.workload(rule.subject));
-                let missing = PortSet::from_ports(&rule.ports).subtract(&allowed.possible);
-                if missing.is_empty() {
+                let subject = reach.u.workload(rule.subject);
+                let wanted = PortSet::from_ports(&rule.ports);
+                if side.possibly_allows(reach.u, subject, &wanted) {
                     continue;
                 }
+                let missing = wanted.subtract(&side.at(reach.u, subject).possible);
                 let peer = &rule.peers[k as usize];
                 out.push((order, cross_side_warning(p, rule, WorkloadId(other as u32), peer.span, &missing)));
             }
@@ -246,9 +247,8 @@ fn dns(p: &Program, reach: &Reach, id: WorkloadId, out: &mut Vec<Diagnostic>) {
     if says_nothing && p.rules_of(id, Direction::Egress).all(|r| r.action == Action::Deny) {
         return;
     }
-    let allowed =
-        reach.sem.side(reach.u.workload(id), Direction::Egress).at(reach.u, reach.u.kube_dns()).possible;
-    if allowed.contains(Protocol::Udp, 53) {
+    let side = reach.sem.side(reach.u.workload(id), Direction::Egress);
+    if side.possibly_allows(reach.u, reach.u.kube_dns(), &PortSet::range(Protocol::Udp, 53, 53)) {
         return;
     }
     let w = p.workload(id);
