@@ -40,6 +40,21 @@ pub fn chunks<T: Send>(
     })
 }
 
+/// Runs `a` on the calling thread and `b` beside it on another, when there is more than one
+/// thread; one after the other otherwise. For two independent parts of a stage that would
+/// each run on one thread.
+pub fn join<A, B: Send>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if threads() < 2 {
+        let a = a();
+        return (a, b());
+    }
+    std::thread::scope(|scope| {
+        let other = scope.spawn(b);
+        let a = a();
+        (a, other.join().expect("worker thread panicked"))
+    })
+}
+
 /// The threads to run `n` items on ([`threads`], no more than items), or `None` when the input
 /// is too small to split or there is one thread.
 fn threads_for(n: usize, min_parallel: usize) -> Option<usize> {
@@ -109,5 +124,16 @@ mod tests {
             );
             assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
         }
+    }
+
+    #[test]
+    fn join_runs_both_and_keeps_them_apart() {
+        let text = String::from("a b c");
+        let (words, len) = join(|| text.split(' ').count(), || text.len());
+        assert_eq!((words, len), (3, 5));
+        // With more than one thread the second part runs on another thread.
+        let here = std::thread::current().id();
+        let (_, there) = join(|| (), || std::thread::current().id());
+        assert_eq!(there != here, threads() > 1);
     }
 }
