@@ -323,7 +323,7 @@ pub struct Expect {
     pub origin: Span,
 }
 
-fn dir_slot(d: Direction) -> usize {
+pub(crate) fn dir_slot(d: Direction) -> usize {
     match d {
         Direction::Ingress => 0,
         Direction::Egress => 1,

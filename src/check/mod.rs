@@ -185,7 +185,7 @@ fn cross_side(p: &Program, reach: &Reach) -> Vec<Diagnostic> {
             for &(order, i, k) in &named_by[other] {
                 let rule = &p.rules[i as usize];
                 let dir = rule.direction.opposite();
-                let side = sides[dir as usize].get_or_insert_with(|| reach.sem.side(point, dir));
+                let side = sides[crate::ir::dir_slot(dir)].get_or_insert_with(|| reach.sem.side(point, dir));
                 let subject = reach.u.workload(rule.subject);
                 let wanted = PortSet::from_ports(&rule.ports);
                 if side.possibly_allows(reach.u, subject, &wanted) {
