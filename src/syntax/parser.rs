@@ -26,10 +26,11 @@ pub(crate) struct NetpolParser;
 /// server's index) recurses once per level of nesting, and this bound keeps that well inside
 /// the smallest stack netpol runs on (a worker thread's 2 MiB).
 pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
-    if let Some(at) = too_deep(text, MAX_NESTING) {
+    let scan = scan(text, MAX_NESTING, piece_bytes(text.len()));
+    if let Some(at) = scan.too_deep {
         return Err(vec![SyntaxError::TooDeep { max: MAX_NESTING, span: Span::new(file, at, at + 1) }]);
     }
-    parse_split(file, text, CHUNK_BYTES)
+    parse_pieces(file, text, scan.pieces)
 }
 
 /// How deep `{ … }` and `( … )` may nest: `namespace` blocks, `if` blocks (`else if` does not
@@ -37,43 +38,121 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
 /// a debug build, so 128 levels stay far from the 2 MiB of a worker thread.
 pub const MAX_NESTING: usize = 128;
 
-/// The byte offset of the first `{` or `(` that opens a level deeper than `max`, outside
-/// strings and comments (read as [`split_points`] reads them).
-fn too_deep(text: &str, max: usize) -> Option<usize> {
-    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0usize, false, false, false);
-    for (i, &b) in text.as_bytes().iter().enumerate() {
-        if in_comment {
-            in_comment = b != b'\n';
-        } else if in_string {
-            match b {
-                b'\n' => in_string = false, // unterminated: the parser will say so
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => (in_string, escaped) = (true, false),
-                b'#' => in_comment = true,
-                b'{' | b'(' => {
-                    depth += 1;
-                    if depth > max {
-                        return Some(i);
-                    }
-                }
-                b'}' | b')' => depth = depth.saturating_sub(1),
-                _ => {}
-            }
-        }
-    }
-    None
+/// What one pass over a file's text finds, outside strings and comments ([`scan`]).
+struct Scan {
+    /// The byte offset of the first `{` or `(` that opens a level deeper than the bound.
+    too_deep: Option<usize>,
+    /// Byte ranges covering the text, cut only between top-level statements: at a line end
+    /// with no open brace or parenthesis, where the line does not continue (it does not end in
+    /// `,`, `=`, `{` or `(`), each at least the target size (the last one aside). One range
+    /// when the text is smaller than twice the target.
+    pieces: Vec<std::ops::Range<usize>>,
 }
 
-fn parse_split(file: FileId, text: &str, chunk_bytes: usize) -> Result<File, Vec<SyntaxError>> {
-    let pieces = split_points(text, chunk_bytes);
+/// The bytes the scan stops at; every other byte is skipped in a tight loop.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let bytes = b"\"#{}()\n";
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// One pass over `text` for [`Scan`]: nesting deeper than `max`, and pieces of at least
+/// `target` bytes. A string ends at its closing quote or at the line's end (the grammar allows
+/// no line break in one, escaped or not), and a comment at the line's end; depth never drops
+/// below zero. The scan stops at the first level too deep.
+fn scan(text: &str, max: usize, target: usize) -> Scan {
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let split = n >= target.saturating_mul(2);
+    let mut depth = 0usize;
+    let mut pieces = Vec::new();
+    let (mut start, mut line_start) = (0, 0);
+    // On the current line: where its comment starts, and whether a string is still open.
+    let (mut comment, mut open_string) = (None, false);
+    let mut i = 0;
+    loop {
+        while i < n && !SPECIAL[bytes[i] as usize] {
+            i += 1;
+        }
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'"' => {
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => break,
+                        Some(b'"') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\n') => {
+                            open_string = true;
+                            break;
+                        }
+                        Some(b'\\') if bytes.get(i + 1) != Some(&b'\n') => i += 2,
+                        Some(_) => i += 1,
+                    }
+                }
+                continue;
+            }
+            b'#' => {
+                comment = Some(i);
+                i = memchr::memchr(b'\n', &bytes[i..]).map_or(n, |k| i + k);
+                continue;
+            }
+            b'{' | b'(' => {
+                depth += 1;
+                if depth > max {
+                    return Scan { too_deep: Some(i), pieces: Vec::new() };
+                }
+            }
+            b'}' | b')' => depth = depth.saturating_sub(1),
+            _ => {
+                // A line end: the line's last significant byte, outside its comment; a string
+                // left open counts as a quote.
+                if split && depth == 0 && i + 1 - start >= target {
+                    let last = if open_string {
+                        b'"'
+                    } else {
+                        let code = &bytes[line_start..comment.unwrap_or(i)];
+                        code.iter().rev().find(|c| !c.is_ascii_whitespace()).copied().unwrap_or(b'\n')
+                    };
+                    if !matches!(last, b',' | b'=' | b'{' | b'(') {
+                        pieces.push(start..i + 1);
+                        start = i + 1;
+                    }
+                }
+                line_start = i + 1;
+                (comment, open_string) = (None, false);
+            }
+        }
+        i += 1;
+    }
+    pieces.push(start..n);
+    Scan { too_deep: None, pieces }
+}
+
+/// The size of the pieces a file of `len` bytes is cut into: about four per thread, so a
+/// thread that finishes early takes another, within [`MIN_PIECE_BYTES`, `CHUNK_BYTES`].
+fn piece_bytes(len: usize) -> usize {
+    (len / (4 * crate::par::threads())).clamp(MIN_PIECE_BYTES, CHUNK_BYTES)
+}
+
+/// Parses `text` in `pieces` (as [`scan`] cuts it) on every core; if any piece does not parse,
+/// the whole file is parsed again in one piece, so diagnostics are exactly those of the
+/// sequential parse.
+fn parse_pieces(
+    file: FileId,
+    text: &str,
+    pieces: Vec<std::ops::Range<usize>>,
+) -> Result<File, Vec<SyntaxError>> {
     if pieces.len() > 1 {
-        let parts = crate::par::chunks(pieces.len(), 2, |range| {
+        let parts = crate::par::blocks(pieces.len(), 2, |range| {
             range.map(|i| parse_piece(file, text, pieces[i].clone())).collect::<Vec<_>>()
         });
         let mut items = Vec::new();
@@ -93,7 +172,10 @@ fn parse_split(file: FileId, text: &str, chunk_bytes: usize) -> Result<File, Vec
     parse_whole(file, text)
 }
 
-/// Pieces of at least this size are worth a thread.
+/// Pieces smaller than this are not worth a thread's start.
+const MIN_PIECE_BYTES: usize = 64 * 1024;
+
+/// Pieces larger than this leave threads idle on a file of a few of them.
 const CHUNK_BYTES: usize = 256 * 1024;
 
 /// One piece: `None` if it does not fit the grammar (the caller then parses the whole file).
@@ -120,54 +202,6 @@ fn lower_file(
     } else {
         Err(lower.errors)
     }
-}
-
-/// Byte ranges covering `text`, cut only between top-level statements: at a line end with no
-/// open brace or parenthesis, outside strings and comments, where the line does not continue
-/// (it does not end in `,`, `=`, `{` or `(`). One range when the text is small.
-pub(crate) fn split_points(text: &str, target: usize) -> Vec<std::ops::Range<usize>> {
-    if text.len() < 2 * target {
-        return std::iter::once(0..text.len()).collect();
-    }
-    let bytes = text.as_bytes();
-    let (mut depth, mut in_string, mut in_comment, mut escaped) = (0i64, false, false, false);
-    let mut last_significant = b'\n';
-    let (mut start, mut out) = (0, Vec::new());
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_comment {
-            in_comment = b != b'\n';
-        } else if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                b'\n' => in_string = false, // unterminated: the parser will say so
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => in_string = true,
-                b'#' => in_comment = true,
-                b'{' | b'(' => depth += 1,
-                b'}' | b')' => depth -= 1,
-                _ => {}
-            }
-        }
-        if b == b'\n' && !in_string {
-            let continues = matches!(last_significant, b',' | b'=' | b'{' | b'(');
-            if depth == 0 && !continues && i + 1 - start >= target {
-                out.push(start..i + 1);
-                start = i + 1;
-            }
-            last_significant = b'\n';
-        } else if !in_comment && !in_string && !b.is_ascii_whitespace() {
-            last_significant = b;
-        } else if in_string {
-            last_significant = b'"';
-        }
-    }
-    out.push(start..text.len());
-    out
 }
 
 fn parse_whole(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
@@ -213,7 +247,7 @@ pub const MAX_SYNTAX_ERRORS: usize = 20;
 fn count_more(file: FileId, text: &str, at: usize) -> Option<SyntaxError> {
     let mut first = None;
     let mut count = 0;
-    for piece in split_points(text, 1) {
+    for piece in scan(text, usize::MAX, 1).pieces {
         if piece.end <= at || text[piece.clone()].trim().is_empty() {
             continue;
         }
@@ -713,6 +747,11 @@ mod tests {
 
     const SMALL: usize = 8 * 1024;
 
+    /// `text` cut into pieces of at least `target` bytes and parsed on every core.
+    fn parse_split(file: FileId, text: &str, target: usize) -> Result<File, Vec<SyntaxError>> {
+        parse_pieces(file, text, scan(text, MAX_NESTING, target).pieces)
+    }
+
     /// A program large enough to be split, with every kind of line continuation.
     fn big(extra: &str) -> String {
         let mut s = String::from("param p: bool = true\n");
@@ -730,13 +769,52 @@ mod tests {
     #[test]
     fn split_parse_equals_whole_parse() {
         let text = big("");
-        let pieces = split_points(&text, SMALL);
+        let pieces = scan(&text, MAX_NESTING, SMALL).pieces;
         assert!(pieces.len() > 2, "the test input must be split");
         assert_eq!(pieces.iter().map(|r| r.len()).sum::<usize>(), text.len());
         let file = FileId(0);
+        // Each piece parses on its own (no fallback to the whole file hides a bad cut).
+        for piece in &pieces {
+            assert!(
+                matches!(parse_piece(file, &text, piece.clone()), Some(Ok(_))),
+                "{:?}",
+                &text[piece.clone()]
+            );
+        }
+        // Cut wherever it may be: the parameter, then each namespace block and the edge after it.
+        assert_eq!(scan(&text, MAX_NESTING, 1).pieces.len(), 1 + 2 * 300 + 1);
         let split = parse_split(file, &text, SMALL).expect("parses");
         let whole = parse_whole(file, &text).expect("parses");
         assert_eq!(split, whole);
+    }
+
+    #[test]
+    fn the_scan_cuts_between_statements_and_finds_the_first_level_too_deep() {
+        let text = "group g =\n  a,\n  b\nw accepts tcp 80 from a, # c,\n  b\nx -> y \"s,\n# a comment,\n\
+                    z accepts tcp 1 from (\n a)\nq -> r \"a\\\"\"   \n";
+        let pieces: Vec<&str> = scan(text, MAX_NESTING, 1).pieces.into_iter().map(|r| &text[r]).collect();
+        assert_eq!(
+            pieces,
+            [
+                "group g =\n  a,\n  b\n",
+                "w accepts tcp 80 from a, # c,\n  b\n",
+                "x -> y \"s,\n",
+                "# a comment,\n",
+                "z accepts tcp 1 from (\n a)\n",
+                "q -> r \"a\\\"\"   \n",
+                "",
+            ]
+        );
+        // Below twice the target: one piece.
+        assert_eq!(
+            scan(text, MAX_NESTING, text.len()).pieces,
+            vec![std::ops::Range { start: 0, end: text.len() }]
+        );
+        // Brackets in strings and comments do not nest; a line break ends a string, escaped or not.
+        let deep = "\"{{{{\" # ((((\n{ ( \"x\\\n{ {";
+        assert_eq!(scan(deep, 3, 1).too_deep, Some(deep.rfind('{').unwrap_or(0)));
+        assert_eq!(scan(deep, 4, 1).too_deep, None);
+        assert_eq!(scan("}}} {{ {", 2, 1).too_deep, Some(7));
     }
 
     #[test]
