@@ -2,7 +2,9 @@
 //! overrides, decides conditional blocks, expands groups and edges. Errors: E01xx.
 //!
 //! Passes: (1) parameters from every file, then overrides; (2) declarations, walking namespaces
-//! and the branches conditions select; (3) statements, in source order.
+//! and the branches conditions select; (3) statements, in source order (on every core for a
+//! large program, joined so the program is the one a single walk builds: see
+//! [`Resolver::statements`]).
 
 mod error;
 mod names;
@@ -19,6 +21,7 @@ use crate::span::{FileId, SourceMap, Span};
 use crate::syntax::ast;
 use params::Param;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A declaration nothing refers to (reported by the checker as W0204).
 #[derive(Clone, Debug)]
@@ -58,23 +61,9 @@ pub fn resolve_with_questions(
     // depend on the syntax tree alone, and were a third of this stage on one thread.
     let (r, referenced) = crate::par::join(
         || {
-            let mut r = Resolver::new(sources);
-            r.questions = questions;
-            for (_, f) in files {
-                for item in &f.items {
-                    if let ast::Item::Param(p) = item {
-                        r.declare_param(p);
-                    }
-                }
-            }
-            r.apply_overrides(overrides);
-            for (_, f) in files {
-                r.walk_file(&f.items);
-            }
+            let mut r = Resolver::declarations(sources, files, overrides, questions);
             let stmts = std::mem::take(&mut r.stmts);
-            for (ns, item) in stmts {
-                r.statement(ns, item);
-            }
+            r.statements(&stmts);
             r
         },
         || references(files),
@@ -89,12 +78,14 @@ pub fn resolve_with_questions(
 }
 
 /// Declared names that are not workloads: one flat, program-wide scope.
+#[derive(Clone)]
 struct Global<'a> {
     kind: Kind,
     span: Span,
     group: Option<GroupDef<'a>>,
 }
 
+#[derive(Clone)]
 struct GroupDef<'a> {
     namespace: Option<NamespaceId>,
     peers: &'a [ast::Peer],
@@ -102,11 +93,12 @@ struct GroupDef<'a> {
 }
 
 /// How far a group's expansion is ([`Resolver::group_members`]).
+#[derive(Clone)]
 enum Members {
     Pending,
     /// On the expansion stack now: meeting it again closes a cycle.
     Expanding,
-    Done(std::rc::Rc<[ir::Peer]>),
+    Done(Arc<[ir::Peer]>),
 }
 
 pub(crate) struct Resolver<'a> {
@@ -117,7 +109,8 @@ pub(crate) struct Resolver<'a> {
     reported_no_value: HashSet<String>,
     globals: HashMap<String, Global<'a>>,
     namespace_ids: HashMap<String, NamespaceId>,
-    workload_ids: HashMap<(NamespaceId, String), WorkloadId>,
+    /// Shared with the forks of [`Resolver::statements`], which only read it.
+    workload_ids: Arc<HashMap<(NamespaceId, String), WorkloadId>>,
     namespace_set_ids: HashMap<String, NamespaceSetId>,
     stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
     /// Unknown names reported so far (E0101): only the first [`SUGGESTIONS`] get a suggestion.
@@ -130,7 +123,38 @@ pub(crate) struct Resolver<'a> {
 /// declaration.
 const SUGGESTIONS: usize = 64;
 
+/// Statements a fork of [`Resolver::statements`] takes at least: fewer resolve faster on one
+/// thread than the fork costs.
+const FORK_STATEMENTS: usize = 4096;
+
+/// A statement to resolve (pass 3), with the namespace it was written in.
+type Statement<'a> = (Option<NamespaceId>, &'a ast::Item);
+
 impl<'a> Resolver<'a> {
+    /// Passes 1 and 2: the parameters and overrides, then the declarations; the statements
+    /// are gathered in `stmts` for pass 3.
+    fn declarations(
+        sources: &'a SourceMap,
+        files: &'a [(FileId, ast::File)],
+        overrides: &[Override],
+        questions: Option<FileId>,
+    ) -> Self {
+        let mut r = Resolver::new(sources);
+        r.questions = questions;
+        for (_, f) in files {
+            for item in &f.items {
+                if let ast::Item::Param(p) = item {
+                    r.declare_param(p);
+                }
+            }
+        }
+        r.apply_overrides(overrides);
+        for (_, f) in files {
+            r.walk_file(&f.items);
+        }
+        r
+    }
+
     fn new(sources: &'a SourceMap) -> Self {
         Resolver {
             sources,
@@ -140,12 +164,113 @@ impl<'a> Resolver<'a> {
             reported_no_value: HashSet::new(),
             globals: HashMap::new(),
             namespace_ids: HashMap::new(),
-            workload_ids: HashMap::new(),
+            workload_ids: Arc::default(),
             namespace_set_ids: HashMap::new(),
             stmts: Vec::new(),
             unknown_names: 0,
             questions: None,
         }
+    }
+
+    /// Pass 3: resolves the statements in order. A large program's statements are cut into one
+    /// run per thread, and each run is resolved by a fork of the declarations
+    /// ([`Resolver::fork`]); the forks' rules are joined in statement order, and the namespaces
+    /// they met first are numbered in that order ([`Resolver::join`]), so the program is the
+    /// one a single walk builds, on any number of threads. Where any fork reports an error,
+    /// its work is dropped and the statements are resolved again on one thread, so the
+    /// diagnostics (which name is the first unknown one, which group cycle is met first) are
+    /// the sequential ones.
+    fn statements(&mut self, stmts: &[Statement<'a>]) {
+        let runs = crate::par::threads().min(stmts.len() / FORK_STATEMENTS);
+        if runs > 1 && self.statements_forked(stmts, &even_ranges(stmts.len(), runs)) {
+            return;
+        }
+        for &(ns, item) in stmts {
+            self.statement(ns, item);
+        }
+    }
+
+    /// [`Resolver::statements`] by forks, one per range of `stmts` (the ranges cover it in
+    /// order), run on every core. False, with `self` untouched, where a fork met an error.
+    fn statements_forked(&mut self, stmts: &[Statement<'a>], runs: &[std::ops::Range<usize>]) -> bool {
+        let this = &*self;
+        let forks = crate::par::chunks(runs.len(), 2, |range| {
+            let mut forks = Vec::new();
+            for run in &runs[range] {
+                let mut fork = this.fork();
+                for &(ns, item) in &stmts[run.clone()] {
+                    fork.statement(ns, item);
+                    if !fork.errors.is_empty() {
+                        return None;
+                    }
+                }
+                forks.push(fork);
+            }
+            Some(forks)
+        });
+        let Some(forks) = forks.into_iter().collect::<Option<Vec<_>>>() else { return false };
+        let known = self.program.namespaces.len();
+        for fork in forks.into_iter().flatten() {
+            self.join(fork, known);
+        }
+        true
+    }
+
+    /// A resolver for a run of statements: the declarations of this one (parameters, names,
+    /// groups, namespaces), and none of its statements' results. It does not hold the workloads
+    /// themselves: statements look them up by name (`workload_ids`) and refer to them by id.
+    fn fork(&self) -> Resolver<'a> {
+        let mut program = Program::default();
+        program.namespaces = self.program.namespaces.clone();
+        Resolver {
+            sources: self.sources,
+            errors: Vec::new(),
+            program,
+            params: self.params.clone(),
+            reported_no_value: self.reported_no_value.clone(),
+            globals: self.globals.clone(),
+            namespace_ids: self.namespace_ids.clone(),
+            workload_ids: Arc::clone(&self.workload_ids),
+            namespace_set_ids: self.namespace_set_ids.clone(),
+            stmts: Vec::new(),
+            unknown_names: self.unknown_names,
+            questions: self.questions,
+        }
+    }
+
+    /// Appends a fork's results. The namespaces it named first (past the `known` it was forked
+    /// with) are numbered here, in the order the fork met them, and its peers renumbered: joined
+    /// in statement order, each namespace gets the number a single walk gives it.
+    fn join(&mut self, fork: Resolver<'a>, known: usize) {
+        let new: Vec<NamespaceId> =
+            fork.program.namespaces[known..].iter().map(|n| self.intern_namespace(&n.name, n.span)).collect();
+        let renumber = |p: &mut ir::PeerRef| {
+            if let ir::Peer::Namespace(id) = &mut p.peer {
+                if let Some(i) = id.index().checked_sub(known) {
+                    *id = new[i];
+                }
+            }
+        };
+        let renumber_ns = |ns: &mut Option<NamespaceId>| {
+            if let Some(i) = ns.and_then(|id| id.index().checked_sub(known)) {
+                *ns = Some(new[i]);
+            }
+        };
+        let p = fork.program;
+        self.program.rules.extend(p.rules.into_iter().map(|mut r| {
+            r.peers.iter_mut().for_each(renumber);
+            r
+        }));
+        self.program.isolations.extend(p.isolations);
+        self.program.default_denies.extend(p.default_denies.into_iter().map(|mut d| {
+            renumber_ns(&mut d.namespace);
+            d
+        }));
+        self.program.expects.extend(p.expects.into_iter().map(|mut e| {
+            renumber(&mut e.from);
+            renumber(&mut e.to);
+            e
+        }));
     }
 
     fn text_of(&self, span: Span) -> String {
@@ -285,7 +410,7 @@ impl<'a> Resolver<'a> {
             selector,
             span: d.name.span,
         });
-        self.workload_ids.insert(key, id);
+        Arc::make_mut(&mut self.workload_ids).insert(key, id);
     }
 
     fn declare_namespace_set(&mut self, d: &ast::SelectorDecl) {
@@ -448,6 +573,11 @@ impl<'a> References<'a> {
     }
 }
 
+/// `0..n` cut into `parts` contiguous ranges whose lengths differ by at most one.
+fn even_ranges(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    (0..parts).map(|i| (i * n / parts)..((i + 1) * n / parts)).collect()
+}
+
 fn references(files: &[(FileId, ast::File)]) -> References<'_> {
     let mut out = References::default();
     for (_, f) in files {
@@ -467,4 +597,99 @@ pub(crate) fn suggest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>)
         .filter(|(score, c)| *score > 0.8 && *c != name)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A program whose statements name namespaces no block declares (first met at different
+    /// statements, some only through a group, some in an `expect`), groups, edges, networks
+    /// and default denies: what a fork must number and join as one walk does.
+    fn program(statements: usize, unknown_at: Option<usize>) -> String {
+        let mut s = String::from("default deny ingress\n");
+        s += "namespace b {\n  workload web { app: web }\n  workload worker { app: worker }\n}\n";
+        s += "namespace a {\n  workload web { app: web }\n  workload api { app: api }\n  workload db { app: db }\n";
+        s += "  group clients = web, b/worker, namespace via-group\n";
+        for i in 0..statements {
+            let port = 1000 + i;
+            let line = match i % 7 {
+                _ if Some(i) == unknown_at => "  api accepts tcp 80 from nobody\n".to_string(),
+                0 => format!("  api accepts tcp {port} from namespace ns-{}\n", (i / 7) % 11),
+                1 => format!("  web connects to db on tcp {port}\n"),
+                2 if i > statements / 2 => "  db accepts tcp 5432 from clients\n".to_string(),
+                2 => format!("  db accepts tcp {port} from b/web\n"),
+                3 => format!("  web -> b/worker, namespace ns-{} on tcp {port}\n", (i / 5) % 13),
+                4 => format!("  expect namespace ns-{} cannot reach db\n", (i / 3) % 17),
+                5 => format!("  api connects to 10.{}.0.0/16 on tcp 443\n", i % 256),
+                _ => "  default deny egress\n".to_string(),
+            };
+            s += &line;
+        }
+        s + "}\n"
+    }
+
+    /// Resolves `text` through pass 3 on one thread, and with its statements cut into `runs`
+    /// forks; returns both resolvers' program and errors, and whether the forks were joined.
+    fn one_and_forked(
+        text: &str,
+        runs: impl Fn(usize) -> Vec<std::ops::Range<usize>>,
+    ) -> (String, String, bool) {
+        let mut sources = SourceMap::new();
+        let file = sources.add("p.netpol", text);
+        let files = [(file, crate::syntax::parse(file, text).expect("parses"))];
+        let mut one = Resolver::declarations(&sources, &files, &[], None);
+        let stmts = std::mem::take(&mut one.stmts);
+        for &(ns, item) in &stmts {
+            one.statement(ns, item);
+        }
+        let mut forked = Resolver::declarations(&sources, &files, &[], None);
+        let stmts = std::mem::take(&mut forked.stmts);
+        let joined = forked.statements_forked(&stmts, &runs(stmts.len()));
+        if !joined {
+            for &(ns, item) in &stmts {
+                forked.statement(ns, item);
+            }
+        }
+        let show = |r: &Resolver| format!("{:?}\n{:?}", r.program, r.errors);
+        (show(&one), show(&forked), joined)
+    }
+
+    #[test]
+    fn forks_build_the_program_one_walk_builds() {
+        let text = program(300, None);
+        for runs in 1..=9 {
+            let (one, forked, joined) = one_and_forked(&text, |n| even_ranges(n, runs));
+            assert!(joined, "{runs} runs");
+            assert!(one.ends_with("\n[]"), "the program resolves: {one}");
+            assert_eq!(forked, one, "{runs} runs");
+        }
+        // Uneven runs, one of them empty, and runs of one statement.
+        let uneven = |n: usize| vec![0..1, 1..1, 1..2, 2..40, 40..n];
+        let (one, forked, joined) = one_and_forked(&text, uneven);
+        assert!(joined);
+        assert_eq!(forked, one);
+        // The namespaces first named by statements are numbered in order of first use.
+        assert!(one.contains("\"ns-0\"") && one.find("\"ns-0\"") < one.find("\"ns-10\""));
+        assert!(one.contains("\"via-group\""));
+    }
+
+    #[test]
+    fn a_fork_that_meets_an_error_leaves_the_walk_to_one_thread() {
+        let text = program(300, Some(200));
+        let (one, forked, joined) = one_and_forked(&text, |n| even_ranges(n, 4));
+        assert!(!joined, "a fork met `nobody`");
+        assert!(one.contains("nobody") && !one.ends_with("\n[]"));
+        assert_eq!(forked, one);
+    }
+
+    #[test]
+    fn even_ranges_cover_the_statements_in_order() {
+        for (n, parts) in [(0, 1), (10, 3), (10, 10), (4099, 16), (7, 2)] {
+            let ranges = even_ranges(n, parts);
+            assert_eq!(ranges.len(), parts);
+            assert_eq!(ranges.iter().flat_map(|r| r.clone()).collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
+            assert!(ranges.iter().all(|r| r.len() == n / parts || r.len() == n / parts + 1), "{ranges:?}");
+        }
+    }
 }

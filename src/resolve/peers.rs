@@ -8,7 +8,7 @@ use crate::ir::{self, Entity, NamespaceId, Peer, PeerRef, PortMatch, PortRule, P
 use crate::span::Span;
 use crate::syntax::ast::{self, Builtin};
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A group being expanded: where it is in its list, and the members found so far.
 struct GroupFrame<'a> {
@@ -216,13 +216,13 @@ impl<'a> Resolver<'a> {
     /// later use. The groups it names are expanded on an explicit stack, not by recursion, so
     /// a chain of any length takes no stack; a group met again while it is being expanded
     /// closes a cycle (E0116, at the reference).
-    fn group_members(&mut self, name: &str, at: Span) -> Rc<[Peer]> {
+    fn group_members(&mut self, name: &str, at: Span) -> Arc<[Peer]> {
         match self.group_def(name).map(|d| &d.members) {
-            None => return Rc::from([]),
+            None => return Arc::from([]),
             Some(Members::Done(done)) => return done.clone(),
             Some(Members::Expanding) => {
                 self.errors.push(ResolveError::GroupCycle { name: name.to_string(), span: at });
-                return Rc::from([]);
+                return Arc::from([]);
             }
             Some(Members::Pending) => {}
         }
@@ -231,7 +231,7 @@ impl<'a> Resolver<'a> {
             let top = stack.last_mut().expect("the group being expanded");
             let Some(p) = top.peers.get(top.next) else {
                 let done = stack.pop().expect("the group being expanded");
-                let members: Rc<[Peer]> = done.set.list.into();
+                let members: Arc<[Peer]> = done.set.list.into();
                 if let Some(def) = self.group_def_mut(&done.name) {
                     def.members = Members::Done(members.clone());
                 }
