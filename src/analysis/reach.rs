@@ -25,6 +25,27 @@ use crate::ir::{Action, Direction, Entity, LabelOp, LabelSelector, Peer, Program
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// A rule's peers, compared and hashed by the peers alone (not where they were written), so
+/// rules that name the same peers share one coverage without a key built per rule.
+struct PeerList<'a>(&'a [crate::ir::PeerRef]);
+
+impl PartialEq for PeerList<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0).all(|(a, b)| a.peer == b.peer)
+    }
+}
+
+impl Eq for PeerList<'_> {}
+
+impl std::hash::Hash for PeerList<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_usize(self.0.len());
+        for p in self.0 {
+            p.peer.hash(state);
+        }
+    }
+}
+
 /// The source's meaning, ready to give the side of any point.
 pub struct SourceSemantics<'p> {
     program: &'p Program,
@@ -55,14 +76,13 @@ impl<'p> SourceSemantics<'p> {
         // share one coverage. A point lies in at most one network per prefix length, so the
         // distinct networks' coverages hold at most 129 entries per point, however many rules
         // overlap.
-        let mut distinct: std::collections::HashMap<Vec<&Peer>, usize> = std::collections::HashMap::new();
+        let mut distinct: rustc_hash::FxHashMap<PeerList, usize> = rustc_hash::FxHashMap::default();
         let mut lists: Vec<&[crate::ir::PeerRef]> = Vec::new();
         let shared_by: Vec<usize> = program
             .rules
             .iter()
             .map(|r| {
-                let key: Vec<&Peer> = r.peers.iter().map(|p| &p.peer).collect();
-                *distinct.entry(key).or_insert_with(|| {
+                *distinct.entry(PeerList(&r.peers)).or_insert_with(|| {
                     lists.push(&r.peers);
                     lists.len() - 1
                 })

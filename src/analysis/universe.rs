@@ -237,6 +237,12 @@ impl Universe {
     /// of every network the program names and the address after each one's last, so every part
     /// of a question's network that the policies treat alike has a point of its own.
     pub fn with_questions(program: &Program, questions: &[&CidrBlock]) -> Universe {
+        Universe::build(program, questions, true)
+    }
+
+    /// [`Universe::with_questions`]; `share_overlaps` as [`Universe::add_overlaps_sharing`]
+    /// takes it.
+    fn build(program: &Program, questions: &[&CidrBlock], share_overlaps: bool) -> Universe {
         let mut u = Universe::empty();
         let mut zone_of_ns = Vec::new();
         for (i, ns) in program.namespaces.iter().enumerate() {
@@ -246,14 +252,19 @@ impl Universe {
             Some(i) => zone_of_ns[i],
             None => u.add_zone(KUBE_DNS_NAMESPACE, None),
         };
-        for (i, w) in program.workloads.iter().enumerate() {
+        // Each workload's pod labels and name on every core; the pods added in workload order.
+        let pods = crate::par::chunks(program.workloads.len(), 1024, |range| {
+            range
+                .map(|i| {
+                    let id = WorkloadId(i as u32);
+                    (program.workload(id).selector.representative(), program.qualified_name(id))
+                })
+                .collect::<Vec<_>>()
+        });
+        for (i, (labels, name)) in pods.into_iter().flatten().enumerate() {
             let id = WorkloadId(i as u32);
-            let p = u.add_pod(
-                Role::Workload(id),
-                zone_of_ns[w.namespace.index()],
-                w.selector.representative(),
-                program.qualified_name(id),
-            );
+            let zone = zone_of_ns[program.workload(id).namespace.index()];
+            let p = u.add_pod(Role::Workload(id), zone, labels, name);
             u.workloads.push(p);
         }
         // `workload in namespaces` peers: a pod with the workload's labels in every namespace
@@ -283,7 +294,7 @@ impl Universe {
             let name = format!("{}/<{} pod>", u.zones[z as usize].name, wl.name);
             u.add_pod(Role::Relocated(w), z, wl.selector.representative(), name);
         }
-        u.add_overlaps(program);
+        u.add_overlaps_sharing(program, share_overlaps);
         let (k, v) = KUBE_DNS_LABEL;
         u.kube_dns = u.add_pod(
             Role::KubeDns,
@@ -296,29 +307,32 @@ impl Universe {
             let p = u.add_pod(Role::Unlabelled, z as ZoneId, BTreeMap::new(), name);
             u.zones[z].unlabelled = p;
         }
-        let mut addresses: BTreeSet<IpAddr> = BTreeSet::new();
-        let mut add_net = |c: &CidrBlock| {
-            addresses.insert(c.net.network());
-            addresses.insert(c.net.broadcast());
-            for e in &c.except {
-                addresses.insert(e.network());
-                addresses.insert(e.broadcast());
+        // The first and last address of every network the rules and `expect`s name, gathered
+        // on every core.
+        let ends = |c: &CidrBlock, out: &mut Vec<IpAddr>| {
+            for n in std::iter::once(&c.net).chain(&c.except) {
+                out.extend([n.network(), n.broadcast()]);
             }
         };
-        for rule in &program.rules {
-            for peer in &rule.peers {
+        let named = crate::par::chunks(program.rules.len(), 4096, |range| {
+            let mut out = Vec::new();
+            for peer in program.rules[range].iter().flat_map(|r| &r.peers) {
                 if let Peer::Cidr(c) = &peer.peer {
-                    add_net(c);
+                    ends(c, &mut out);
                 }
             }
-        }
-        for e in &program.expects {
-            for peer in [&e.from, &e.to] {
-                if let Peer::Cidr(c) = &peer.peer {
-                    add_net(c);
-                }
+            out.sort_unstable();
+            out.dedup();
+            out
+        });
+        let mut named: Vec<IpAddr> = named.into_iter().flatten().collect();
+        for peer in program.expects.iter().flat_map(|e| [&e.from, &e.to]) {
+            if let Peer::Cidr(c) = &peer.peer {
+                ends(c, &mut named);
             }
         }
+        named.sort_unstable();
+        let mut addresses: BTreeSet<IpAddr> = named.into_iter().collect();
         if !questions.is_empty() {
             // Every change of which networks hold an address: a network's first address, and
             // the one after its last (the world addresses are networks of one address here).
@@ -374,8 +388,12 @@ impl Universe {
             addresses.remove(ip);
             self.add_point(Role::World(*ip), ip.to_string());
         }
-        for ip in addresses {
-            self.add_point(Role::Address(ip), ip.to_string());
+        let addresses: Vec<IpAddr> = addresses.into_iter().collect();
+        let names = crate::par::chunks(addresses.len(), 4096, |range| {
+            addresses[range].iter().map(|ip| ip.to_string()).collect::<Vec<_>>()
+        });
+        for (ip, name) in addresses.iter().zip(names.into_iter().flatten()) {
+            self.add_point(Role::Address(*ip), name);
         }
         self.nets =
             self.points.iter().enumerate().filter_map(|(i, p)| p.ip().map(|ip| (ip, i as PointId))).collect();
@@ -389,35 +407,72 @@ impl Universe {
 
     /// A pod for every pair of selectors of a namespace (its workloads', and those of the
     /// workloads placed there by `workload in namespaces` peers) that can pick one pod which
-    /// none of their own pods is; within [`overlap::Budget::for_entries`].
-    fn add_overlaps(&mut self, program: &Program) {
+    /// none of their own pods is; within [`overlap::Budget::for_entries`], spent namespace by
+    /// namespace in order.
+    ///
+    /// The namespaces are searched on every core, each with an equal share of the budget. A
+    /// search that finishes within its share and within what the namespaces before it left
+    /// found what the search in order finds (a search that does not run out of budget does not
+    /// depend on it); any other is searched again, in order, with what is left. So the pods,
+    /// and where the search stops, are those of one search in order, and the work is at most
+    /// twice its budget: a namespace searched again spent no more than its share before.
+    ///
+    /// With `share` false no namespace gets a share, so each is searched in order with what the
+    /// ones before it left: the search the shares stand in for.
+    fn add_overlaps_sharing(&mut self, program: &Program, share: bool) {
         let entries: usize = self.workloads.len()
             + self.points.iter().filter(|p| matches!(p.role, Role::Relocated(_))).count();
         let mut budget = overlap::Budget::for_entries(entries);
-        let mut added: Vec<(Role, ZoneId, BTreeMap<String, String>, String)> = Vec::new();
-        for z in 0..self.zones.len() as ZoneId {
-            // The zone's workload pods, then the pods placed there, in point order.
-            let pods: Vec<(WorkloadId, PointId)> = self
-                .zone(z)
-                .pods
-                .iter()
-                .filter_map(|&p| match self.point(p).role {
-                    Role::Workload(w) | Role::Relocated(w) => Some((w, p)),
-                    _ => None,
-                })
-                .collect();
-            if pods.len() < 2 {
-                continue;
-            }
-            let entries: Vec<overlap::Entry> = pods
-                .iter()
+        // Per zone, the zone's workload pods, then the pods placed there, in point order.
+        let zones: Vec<(ZoneId, Vec<(WorkloadId, PointId)>)> = (0..self.zones.len() as ZoneId)
+            .map(|z| {
+                let pods = self
+                    .zone(z)
+                    .pods
+                    .iter()
+                    .filter_map(|&p| match self.point(p).role {
+                        Role::Workload(w) | Role::Relocated(w) => Some((w, p)),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>();
+                (z, pods)
+            })
+            .filter(|(_, pods)| pods.len() >= 2)
+            .collect();
+        let this = &*self;
+        let entries_of = |pods: &[(WorkloadId, PointId)]| -> Vec<overlap::Entry> {
+            pods.iter()
                 .map(|&(w, p)| overlap::Entry {
                     selector: &program.workload(w).selector,
-                    labels: &self.point(p).labels,
+                    labels: &this.point(p).labels,
                 })
-                .collect();
-            let (found, cut) = overlap::overlaps(&entries, &mut budget);
-            let zone = &self.zones[z as usize];
+                .collect()
+        };
+        let parts = if share { zones.len().max(1) } else { usize::MAX };
+        let share = overlap::Budget { visits: budget.visits / parts, pods: budget.pods / parts };
+        let searched = crate::par::blocks(zones.len(), 2, |range| {
+            range
+                .map(|i| {
+                    let mut left = share.clone();
+                    let (found, cut) = overlap::overlaps(&entries_of(&zones[i].1), &mut left);
+                    let spent =
+                        overlap::Budget { visits: share.visits - left.visits, pods: share.pods - left.pods };
+                    (found, cut, spent)
+                })
+                .collect::<Vec<_>>()
+        });
+        let mut added: Vec<(Role, ZoneId, BTreeMap<String, String>, String)> = Vec::new();
+        let mut overlap_cut = None;
+        for ((z, pods), (found, cut, spent)) in zones.iter().zip(searched.into_iter().flatten()) {
+            let (found, cut) = if cut.is_none() && spent.visits <= budget.visits && spent.pods <= budget.pods
+            {
+                budget.visits -= spent.visits;
+                budget.pods -= spent.pods;
+                (found, None)
+            } else {
+                overlap::overlaps(&entries_of(pods), &mut budget)
+            };
+            let zone = &this.zones[*z as usize];
             let named = |w: WorkloadId| {
                 let wl = program.workload(w);
                 if zone.namespace == Some(wl.namespace) {
@@ -429,16 +484,17 @@ impl Universe {
             for (i, j, labels) in found {
                 let (a, b) = (pods[i].0, pods[j].0);
                 let name = format!("{}/<{}+{} pod>", zone.name, named(a), named(b));
-                added.push((Role::Overlap(a, b), z, labels, name));
+                added.push((Role::Overlap(a, b), *z, labels, name));
             }
             if let Some(cut) = cut {
-                self.overlap_cut = Some(match cut {
-                    overlap::Cut::Pods(i, j) => OverlapCut::Pods { zone: z, pair: (pods[i].0, pods[j].0) },
-                    overlap::Cut::Search(i) => OverlapCut::Search { zone: z, at: pods[i].0 },
+                overlap_cut = Some(match cut {
+                    overlap::Cut::Pods(i, j) => OverlapCut::Pods { zone: *z, pair: (pods[i].0, pods[j].0) },
+                    overlap::Cut::Search(i) => OverlapCut::Search { zone: *z, at: pods[i].0 },
                 });
                 break;
             }
         }
+        self.overlap_cut = overlap_cut;
         for (role, z, labels, name) in added {
             self.add_pod(role, z, labels, name);
         }
@@ -638,5 +694,63 @@ impl Universe {
             },
             Peer::Fqdn(_) => Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(text: &str) -> Program {
+        let mut sources = crate::span::SourceMap::new();
+        let file = sources.add("test.netpol", text);
+        let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
+        crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program
+    }
+
+    /// Namespaces of `sizes[i]` workloads, each selecting on a key of its own, so every two of
+    /// a namespace can pick one pod: `n·(n-1)/2` overlap pods, against a budget of as many pods
+    /// as workloads (at least 512).
+    fn crowded(sizes: &[usize]) -> String {
+        let mut s = String::new();
+        for (i, n) in sizes.iter().enumerate() {
+            s += &format!("namespace ns-{i} {{\n");
+            for w in 0..*n {
+                s += &format!("  workload w-{w} {{ key-{w}: x }}\n");
+            }
+            s += "}\n";
+        }
+        s
+    }
+
+    fn pods(u: &Universe) -> Vec<(String, BTreeMap<String, String>)> {
+        u.points.iter().map(|p| (p.name.clone(), p.labels.clone())).collect()
+    }
+
+    #[test]
+    fn shares_find_the_pods_and_the_cut_of_the_search_in_order() {
+        // No cut; cuts in the second namespace and the last; one namespace past the budget on
+        // its own; namespaces too small to search between the others; and namespaces within
+        // their share after one that took more than its own (29 workloads: 406 pods of the
+        // 512, leaving 106: the next 15 take 105 and the third must stop after one).
+        let shapes: [&[usize]; 7] = [
+            &[5, 8, 3],
+            &[20, 40, 20, 20],
+            &[30, 30, 12, 30],
+            &[10, 1, 10, 10, 33],
+            &[40],
+            &[1, 33, 0, 33, 2],
+            &[29, 15, 15, 15],
+        ];
+        let mut cuts = 0;
+        for sizes in shapes {
+            let p = program(&crowded(sizes));
+            let shared = Universe::new(&p);
+            let ordered = Universe::build(&p, &[], false);
+            assert_eq!(pods(&shared), pods(&ordered), "{sizes:?}");
+            assert_eq!(shared.overlap_cut, ordered.overlap_cut, "{sizes:?}");
+            cuts += usize::from(shared.overlap_cut.is_some());
+        }
+        assert!(cuts >= 4, "the shapes reach the budget");
     }
 }
