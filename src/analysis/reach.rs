@@ -46,6 +46,48 @@ impl std::hash::Hash for PeerList<'_> {
     }
 }
 
+/// The distinct peer lists of `rules`, in order of first use, and for each rule the index of
+/// its list. Told apart on every core: the rules are cut into `shards` by their peers' hash,
+/// and each shard finds each of its rules' first equal, so the result is the same for any
+/// number of shards.
+fn distinct_peer_lists(rules: &[crate::ir::Rule], shards: usize) -> (Vec<&[crate::ir::PeerRef]>, Vec<usize>) {
+    use std::hash::BuildHasher;
+    let hashes: Vec<u64> = crate::par::chunks(rules.len(), 4096, |range| {
+        rules[range]
+            .iter()
+            .map(|r| rustc_hash::FxBuildHasher.hash_one(PeerList(&r.peers)))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    let shards = shards.max(1);
+    let found = crate::par::chunks(shards, 2, |range| {
+        let mut out = Vec::new();
+        for shard in range {
+            let mut seen: rustc_hash::FxHashMap<PeerList, usize> = rustc_hash::FxHashMap::default();
+            for (i, _) in hashes.iter().enumerate().filter(|(_, h)| **h as usize % shards == shard) {
+                out.push((i, *seen.entry(PeerList(&rules[i].peers)).or_insert(i)));
+            }
+        }
+        out
+    });
+    let mut first = vec![0; rules.len()];
+    for (i, f) in found.into_iter().flatten() {
+        first[i] = f;
+    }
+    let mut lists = Vec::new();
+    let mut slot = vec![0; rules.len()];
+    for (i, r) in rules.iter().enumerate() {
+        if first[i] == i {
+            slot[i] = lists.len();
+            lists.push(&r.peers[..]);
+        }
+    }
+    let shared_by = first.iter().map(|&f| slot[f]).collect();
+    (lists, shared_by)
+}
+
 /// The source's meaning, ready to give the side of any point.
 pub struct SourceSemantics<'p> {
     program: &'p Program,
@@ -76,18 +118,8 @@ impl<'p> SourceSemantics<'p> {
         // share one coverage. A point lies in at most one network per prefix length, so the
         // distinct networks' coverages hold at most 129 entries per point, however many rules
         // overlap.
-        let mut distinct: rustc_hash::FxHashMap<PeerList, usize> = rustc_hash::FxHashMap::default();
-        let mut lists: Vec<&[crate::ir::PeerRef]> = Vec::new();
-        let shared_by: Vec<usize> = program
-            .rules
-            .iter()
-            .map(|r| {
-                *distinct.entry(PeerList(&r.peers)).or_insert_with(|| {
-                    lists.push(&r.peers);
-                    lists.len() - 1
-                })
-            })
-            .collect();
+        let shards = if program.rules.len() >= 4096 { crate::par::threads() } else { 1 };
+        let (lists, shared_by) = distinct_peer_lists(&program.rules, shards);
         let shared: Vec<Arc<Coverage>> = crate::par::chunks(lists.len(), 2048, |range| {
             lists[range].iter().map(|peers| Arc::new(peers_coverage(program, u, peers))).collect::<Vec<_>>()
         })
@@ -317,6 +349,42 @@ mod tests {
 
     /// Rules that name the same peers share one coverage: 500 rules on one network and 500 on
     /// another compute two, and every rule still has the coverage of its own peers.
+    #[test]
+    fn peer_lists_are_told_apart_alike_in_any_number_of_shards() {
+        let mut src = String::from("namespace n\nworkload w { app: w }\nworkload v { app: v }\n");
+        for i in 0..700 {
+            let peers = ["v", "v, 10.0.0.0/8", "10.0.0.0/8, v", "namespace m", "v, namespace m", "cluster"];
+            src.push_str(&format!("w accepts tcp {} from {}\n", i + 1, peers[(i * 7 + i / 5) % peers.len()]));
+            if i % 3 == 0 {
+                src.push_str(&format!("w connects to 10.{}.0.0/16 on tcp 80\n", i % 40));
+            }
+        }
+        let mut sources = crate::span::SourceMap::new();
+        let file = sources.add("test.netpol", src);
+        let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
+        let program = crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program;
+        // One list per distinct sequence of peers, numbered in order of first use.
+        let mut want: Vec<Vec<&Peer>> = Vec::new();
+        let want_by: Vec<usize> = program
+            .rules
+            .iter()
+            .map(|r| {
+                let peers: Vec<&Peer> = r.peers.iter().map(|p| &p.peer).collect();
+                want.iter().position(|w| *w == peers).unwrap_or_else(|| {
+                    want.push(peers);
+                    want.len() - 1
+                })
+            })
+            .collect();
+        assert!(want.len() > 40 && want.len() < program.rules.len() / 10, "{}", want.len());
+        for shards in [1, 2, 3, 7, 64] {
+            let (lists, by) = distinct_peer_lists(&program.rules, shards);
+            let lists: Vec<Vec<&Peer>> = lists.iter().map(|l| l.iter().map(|p| &p.peer).collect()).collect();
+            assert_eq!(lists, want, "{shards} shards");
+            assert_eq!(by, want_by, "{shards} shards");
+        }
+    }
+
     #[test]
     fn rules_with_the_same_peers_share_one_coverage() {
         let mut src = String::from("namespace n\nworkload w { app: w }\n");
