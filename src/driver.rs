@@ -135,7 +135,6 @@ fn run(
     }
     let overrides = overrides(&options.overrides, &mut c.sources);
     let resolved = resolve::resolve_with_questions(&c.sources, &files, &overrides, query_file);
-    drop(files); // the IR owns everything later stages need; the syntax tree can go
     let mut resolved = match resolved {
         Ok(r) => r,
         Err(errors) => {
@@ -150,7 +149,10 @@ fn run(
         resolved.program.expects = expects;
         c.queries = queries;
     }
-    c.diagnostics.extend(crate::check::check(&resolved));
+    // The IR owns everything later stages need. The syntax tree goes on another thread while
+    // the checks run: tens of MB in small pieces for a large program, freed in 7–15 ms.
+    let (checked, ()) = crate::par::join(|| crate::check::check(&resolved), move || drop(files));
+    c.diagnostics.extend(checked);
     if !options.expects_elsewhere {
         c.diagnostics.extend(check_expects(&resolved.program).iter().map(|f| f.to_diagnostic()));
     }
