@@ -253,25 +253,29 @@ fn stages(workloads: usize) {
     let text = generate(workloads, (workloads / 100).max(1), SEED);
     let mut sources = SourceMap::new();
     let file = sources.add("gen.netpol", text);
-    let best = |a: &mut Option<Duration>, d: Duration| *a = Some(a.map_or(d, |a| a.min(d)));
-    let (mut parse, mut resolve, mut check) = (None, None, None);
+    // Each stage's best time, and the time one thread alone was busy in that run.
+    type Best = Option<(Duration, Duration)>;
+    let best = |a: &mut Best, d: (Duration, Duration)| *a = Some(a.map_or(d, |a| a.min(d)));
+    let timed = |start: (Instant, Duration)| (start.0.elapsed(), netpol::par::busy().0 - start.1);
+    let now = || (Instant::now(), netpol::par::busy().0);
+    let (mut parse, mut resolve, mut check): (Best, Best, Best) = (None, None, None);
     let mut mem = None;
     let mut diagnostics = 0;
     let mut kept = None;
     for _ in 0..RUNS {
-        let t = Instant::now();
+        let t = now();
         let ast = netpol::syntax::parse(file, sources.text(file)).expect("parses");
-        best(&mut parse, t.elapsed());
+        best(&mut parse, timed(t));
         let mem_parse = peak_kib().unwrap_or(0);
-        let t = Instant::now();
+        let t = now();
         let files = [(file, ast)];
         let resolved = netpol::resolve::resolve(&sources, &files, &[]).expect("resolves");
-        best(&mut resolve, t.elapsed());
+        best(&mut resolve, timed(t));
         let mem_resolve = peak_kib().unwrap_or(0);
         drop(files);
-        let t = Instant::now();
+        let t = now();
         let diags = netpol::check::check(&resolved);
-        best(&mut check, t.elapsed());
+        best(&mut check, timed(t));
         diagnostics = diags.len();
         mem.get_or_insert((mem_parse, mem_resolve, peak_kib().unwrap_or(0)));
         kept = Some(resolved);
@@ -281,10 +285,11 @@ fn stages(workloads: usize) {
     let (mem_parse, mem_resolve, mem_check) = mem.unwrap();
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
+    let one = |d: (Duration, Duration)| format!("{:.0} ms ({:.0} on one thread)", ms(d.0), ms(d.1));
     eprintln!(
-        "  stages at {workloads} workloads on {} thread(s), best of {RUNS}: parse {:.0} ms, resolve {:.0} ms, check {:.0} ms ({diagnostics} diagnostics)",
+        "  stages at {workloads} workloads on {} thread(s), best of {RUNS}: parse {}, resolve {}, check {} ({diagnostics} diagnostics)",
         netpol::par::threads(),
-        ms(parse), ms(resolve), ms(check)
+        one(parse), one(resolve), one(check)
     );
     eprintln!(
         "    peak memory after parse {:.0} MB, resolve {:.0} MB, check {:.0} MB (source text {:.0} MB)",
@@ -293,37 +298,39 @@ fn stages(workloads: usize) {
         mb(mem_check),
         sources.text(file).len() as f64 / 1048576.0
     );
+    let (parse, resolve, check) = (parse.0, resolve.0, check.0);
     for target in bench_targets() {
-        let (mut emit, mut stream, mut floor) = (None, None, None);
+        let (mut emit, mut stream, mut floor): (Best, Best, Best) = (None, None, None);
         let (mut bytes, mut written, mut mem_emit) = (0, 0, None);
         for _ in 0..RUNS {
-            let t = Instant::now();
+            let t = now();
             let objects = target.backend().emit(&resolved.program, &cx).expect("emits");
-            best(&mut emit, t.elapsed());
-            let t = Instant::now();
+            best(&mut emit, timed(t));
+            let t = now();
             let yaml = netpol::yaml::stream(&objects);
-            best(&mut stream, t.elapsed());
+            best(&mut stream, timed(t));
             bytes = yaml.len();
             drop(yaml);
             mem_emit.get_or_insert(peak_kib().unwrap_or(0));
             let trees: Vec<serde_json::Value> = objects.iter().map(|o| o.body()).collect();
             drop(objects);
             // On as many threads as emit, in the same chunks.
-            let t = Instant::now();
+            let t = now();
             written = netpol::par::chunks(trees.len(), 256, |r| {
                 trees[r].iter().map(|v| netpol::yaml::document(v).len()).sum::<usize>()
             })
             .into_iter()
             .sum();
-            best(&mut floor, t.elapsed());
+            best(&mut floor, timed(t));
         }
         let (emit, stream, floor) = (emit.unwrap(), stream.unwrap(), floor.unwrap());
+        let emit_one = one(emit);
+        let (emit, stream, floor) = (emit.0, stream.0, floor.0);
         let whole = parse + resolve + check + emit + stream;
         eprintln!(
-            "    {}: emit+serialize {:.0} ms, stream {:.0} ms ({bytes} bytes, peak {:.0} MB); the writer alone {:.0} ms \
+            "    {}: emit+serialize {emit_one}, stream {:.0} ms ({bytes} bytes, peak {:.0} MB); the writer alone {:.0} ms \
              ({written} bytes): compile is {:.1}× the writer",
             target.name(),
-            ms(emit),
             ms(stream),
             mb(mem_emit.unwrap()),
             ms(floor),

@@ -29,11 +29,15 @@ pub fn chunks<T: Send>(
 ) -> Vec<T> {
     let Some(threads) = threads_for(n, min_parallel) else { return vec![work(0..n)] };
     let chunk = n.div_ceil(threads);
+    let _waiting = Busy::wait();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let work = &work;
-                scope.spawn(move || work((t * chunk).min(n)..((t + 1) * chunk).min(n)))
+                scope.spawn(move || {
+                    let _busy = Busy::start();
+                    work((t * chunk).min(n)..((t + 1) * chunk).min(n))
+                })
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("worker thread panicked")).collect()
@@ -49,10 +53,83 @@ pub fn join<A, B: Send>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> 
         return (a, b());
     }
     std::thread::scope(|scope| {
-        let other = scope.spawn(b);
+        let other = scope.spawn(|| {
+            let _busy = Busy::start();
+            b()
+        });
         let a = a();
         (a, other.join().expect("worker thread panicked"))
     })
+}
+
+/// How long one thread was busy, and how long more than one, since the first call into this
+/// module: the part of a stage that runs on one thread, measured rather than estimated (the
+/// compile benchmark reports it per stage). It counts the threads of this module, and the
+/// thread that calls it as busy whenever it is not waiting for them, so it means something for
+/// a program that runs one stage at a time (a benchmark, the command line), not for tests run
+/// side by side.
+pub fn busy() -> (std::time::Duration, std::time::Duration) {
+    let b = Busy::change(0);
+    (b.one, b.more)
+}
+
+/// The account behind [`busy`]: how many threads are busy now, and since when.
+#[derive(Clone, Copy)]
+struct Busy {
+    last: Option<std::time::Instant>,
+    threads: usize,
+    one: std::time::Duration,
+    more: std::time::Duration,
+}
+
+static BUSY: std::sync::Mutex<Busy> = std::sync::Mutex::new(Busy {
+    last: None,
+    threads: 1,
+    one: std::time::Duration::ZERO,
+    more: std::time::Duration::ZERO,
+});
+
+impl Busy {
+    /// Counts a thread busy (`+1`) or idle (`-1`) from now on, and returns the account so far.
+    fn change(delta: isize) -> Busy {
+        let mut b = BUSY.lock().unwrap_or_else(|e| e.into_inner());
+        b.advance(std::time::Instant::now(), delta);
+        *b
+    }
+
+    /// The time since the last change goes to `one` or `more` by the threads busy in it; then
+    /// `delta` threads start (or stop).
+    fn advance(&mut self, now: std::time::Instant, delta: isize) {
+        if let Some(last) = self.last {
+            match self.threads {
+                0 => {}
+                1 => self.one += now - last,
+                _ => self.more += now - last,
+            }
+        }
+        self.last = Some(now);
+        self.threads = self.threads.saturating_add_signed(delta);
+    }
+
+    /// A worker is busy until the guard goes.
+    fn start() -> BusyGuard {
+        Busy::change(1);
+        BusyGuard(-1)
+    }
+
+    /// The calling thread waits for its workers until the guard goes.
+    fn wait() -> BusyGuard {
+        Busy::change(-1);
+        BusyGuard(1)
+    }
+}
+
+struct BusyGuard(isize);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        Busy::change(self.0);
+    }
 }
 
 /// The threads to run `n` items on ([`threads`], no more than items), or `None` when the input
@@ -75,11 +152,13 @@ pub fn blocks<T: Send>(
     let Some(threads) = threads_for(n, min_parallel) else { return one_thread(n, min_parallel, work) };
     let size = n.div_ceil(threads * 8);
     let next = AtomicUsize::new(0);
+    let waiting = Busy::wait();
     let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let (work, next) = (&work, &next);
                 scope.spawn(move || {
+                    let _busy = Busy::start();
                     let mut mine = Vec::new();
                     loop {
                         let b = next.fetch_add(1, Ordering::Relaxed);
@@ -94,6 +173,7 @@ pub fn blocks<T: Send>(
             .collect();
         handles.into_iter().flat_map(|h| h.join().expect("worker thread panicked")).collect()
     });
+    drop(waiting);
     done.sort_unstable_by_key(|(b, _)| *b);
     done.into_iter().map(|(_, t)| t).collect()
 }
@@ -124,6 +204,21 @@ mod tests {
             );
             assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
         }
+    }
+
+    #[test]
+    fn busy_time_goes_by_the_threads_busy() {
+        use std::time::{Duration, Instant};
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut b = Busy { last: None, threads: 1, one: Duration::ZERO, more: Duration::ZERO };
+        // The caller waits for two workers: the first starts after 1 ms, the second after 3;
+        // the first ends at 4, the second at 6; the caller goes on until 10.
+        for (at, delta) in [(0, -1), (1, 1), (3, 1), (4, -1), (6, -1), (6, 1), (10, 0)] {
+            b.advance(t0 + ms(at), delta);
+        }
+        assert_eq!((b.one, b.more), (ms(2 + 2 + 4), ms(1)));
+        assert_eq!(b.threads, 1);
     }
 
     #[test]
