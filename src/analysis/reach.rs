@@ -104,7 +104,7 @@ pub struct SourceSemantics<'p> {
 impl<'p> SourceSemantics<'p> {
     pub fn new(program: &'p Program, u: &'p Universe) -> Self {
         // Each workload's pods on every core; joined in workload order, as one thread would.
-        let selected = crate::par::chunks(program.workloads.len(), 512, |range| {
+        let selected = crate::par::blocks(program.workloads.len(), 512, |range| {
             let ws = &program.workloads[range];
             ws.iter().map(|w| u.select(u.zone_of_namespace(w.namespace), &w.selector)).collect::<Vec<_>>()
         });
@@ -120,7 +120,7 @@ impl<'p> SourceSemantics<'p> {
         // overlap.
         let shards = if program.rules.len() >= 4096 { crate::par::threads() } else { 1 };
         let (lists, shared_by) = distinct_peer_lists(&program.rules, shards);
-        let shared: Vec<Arc<Coverage>> = crate::par::chunks(lists.len(), 2048, |range| {
+        let shared: Vec<Arc<Coverage>> = crate::par::blocks(lists.len(), 2048, |range| {
             lists[range].iter().map(|peers| Arc::new(peers_coverage(program, u, peers))).collect::<Vec<_>>()
         })
         .into_iter()

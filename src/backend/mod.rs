@@ -321,7 +321,7 @@ pub(crate) fn per_workload(
     emit: impl Fn(std::ops::Range<usize>) -> (Vec<Object>, Vec<EmitError>) + Sync,
 ) -> (Vec<Object>, Vec<EmitError>) {
     let (mut objects, mut errors) = (Vec::new(), Vec::new());
-    for (o, e) in crate::par::chunks(program.workloads.len(), 256, emit) {
+    for (o, e) in crate::par::blocks(program.workloads.len(), 256, emit) {
         objects.extend(o);
         errors.extend(e);
     }

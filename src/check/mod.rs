@@ -17,7 +17,7 @@ pub fn check(resolved: &Resolved) -> Vec<Diagnostic> {
     let p = &resolved.program;
     let u = Universe::new(p);
     let reach = Reach { u: &u, sem: SourceSemantics::new(p, &u) };
-    let parts = crate::par::chunks(p.workloads.len(), 512, |range| {
+    let parts = crate::par::blocks(p.workloads.len(), 512, |range| {
         let mut out = Vec::new();
         for w in range.map(|i| WorkloadId(i as u32)) {
             contradictions(p, w, &mut out);
@@ -156,28 +156,40 @@ struct Reach<'a> {
 /// out in the order of the naming rules: by subject, ingress before egress, source order, peer
 /// order.
 fn cross_side(p: &Program, reach: &Reach) -> Vec<Diagnostic> {
-    // For each workload, the allow rules that name it: (order, rule, peer).
-    let mut named_by: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); p.workloads.len()];
-    let mut order = 0u32;
-    for w in (0..p.workloads.len()).map(|i| WorkloadId(i as u32)) {
-        for dir in [Direction::Ingress, Direction::Egress] {
-            for i in p.rule_indices(w, dir) {
-                let rule = &p.rules[i];
-                if rule.action != Action::Allow {
-                    continue;
-                }
-                for (k, peer) in rule.peers.iter().enumerate() {
-                    if let Peer::Workload(other) = peer.peer {
-                        if p.is_isolated(other, rule.direction.opposite()) {
-                            named_by[other.index()].push((order, i as u32, k as u32));
-                            order += 1;
+    /// A rule naming a workload: its order (subject, then its place among the subject's
+    /// namings), the rule and the peer.
+    type Naming = ((u32, u32), u32, u32);
+    // The allow rules that name each workload: (order, rule, peer), the order being the naming
+    // rule's place (subject, direction, rule, peer). Gathered by subject on every core, then
+    // handed to the workloads they name, in that order.
+    let naming = crate::par::blocks(p.workloads.len(), 512, |range| {
+        let mut out = Vec::new();
+        for w in range {
+            let mut seq = 0u32;
+            for dir in [Direction::Ingress, Direction::Egress] {
+                for i in p.rule_indices(WorkloadId(w as u32), dir) {
+                    let rule = &p.rules[i];
+                    if rule.action != Action::Allow {
+                        continue;
+                    }
+                    for (k, peer) in rule.peers.iter().enumerate() {
+                        if let Peer::Workload(other) = peer.peer {
+                            if p.is_isolated(other, rule.direction.opposite()) {
+                                out.push((other, ((w as u32, seq), i as u32, k as u32)));
+                                seq += 1;
+                            }
                         }
                     }
                 }
             }
         }
+        out
+    });
+    let mut named_by: Vec<Vec<Naming>> = vec![Vec::new(); p.workloads.len()];
+    for (other, naming) in naming.into_iter().flatten() {
+        named_by[other.index()].push(naming);
     }
-    let parts = crate::par::chunks(p.workloads.len(), 512, |range| {
+    let parts = crate::par::blocks(p.workloads.len(), 512, |range| {
         let mut out = Vec::new();
         for other in range {
             let mut sides: [Option<crate::analysis::side::Side>; 2] = [None, None];
@@ -198,7 +210,7 @@ fn cross_side(p: &Program, reach: &Reach) -> Vec<Diagnostic> {
         }
         out
     });
-    let mut found: Vec<(u32, Diagnostic)> = parts.into_iter().flatten().collect();
+    let mut found: Vec<((u32, u32), Diagnostic)> = parts.into_iter().flatten().collect();
     found.sort_unstable_by_key(|(order, _)| *order);
     found.into_iter().map(|(_, d)| d).collect()
 }
