@@ -210,8 +210,17 @@ impl<'a> Resolver<'a> {
         });
         let Some(forks) = forks.into_iter().collect::<Option<Vec<_>>>() else { return false };
         let known = self.program.namespaces.len();
-        for fork in forks.into_iter().flatten() {
-            self.join(fork, known);
+        let forks: Vec<Resolver<'a>> = forks.into_iter().flatten().collect();
+        let rules: usize = forks.iter().map(|f| f.program.rules.len()).sum();
+        for fork in forks {
+            if self.program.rules.is_empty() {
+                // The first fork's rules become the program's, with room for the others'.
+                let mut first = fork;
+                first.program.rules.reserve_exact(rules - first.program.rules.len());
+                self.join(first, known);
+            } else {
+                self.join(fork, known);
+            }
         }
         true
     }
@@ -256,11 +265,15 @@ impl<'a> Resolver<'a> {
                 *ns = Some(new[i]);
             }
         };
-        let p = fork.program;
-        self.program.rules.extend(p.rules.into_iter().map(|mut r| {
-            r.peers.iter_mut().for_each(renumber);
-            r
-        }));
+        let mut p = fork.program;
+        if !new.is_empty() {
+            p.rules.iter_mut().for_each(|r| r.peers.iter_mut().for_each(renumber));
+        }
+        if self.program.rules.is_empty() {
+            self.program.rules = p.rules;
+        } else {
+            self.program.rules.append(&mut p.rules);
+        }
         self.program.isolations.extend(p.isolations);
         self.program.default_denies.extend(p.default_denies.into_iter().map(|mut d| {
             renumber_ns(&mut d.namespace);
