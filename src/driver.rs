@@ -9,8 +9,9 @@ use crate::span::{FileId, SourceMap, Span, Spanned};
 use crate::syntax::{self, ast};
 use std::collections::HashSet;
 
-/// Where source files come from.
-pub trait Loader {
+/// Where source files come from. Shared by the threads that read and parse the files named on
+/// the command line side by side.
+pub trait Loader: Sync {
     /// The text of the file at `path`.
     fn load(&self, path: &str) -> Result<String, String>;
     /// The path of `import` written in the file at `from`.
@@ -253,13 +254,19 @@ fn finish(mut c: Compilation) -> Compilation {
 fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(FileId, ast::File)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    let mut stack: Vec<(String, Option<Spanned<String>>)> =
-        paths.iter().rev().map(|p| (p.clone(), None)).collect();
-    while let Some((path, imported_at)) = stack.pop() {
+    let mut early = read_ahead(paths, loader, c.sources.len());
+    let mut stack: Vec<(String, Option<Spanned<String>>, Option<usize>)> =
+        paths.iter().enumerate().rev().map(|(i, p)| (p.clone(), None, Some(i))).collect();
+    while let Some((path, imported_at, given)) = stack.pop() {
         if !seen.insert(loader.key(&path)) {
             continue;
         }
-        let text = match loader.load(&path) {
+        let read = given.and_then(|i| early.get_mut(i).and_then(Option::take));
+        let (loaded, parsed_early) = match read {
+            Some(ReadAhead { text, parsed }) => (text, parsed),
+            None => (loader.load(&path), None),
+        };
+        let text = match loaded {
             Ok(t) => t,
             Err(why) => {
                 if let Some(at) = imported_at {
@@ -289,7 +296,10 @@ fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(
         };
         // The id the file gets when added, so that it is added only once its text may be kept.
         let file = FileId(c.sources.len() as u32);
-        let parsed = syntax::parse(file, &text);
+        let parsed = match parsed_early {
+            Some((id, parsed)) if id == file => parsed,
+            _ => syntax::parse(file, &text),
+        };
         if parsed.is_err() && !loader.is_source(&path) {
             // Kept empty, so no later stage (the language server's index) reads it again.
             let file = c.sources.add(path.clone(), String::new());
@@ -302,7 +312,7 @@ fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(
             Ok(ast) => {
                 for item in ast.items.iter().rev() {
                     if let ast::Item::Import(i) = item {
-                        stack.push((loader.join(&path, &i.value), Some(i.clone())));
+                        stack.push((loader.join(&path, &i.value), Some(i.clone()), None));
                     }
                 }
                 out.push((file, ast));
@@ -311,6 +321,37 @@ fn load_all(paths: &[String], loader: &dyn Loader, c: &mut Compilation) -> Vec<(
         }
     }
     out
+}
+
+/// A file named on the command line, read and parsed ahead ([`read_ahead`]).
+struct ReadAhead {
+    text: Result<String, String>,
+    /// The parse, and the id it was parsed as; `None` where it could not be read.
+    parsed: Option<(FileId, Result<ast::File, Vec<syntax::SyntaxError>>)>,
+}
+
+/// The files named on the command line, read and parsed on every core before they are walked
+/// in order. Each is parsed as the id it gets when no file before it imports another or is
+/// named twice (the id after the `first` already taken, in order); [`load_all`] uses a parse
+/// only where the file gets that id, and parses again where it does not, so the result is the
+/// one of reading the files one by one.
+fn read_ahead(paths: &[String], loader: &dyn Loader, first: usize) -> Vec<Option<ReadAhead>> {
+    if paths.len() < 2 || crate::par::threads() < 2 {
+        return Vec::new();
+    }
+    crate::par::blocks(paths.len(), 2, |range| {
+        range
+            .map(|i| {
+                let text = loader.load(&paths[i]);
+                let file = FileId((first + i) as u32);
+                let parsed = text.as_ref().ok().map(|t| (file, syntax::parse(file, t)));
+                Some(ReadAhead { text, parsed })
+            })
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// A file that is not netpol source by name and does not parse: said without quoting it.
@@ -379,6 +420,60 @@ mod tests {
     }
 
     const SECRET: &str = "hunter2-s3cr3t";
+
+    /// Files named on the command line are read and parsed ahead, each as the id it gets when
+    /// nothing before it imports a file; where an import (or a file named twice, or one that
+    /// cannot be read) moves the ids, the walk in order still numbers them, and every span points
+    /// into its own file.
+    #[test]
+    fn files_read_ahead_keep_the_ids_and_spans_of_reading_them_in_order() {
+        let files = Files(&[
+            ("a.netpol", "import \"lib.netpol\"\nnamespace a\nworkload web { app: web }\nweb accepts tcp 80 from nobody-a\n"),
+            ("lib.netpol", "namespace lib\nworkload db { app: db }\ndb accepts tcp 80 from nobody-lib\n"),
+            ("b.netpol", "namespace b\nworkload api { app: api }\napi accepts tcp 80 from nobody-b\n"),
+            ("c.netpol", "namespace c\nworkload x { app: x }\nx accepts tcp 80 from nobody-c\n"),
+        ]);
+        let names = |c: &Compilation| -> Vec<String> {
+            (0..c.sources.len()).map(|f| c.sources.name(FileId(f as u32)).to_string()).collect()
+        };
+        let paths = ["b.netpol", "a.netpol", "missing.netpol", "c.netpol"].map(String::from);
+        let c = compile(&paths, &files, &Options::default());
+        assert_eq!(names(&c), ["b.netpol", "a.netpol", "lib.netpol", "missing.netpol", "c.netpol"]);
+        assert!(c.diagnostics.iter().any(|d| d.code == "E0007" && d.message.contains("missing.netpol")));
+        // A file named twice takes no id the second time.
+        let paths = ["b.netpol", "b.netpol", "c.netpol"].map(String::from);
+        let c = compile(&paths, &files, &Options::default());
+        assert_eq!(names(&c), ["b.netpol", "c.netpol"]);
+        let at: Vec<&str> = c
+            .diagnostics
+            .iter()
+            .map(|d| &c.sources.text(d.primary.span.file)[d.primary.span.range()])
+            .collect();
+        assert_eq!(at, ["nobody-b", "nobody-c"]);
+        let paths = ["b.netpol", "a.netpol", "c.netpol"].map(String::from);
+        let c = compile(&paths, &files, &Options::default());
+        assert_eq!(names(&c), ["b.netpol", "a.netpol", "lib.netpol", "c.netpol"]);
+        // Each unknown name is reported in its own file, at its own text.
+        let mut ports: Vec<(&str, &str)> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code != "E0007")
+            .map(|d| {
+                let span = d.primary.span;
+                (c.sources.name(span.file), &c.sources.text(span.file)[span.range()])
+            })
+            .collect();
+        ports.sort();
+        assert_eq!(
+            ports,
+            [
+                ("a.netpol", "nobody-a"),
+                ("b.netpol", "nobody-b"),
+                ("c.netpol", "nobody-c"),
+                ("lib.netpol", "nobody-lib")
+            ]
+        );
+    }
 
     #[test]
     fn a_file_that_is_not_source_and_does_not_parse_is_not_quoted() {
