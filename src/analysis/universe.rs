@@ -331,7 +331,6 @@ impl Universe {
                 ends(c, &mut named);
             }
         }
-        named.sort_unstable();
         let mut addresses: BTreeSet<IpAddr> = named.into_iter().collect();
         if !questions.is_empty() {
             // Every change of which networks hold an address: a network's first address, and
@@ -449,14 +448,14 @@ impl Universe {
                 .collect()
         };
         let parts = if share { zones.len().max(1) } else { usize::MAX };
-        let share = overlap::Budget { visits: budget.visits / parts, pods: budget.pods / parts };
+        let each = overlap::Budget { visits: budget.visits / parts, pods: budget.pods / parts };
         let searched = crate::par::blocks(zones.len(), 2, |range| {
             range
                 .map(|i| {
-                    let mut left = share.clone();
+                    let mut left = each.clone();
                     let (found, cut) = overlap::overlaps(&entries_of(&zones[i].1), &mut left);
                     let spent =
-                        overlap::Budget { visits: share.visits - left.visits, pods: share.pods - left.pods };
+                        overlap::Budget { visits: each.visits - left.visits, pods: each.pods - left.pods };
                     (found, cut, spent)
                 })
                 .collect::<Vec<_>>()

@@ -210,17 +210,14 @@ impl<'a> Resolver<'a> {
         });
         let Some(forks) = forks.into_iter().collect::<Option<Vec<_>>>() else { return false };
         let known = self.program.namespaces.len();
-        let forks: Vec<Resolver<'a>> = forks.into_iter().flatten().collect();
+        let mut forks: Vec<Resolver<'a>> = forks.into_iter().flatten().collect();
+        // The first fork's rules become the program's ([`Resolver::join`]): room for the others'.
         let rules: usize = forks.iter().map(|f| f.program.rules.len()).sum();
+        if let Some(first) = forks.first_mut() {
+            first.program.rules.reserve_exact(rules - first.program.rules.len());
+        }
         for fork in forks {
-            if self.program.rules.is_empty() {
-                // The first fork's rules become the program's, with room for the others'.
-                let mut first = fork;
-                first.program.rules.reserve_exact(rules - first.program.rules.len());
-                self.join(first, known);
-            } else {
-                self.join(fork, known);
-            }
+            self.join(fork, known);
         }
         true
     }
@@ -260,11 +257,6 @@ impl<'a> Resolver<'a> {
                 }
             }
         };
-        let renumber_ns = |ns: &mut Option<NamespaceId>| {
-            if let Some(i) = ns.and_then(|id| id.index().checked_sub(known)) {
-                *ns = Some(new[i]);
-            }
-        };
         let mut p = fork.program;
         if !new.is_empty() {
             p.rules.iter_mut().for_each(|r| r.peers.iter_mut().for_each(renumber));
@@ -274,11 +266,9 @@ impl<'a> Resolver<'a> {
         } else {
             self.program.rules.append(&mut p.rules);
         }
+        // A default deny names the namespace it was written in, numbered in pass 2.
         self.program.isolations.extend(p.isolations);
-        self.program.default_denies.extend(p.default_denies.into_iter().map(|mut d| {
-            renumber_ns(&mut d.namespace);
-            d
-        }));
+        self.program.default_denies.extend(p.default_denies);
         self.program.expects.extend(p.expects.into_iter().map(|mut e| {
             renumber(&mut e.from);
             renumber(&mut e.to);
