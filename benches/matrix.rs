@@ -51,6 +51,10 @@ fn peak_mb() -> Option<f64> {
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn main() -> ExitCode {
     netpol::alloc::keep_freed_memory();
     let quick = std::env::args().any(|a| a == "--quick")
@@ -88,21 +92,26 @@ fn main() -> ExitCode {
         compile_peak.map_or("n/a".to_string(), |m| format!("{m:.0} MB"))
     );
 
+    // Each stage's time, and how long one thread alone was busy in it (`par::busy`): the part
+    // more cores cannot shorten.
+    let now = || (Instant::now(), netpol::par::busy().0);
+    let lap = |t: &mut (Instant, std::time::Duration)| {
+        let next = now();
+        let out = format!("{:.0} ms ({:.0} alone)", ms(next.0 - t.0), ms(next.1 - t.1));
+        *t = next;
+        out
+    };
     let start = Instant::now();
+    let mut t = now();
     let u = Universe::new(program);
-    let t_universe = start.elapsed();
+    let universe = lap(&mut t);
     let source = SourceSemantics::new(program, &u);
-    let t_sem = start.elapsed();
+    let semantics = lap(&mut t);
     let source_rows = Rows::build(&source, &u);
-    let t_rows = start.elapsed();
+    let rows = lap(&mut t);
     let (possible, certain) = source_rows.count(&u);
-    eprintln!(
-        "  (source stages: universe {:.0} ms, semantics {:.0} ms, rows {:.0} ms, count {:.0} ms)",
-        t_universe.as_secs_f64() * 1000.0,
-        (t_sem - t_universe).as_secs_f64() * 1000.0,
-        (t_rows - t_sem).as_secs_f64() * 1000.0,
-        (start.elapsed() - t_rows).as_secs_f64() * 1000.0
-    );
+    let count = lap(&mut t);
+    eprintln!("  (source stages: universe {universe}, semantics {semantics}, rows {rows}, count {count})");
     let mut line = format!(
         "  source: {} points, rows + count {:.0} ms, {certain} pairs allowed ({} more possibly)",
         u.len(),
@@ -112,22 +121,24 @@ fn main() -> ExitCode {
     println!("{line}");
     let mut failed = false;
     for (target, objects) in &c.outputs {
-        let t = Instant::now();
+        let whole = now();
+        let mut t = whole;
         // As `netpol verify` reads them: each worker parses a block of YAML, reads it, frees it.
         let reading = targets::read(*target, objects, &u);
-        let read = t.elapsed();
+        let read = lap(&mut t);
         let rows = Rows::build(&*reading.semantics, &u);
-        let build = t.elapsed() - read;
+        let build = lap(&mut t);
         let differences = verify::compare(&u, &source_rows, &rows);
+        let compare = lap(&mut t);
         let (p, ce) = rows.count(&u);
+        let count = lap(&mut t);
+        let mut w = whole;
         line = format!(
-            "  {}: {} objects, {:.1} MB of YAML; yaml + read {:.0} ms, rows {:.0} ms, total {:.0} ms; {ce} pairs allowed ({} more possibly), {} differences, {} problems",
+            "  {}: {} objects, {:.1} MB of YAML; yaml + read {read}, rows {build}, compare {compare}, count {count}, total {}; {ce} pairs allowed ({} more possibly), {} differences, {} problems",
             target.name(),
             objects.len(),
             objects.iter().map(|o| o.yaml.len()).sum::<usize>() as f64 / 1e6,
-            read.as_secs_f64() * 1000.0,
-            build.as_secs_f64() * 1000.0,
-            t.elapsed().as_secs_f64() * 1000.0,
+            lap(&mut w),
             p - ce,
             differences.len(),
             reading.problems.len()

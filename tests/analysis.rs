@@ -491,6 +491,18 @@ fn rows_and_counting_stay_linear_in_the_namespaces() {
         assert!(points >= 2 * n, "{shape}: {points} points");
         let source_count = readings[0].1.count(&u);
         assert!(source_count.0 > 0, "{shape}: nothing allowed");
+        // More points than one block of the count's per-point pass: the blocks' corrections,
+        // on every core, add up to every pair counted the slow way.
+        let rows = &readings[0].1;
+        let mut slow = (0, 0);
+        for s in u.ids() {
+            for d in u.ids() {
+                let c = rows.cell(&u, s, d);
+                slow.0 += u64::from(!c.possible.is_empty());
+                slow.1 += u64::from(!c.certain.is_empty());
+            }
+        }
+        assert_eq!(source_count, slow, "{shape}: the count is not every pair's");
         for (name, rows) in &readings {
             let stats = rows.count_stats(&u);
             assert_eq!((stats.possible, stats.certain), source_count, "{shape}: {name} counts otherwise");

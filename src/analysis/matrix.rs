@@ -172,8 +172,10 @@ impl Rows {
     /// Counts of pairs: possibly allowed on some port, and certainly allowed on some port.
     ///
     /// Source classes in blocks, on every core, each meeting the destination buckets and the
-    /// destination classes that single it out, then correcting the pairs its members' rows
-    /// name. Nothing per pair of classes is kept, so memory stays linear in the points.
+    /// destination classes that single it out; then source points in blocks, on every core,
+    /// each correcting the pairs its rows (or its destinations' rows) name. The points, not
+    /// the classes: one class may hold most points. Nothing per pair of classes is kept, so
+    /// memory stays linear in the points.
     pub fn count(&self, u: &Universe) -> (u64, u64) {
         let c = self.count_stats(u);
         (c.possible, c.certain)
@@ -189,8 +191,6 @@ impl Rows {
             let mut scratch = Scratch::new(classes.dst_key.len());
             // Per bucket of the current base: (possibly, certainly) allowed.
             let mut base: Option<(u32, Vec<(bool, bool)>)> = None;
-            // Per destination class singled out: (possibly, certainly) allowed.
-            let mut own: Vec<(bool, bool)> = vec![(false, false); classes.dst_key.len()];
             for &sc in &order[range] {
                 let sc = sc as usize;
                 let b = classes.base_of[sc];
@@ -214,22 +214,28 @@ impl Rows {
                     let pairs = sources * classes.dst_members[dc as usize].len() as i64;
                     possible += pairs * (i64::from(p) - i64::from(gp));
                     certain += pairs * (i64::from(c) - i64::from(gc));
-                    own[dc as usize] = (p, c);
                     cells += 1;
                 });
-                // The pairs rows name.
-                for &s in &classes.src_members[sc] {
-                    for &d in &exceptions[s as usize] {
-                        let dc = classes.dst[d as usize] as usize;
-                        let (gp, gc) =
-                            if scratch.seen[dc] == stamp { own[dc] } else { flags[buckets.of[dc] as usize] };
-                        let cell = self.cell(u, s, d);
-                        possible += i64::from(!cell.possible.is_empty()) - i64::from(gp);
-                        certain += i64::from(!cell.certain.is_empty()) - i64::from(gc);
-                    }
-                }
             }
             (possible, certain, cells)
+        });
+        // The pairs rows name, by source point on every core (a class may hold most points):
+        // each replaces the value of its classes, away from named pairs, with its own.
+        let named = crate::par::blocks(u.len(), 512, |range| {
+            let (mut possible, mut certain) = (0i64, 0i64);
+            for s in range {
+                let region = Region::of(u, s as PointId);
+                let generic = &self.egress[s].generic;
+                for &d in &exceptions[s] {
+                    let (gp, gc) =
+                        meets(generic.at(Region::of(u, d)), self.ingress[d as usize].generic.at(region));
+                    let (p, c) =
+                        meets(self.egress[s].get(u, d), self.ingress[d as usize].get(u, s as PointId));
+                    possible += i64::from(p) - i64::from(gp);
+                    certain += i64::from(c) - i64::from(gc);
+                }
+            }
+            (possible, certain, 0)
         });
         let mut out = Count {
             source_classes: classes.src_key.len(),
@@ -237,7 +243,7 @@ impl Rows {
             ..Count::default()
         };
         let (mut possible, mut certain) = (0i64, 0i64);
-        for (p, c, cells) in parts {
+        for (p, c, cells) in parts.into_iter().chain(named) {
             possible += p;
             certain += c;
             out.cells += cells;
@@ -279,6 +285,11 @@ impl Rows {
     }
 }
 
+/// Whether the connection `out ∩ inn` is possibly, and certainly, allowed on some port.
+fn meets(out: &Cell, inn: &Cell) -> (bool, bool) {
+    (out.possible.meets(&inn.possible), out.certain.meets(&inn.certain))
+}
+
 /// A cell of the reach of a source class: its base value towards a bucket, or its own.
 enum Value {
     Base(u32),
@@ -316,7 +327,6 @@ impl Scratch {
 /// own only the destination classes it is *singled out* by (the zone entries of either part).
 struct Classes {
     src: Vec<u32>,
-    dst: Vec<u32>,
     src_key: Vec<(Region, Arc<Generic>)>,
     dst_key: Vec<(Region, Arc<Generic>)>,
     src_members: Vec<Vec<PointId>>,
@@ -391,7 +401,7 @@ impl Classes {
         };
         let (by_egress, by_ingress) = (listed(&rows.egress), listed(&rows.ingress));
         let (src, src_key, src_members) = group(&rows.egress, &by_ingress);
-        let (dst, dst_key, dst_members) = group(&rows.ingress, &by_egress);
+        let (_, dst_key, dst_members) = group(&rows.ingress, &by_egress);
 
         let mut bases: HashMap<(Kind, &[Cell; 4]), u32> = HashMap::default();
         let base_of = src_key
@@ -439,7 +449,6 @@ impl Classes {
         }
         Classes {
             src,
-            dst,
             src_key,
             dst_key,
             src_members,
