@@ -85,48 +85,50 @@ pub fn connection(sem: &dyn Semantics, u: &Universe, s: PointId, d: PointId) -> 
 }
 
 impl Rows {
-    /// Every row, on every core. Generic parts that are equal are shared: first within each
-    /// block of points, on its core, then across blocks.
+    /// Every row, on every core. Generic parts that are equal are shared, and so are the cells
+    /// of point entries: first within each block of points, on its core, then across blocks.
     pub fn build(sem: &dyn Semantics, u: &Universe) -> Rows {
         let n = u.len();
-        let open = Row::open().generic;
-        let share = |interned: &mut HashMap<Arc<Generic>, ()>, row: &mut Row| {
-            if Arc::ptr_eq(&row.generic, &open) {
-                return;
-            }
-            if let Some((g, _)) = interned.get_key_value(&row.generic) {
-                row.generic = g.clone();
-            } else {
-                interned.insert(row.generic.clone(), ());
-            }
-        };
         let parts = crate::par::blocks(n, 512, |range| {
-            let mut interned = HashMap::default();
+            let mut shared = Shared::default();
             range
                 .map(|p| {
                     let p = p as PointId;
                     let mut i = row_of(sem, u, p, Direction::Ingress);
                     let mut e = row_of(sem, u, p, Direction::Egress);
-                    share(&mut interned, &mut i);
-                    share(&mut interned, &mut e);
+                    shared.row(&mut i);
+                    shared.row(&mut e);
                     (i, e)
                 })
                 .collect::<Vec<_>>()
         });
-        // Across blocks, a generic part already shared within its block is looked up once.
-        let mut interned: HashMap<Arc<Generic>, ()> = HashMap::default();
+        // Across blocks, a generic part or cell already shared within its block is looked up
+        // once.
+        let mut shared = Shared::default();
         let mut seen: HashMap<*const Generic, Arc<Generic>> = HashMap::default();
+        let mut seen_cells: HashMap<*const Cell, Arc<Cell>> = HashMap::default();
         let (mut ingress, mut egress) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for part in parts {
             seen.clear();
+            seen_cells.clear();
             for (mut i, mut e) in part {
                 for row in [&mut i, &mut e] {
-                    match seen.get(&Arc::as_ptr(&row.generic)) {
+                    let key = Arc::as_ptr(&row.generic);
+                    match seen.get(&key) {
                         Some(g) => row.generic = g.clone(),
                         None => {
-                            let key = Arc::as_ptr(&row.generic);
-                            share(&mut interned, row);
+                            shared.generic(&mut row.generic);
                             seen.insert(key, row.generic.clone());
+                        }
+                    }
+                    for (_, cell) in &mut row.points {
+                        let key = Arc::as_ptr(cell);
+                        match seen_cells.get(&key) {
+                            Some(c) => *cell = c.clone(),
+                            None => {
+                                shared.cell(cell);
+                                seen_cells.insert(key, cell.clone());
+                            }
                         }
                     }
                 }
@@ -282,6 +284,40 @@ impl Rows {
             v.dedup();
         }
         out
+    }
+}
+
+/// Equal generic parts and cells of rows, one of each kept.
+#[derive(Default)]
+struct Shared {
+    generics: HashMap<Arc<Generic>, ()>,
+    cells: HashMap<Arc<Cell>, ()>,
+}
+
+impl Shared {
+    fn row(&mut self, row: &mut Row) {
+        self.generic(&mut row.generic);
+        for (_, cell) in &mut row.points {
+            self.cell(cell);
+        }
+    }
+
+    fn generic(&mut self, g: &mut Arc<Generic>) {
+        match self.generics.get_key_value(g) {
+            Some((kept, _)) => *g = kept.clone(),
+            None => {
+                self.generics.insert(g.clone(), ());
+            }
+        }
+    }
+
+    fn cell(&mut self, c: &mut Arc<Cell>) {
+        match self.cells.get_key_value(c) {
+            Some((kept, _)) => *c = kept.clone(),
+            None => {
+                self.cells.insert(c.clone(), ());
+            }
+        }
     }
 }
 

@@ -448,8 +448,11 @@ impl Generic {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Row {
     pub generic: Arc<Generic>,
-    /// Sorted.
-    pub points: Vec<(PointId, Cell)>,
+    /// Sorted. Cells are shared: a row's entries that fold alike share one, and
+    /// [`Rows::build`](super::matrix::Rows::build) shares equal cells across rows (a cell is
+    /// a few hundred bytes, and a large program's rows name millions of points with a few
+    /// thousand distinct cells).
+    pub points: Vec<(PointId, Arc<Cell>)>,
 }
 
 impl Row {
@@ -477,14 +480,14 @@ impl Row {
         points.sort_unstable();
         points.dedup();
         // Regions that every step matches alike share one fold.
-        let mut folded: rustc_hash::FxHashMap<Vec<Match>, Cell> = rustc_hash::FxHashMap::default();
+        let mut folded: rustc_hash::FxHashMap<Vec<Match>, Arc<Cell>> = rustc_hash::FxHashMap::default();
         let mut eval = |matched: &dyn Fn(&Clause) -> Match| {
             let sig = side.signature(matched);
-            folded.entry(sig).or_insert_with_key(|sig| side.eval_signature(sig)).clone()
+            folded.entry(sig).or_insert_with_key(|sig| Arc::new(side.eval_signature(sig))).clone()
         };
-        let mut kinds: [Cell; 4] = std::array::from_fn(|k| eval(&|c: &Clause| c.cover.kinds[k]));
+        let mut kinds: [Cell; 4] = std::array::from_fn(|k| (*eval(&|c: &Clause| c.cover.kinds[k])).clone());
         let zones: Vec<(ZoneId, Cell)> =
-            zones.into_iter().map(|z| (z, eval(&|c: &Clause| c.cover.zone_match(z)))).collect();
+            zones.into_iter().map(|z| (z, (*eval(&|c: &Clause| c.cover.zone_match(z))).clone())).collect();
         let (pods, zones) = by_majority(&kinds[Kind::Pod.index()], zones, u.zones.len());
         kinds[Kind::Pod.index()] = pods;
         let generic = Generic { kinds, zones };
@@ -492,7 +495,7 @@ impl Row {
         let points = points
             .into_iter()
             .map(|p| (p, eval(&|c: &Clause| c.cover.get(u, p))))
-            .filter(|(p, cell)| cell != generic.at(Region::of(u, *p)))
+            .filter(|(p, cell)| **cell != *generic.at(Region::of(u, *p)))
             .collect();
         Row { generic: Arc::new(generic), points }
     }
