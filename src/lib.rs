@@ -21,6 +21,7 @@ pub mod lsp;
 pub mod par;
 pub mod resolve;
 pub mod span;
+pub mod spool;
 pub mod syntax;
 pub mod targets;
 pub mod traffic;

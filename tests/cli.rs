@@ -391,6 +391,31 @@ fn verify_agrees_on_every_target_and_exits_zero() {
     assert_eq!(report["targets"][0]["differences"].as_array().map(Vec::len), Some(0));
 }
 
+/// `verify` reads each target's objects back from a spool; where no temporary file can be
+/// written it holds them in memory instead, with the same report.
+#[test]
+fn verify_reports_alike_from_its_spool_and_from_memory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "p.netpol", &format!("{GOOD}expect web can reach db on tcp 5432\n"));
+    let run = |tmp: Option<&Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_netpol"));
+        cmd.args(["verify", "p.netpol", "--json"]).current_dir(dir.path()).env("NO_COLOR", "1");
+        if let Some(t) = tmp {
+            cmd.env("TMPDIR", t);
+        }
+        cmd.output().expect("run netpol")
+    };
+    let spooled = run(None);
+    assert_eq!(spooled.status.code(), Some(0), "{}", text(&spooled.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&spooled.stdout).expect("json");
+    let targets = report["targets"].as_array().expect("targets");
+    assert_eq!(targets.len(), 3, "{report}");
+    assert!(targets.iter().all(|t| t["possible_pairs"].as_u64() > Some(0)), "{report}");
+    let held = run(Some(&dir.path().join("no-such-folder")));
+    assert_eq!(held.status.code(), Some(0), "{}", text(&held.stderr));
+    assert_eq!(text(&held.stdout), text(&spooled.stdout));
+}
+
 #[test]
 fn a_failing_expect_fails_compile_check_and_verify() {
     let dir = tempfile::tempdir().expect("tmp");

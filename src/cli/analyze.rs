@@ -87,15 +87,22 @@ impl VerifyReport {
     }
 }
 
-/// Compares every target's reading with the source, side by side over every point.
-pub fn verify(c: &Compilation) -> Option<VerifyReport> {
+/// Compares every target's reading of its objects with the source, side by side over every
+/// point. The targets are read one after another, each freed before the next is read, so one
+/// target's reading (and its rows) is held at a time; objects the compile kept read back
+/// ([`Compilation::read_back`]) are read from there.
+pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) -> Option<VerifyReport> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let a = Analysis::new(program, &u, c);
-    let source = Rows::build(&a.source, &u);
+    let source_semantics = SourceSemantics::new(program, &u);
+    let source = Rows::build(&source_semantics, &u);
     let (possible_pairs, certain_pairs) = source.count(&u);
     let mut targets = Vec::new();
-    for (t, reading) in &a.readings {
+    for &(t, objects) in outputs {
+        let reading = match c.read_back.iter().find(|(r, _)| *r == t) {
+            Some((_, bodies)) => targets::read(t, bodies, &u),
+            None => targets::read(t, objects, &u),
+        };
         let rows = Rows::build(&*reading.semantics, &u);
         let (p, ce) = rows.count(&u);
         let differences = verify::compare(&u, &source, &rows)
@@ -103,7 +110,8 @@ pub fn verify(c: &Compilation) -> Option<VerifyReport> {
             .map(|d| {
                 let (s, dd) = d.connection();
                 let mut text = d.describe(&u, t.name());
-                for (name, sem) in [("source", &a.source as &dyn Semantics), (t.name(), &*reading.semantics)]
+                for (name, sem) in
+                    [("source", &source_semantics as &dyn Semantics), (t.name(), &*reading.semantics)]
                 {
                     for line in explain_connection(&c.sources, &u, sem, s, dd, &d.port.to_set()) {
                         let _ = write!(text, "\n    {name}: {line}");

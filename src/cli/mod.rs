@@ -1069,21 +1069,60 @@ fn compile_for(
 }
 
 fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
-    let c = match compile_for(input, targets, versions, Vec::new()) {
-        Ok(c) => c,
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
         Err(code) => return code,
     };
+    // Each target's objects go to a spool as soon as they are emitted (into memory only where
+    // no temporary file can be written), and are read back from it one target at a time, so
+    // no more than one target's objects and reading are held. The program's `expect`s read
+    // each target on their own and free it (`keep_read_back` would hold every target's
+    // objects, parsed, until the end).
+    let options = Options { overrides: input.set.clone(), targets, versions, ..Options::default() };
+    let mut held: Vec<(Target, Held)> = Vec::new();
+    let c = input.compile_into(&paths, &options, &mut |t, objects| held.push((t, Held::spool(objects))));
     let _ = report(input, &c, true);
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
-    let Some(r) = analyze::verify(&c) else { return EXIT_ERRORS };
+    let outputs: Vec<(Target, &dyn crate::analysis::targets::Manifests)> =
+        held.iter().map(|(t, h)| (*t, h.manifests())).collect();
+    let Some(r) = analyze::verify(&c, &outputs) else { return EXIT_ERRORS };
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&r).unwrap_or_default())
     } else {
         analyze::print_verify(&r)
     };
     print_out(&text, if r.ok() { EXIT_OK } else { EXIT_ERRORS })
+}
+
+/// A target's objects until they are read: spooled to a temporary file, or in memory where no
+/// temporary file could be written.
+enum Held {
+    Spooled(crate::spool::Spooled<String>),
+    Memory(Vec<crate::backend::Object>),
+}
+
+impl Held {
+    fn spool(objects: Vec<crate::backend::Object>) -> Held {
+        let spooled = crate::spool::Spool::new().and_then(|mut spool| {
+            for o in &objects {
+                spool.push(crate::analysis::targets::label(o), &o.yaml)?;
+            }
+            spool.finish()
+        });
+        match spooled {
+            Ok(s) => Held::Spooled(s),
+            Err(_) => Held::Memory(objects),
+        }
+    }
+
+    fn manifests(&self) -> &dyn crate::analysis::targets::Manifests {
+        match self {
+            Held::Spooled(s) => s,
+            Held::Memory(objects) => objects,
+        }
+    }
 }
 
 fn why(
@@ -1242,7 +1281,7 @@ fn compile(
                     return EXIT_IO;
                 }
             };
-            let files = spooled.contents();
+            let files = output::contents(&spooled);
             match output::write_tree(dir, &files, write) {
                 Ok(summary) => {
                     if let Some(how) = &summary.recovered {

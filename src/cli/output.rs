@@ -50,71 +50,24 @@ impl Content for &str {
 }
 
 /// Documents written to an unnamed temporary file as each target is emitted, so a run holds
-/// one target's documents at a time instead of all of them until the folder is written. The
-/// file has no name (`O_TMPFILE` or unlinked at once, by `tempfile`), so it never outlives the
-/// process and never appears in the output folder.
-pub struct Spool {
-    out: io::BufWriter<std::fs::File>,
-    at: u64,
-    /// Each document: its path in the folder, where it starts, its length.
-    entries: Vec<(PathBuf, u64, usize)>,
-}
+/// one target's documents at a time instead of all of them until the folder is written; each
+/// labelled with its path in the folder.
+pub type Spool = crate::spool::Spool<PathBuf>;
 
-/// One document of a [`Spool`], read back when the folder is written.
-pub struct SpooledDocument<'a> {
-    file: &'a std::fs::File,
-    at: u64,
-    len: usize,
-}
+/// A finished [`Spool`].
+pub type Spooled = crate::spool::Spooled<PathBuf>;
+
+pub use crate::spool::SpooledDocument;
 
 impl Content for SpooledDocument<'_> {
     fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = vec![0; self.len];
-        self.file.read_exact_at(&mut buf, self.at)?;
-        Ok(Cow::Owned(buf))
+        SpooledDocument::bytes(self).map(Cow::Owned)
     }
 }
 
-impl Spool {
-    pub fn new() -> io::Result<Spool> {
-        Ok(Spool {
-            out: io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?),
-            at: 0,
-            entries: Vec::new(),
-        })
-    }
-
-    /// Appends one document, to be written at `rel`.
-    pub fn push(&mut self, rel: PathBuf, text: &str) -> io::Result<()> {
-        self.out.write_all(text.as_bytes())?;
-        self.entries.push((rel, self.at, text.len()));
-        self.at += text.len() as u64;
-        Ok(())
-    }
-
-    /// Everything written, to read the documents back from.
-    pub fn finish(self) -> io::Result<Spooled> {
-        let file = self.out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        Ok(Spooled { file, entries: self.entries })
-    }
-}
-
-/// A finished [`Spool`]: the file and where each document lies in it.
-pub struct Spooled {
-    file: std::fs::File,
-    entries: Vec<(PathBuf, u64, usize)>,
-}
-
-impl Spooled {
-    /// The documents, as [`write_tree`] takes them.
-    pub fn contents(&self) -> Vec<(PathBuf, SpooledDocument<'_>)> {
-        let file = &self.file;
-        self.entries
-            .iter()
-            .map(|(rel, at, len)| (rel.clone(), SpooledDocument { file, at: *at, len: *len }))
-            .collect()
-    }
+/// The documents of a [`Spooled`] file, as [`write_tree`] takes them.
+pub fn contents(spooled: &Spooled) -> Vec<(PathBuf, SpooledDocument<'_>)> {
+    spooled.documents().map(|(rel, doc)| (rel.clone(), doc)).collect()
 }
 
 /// `<namespace>/<kind>-<name>.yaml`, or `_cluster/<kind>-<name>.yaml` for cluster-scoped objects.

@@ -82,12 +82,7 @@ impl Manifests for [Object] {
         for o in &self[range] {
             match crate::yaml::parse(&o.yaml) {
                 Ok(v) => values.push(v),
-                Err(e) => problems.push(format!(
-                    "{} {}/{}: {e}",
-                    o.kind,
-                    o.namespace.as_deref().unwrap_or("-"),
-                    o.name
-                )),
+                Err(e) => problems.push(format!("{}: {e}", label(o))),
             }
         }
         (Cow::Owned(values), problems)
@@ -101,6 +96,38 @@ impl Manifests for Vec<Object> {
 
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
         self.as_slice().values(range)
+    }
+}
+
+/// An emitted object as problems name it: `Kind namespace/name` (`-` for no namespace).
+pub fn label(o: &Object) -> String {
+    format!("{} {}/{}", o.kind, o.namespace.as_deref().unwrap_or("-"), o.name)
+}
+
+/// Documents spooled to a temporary file, each labelled with its object ([`label`]): each worker reads its block from the file, parses it and frees it.
+impl Manifests for crate::spool::Spooled<String> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        let texts = match self.texts(range.clone()) {
+            Ok(texts) => texts,
+            Err(e) => {
+                let problems = range
+                    .map(|i| format!("{}: cannot be read back from its temporary file: {e}", self.label(i)));
+                return (Cow::Owned(Vec::new()), problems.collect());
+            }
+        };
+        let mut values = Vec::with_capacity(texts.len());
+        let mut problems = Vec::new();
+        for (i, text) in range.zip(texts) {
+            match text.map_err(|e| e.to_string()).and_then(|t| crate::yaml::parse(&t)) {
+                Ok(v) => values.push(v),
+                Err(e) => problems.push(format!("{}: {e}", self.label(i))),
+            }
+        }
+        (Cow::Owned(values), problems)
     }
 }
 
