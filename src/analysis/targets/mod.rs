@@ -131,6 +131,17 @@ impl Manifests for crate::spool::Spooled<String> {
     }
 }
 
+/// Objects a reader's worker parses at once: it reads its block in slices of this many, so
+/// the parsed trees held at once stay bounded however large the input (a block is an eighth
+/// of a thread's share: 6,250 objects, hundreds of MB of trees, at 100,000 objects on two).
+pub(crate) const SLICE: usize = 128;
+
+/// `range` in slices of [`SLICE`], in order.
+pub(crate) fn slices(range: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let end = range.end;
+    range.step_by(SLICE).map(move |start| start..(start + SLICE).min(end))
+}
+
 /// Reads `objects` (each a whole manifest) as `target` would.
 pub fn read<'u>(target: Target, objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading<'u> {
     match target {

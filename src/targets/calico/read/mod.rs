@@ -263,21 +263,22 @@ enum Item {
 impl<'u> Calico<'u> {
     pub fn new(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> (Calico<'u>, Vec<String>) {
         // Each object on its own, on every core, each worker with its own caches (which borrow
-        // from the block's objects, so they go with them). Rule selectors pick network sets
+        // from the objects of the slice it parsed, so they go with them). Rule selectors pick network sets
         // too: where the objects hold some, a second pass reads the policies knowing them all.
         let open_accounts = u.points.iter().any(|p| p.is_pod() && p.service_account.is_none());
         let pass = |sets: &[NetworkSet]| {
             crate::par::blocks(objects.count(), 512, |range| {
-                let (values, unread) = objects.values(range);
-                let converted: Vec<Option<k8s::Converted>> =
-                    values.iter().map(|v| k8s::is_kubernetes(v).then(|| k8s::convert(v))).collect();
-                let mut r = Reader::new(u, sets, open_accounts);
-                r.problems.extend(unread);
-                r.reserve(values.len());
-                let items: Vec<Item> =
-                    values.iter().zip(&converted).map(|(obj, c)| r.object(obj, c.as_ref())).collect();
-                let problems = std::mem::take(&mut r.problems);
-                drop(r);
+                let (mut items, mut problems) = (Vec::with_capacity(range.len()), Vec::new());
+                for slice in crate::analysis::targets::slices(range) {
+                    let (values, unread) = objects.values(slice);
+                    let converted: Vec<Option<k8s::Converted>> =
+                        values.iter().map(|v| k8s::is_kubernetes(v).then(|| k8s::convert(v))).collect();
+                    let mut r = Reader::new(u, sets, open_accounts);
+                    r.problems.extend(unread);
+                    r.reserve(values.len());
+                    items.extend(values.iter().zip(&converted).map(|(obj, c)| r.object(obj, c.as_ref())));
+                    problems.append(&mut r.problems);
+                }
                 (items, problems)
             })
         };

@@ -299,10 +299,12 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
             rejected: false,
             possibly: false,
         };
-        let (values, unread) = objects.values(range);
-        r.problems.extend(unread);
-        for obj in values.iter() {
-            r.object(obj);
+        for slice in crate::analysis::targets::slices(range) {
+            let (values, unread) = objects.values(slice);
+            r.problems.extend(unread);
+            for obj in values.iter() {
+                r.object(obj);
+            }
         }
         (r.problems, r.specs)
     });
