@@ -503,6 +503,20 @@ fn rows_and_counting_stay_linear_in_the_namespaces() {
             }
         }
         assert_eq!(source_count, slow, "{shape}: the count is not every pair's");
+        // Rows are built in blocks on every core: equal generic parts and equal cells are
+        // still one value each, across blocks.
+        for (name, rows) in &readings {
+            let mut generics = std::collections::HashMap::new();
+            let mut cells = std::collections::HashMap::new();
+            for row in rows.ingress.iter().chain(&rows.egress) {
+                let g = generics.entry(&*row.generic).or_insert(std::sync::Arc::as_ptr(&row.generic));
+                assert_eq!(*g, std::sync::Arc::as_ptr(&row.generic), "{shape}: {name}: a generic part twice");
+                for (_, cell) in &row.points {
+                    let c = cells.entry(&**cell).or_insert(std::sync::Arc::as_ptr(cell));
+                    assert_eq!(*c, std::sync::Arc::as_ptr(cell), "{shape}: {name}: a cell twice");
+                }
+            }
+        }
         for (name, rows) in &readings {
             let stats = rows.count_stats(&u);
             assert_eq!((stats.possible, stats.certain), source_count, "{shape}: {name} counts otherwise");

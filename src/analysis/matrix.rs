@@ -86,12 +86,14 @@ pub fn connection(sem: &dyn Semantics, u: &Universe, s: PointId, d: PointId) -> 
 
 impl Rows {
     /// Every row, on every core. Generic parts that are equal are shared, and so are the cells
-    /// of point entries: first within each block of points, on its core, then across blocks.
+    /// of point entries: first within each block of points, on its core; then the parts and
+    /// cells each block kept are looked up across blocks, in block order (a few thousand, on
+    /// one thread), and each block's rows take the ones kept, on every core again.
     pub fn build(sem: &dyn Semantics, u: &Universe) -> Rows {
         let n = u.len();
         let parts = crate::par::blocks(n, 512, |range| {
             let mut shared = Shared::default();
-            range
+            let rows = range
                 .map(|p| {
                     let p = p as PointId;
                     let mut i = row_of(sem, u, p, Direction::Ingress);
@@ -100,38 +102,58 @@ impl Rows {
                     shared.row(&mut e);
                     (i, e)
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            (std::sync::Mutex::new(rows), shared)
         });
-        // Across blocks, a generic part or cell already shared within its block is looked up
-        // once.
-        let mut shared = Shared::default();
-        let mut seen: HashMap<*const Generic, Arc<Generic>> = HashMap::default();
-        let mut seen_cells: HashMap<*const Cell, Arc<Cell>> = HashMap::default();
-        let (mut ingress, mut egress) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for part in parts {
-            seen.clear();
-            seen_cells.clear();
-            for (mut i, mut e) in part {
-                for row in [&mut i, &mut e] {
-                    let key = Arc::as_ptr(&row.generic);
-                    match seen.get(&key) {
-                        Some(g) => row.generic = g.clone(),
-                        None => {
-                            shared.generic(&mut row.generic);
-                            seen.insert(key, row.generic.clone());
+        // Per block, what each of its parts and cells (by address) becomes. The blocks' own
+        // `Shared` keep theirs alive until every row is rewritten, so no address is reused.
+        let mut across = Shared::default();
+        type Kept<T> = HashMap<usize, Arc<T>>;
+        let kept: Vec<(Kept<Generic>, Kept<Cell>)> = parts
+            .iter()
+            .map(|(_, shared)| {
+                let generics = shared
+                    .generics
+                    .keys()
+                    .map(|g| {
+                        let mut k = g.clone();
+                        across.generic(&mut k);
+                        (Arc::as_ptr(g) as usize, k)
+                    })
+                    .collect();
+                let cells = shared
+                    .cells
+                    .keys()
+                    .map(|c| {
+                        let mut k = c.clone();
+                        across.cell(&mut k);
+                        (Arc::as_ptr(c) as usize, k)
+                    })
+                    .collect();
+                (generics, cells)
+            })
+            .collect();
+        crate::par::blocks(parts.len(), 2, |range| {
+            for b in range {
+                let (generics, cells) = &kept[b];
+                let mut rows = parts[b].0.lock().unwrap_or_else(|e| e.into_inner());
+                for (i, e) in rows.iter_mut() {
+                    for row in [i, e] {
+                        if let Some(g) = generics.get(&(Arc::as_ptr(&row.generic) as usize)) {
+                            row.generic = g.clone();
                         }
-                    }
-                    for (_, cell) in &mut row.points {
-                        let key = Arc::as_ptr(cell);
-                        match seen_cells.get(&key) {
-                            Some(c) => *cell = c.clone(),
-                            None => {
-                                shared.cell(cell);
-                                seen_cells.insert(key, cell.clone());
+                        for (_, cell) in &mut row.points {
+                            if let Some(c) = cells.get(&(Arc::as_ptr(cell) as usize)) {
+                                *cell = c.clone();
                             }
                         }
                     }
                 }
+            }
+        });
+        let (mut ingress, mut egress) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (rows, _) in parts {
+            for (i, e) in rows.into_inner().unwrap_or_else(|e| e.into_inner()) {
                 ingress.push(i);
                 egress.push(e);
             }
