@@ -260,6 +260,65 @@ enum Item {
     Nothing,
 }
 
+/// Whom a policy's own selectors pick: whole zones, and single pods (each `Yes` or `Maybe`),
+/// and whether some of it depends on what is not known.
+struct Selection {
+    zones: Vec<(ZoneId, Match)>,
+    points: Vec<(PointId, Match)>,
+    open: bool,
+}
+
+fn selection(u: &Universe, selects: &Selects) -> Selection {
+    let mut out = Selection { zones: Vec::new(), points: Vec::new(), open: false };
+    let select = |out: &mut Selection, zone: ZoneId, selector: &Expr, within: Match| {
+        // A selector that reads only what every pod of the namespace shares (`all()`, the
+        // namespace, the orchestrator, as a Kubernetes policy's `{}` becomes) decides for the
+        // whole namespace at once.
+        if selector
+            .keys()
+            .all(|k| !is_pod_label(k) && k != LABEL_SERVICE_ACCOUNT && !k.starts_with(SA_PREFIX))
+        {
+            let none = BTreeMap::new();
+            let m = selector.eval(&pod_get(u, zone, &none, None), Match::Yes).min(within);
+            out.open |= m == Match::Maybe;
+            if m != Match::No {
+                out.zones.push((zone, m));
+            }
+            return;
+        }
+        let candidates = match selector.hint(is_pod_label) {
+            Some((k, v)) => u.pods_with_label(zone, k, v),
+            None => &u.zone(zone).pods,
+        };
+        for &p in candidates {
+            let point = u.point(p);
+            let get = pod_get(u, zone, &point.labels, point.service_account.as_deref());
+            let m = selector.eval(&get, Match::Yes).min(within);
+            out.open |= m == Match::Maybe;
+            if m != Match::No {
+                out.points.push((p, m));
+            }
+        }
+    };
+    match selects {
+        Selects::Nothing | Selects::Namespace { zone: None, .. } => {}
+        Selects::Namespace { zone: Some(z), selector } => select(&mut out, *z, selector, Match::Yes),
+        Selects::Global { namespaces, selector } => {
+            for z in 0..u.zones.len() as ZoneId {
+                // A policy's `namespaceSelector`: `all()` is rewritten to
+                // `has(projectcalico.org/namespace)` (`globalnetworkpolicyprocessor.go`) and
+                // `global()` evaluates true (`ast.go`): both hold for every pod.
+                let m = namespaces.as_ref().map_or(Match::Yes, |e| e.eval(&ns_get(u, z), Match::Yes));
+                out.open |= m == Match::Maybe;
+                if m != Match::No {
+                    select(&mut out, z, selector, m);
+                }
+            }
+        }
+    }
+    out
+}
+
 impl<'u> Calico<'u> {
     pub fn new(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> (Calico<'u>, Vec<String>) {
         // Each object on its own, on every core, each worker with its own caches (which borrow
@@ -358,68 +417,25 @@ impl<'u> Calico<'u> {
             ta.cmp(tb).then_with(|| a.order.total_cmp(&b.order)).then_with(|| a.key.cmp(&b.key))
         });
         problems.extend(release_dependent_ties(&ordered));
+        // Whom each policy selects, on every core; then the lists per zone and point, in policy
+        // order, so each stays sorted.
+        let selected = crate::par::blocks(ordered.len(), 256, |range| {
+            ordered[range].iter().map(|(_, read)| selection(u, &read.selects)).collect::<Vec<_>>()
+        });
         let mut zone_policies = vec![Vec::new(); u.zones.len()];
         let mut point_policies = vec![Vec::new(); u.len()];
         let mut policies = Vec::with_capacity(ordered.len());
-        for (i, (tier, mut read)) in ordered.into_iter().enumerate() {
+        for (i, ((tier, mut read), s)) in ordered.into_iter().zip(selected.into_iter().flatten()).enumerate()
+        {
             // Entries are `index << 1`, with the low bit set where the policy possibly selects.
-            let (yes, maybe) = ((i as u32) << 1, (i as u32) << 1 | 1);
-            let open = std::cell::Cell::new(false);
-            let mut select = |zone: ZoneId, selector: &Expr, within: Match| {
-                // A selector that reads only what every pod of the namespace shares (`all()`, the
-                // namespace, the orchestrator, as a Kubernetes policy's `{}` becomes) decides
-                // for the whole namespace at once.
-                if selector
-                    .keys()
-                    .all(|k| !is_pod_label(k) && k != LABEL_SERVICE_ACCOUNT && !k.starts_with(SA_PREFIX))
-                {
-                    let none = BTreeMap::new();
-                    match selector.eval(&pod_get(u, zone, &none, None), Match::Yes).min(within) {
-                        Match::Yes => zone_policies[zone as usize].push(yes),
-                        Match::Maybe => {
-                            open.set(true);
-                            zone_policies[zone as usize].push(maybe);
-                        }
-                        Match::No => {}
-                    }
-                    return;
-                }
-                let candidates = match selector.hint(is_pod_label) {
-                    Some((k, v)) => u.pods_with_label(zone, k, v),
-                    None => &u.zone(zone).pods,
-                };
-                for &p in candidates {
-                    let point = u.point(p);
-                    let get = pod_get(u, zone, &point.labels, point.service_account.as_deref());
-                    match selector.eval(&get, Match::Yes).min(within) {
-                        Match::Yes => point_policies[p as usize].push(yes),
-                        Match::Maybe => {
-                            open.set(true);
-                            point_policies[p as usize].push(maybe);
-                        }
-                        Match::No => {}
-                    }
-                }
-            };
-            match &read.selects {
-                Selects::Nothing | Selects::Namespace { zone: None, .. } => {}
-                Selects::Namespace { zone: Some(z), selector } => select(*z, selector, Match::Yes),
-                Selects::Global { namespaces, selector } => {
-                    for z in 0..u.zones.len() as ZoneId {
-                        // A policy's `namespaceSelector`: `all()` is rewritten to
-                        // `has(projectcalico.org/namespace)` (`globalnetworkpolicyprocessor.go`)
-                        // and `global()` evaluates true (`ast.go`): both hold for every pod.
-                        let m = namespaces.as_ref().map_or(Match::Yes, |e| e.eval(&ns_get(u, z), Match::Yes));
-                        if m == Match::Maybe {
-                            open.set(true);
-                        }
-                        if m != Match::No {
-                            select(z, selector, m);
-                        }
-                    }
-                }
+            let entry = |m: Match| (i as u32) << 1 | u32::from(m == Match::Maybe);
+            for (z, m) in s.zones {
+                zone_policies[z as usize].push(entry(m));
             }
-            if open.get() {
+            for (p, m) in s.points {
+                point_policies[p as usize].push(entry(m));
+            }
+            if s.open {
                 problems.push(format!(
                     "{}: whether it selects some pods depends on labels that are not known (namespace \
                      labels, service accounts); read as possibly selecting them",
