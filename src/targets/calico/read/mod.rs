@@ -360,7 +360,10 @@ impl<'u> Calico<'u> {
         // A later object of the same kind and name replaces an earlier one, as `kubectl apply`
         // of the stream would.
         let mut tiers: BTreeMap<String, Tier> = BTreeMap::new();
-        let mut reads: BTreeMap<(bool, String), Read> = BTreeMap::new();
+        // Policies by (global, key): where each one read lies in `reads` (moving the index, not
+        // the policy, as they are found and sorted).
+        let mut index: rustc_hash::FxHashMap<(bool, String), usize> = rustc_hash::FxHashMap::default();
+        let mut reads: Vec<(bool, Read)> = Vec::new();
         let mut twice = Vec::new();
         for (items, more) in parts {
             problems.extend(more);
@@ -372,12 +375,16 @@ impl<'u> Calico<'u> {
                             twice.push(object);
                         }
                     }
-                    Item::Policy(global, p) => {
-                        let object = p.object.clone();
-                        if reads.insert((global, p.key.clone()), p).is_some() {
-                            twice.push(object);
+                    Item::Policy(global, p) => match index.entry((global, p.key.clone())) {
+                        std::collections::hash_map::Entry::Occupied(e) => {
+                            twice.push(p.object.clone());
+                            reads[*e.get()].1 = p;
                         }
-                    }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(reads.len());
+                            reads.push((global, p));
+                        }
+                    },
                     Item::NetworkSet(_) | Item::Nothing => {}
                 }
             }
@@ -403,19 +410,28 @@ impl<'u> Calico<'u> {
         });
         let tier_index: HashMap<&str, u32> =
             tiers.iter().enumerate().map(|(i, t)| (t.name.as_str(), i as u32)).collect();
-        let mut ordered: Vec<(u32, Read)> = Vec::new();
-        for p in reads.into_values() {
+        drop(index);
+        // By (global, key), as problems are listed; then `PolKVLess`: tier, order, then name
+        // (ties of name by global, as the listing left them).
+        let mut by_key: Vec<usize> = (0..reads.len()).collect();
+        by_key.sort_unstable_by(|&a, &b| (reads[a].0, &reads[a].1.key).cmp(&(reads[b].0, &reads[b].1.key)));
+        let mut in_order: Vec<(u32, usize)> = Vec::with_capacity(reads.len());
+        for i in by_key {
+            let p = &reads[i].1;
             match tier_index.get(p.tier.as_str()) {
-                Some(&t) => ordered.push((t, p)),
+                Some(&t) => in_order.push((t, i)),
                 // The API server refuses a policy in a tier that does not exist.
                 None => problems
                     .push(format!("{}: tier {:?} does not exist; the policy is not read", p.object, p.tier)),
             }
         }
-        // `PolKVLess`: order, then name.
-        ordered.sort_by(|(ta, a), (tb, b)| {
-            ta.cmp(tb).then_with(|| a.order.total_cmp(&b.order)).then_with(|| a.key.cmp(&b.key))
+        in_order.sort_by(|&(ta, a), &(tb, b)| {
+            let (a, b) = (&reads[a].1, &reads[b].1);
+            ta.cmp(&tb).then_with(|| a.order.total_cmp(&b.order)).then_with(|| a.key.cmp(&b.key))
         });
+        let mut reads: Vec<Option<Read>> = reads.into_iter().map(|(_, r)| Some(r)).collect();
+        let ordered: Vec<(u32, Read)> =
+            in_order.into_iter().filter_map(|(t, i)| Some((t, reads[i].take()?))).collect();
         problems.extend(release_dependent_ties(&ordered));
         // Whom each policy selects, on every core; then the lists per zone and point, in policy
         // order, so each stays sorted.
