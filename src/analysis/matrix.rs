@@ -292,20 +292,44 @@ impl Rows {
     }
 
     /// Per source, the destinations whose cell a row names (the source's egress row names the
-    /// destination, or the destination's ingress row names the source); sorted.
+    /// destination, or the destination's ingress row names the source); sorted. On every
+    /// core: the pairs ingress rows name are gathered per block of destinations, sorted by
+    /// source, and each block of sources takes its stretch of each.
     fn exceptions(&self) -> Vec<Vec<PointId>> {
-        let mut out: Vec<Vec<PointId>> =
-            self.egress.iter().map(|r| r.points.iter().map(|x| x.0).collect()).collect();
-        for (d, row) in self.ingress.iter().enumerate() {
-            for (s, _) in &row.points {
-                out[*s as usize].push(d as PointId);
-            }
-        }
-        for v in &mut out {
-            v.sort_unstable();
-            v.dedup();
-        }
-        out
+        let n = self.egress.len();
+        let named: Vec<Vec<(PointId, PointId)>> = crate::par::blocks(n, 512, |range| {
+            let mut pairs: Vec<(PointId, PointId)> = range
+                .flat_map(|d| self.ingress[d].points.iter().map(move |(s, _)| (*s, d as PointId)))
+                .collect();
+            pairs.sort_unstable();
+            pairs
+        });
+        let parts = crate::par::blocks(n, 512, |range| {
+            let mut pairs: Vec<(PointId, PointId)> = named
+                .iter()
+                .flat_map(|v| {
+                    let from = v.partition_point(|x| (x.0 as usize) < range.start);
+                    let to = v.partition_point(|x| (x.0 as usize) < range.end);
+                    &v[from..to]
+                })
+                .copied()
+                .collect();
+            pairs.sort_unstable();
+            let mut at = 0;
+            range
+                .map(|s| {
+                    let mut v: Vec<PointId> = self.egress[s].points.iter().map(|x| x.0).collect();
+                    while at < pairs.len() && pairs[at].0 as usize == s {
+                        v.push(pairs[at].1);
+                        at += 1;
+                    }
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                })
+                .collect::<Vec<_>>()
+        });
+        parts.into_iter().flatten().collect()
     }
 }
 
@@ -617,5 +641,51 @@ impl Classes {
             reach[sc] = Some(r);
         }
         reach.into_iter().map(|r| r.expect("every source class")).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exceptions gathered in blocks on every core are those of one walk over every row:
+    /// rows that name points at random, many of them named only by the other side's row,
+    /// across more points than one block.
+    #[test]
+    fn exceptions_in_blocks_are_those_of_one_walk() {
+        let n = 3000u32;
+        let cell = Arc::new(Cell::none());
+        // A small generator of its own (xorshift), so the rows are the same on every run.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut row = |how_many: u64| {
+            let mut r = Row::open();
+            let mut points: Vec<PointId> =
+                (0..next() % how_many).map(|_| (next() % u64::from(n)) as PointId).collect();
+            points.sort_unstable();
+            points.dedup();
+            r.points = points.into_iter().map(|p| (p, cell.clone())).collect();
+            r
+        };
+        let rows =
+            Rows { ingress: (0..n).map(|_| row(12)).collect(), egress: (0..n).map(|_| row(3)).collect() };
+        let mut slow: Vec<Vec<PointId>> =
+            rows.egress.iter().map(|r| r.points.iter().map(|x| x.0).collect()).collect();
+        for (d, r) in rows.ingress.iter().enumerate() {
+            for (s, _) in &r.points {
+                slow[*s as usize].push(d as PointId);
+            }
+        }
+        for v in &mut slow {
+            v.sort_unstable();
+            v.dedup();
+        }
+        assert!(slow.iter().map(Vec::len).sum::<usize>() > n as usize * 3, "too few exceptions to mean much");
+        assert_eq!(rows.exceptions(), slow);
     }
 }
