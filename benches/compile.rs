@@ -254,10 +254,15 @@ fn stages(workloads: usize) {
     let mut sources = SourceMap::new();
     let file = sources.add("gen.netpol", text);
     // Each stage's best time, and the time one thread alone was busy in that run.
-    type Best = Option<(Duration, Duration)>;
-    let best = |a: &mut Best, d: (Duration, Duration)| *a = Some(a.map_or(d, |a| a.min(d)));
-    let timed = |start: (Instant, Duration)| (start.0.elapsed(), netpol::par::busy().0 - start.1);
-    let now = || (Instant::now(), netpol::par::busy().0);
+    // (time, (one thread alone, one worker at the uneven end of a parallel call)).
+    type Lap = (Duration, (Duration, Duration));
+    type Best = Option<Lap>;
+    let best = |a: &mut Best, d: Lap| *a = Some(a.map_or(d, |a| a.min(d)));
+    let timed = |start: (Instant, netpol::par::BusyTime)| {
+        let b = netpol::par::busy();
+        (start.0.elapsed(), (b.alone - start.1.alone, b.uneven - start.1.uneven))
+    };
+    let now = || (Instant::now(), netpol::par::busy());
     let (mut parse, mut resolve, mut check): (Best, Best, Best) = (None, None, None);
     let mut mem = None;
     let mut diagnostics = 0;
@@ -285,7 +290,7 @@ fn stages(workloads: usize) {
     let (mem_parse, mem_resolve, mem_check) = mem.unwrap();
     let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
-    let one = |d: (Duration, Duration)| format!("{:.0} ms ({:.0} on one thread)", ms(d.0), ms(d.1));
+    let one = |d: Lap| format!("{:.0} ms ({:.0} alone, {:.0} uneven)", ms(d.0), ms(d.1 .0), ms(d.1 .1));
     eprintln!(
         "  stages at {workloads} workloads on {} thread(s), best of {RUNS}: parse {}, resolve {}, check {} ({diagnostics} diagnostics)",
         netpol::par::threads(),

@@ -103,15 +103,21 @@ fn main() -> ExitCode {
         compile_peak.map_or("n/a".to_string(), |m| format!("{m:.0} MB"))
     );
 
-    // Each stage's time, and how long one thread alone was busy in it (`par::busy`): the part
-    // more cores cannot shorten.
-    let now = || (Instant::now(), netpol::par::busy().0);
-    let lap = |t: &mut (Instant, std::time::Duration)| {
+    // Each stage's time, how long one thread alone was busy in it (`par::busy`: the part more
+    // cores cannot shorten), and how long one worker was at the uneven end of a parallel call.
+    let now = || (Instant::now(), netpol::par::busy());
+    let lap = |t: &mut (Instant, netpol::par::BusyTime)| {
         let next = now();
-        let out = format!("{:.0} ms ({:.0} alone)", ms(next.0 - t.0), ms(next.1 - t.1));
+        let out = format!(
+            "{:.0} ms ({:.0} alone, {:.0} uneven)",
+            ms(next.0 - t.0),
+            ms(next.1.alone - t.1.alone),
+            ms(next.1.uneven - t.1.uneven)
+        );
         *t = next;
         out
     };
+    let first = now();
     let start = Instant::now();
     let mut t = now();
     let u = Universe::new(program);
@@ -131,11 +137,14 @@ fn main() -> ExitCode {
     );
     println!("{line}");
     let mut failed = false;
+    let mut previous = None;
     for (target, objects, bytes) in &spooled {
         let whole = now();
         let mut t = whole;
-        // As `netpol verify` reads them: each worker parses a block of YAML, reads it, frees it.
-        let reading = targets::read(*target, objects, &u);
+        // As `netpol verify` reads them: each worker parses a block of YAML, reads it, frees it;
+        // the previous target's reading and rows are freed beside it.
+        let old = previous.take();
+        let (reading, ()) = netpol::par::join(|| targets::read(*target, objects, &u), move || drop(old));
         let read = lap(&mut t);
         let rows = Rows::build(&*reading.semantics, &u);
         let build = lap(&mut t);
@@ -156,8 +165,12 @@ fn main() -> ExitCode {
         );
         println!("{line}");
         failed |= !differences.is_empty() || !reading.problems.is_empty();
+        previous = Some((rows, reading));
     }
+    drop(previous);
     let total = start.elapsed().as_secs_f64();
+    let mut all = first;
+    eprintln!("  (the whole matrix: {})", lap(&mut all));
     let judged = if quick {
         "smoke run: not judged".to_string()
     } else {

@@ -64,71 +64,93 @@ pub fn join<A, B: Send>(a: impl FnOnce() -> A, b: impl FnOnce() -> B + Send) -> 
 
 /// How long one thread was busy, and how long more than one, since the first call into this
 /// module: the part of a stage that runs on one thread, measured rather than estimated (the
-/// compile benchmark reports it per stage). It counts the threads of this module, and the
-/// thread that calls it as busy whenever it is not waiting for them, so it means something for
-/// a program that runs one stage at a time (a benchmark, the command line), not for tests run
-/// side by side.
-pub fn busy() -> (std::time::Duration, std::time::Duration) {
-    let b = Busy::change(0);
-    (b.one, b.more)
+/// benchmarks report it per stage). It counts the threads of this module, and the thread that
+/// calls it as busy whenever it is not waiting for them, so it means something for a program
+/// that runs one stage at a time (a benchmark, the command line), not for tests run side by
+/// side.
+pub fn busy() -> BusyTime {
+    let b = Busy::change(0, 0);
+    BusyTime { alone: b.one, uneven: b.uneven, more: b.more }
 }
 
-/// The account behind [`busy`]: how many threads are busy now, and since when.
+/// What [`busy`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BusyTime {
+    /// One thread busy outside any parallel call: work more cores cannot shorten.
+    pub alone: std::time::Duration,
+    /// One worker busy inside a parallel call while the others had nothing left: the last
+    /// block of an uneven split. With more threads the blocks are smaller, so this shrinks
+    /// with them.
+    pub uneven: std::time::Duration,
+    /// More than one thread busy.
+    pub more: std::time::Duration,
+}
+
+/// The account behind [`busy`]: how many threads are busy now, how many callers wait for
+/// their workers, and since when.
 #[derive(Clone, Copy)]
 struct Busy {
     last: Option<std::time::Instant>,
     threads: usize,
+    waiting: usize,
     one: std::time::Duration,
+    uneven: std::time::Duration,
     more: std::time::Duration,
 }
 
 static BUSY: std::sync::Mutex<Busy> = std::sync::Mutex::new(Busy {
     last: None,
     threads: 1,
+    waiting: 0,
     one: std::time::Duration::ZERO,
+    uneven: std::time::Duration::ZERO,
     more: std::time::Duration::ZERO,
 });
 
 impl Busy {
-    /// Counts a thread busy (`+1`) or idle (`-1`) from now on, and returns the account so far.
-    fn change(delta: isize) -> Busy {
+    /// Counts `delta` threads busy (or idle) and `waits` callers waiting (or done) from now
+    /// on, and returns the account so far.
+    fn change(delta: isize, waits: isize) -> Busy {
         let mut b = BUSY.lock().unwrap_or_else(|e| e.into_inner());
-        b.advance(std::time::Instant::now(), delta);
+        b.advance(std::time::Instant::now(), delta, waits);
         *b
     }
 
-    /// The time since the last change goes to `one` or `more` by the threads busy in it; then
-    /// `delta` threads start (or stop).
-    fn advance(&mut self, now: std::time::Instant, delta: isize) {
+    /// The time since the last change goes to `one`, `uneven` or `more` by the threads busy
+    /// in it and whether a caller waited; then `delta` threads start (or stop) and `waits`
+    /// callers start (or stop) waiting.
+    fn advance(&mut self, now: std::time::Instant, delta: isize, waits: isize) {
         if let Some(last) = self.last {
-            match self.threads {
-                0 => {}
-                1 => self.one += now - last,
+            match (self.threads, self.waiting) {
+                (0, _) => {}
+                (1, 0) => self.one += now - last,
+                (1, _) => self.uneven += now - last,
                 _ => self.more += now - last,
             }
         }
         self.last = Some(now);
         self.threads = self.threads.saturating_add_signed(delta);
+        self.waiting = self.waiting.saturating_add_signed(waits);
     }
 
     /// A worker is busy until the guard goes.
     fn start() -> BusyGuard {
-        Busy::change(1);
-        BusyGuard(-1)
+        Busy::change(1, 0);
+        BusyGuard(-1, 0)
     }
 
     /// The calling thread waits for its workers until the guard goes.
     fn wait() -> BusyGuard {
-        Busy::change(-1);
-        BusyGuard(1)
+        Busy::change(-1, 1);
+        BusyGuard(1, -1)
     }
 }
 
-struct BusyGuard(isize);
+struct BusyGuard(isize, isize);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        Busy::change(self.0);
+        Busy::change(self.0, self.1);
     }
 }
 
@@ -211,14 +233,24 @@ mod tests {
         use std::time::{Duration, Instant};
         let ms = Duration::from_millis;
         let t0 = Instant::now();
-        let mut b = Busy { last: None, threads: 1, one: Duration::ZERO, more: Duration::ZERO };
-        // The caller waits for two workers: the first starts after 1 ms, the second after 3;
-        // the first ends at 4, the second at 6; the caller goes on until 10.
-        for (at, delta) in [(0, -1), (1, 1), (3, 1), (4, -1), (6, -1), (6, 1), (10, 0)] {
-            b.advance(t0 + ms(at), delta);
+        let mut b = Busy {
+            last: None,
+            threads: 1,
+            waiting: 0,
+            one: Duration::ZERO,
+            uneven: Duration::ZERO,
+            more: Duration::ZERO,
+        };
+        // The caller runs alone until 2, then waits for two workers: the first starts at 3,
+        // the second at 5; the first ends at 6, the second at 8; the caller goes on until 12.
+        let steps =
+            [(0, 0, 0), (2, -1, 1), (3, 1, 0), (5, 1, 0), (6, -1, 0), (8, -1, 0), (8, 1, -1), (12, 0, 0)];
+        for (at, delta, waits) in steps {
+            b.advance(t0 + ms(at), delta, waits);
         }
-        assert_eq!((b.one, b.more), (ms(2 + 2 + 4), ms(1)));
-        assert_eq!(b.threads, 1);
+        // Alone: 0–2 and 8–12; uneven: 3–5 and 6–8; more: 5–6.
+        assert_eq!((b.one, b.uneven, b.more), (ms(2 + 4), ms(2 + 2), ms(1)));
+        assert_eq!((b.threads, b.waiting), (1, 0));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 /// A reading of policies: the side of any point in any direction.
-pub trait Semantics: Sync {
+pub trait Semantics: Sync + Send {
     fn side(&self, p: PointId, dir: Direction) -> Side;
 }
 
