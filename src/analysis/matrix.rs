@@ -108,30 +108,9 @@ impl Rows {
         // Per block, what each of its parts and cells (by address) becomes. The blocks' own
         // `Shared` keep theirs alive until every row is rewritten, so no address is reused.
         let mut across = Shared::default();
-        type Kept<T> = HashMap<usize, Arc<T>>;
         let kept: Vec<(Kept<Generic>, Kept<Cell>)> = parts
             .iter()
-            .map(|(_, shared)| {
-                let generics = shared
-                    .generics
-                    .keys()
-                    .map(|g| {
-                        let mut k = g.clone();
-                        across.generic(&mut k);
-                        (Arc::as_ptr(g) as usize, k)
-                    })
-                    .collect();
-                let cells = shared
-                    .cells
-                    .keys()
-                    .map(|c| {
-                        let mut k = c.clone();
-                        across.cell(&mut k);
-                        (Arc::as_ptr(c) as usize, k)
-                    })
-                    .collect();
-                (generics, cells)
-            })
+            .map(|(_, shared)| (across.generics.kept(&shared.generics), across.cells.kept(&shared.cells)))
             .collect();
         crate::par::blocks(parts.len(), 2, |range| {
             for b in range {
@@ -336,34 +315,53 @@ impl Rows {
 /// Equal generic parts and cells of rows, one of each kept.
 #[derive(Default)]
 struct Shared {
-    generics: HashMap<Arc<Generic>, ()>,
-    cells: HashMap<Arc<Cell>, ()>,
+    generics: Interner<Generic>,
+    cells: Interner<Cell>,
 }
 
 impl Shared {
     fn row(&mut self, row: &mut Row) {
-        self.generic(&mut row.generic);
+        self.generics.share(&mut row.generic);
         for (_, cell) in &mut row.points {
-            self.cell(cell);
+            self.cells.share(cell);
         }
     }
+}
 
-    fn generic(&mut self, g: &mut Arc<Generic>) {
-        match self.generics.get_key_value(g) {
-            Some((kept, _)) => *g = kept.clone(),
+/// One value of each kind kept: equal values are the same `Arc`.
+struct Interner<T>(HashMap<Arc<T>, ()>);
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner(HashMap::default())
+    }
+}
+
+/// What each value of a block (by address) becomes across blocks.
+type Kept<T> = HashMap<usize, Arc<T>>;
+
+impl<T: Eq + std::hash::Hash> Interner<T> {
+    /// `x` becomes the value kept equal to it, or is kept.
+    fn share(&mut self, x: &mut Arc<T>) {
+        match self.0.get_key_value(x) {
+            Some((kept, _)) => *x = kept.clone(),
             None => {
-                self.generics.insert(g.clone(), ());
+                self.0.insert(x.clone(), ());
             }
         }
     }
 
-    fn cell(&mut self, c: &mut Arc<Cell>) {
-        match self.cells.get_key_value(c) {
-            Some((kept, _)) => *c = kept.clone(),
-            None => {
-                self.cells.insert(c.clone(), ());
-            }
-        }
+    /// Each value `other` kept, by its address, and the value kept here equal to it.
+    fn kept(&mut self, other: &Interner<T>) -> Kept<T> {
+        other
+            .0
+            .keys()
+            .map(|x| {
+                let mut k = x.clone();
+                self.share(&mut k);
+                (Arc::as_ptr(x) as usize, k)
+            })
+            .collect()
     }
 }
 
