@@ -89,8 +89,7 @@ impl VerifyReport {
 
 /// Compares every target's reading of its objects with the source, side by side over every
 /// point. The targets are read one after another, each freed before the next is read, so one
-/// target's reading (and its rows) is held at a time; objects the compile kept read back
-/// ([`Compilation::read_back`]) are read from there.
+/// target's reading (and its rows) is held at a time.
 pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) -> Option<VerifyReport> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
@@ -103,13 +102,7 @@ pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) ->
         // The previous target's reading and rows are freed beside this one's reading (a
         // million small frees at 100,000 objects, on one thread).
         let old = previous.take();
-        let (reading, ()) = crate::par::join(
-            || match c.read_back.iter().find(|(r, _)| *r == t) {
-                Some((_, bodies)) => targets::read(t, bodies, &u),
-                None => targets::read(t, objects, &u),
-            },
-            move || drop(old),
-        );
+        let (reading, ()) = crate::par::join(|| targets::read(t, objects, &u), move || drop(old));
         let rows = Rows::build(&*reading.semantics, &u);
         let (p, ce) = rows.count(&u);
         let differences = verify::compare(&u, &source, &rows)
