@@ -80,25 +80,25 @@ impl<L> Spooled<L> {
         self.entries.iter().map(move |(l, at, len)| (l, SpooledDocument { file, at: *at, len: *len }))
     }
 
-    /// The documents in `range`, read at once (they lie one after another in the file), as
-    /// their texts; a document that is not UTF-8 is an error of its own.
+    /// Calls `each` with the index and text of every document in `range`, in order, read with
+    /// one read (they lie one after another in the file); a document that is not UTF-8 is an
+    /// error of its own.
     pub fn texts(
         &self,
         range: std::ops::Range<usize>,
-    ) -> io::Result<Vec<Result<String, std::string::FromUtf8Error>>> {
+        mut each: impl FnMut(usize, Result<&str, std::str::Utf8Error>),
+    ) -> io::Result<()> {
         use std::os::unix::fs::FileExt;
-        let entries = &self.entries[range];
-        let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(Vec::new()) };
+        let entries = &self.entries[range.clone()];
+        let (Some(first), Some(last)) = (entries.first(), entries.last()) else { return Ok(()) };
         let start = first.1;
         let mut buf = vec![0; (last.1 + last.2 as u64 - start) as usize];
         self.file.read_exact_at(&mut buf, start)?;
-        Ok(entries
-            .iter()
-            .map(|(_, at, len)| {
-                let from = (at - start) as usize;
-                String::from_utf8(buf[from..from + len].to_vec())
-            })
-            .collect())
+        for (i, (_, at, len)) in range.zip(entries) {
+            let from = (at - start) as usize;
+            each(i, std::str::from_utf8(&buf[from..from + len]));
+        }
+        Ok(())
     }
 }
 
@@ -120,9 +120,12 @@ mod tests {
             assert_eq!(doc.bytes().expect("read"), docs[i].as_bytes());
         }
         for range in [0..4, 1..3, 2..2, 3..4] {
-            let texts: Vec<String> =
-                spooled.texts(range.clone()).expect("read").into_iter().map(|t| t.expect("UTF-8")).collect();
-            assert_eq!(texts, docs[range.clone()], "{range:?}");
+            let mut texts = Vec::new();
+            spooled
+                .texts(range.clone(), |i, t| texts.push((i, t.expect("UTF-8").to_string())))
+                .expect("read");
+            let want: Vec<(usize, String)> = range.clone().map(|i| (i, docs[i].to_string())).collect();
+            assert_eq!(texts, want, "{range:?}");
         }
         assert_eq!(*spooled.label(2), 2);
     }

@@ -104,28 +104,26 @@ pub fn label(o: &Object) -> String {
     format!("{} {}/{}", o.kind, o.namespace.as_deref().unwrap_or("-"), o.name)
 }
 
-/// Documents spooled to a temporary file, each labelled with its object ([`label`]): each worker reads its block from the file, parses it and frees it.
+/// Documents spooled to a temporary file, each labelled with its object ([`label`]): each
+/// worker reads its block from the file, parses it and frees it.
 impl Manifests for crate::spool::Spooled<String> {
     fn count(&self) -> usize {
         self.len()
     }
 
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
-        let texts = match self.texts(range.clone()) {
-            Ok(texts) => texts,
-            Err(e) => {
-                let problems = range
-                    .map(|i| format!("{}: cannot be read back from its temporary file: {e}", self.label(i)));
-                return (Cow::Owned(Vec::new()), problems.collect());
-            }
-        };
-        let mut values = Vec::with_capacity(texts.len());
+        let mut values = Vec::with_capacity(range.len());
         let mut problems = Vec::new();
-        for (i, text) in range.zip(texts) {
-            match text.map_err(|e| e.to_string()).and_then(|t| crate::yaml::parse(&t)) {
+        let read = self.texts(range.clone(), |i, text| {
+            match text.map_err(|e| e.to_string()).and_then(crate::yaml::parse) {
                 Ok(v) => values.push(v),
                 Err(e) => problems.push(format!("{}: {e}", self.label(i))),
             }
+        });
+        if let Err(e) = read {
+            let unread =
+                range.map(|i| format!("{}: cannot be read back from its temporary file: {e}", self.label(i)));
+            return (Cow::Owned(Vec::new()), unread.collect());
         }
         (Cow::Owned(values), problems)
     }
