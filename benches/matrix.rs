@@ -84,12 +84,8 @@ fn main() -> ExitCode {
     // emitted, and read back from it one target at a time.
     let mut spooled = Vec::new();
     let c = compile_into(&["gen.netpol".to_string()], &loader, &options, &mut |t, objects| {
-        let mut spool = netpol::spool::Spool::new().expect("a temporary file");
-        for o in &objects {
-            spool.push(targets::label(o), &o.yaml).expect("spooled");
-        }
         let bytes: usize = objects.iter().map(|o| o.yaml.len()).sum();
-        spooled.push((t, spool.finish().expect("spooled"), bytes));
+        spooled.push((t, targets::spool(&objects).expect("spooled to a temporary file"), bytes));
     });
     let compile_time = t.elapsed();
     let Some(program) = c.program.as_ref().filter(|_| !c.has_errors()) else {

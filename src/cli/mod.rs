@@ -1105,13 +1105,7 @@ enum Held {
 
 impl Held {
     fn spool(objects: Vec<crate::backend::Object>) -> Held {
-        let spooled = crate::spool::Spool::new().and_then(|mut spool| {
-            for o in &objects {
-                spool.push(crate::analysis::targets::label(o), &o.yaml)?;
-            }
-            spool.finish()
-        });
-        match spooled {
+        match crate::analysis::targets::spool(&objects) {
             Ok(s) => Held::Spooled(s),
             Err(_) => Held::Memory(objects),
         }

@@ -104,6 +104,15 @@ pub fn label(o: &Object) -> String {
     format!("{} {}/{}", o.kind, o.namespace.as_deref().unwrap_or("-"), o.name)
 }
 
+/// Emitted objects written to a spool, each labelled with [`label`], to be read back from it.
+pub fn spool(objects: &[Object]) -> std::io::Result<crate::spool::Spooled<String>> {
+    let mut spool = crate::spool::Spool::new()?;
+    for o in objects {
+        spool.push(label(o), &o.yaml)?;
+    }
+    spool.finish()
+}
+
 /// Documents spooled to a temporary file, each labelled with its object ([`label`]): each
 /// worker reads its block from the file, parses it and frees it.
 impl Manifests for crate::spool::Spooled<String> {
