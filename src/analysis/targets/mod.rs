@@ -100,7 +100,7 @@ impl Manifests for Vec<Object> {
 }
 
 /// An emitted object as problems name it: `Kind namespace/name` (`-` for no namespace).
-pub fn label(o: &Object) -> String {
+fn label(o: &Object) -> String {
     format!("{} {}/{}", o.kind, o.namespace.as_deref().unwrap_or("-"), o.name)
 }
 
@@ -147,6 +147,20 @@ pub(crate) const SLICE: usize = 128;
 pub(crate) fn slices(range: std::ops::Range<usize>) -> impl Iterator<Item = std::ops::Range<usize>> {
     let end = range.end;
     range.step_by(SLICE).map(move |start| start..(start + SLICE).min(end))
+}
+
+/// The objects in `range`, a slice at a time: for each slice, why any of them could not be
+/// read (`Err`), then each one that could (`Ok`), in order.
+pub(crate) fn each_object(
+    objects: &(impl Manifests + ?Sized),
+    range: std::ops::Range<usize>,
+    mut each: impl FnMut(Result<&Value, String>),
+) {
+    for slice in slices(range) {
+        let (values, unread) = objects.values(slice);
+        unread.into_iter().for_each(|p| each(Err(p)));
+        values.iter().for_each(|v| each(Ok(v)));
+    }
 }
 
 /// Reads `objects` (each a whole manifest) as `target` would.

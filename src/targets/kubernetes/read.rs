@@ -107,13 +107,10 @@ pub fn read<'u>(objects: &(impl Manifests + ?Sized), u: &'u Universe) -> Reading
             policies: Vec::new(),
             cluster: Vec::new(),
         };
-        for slice in crate::analysis::targets::slices(range) {
-            let (values, unread) = objects.values(slice);
-            r.problems.extend(unread);
-            for obj in values.iter() {
-                r.object(obj);
-            }
-        }
+        crate::analysis::targets::each_object(objects, range, |obj| match obj {
+            Ok(obj) => r.object(obj),
+            Err(problem) => r.problems.push(problem),
+        });
         ((r.problems, r.policies), r.cluster)
     });
     let (parts, cluster): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
