@@ -128,22 +128,38 @@ fn printable(c: char) -> bool {
 }
 
 /// Whether `s` may be written as a plain scalar in block context and reads back as this very
-/// string under YAML 1.1 and 1.2 alike.
+/// string under YAML 1.1 and 1.2 alike. One pass over the bytes (the writer asks this of every
+/// scalar it writes).
 pub fn plain_ok(s: &str) -> bool {
     let b = s.as_bytes();
-    let Some(&first) = b.first() else { return false };
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else { return false };
     let followed_by_space = |i: usize| b.get(i + 1).is_none_or(|&c| c == b' ');
-    !(first == b' '
-        || b[b.len() - 1] == b' '
+    if first == b' '
+        || last == b' '
+        || last == b':'
         || b"#,[]{}&*!|>'\"%@`".contains(&first)
         || (b"?:-".contains(&first) && followed_by_space(0))
-        || s.starts_with("---")
-        || s.starts_with("...")
-        || s.ends_with(':')
-        || s.contains(": ")
-        || s.contains(" #")
-        || !s.chars().all(printable))
-        && resolve::all_read_as_string(s)
+        || b.starts_with(b"---")
+        || b.starts_with(b"...")
+    {
+        return false;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            // `: ` starts a value, ` #` a comment.
+            b':' if b.get(i + 1) == Some(&b' ') => return false,
+            b'#' if i > 0 && b[i - 1] == b' ' => return false,
+            b' '..=b'~' => {}
+            // Past ASCII: each character at its first byte.
+            0x80.. => {
+                if s.is_char_boundary(i) && !s[i..].chars().next().is_some_and(printable) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    resolve::all_read_as_string(s)
 }
 
 fn scalar(out: &mut String, s: &str, n: usize, block_ok: bool) {
@@ -984,5 +1000,86 @@ mod stream_tests {
         // Multi-byte text before the node.
         let doc = "metadata:\n  name: é\nspec:\n  x: 1\n";
         assert_eq!(locate(doc, "spec.x").map(|(s, e)| &doc[s..e]), Some("1"));
+    }
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use proptest::prelude::*;
+
+    /// `plain_ok` as the rules read, one test after another (the writer's one-pass version
+    /// must agree with it on every string).
+    fn plain_ok_by_rules(s: &str) -> bool {
+        let b = s.as_bytes();
+        let Some(&first) = b.first() else { return false };
+        let followed_by_space = |i: usize| b.get(i + 1).is_none_or(|&c| c == b' ');
+        !(first == b' '
+            || b[b.len() - 1] == b' '
+            || b"#,[]{}&*!|>'\"%@`".contains(&first)
+            || (b"?:-".contains(&first) && followed_by_space(0))
+            || s.starts_with("---")
+            || s.starts_with("...")
+            || s.ends_with(':')
+            || s.contains(": ")
+            || s.contains(" #")
+            || !s.chars().all(super::printable))
+            && super::resolve::all_read_as_string(s)
+    }
+
+    #[test]
+    fn plain_ok_agrees_with_the_rules_on_chosen_strings() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "a ",
+            " a",
+            "a:",
+            "a: b",
+            "a:b",
+            "a #b",
+            "a#b",
+            "#a",
+            "- a",
+            "-a",
+            "-",
+            "? a",
+            "?a",
+            ":a",
+            ": a",
+            "---",
+            "--a",
+            "...",
+            "..a",
+            "é",
+            "é: x",
+            "xé #y",
+            "a\tb",
+            "a\u{85}b",
+            "a\u{feff}",
+            "\u{2028}",
+            "yes",
+            "web",
+            "10.0.0.0/8",
+            "app.kubernetes.io/name",
+            "x\u{7f}",
+            "ü:",
+            "ü: ",
+            "a ü",
+            "%x",
+            "@x",
+            "`x",
+            "x`",
+        ] {
+            assert_eq!(super::plain_ok(s), plain_ok_by_rules(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn plain_ok_agrees_with_the_rules(s in "[ :#a-c?\\-.\\t\u{85}\u{a0}\u{e9}\u{2028}\u{feff}]{0,8}|\\PC{0,10}") {
+            prop_assert_eq!(super::plain_ok(&s), plain_ok_by_rules(&s), "{:?}", s);
+        }
     }
 }
