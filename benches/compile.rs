@@ -288,7 +288,7 @@ fn stages(workloads: usize) {
     let resolved = kept.expect("at least one run");
     let (parse, resolve, check) = (parse.unwrap(), resolve.unwrap(), check.unwrap());
     let (mem_parse, mem_resolve, mem_check) = mem.unwrap();
-    let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.start_of(span).line);
+    let locate = |span: netpol::span::Span| format!("gen.netpol:{}", sources.line_of(span));
     let cx = netpol::backend::EmitContext { locate: &locate, versions: netpol::backend::Versions::DEFAULT };
     let one = |d: Lap| format!("{:.0} ms ({:.0} alone, {:.0} uneven)", ms(d.0), ms(d.1 .0), ms(d.1 .1));
     eprintln!(

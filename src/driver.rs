@@ -162,7 +162,7 @@ fn run(
         return finish(c);
     }
     let sources = &c.sources;
-    let locate = |span: Span| format!("{}:{}", sources.name(span.file), sources.start_of(span).line);
+    let locate = |span: Span| format!("{}:{}", sources.name(span.file), sources.line_of(span));
     let cx = EmitContext { locate: &locate, versions: options.versions };
     // Every target is emitted, so one run reports every target's errors. A target's `expect`
     // failures count only when every target emitted (as they always have), so they wait.

@@ -97,6 +97,15 @@ impl SourceMap {
         self.position(span.file, span.start as usize)
     }
 
+    /// The line (1-based) `span` starts on: [`SourceMap::start_of`]'s line, without counting
+    /// the column's characters (the backends name the source line of every rule they write).
+    pub fn line_of(&self, span: Span) -> usize {
+        match self.files.line_index(span.file.0 as usize, span.start as usize) {
+            Ok(index) => index + 1,
+            Err(_) => 1,
+        }
+    }
+
     /// End position of `span` as line and column.
     pub fn end_of(&self, span: Span) -> LineCol {
         self.position(span.file, span.end as usize)
@@ -138,5 +147,23 @@ impl SourceMap {
     /// The files, for codespan-reporting.
     pub fn files(&self) -> &SimpleFiles<String, String> {
         &self.files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_of_is_the_line_start_of_gives() {
+        let mut sources = SourceMap::new();
+        let text = "a\nbé c\r\n\n  d\re\nlast";
+        let file = sources.add("f", text);
+        for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let span = Span { file, start: at as u32, end: at as u32 };
+            assert_eq!(sources.line_of(span), sources.start_of(span).line, "byte {at}");
+        }
+        let past = Span { file, start: text.len() as u32 + 5, end: text.len() as u32 + 5 };
+        assert_eq!(sources.line_of(past), sources.start_of(past).line);
     }
 }

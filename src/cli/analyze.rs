@@ -52,7 +52,7 @@ impl<'a> Analysis<'a> {
 pub(crate) fn describe_origin(sources: &SourceMap, o: &Origin) -> String {
     match o {
         Origin::Source(span) => {
-            let line = sources.start_of(*span).line;
+            let line = sources.line_of(*span);
             let text = sources.line_text(span.file, line).trim();
             format!("{}:{line}: {text}", sources.name(span.file))
         }
@@ -365,7 +365,7 @@ fn rule_ref(
     };
     match o {
         Origin::Source(span) => {
-            let line = sources.start_of(*span).line;
+            let line = sources.line_of(*span);
             r.file = Some(sources.name(span.file).to_string());
             r.line = Some(line);
             r.text = Some(sources.line_text(span.file, line).trim().to_string());

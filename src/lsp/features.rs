@@ -49,7 +49,7 @@ impl Index {
         let short = folder
             .and_then(|f| std::path::Path::new(name).strip_prefix(f).ok())
             .map_or(name.to_string(), |p| p.display().to_string());
-        format!("{short}:{}", self.sources.start_of(span).line)
+        format!("{short}:{}", self.sources.line_of(span))
     }
 
     pub fn hover(&self, pos: Position) -> Option<Hover> {
