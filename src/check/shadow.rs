@@ -9,7 +9,7 @@ use crate::ir::{
     WorkloadId, KUBE_DNS_NAMESPACE,
 };
 use ipnet::IpNet;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 pub fn shadowed(p: &Program, w: WorkloadId, out: &mut Vec<Diagnostic>) {
     for dir in [Direction::Ingress, Direction::Egress] {
@@ -111,13 +111,12 @@ enum Key<'p> {
 /// covers nothing that has one, so it is filed nowhere).
 struct Candidates<'p> {
     /// Rule indices in source order, once per key.
-    by_key: HashMap<Key<'p>, Vec<usize>>,
-    kube_system: Option<NamespaceId>,
+    by_key: FxHashMap<Key<'p>, Vec<usize>>,
 }
 
 impl<'p> Candidates<'p> {
     fn new(p: &'p Program, rules: &[&'p Rule]) -> Self {
-        let mut by_key: HashMap<Key<'p>, Vec<usize>> = HashMap::new();
+        let mut by_key: FxHashMap<Key<'p>, Vec<usize>> = FxHashMap::default();
         for (j, r) in rules.iter().enumerate() {
             for pb in &r.peers {
                 let list = by_key.entry(Self::file(p, &pb.peer)).or_default();
@@ -126,10 +125,7 @@ impl<'p> Candidates<'p> {
                 }
             }
         }
-        let kube_system = (0..p.namespaces.len() as u32)
-            .map(NamespaceId)
-            .find(|n| p.namespace(*n).name == KUBE_DNS_NAMESPACE);
-        Candidates { by_key, kube_system }
+        Candidates { by_key }
     }
 
     /// The key a broad peer is filed under.
@@ -167,7 +163,12 @@ impl<'p> Candidates<'p> {
             Peer::Namespace(_) | Peer::NamespaceSet(_) => out.push(Key::Cluster),
             Peer::Entity(Entity::KubeDns) => {
                 out.push(Key::Cluster);
-                out.extend(self.kube_system.map(Key::Namespace));
+                // Looked up here, for the few rules that name kube-dns: once per workload it
+                // was a walk over every namespace for every workload.
+                let kube_system = (0..p.namespaces.len() as u32)
+                    .map(NamespaceId)
+                    .find(|n| p.namespace(*n).name == KUBE_DNS_NAMESPACE);
+                out.extend(kube_system.map(Key::Namespace));
             }
             Peer::Cidr(n) => {
                 let supernets =
