@@ -535,7 +535,7 @@ fn pathological(quick: bool) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     // `cargo bench` passes `--bench`; any other argument but `--quick` is ignored too.
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var(QUICK_VAR).is_ok_and(|v| !v.is_empty() && v != "0");

@@ -42,7 +42,7 @@ fn peak_mb() -> f64 {
 }
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     let quick = std::env::var("NETPOL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let workloads = std::env::var("NETPOL_BENCH_SIZE")
         .ok()

@@ -57,7 +57,7 @@ fn ms(d: std::time::Duration) -> f64 {
 }
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("NETPOL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let workloads = std::env::var("NETPOL_BENCH_SIZE")

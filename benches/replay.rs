@@ -122,7 +122,7 @@ fn replay(program: &Path, flows: &Path) -> Result<(f64, f64, serde_json::Value),
 }
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     if std::env::var_os(CHILD).is_some() {
         // The child: `netpol` itself, then its peak.
         let code = netpol::cli::main();

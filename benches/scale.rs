@@ -163,7 +163,7 @@ fn graph_case(label: &str, text: String, formats: &[Format]) -> bool {
 }
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("NETPOL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let (namespace_sizes, wide_sizes, chain_sizes, dense_sizes): (&[usize], &[usize], &[usize], &[usize]) =

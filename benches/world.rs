@@ -25,7 +25,7 @@ mod shapes;
 use shapes::{inventory, peak_mb, policies, PODS_PER_NAMESPACE, POLICIES_PER_NAMESPACE};
 
 fn main() -> ExitCode {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     let quick = std::env::args().any(|a| a == "--quick")
         || std::env::var("NETPOL_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let namespaces = std::env::var("NETPOL_BENCH_NAMESPACES")

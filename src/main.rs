@@ -3,6 +3,6 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    netpol::alloc::keep_freed_memory();
+    netpol::alloc::tune();
     std::process::exit(netpol::cli::main());
 }
