@@ -187,7 +187,7 @@ pub enum OverlapCut {
 type LabelIndex = rustc_hash::FxHashMap<String, rustc_hash::FxHashMap<String, Vec<PointId>>>;
 
 /// Files pod `id` under each of its labels, copying a key or value only the first time.
-fn index_labels(index: &mut LabelIndex, id: PointId, labels: &BTreeMap<String, String>) {
+fn file_labels(index: &mut LabelIndex, id: PointId, labels: &BTreeMap<String, String>) {
     for (k, v) in labels {
         if !index.contains_key(k) {
             index.insert(k.clone(), Default::default());
@@ -549,7 +549,7 @@ impl Universe {
     ) -> PointId {
         let id = self.push_pod(role, zone, labels, name);
         let point = &self.points[id as usize];
-        index_labels(&mut self.by_label[zone as usize], id, &point.labels);
+        file_labels(&mut self.by_label[zone as usize], id, &point.labels);
         id
     }
 
@@ -576,7 +576,7 @@ impl Universe {
                 .map(|z| {
                     let mut index = LabelIndex::default();
                     for &p in &this.zones[z].pods {
-                        index_labels(&mut index, p, &this.point(p).labels);
+                        file_labels(&mut index, p, &this.point(p).labels);
                     }
                     index
                 })
