@@ -75,7 +75,7 @@ fn broader_rules_counted<'p>(p: &'p Program, rules: &[&'p Rule]) -> (Vec<Option<
             // Each key's rules are in source order: the first broader rule of each, then the
             // earliest of those.
             keys.clear();
-            candidates.keys(p, &first.peer, &mut keys);
+            Candidates::keys(p, &first.peer, &mut keys);
             let mut best: Option<usize> = None;
             for k in &keys {
                 let list = candidates.by_key.get(k).map_or(&[][..], Vec::as_slice);
@@ -147,7 +147,7 @@ impl<'p> Candidates<'p> {
     }
 
     /// Every key a peer that covers `narrow` may be filed under.
-    fn keys(&self, p: &'p Program, narrow: &'p Peer, out: &mut Vec<Key<'p>>) {
+    fn keys(p: &'p Program, narrow: &'p Peer, out: &mut Vec<Key<'p>>) {
         // `Anywhere` covers all, and an equal peer is filed where the narrow one would be.
         out.extend([Key::Anywhere, Self::file(p, narrow)]);
         match narrow {
