@@ -27,16 +27,22 @@ impl Intervals {
     }
 
     pub fn insert(&mut self, lo: u16, hi: u16) {
+        // In place: the list is sorted and disjoint but for the new interval, so after the
+        // sort each one either joins the last kept one or is kept after it.
         self.0.push((lo, hi));
         self.0.sort_unstable();
-        let mut merged: Vec<(u16, u16)> = Vec::with_capacity(self.0.len());
-        for &(a, b) in &self.0 {
-            match merged.last_mut() {
-                Some(last) if a as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(b),
-                _ => merged.push((a, b)),
+        let mut kept = 0;
+        for i in 1..self.0.len() {
+            let (a, b) = self.0[i];
+            let last = &mut self.0[kept];
+            if a as u32 <= last.1 as u32 + 1 {
+                last.1 = last.1.max(b);
+            } else {
+                kept += 1;
+                self.0[kept] = (a, b);
             }
         }
-        self.0 = merged;
+        self.0.truncate(kept + 1);
     }
 
     pub fn union(&self, other: &Intervals) -> Intervals {
@@ -486,6 +492,25 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Inserting intervals one by one (merged in place) gives the ports a bitmap of them
+        /// has, as sorted, disjoint, non-adjacent intervals, whatever the order.
+        #[test]
+        fn insert_keeps_the_intervals_a_bitmap_has(
+            xs in proptest::collection::vec((1u16..60, 0u16..8), 0..12),
+        ) {
+            let mut set = Intervals::default();
+            let mut bits = [false; 70];
+            for &(lo, len) in &xs {
+                set.insert(lo, lo + len);
+                (lo..=lo + len).for_each(|p| bits[p as usize] = true);
+            }
+            let ranges = set.ranges();
+            proptest::prop_assert!(ranges.windows(2).all(|w| w[0].1 as u32 + 1 < w[1].0 as u32));
+            for (p, &bit) in bits.iter().enumerate().skip(1) {
+                proptest::prop_assert_eq!(set.contains(p as u16), bit, "port {}", p);
+            }
+        }
+
         /// `is_subset` (which builds nothing) agrees with its definition, `a − b = ∅`, on sets
         /// built by union, subtraction and complement of small ranges and names.
         #[test]

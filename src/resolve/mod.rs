@@ -110,13 +110,39 @@ pub(crate) struct Resolver<'a> {
     globals: HashMap<String, Global<'a>>,
     namespace_ids: HashMap<String, NamespaceId>,
     /// Shared with the forks of [`Resolver::statements`], which only read it.
-    workload_ids: Arc<HashMap<(NamespaceId, String), WorkloadId>>,
+    workload_ids: Arc<WorkloadNames>,
     namespace_set_ids: HashMap<String, NamespaceSetId>,
     stmts: Vec<(Option<NamespaceId>, &'a ast::Item)>,
     /// Unknown names reported so far (E0101): only the first [`SUGGESTIONS`] get a suggestion.
     unknown_names: usize,
     /// The file of questions (`netpol why`), see [`resolve_with_questions`].
     questions: Option<FileId>,
+}
+
+/// The declared workloads, by namespace and then by name: a statement's lookup borrows the name
+/// it was written with instead of building an owned key (one allocation per workload named).
+#[derive(Clone, Default)]
+struct WorkloadNames(Vec<HashMap<String, WorkloadId>>);
+
+impl WorkloadNames {
+    fn get(&self, ns: NamespaceId, name: &str) -> Option<WorkloadId> {
+        self.0.get(ns.index())?.get(name).copied()
+    }
+
+    fn insert(&mut self, ns: NamespaceId, name: String, id: WorkloadId) {
+        if self.0.len() <= ns.index() {
+            self.0.resize_with(ns.index() + 1, HashMap::new);
+        }
+        self.0[ns.index()].insert(name, id);
+    }
+
+    /// Every declared workload's namespace and name, namespace by namespace.
+    fn iter(&self) -> impl Iterator<Item = (NamespaceId, &str)> {
+        self.0
+            .iter()
+            .enumerate()
+            .flat_map(|(ns, names)| names.keys().map(move |name| (NamespaceId(ns as u32), name.as_str())))
+    }
 }
 
 /// How many unknown names get a "did you mean": each suggestion compares the name with every
@@ -393,8 +419,7 @@ impl<'a> Resolver<'a> {
         if !self.check_declared_name(&d.name, Kind::Workload) {
             return;
         }
-        let key = (ns, d.name.name.clone());
-        let first = self.workload_ids.get(&key).map(|id| self.program.workload(*id).span);
+        let first = self.workload_ids.get(ns, &d.name.name).map(|id| self.program.workload(id).span);
         if let Some(first) = first.or_else(|| self.first_declaration(&d.name.name)) {
             let name = d.name.name.clone();
             self.errors.push(ResolveError::Duplicate {
@@ -413,7 +438,7 @@ impl<'a> Resolver<'a> {
             selector,
             span: d.name.span,
         });
-        Arc::make_mut(&mut self.workload_ids).insert(key, id);
+        Arc::make_mut(&mut self.workload_ids).insert(ns, d.name.name.clone(), id);
     }
 
     fn declare_namespace_set(&mut self, d: &ast::SelectorDecl) {

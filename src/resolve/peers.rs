@@ -120,7 +120,7 @@ impl<'a> Resolver<'a> {
             Some(q) => self.namespace_ids.get(&q.name).copied(),
             None => ns,
         };
-        home.and_then(|n| self.workload_ids.get(&(n, r.name.name.clone()))).copied()
+        home.and_then(|n| self.workload_ids.get(n, &r.name.name))
     }
 
     /// The workload `r` names, or an error.
@@ -307,10 +307,10 @@ impl<'a> Resolver<'a> {
         let mut candidates: Vec<String> = self.globals.keys().cloned().collect();
         candidates.extend(self.params.keys().cloned());
         candidates.extend(super::RESERVED.iter().map(|s| s.to_string()));
-        for (wns, wname) in self.workload_ids.keys() {
-            let ns_name = &self.program.namespace(*wns).name;
+        for (wns, wname) in self.workload_ids.iter() {
+            let ns_name = &self.program.namespace(wns).name;
             match (&r.namespace, ns) {
-                (None, Some(cur)) if cur == ns_name => candidates.push(wname.clone()),
+                (None, Some(cur)) if cur == ns_name => candidates.push(wname.to_string()),
                 _ => candidates.push(format!("{ns_name}/{wname}")),
             }
         }

@@ -183,7 +183,7 @@ impl Resolver<'_> {
             return Some(None);
         }
         let mut homes: Vec<NamespaceId> =
-            self.workload_ids.keys().filter(|(_, name)| *name == r.name.name).map(|(ns, _)| *ns).collect();
+            self.workload_ids.iter().filter(|(_, name)| *name == r.name.name).map(|(ns, _)| ns).collect();
         homes.sort();
         match homes.as_slice() {
             [] => Some(None),

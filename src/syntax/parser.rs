@@ -550,10 +550,13 @@ impl Lower {
     fn proto_ports(&mut self, p: P) -> ProtoPorts {
         let span = self.span(&p);
         let mut it = inner(p);
-        let protocol = match it.next().expect("grammar: protocol").as_str().to_ascii_lowercase().as_str() {
-            "tcp" => Protocol::Tcp,
-            "udp" => Protocol::Udp,
-            _ => Protocol::Sctp,
+        let protocol = it.next().expect("grammar: protocol").as_str();
+        let protocol = if protocol.eq_ignore_ascii_case("tcp") {
+            Protocol::Tcp
+        } else if protocol.eq_ignore_ascii_case("udp") {
+            Protocol::Udp
+        } else {
+            Protocol::Sctp
         };
         let ports = tight(it.map(|x| self.port_item(x)).collect());
         ProtoPorts { protocol, ports, span }
