@@ -203,7 +203,63 @@ impl Names {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct PortSet {
     numeric: [Intervals; 3],
-    names: [Names; 3],
+    names: NameSets,
+}
+
+/// The names of each protocol of a [`PortSet`]. Most sets list no name, and every clause of a
+/// reading holds a set, so sets without names keep none: 8 bytes instead of 96 (a target's
+/// reading of 100,000 workloads holds millions of clauses). Kept canonical (no names is always
+/// `None`), so the derived equality and hash are the sets'.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+struct NameSets(Option<Box<[Names; 3]>>);
+
+static NO_NAMES: [Names; 3] =
+    [Names::Only(BTreeSet::new()), Names::Only(BTreeSet::new()), Names::Only(BTreeSet::new())];
+
+impl NameSets {
+    fn from_fn(f: impl FnMut(usize) -> Names) -> Self {
+        let names: [Names; 3] = std::array::from_fn(f);
+        NameSets((!names.iter().all(Names::is_empty)).then(|| Box::new(names)))
+    }
+
+    /// `f` of each protocol's names in `self` and `other`, where `f` of two empty lists is
+    /// empty (union, intersection, difference): two sets without names give none, without
+    /// calling it.
+    fn zip(&self, other: &NameSets, f: impl Fn(&Names, &Names) -> Names) -> Self {
+        if self.0.is_none() && other.0.is_none() {
+            return NameSets(None);
+        }
+        NameSets::from_fn(|i| f(&self[i], &other[i]))
+    }
+
+    fn set(&mut self, i: usize, names: Names) {
+        let mut all = self.0.take().map_or_else(|| NO_NAMES.clone(), |b| *b);
+        all[i] = names;
+        *self = NameSets::from_fn(|k| std::mem::take(&mut all[k]));
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, Names> {
+        self.all().iter()
+    }
+
+    fn all(&self) -> &[Names; 3] {
+        self.0.as_deref().unwrap_or(&NO_NAMES)
+    }
+}
+
+impl std::ops::Index<usize> for NameSets {
+    type Output = Names;
+
+    fn index(&self, i: usize) -> &Names {
+        &self.all()[i]
+    }
+}
+
+/// As the three protocols' names were printed before they were boxed.
+impl fmt::Debug for NameSets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.all().fmt(f)
+    }
 }
 
 fn slot(p: Protocol) -> usize {
@@ -222,7 +278,7 @@ impl PortSet {
     pub fn all() -> Self {
         PortSet {
             numeric: [Intervals::full(), Intervals::full(), Intervals::full()],
-            names: [Names::all(), Names::all(), Names::all()],
+            names: NameSets::from_fn(|_| Names::all()),
         }
     }
 
@@ -230,7 +286,7 @@ impl PortSet {
     pub fn protocol(protocol: Protocol) -> Self {
         let mut out = Self::empty();
         out.numeric[slot(protocol)] = Intervals::full();
-        out.names[slot(protocol)] = Names::all();
+        out.names.set(slot(protocol), Names::all());
         out
     }
 
@@ -244,7 +300,7 @@ impl PortSet {
     /// The container port called `name`, of one protocol.
     pub fn named(protocol: Protocol, name: &str) -> Self {
         let mut out = Self::empty();
-        out.names[slot(protocol)] = Names::Only(BTreeSet::from([name.to_string()]));
+        out.names.set(slot(protocol), Names::Only(BTreeSet::from([name.to_string()])));
         out
     }
 
@@ -256,12 +312,13 @@ impl PortSet {
             match &r.port {
                 PortMatch::All => {
                     out.numeric[i] = Intervals::full();
-                    out.names[i] = Names::all();
+                    out.names.set(i, Names::all());
                 }
                 PortMatch::Single(p) => out.numeric[i].insert(*p, *p),
                 PortMatch::Range(a, b) => out.numeric[i].insert(*a, *b),
                 PortMatch::Named(name) => {
-                    out.names[i] = out.names[i].union(&Names::Only([name.clone()].into()))
+                    let names = out.names[i].union(&Names::Only([name.clone()].into()));
+                    out.names.set(i, names);
                 }
             }
         }
@@ -284,7 +341,7 @@ impl PortSet {
                         out.numeric[slot(p)].insert(port, port);
                     }
                 }
-                out.names[slot(p)] = Names::Only(BTreeSet::new());
+                out.names.set(slot(p), Names::Only(BTreeSet::new()));
             }
         }
         out
@@ -317,21 +374,21 @@ impl PortSet {
     pub fn union(&self, other: &PortSet) -> PortSet {
         PortSet {
             numeric: std::array::from_fn(|i| self.numeric[i].union(&other.numeric[i])),
-            names: std::array::from_fn(|i| self.names[i].union(&other.names[i])),
+            names: self.names.zip(&other.names, Names::union),
         }
     }
 
     pub fn intersect(&self, other: &PortSet) -> PortSet {
         PortSet {
             numeric: std::array::from_fn(|i| self.numeric[i].intersect(&other.numeric[i])),
-            names: std::array::from_fn(|i| self.names[i].intersect(&other.names[i])),
+            names: self.names.zip(&other.names, Names::intersect),
         }
     }
 
     pub fn subtract(&self, other: &PortSet) -> PortSet {
         PortSet {
             numeric: std::array::from_fn(|i| self.numeric[i].subtract(&other.numeric[i])),
-            names: std::array::from_fn(|i| self.names[i].intersect(&other.names[i].complement())),
+            names: self.names.zip(&other.names, |a, b| a.intersect(&b.complement())),
         }
     }
 
@@ -466,6 +523,29 @@ mod tests {
         assert_eq!(i.ranges(), &[(5, 5), (10, 30)]);
         assert_eq!(i.complement().ranges(), &[(1, 4), (6, 9), (31, 65535)]);
         assert_eq!(Intervals::full().complement().ranges(), &[]);
+    }
+
+    /// A set whose names were all taken out is the set that never had any: equal, with the
+    /// same hash (readings and rows are deduplicated by hash), and as small.
+    #[test]
+    fn a_set_without_names_is_one_value_however_it_was_built() {
+        use std::hash::{BuildHasher, RandomState};
+        let named = PortSet::named(Protocol::Tcp, "http").union(&PortSet::range(Protocol::Tcp, 80, 80));
+        let built = [
+            named.subtract(&PortSet::named(Protocol::Tcp, "http")),
+            named.resolve_names(|_, _| Some(80)),
+            named.intersect(&PortSet::range(Protocol::Tcp, 1, 100)),
+        ];
+        let plain = PortSet::range(Protocol::Tcp, 80, 80);
+        let hasher = RandomState::new();
+        for set in &built {
+            assert_eq!(set, &plain);
+            assert_eq!(hasher.hash_one(set), hasher.hash_one(&plain));
+            assert!(set.names.0.is_none());
+        }
+        assert_ne!(named, plain);
+        assert!(std::mem::size_of::<PortSet>() <= 80, "{}", std::mem::size_of::<PortSet>());
+        assert!(format!("{plain:?}").contains("names: [Only({}), Only({}), Only({})]"));
     }
 
     #[test]
