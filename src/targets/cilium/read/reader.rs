@@ -279,6 +279,10 @@ impl Reader<'_, '_> {
                 };
                 sides[d].isolation = Some(origin(obj, at, None));
             }
+            // Most rules read as one step: room for that many up front, so a side's list is not
+            // left with a doubling's spare room (a reading holds millions of steps).
+            sides[d].steps.reserve_exact(allow.len() + deny.len());
+            sides[d].own.reserve_exact(allow.len() + deny.len());
             for (key, rules, deny) in [(allow_key, allow, false), (deny_key, deny, true)] {
                 for (i, rule) in rules.iter().enumerate() {
                     let at = format!("{path}.{key}[{i}]");
