@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         // As `netpol verify` reads them: each worker parses a block of YAML, reads it, frees it;
         // the previous target's reading and rows are freed beside it.
         let old = previous.take();
-        let (reading, ()) = netpol::par::join(|| targets::read(*target, objects, &u), move || drop(old));
+        let ((), reading) = netpol::par::join(move || drop(old), || targets::read(*target, objects, &u));
         let read = lap(&mut t);
         let rows = Rows::build(&*reading.semantics, &u);
         let build = lap(&mut t);

@@ -100,9 +100,10 @@ pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) ->
     let mut previous = None;
     for &(t, objects) in outputs {
         // The previous target's reading and rows are freed beside this one's reading (a
-        // million small frees at 100,000 objects, on one thread).
+        // million small frees at 100,000 objects, on one thread); first, where there is one
+        // thread, so the two are never held at once.
         let old = previous.take();
-        let (reading, ()) = crate::par::join(|| targets::read(t, objects, &u), move || drop(old));
+        let ((), reading) = crate::par::join(move || drop(old), || targets::read(t, objects, &u));
         let rows = Rows::build(&*reading.semantics, &u);
         let (p, ce) = rows.count(&u);
         let differences = verify::compare(&u, &source, &rows)
