@@ -378,8 +378,7 @@ impl Builder {
                 ast::Peer::In(w) => {
                     let ns = ns.map(str::to_string);
                     self.pending.push((Pending::Name { r: w.workload.clone(), ns: ns.clone() }, stmt));
-                    let set =
-                        ast::NameRef { namespace: None, name: w.namespaces.clone(), span: w.namespaces.span };
+                    let set = ast::NameRef { namespace: None, name: w.namespaces.clone() };
                     self.pending.push((Pending::Name { r: set, ns }, stmt));
                 }
                 _ => {}
@@ -391,7 +390,7 @@ impl Builder {
         for g in spec.iter().flat_map(|s| &s.groups) {
             for item in &g.ports {
                 if let ast::PortItem::Name(id) = item {
-                    self.pending.push((Pending::PortName(id.clone()), stmt));
+                    self.pending.push((Pending::PortName((**id).clone()), stmt));
                 }
             }
         }

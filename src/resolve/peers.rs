@@ -133,7 +133,7 @@ impl<'a> Resolver<'a> {
                 name: r.name.name.clone(),
                 kind,
                 expected: "a workload (whose selector picks the pods)",
-                span: r.span,
+                span: r.span(),
             }),
             None => self.unknown(
                 r,
@@ -163,7 +163,7 @@ impl<'a> Resolver<'a> {
                 span: name.span,
             }),
             None => {
-                let r = ast::NameRef { namespace: None, name: name.clone(), span: name.span };
+                let r = ast::NameRef { namespace: None, name: name.clone() };
                 self.unknown(&r, "namespace set", None);
             }
         }
@@ -172,7 +172,7 @@ impl<'a> Resolver<'a> {
 
     fn named_peer(&mut self, r: &ast::NameRef, ns: Option<NamespaceId>, out: &mut Vec<PeerRef>) {
         if let Some(id) = self.find_workload(r, ns) {
-            out.push(PeerRef { peer: Peer::Workload(id), span: r.span });
+            out.push(PeerRef { peer: Peer::Workload(id), span: r.span() });
             return;
         }
         if let Some(q) = &r.namespace {
@@ -180,24 +180,26 @@ impl<'a> Resolver<'a> {
         }
         let name = &r.name.name;
         match self.globals.get(name).map(|g| g.kind) {
-            Some(Kind::Group) => return out.extend(self.expand_group(name, r.span)),
+            Some(Kind::Group) => return out.extend(self.expand_group(name, r.span())),
             Some(Kind::NamespaceSet) => {
                 if let Some(id) = self.namespace_set_ids.get(name) {
-                    out.push(PeerRef { peer: Peer::NamespaceSet(*id), span: r.span });
+                    out.push(PeerRef { peer: Peer::NamespaceSet(*id), span: r.span() });
                 }
                 return;
             }
             _ => {}
         }
-        match self.param_value(name, r.span) {
-            Some((ParamType::Cidr, Some(Value::Cidr(net)))) => out
-                .push(PeerRef { peer: Peer::Cidr(ir::CidrBlock { net, except: Vec::new() }), span: r.span }),
+        match self.param_value(name, r.span()) {
+            Some((ParamType::Cidr, Some(Value::Cidr(net)))) => out.push(PeerRef {
+                peer: Peer::Cidr(ir::CidrBlock { net, except: Vec::new() }),
+                span: r.span(),
+            }),
             Some((ParamType::Cidr, _)) => {}
             Some(_) => self.errors.push(ResolveError::WrongKind {
                 name: name.clone(),
                 kind: Kind::Param,
                 expected: "a peer (a workload, group, network or `cidr` parameter)",
-                span: r.span,
+                span: r.span(),
             }),
             None => self.unknown(r, "peer", ns.map(|n| self.program.namespace(n).name.clone()).as_deref()),
         }
@@ -291,7 +293,7 @@ impl<'a> Resolver<'a> {
         let group = r.namespace.is_none()
             && self.find_workload(r, ns).is_none()
             && self.globals.get(&r.name.name).is_some_and(|g| g.kind == Kind::Group);
-        group.then_some((r.name.name.as_str(), r.span))
+        group.then_some((r.name.name.as_str(), r.span()))
     }
 
     /// E0101. The first [`super::SUGGESTIONS`] unknown names get a "did you mean", found among
@@ -301,7 +303,7 @@ impl<'a> Resolver<'a> {
         let name = r.to_string();
         self.unknown_names += 1;
         if self.unknown_names > super::SUGGESTIONS {
-            self.errors.push(ResolveError::Unknown { name, what, suggestion: None, span: r.span });
+            self.errors.push(ResolveError::Unknown { name, what, suggestion: None, span: r.span() });
             return;
         }
         let mut candidates: Vec<String> = self.globals.keys().cloned().collect();
@@ -315,7 +317,7 @@ impl<'a> Resolver<'a> {
             }
         }
         let suggestion = super::suggest(&name, candidates.iter().map(String::as_str));
-        self.errors.push(ResolveError::Unknown { name, what, suggestion, span: r.span });
+        self.errors.push(ResolveError::Unknown { name, what, suggestion, span: r.span() });
     }
 
     /// The workloads a rule's subject names: a workload, or a group of workloads.
@@ -336,7 +338,7 @@ impl<'a> Resolver<'a> {
                         name: r.to_string(),
                         kind,
                         expected: "a workload (or a group of workloads)",
-                        span: r.span,
+                        span: r.span(),
                     });
                     return Vec::new();
                 }

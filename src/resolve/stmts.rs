@@ -196,7 +196,7 @@ impl Resolver<'_> {
                 self.errors.push(ResolveError::Ambiguous {
                     name: r.name.name.clone(),
                     candidates,
-                    span: r.span,
+                    span: r.span(),
                 });
                 None
             }

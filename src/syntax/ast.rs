@@ -40,7 +40,17 @@ pub struct Ident {
 pub struct NameRef {
     pub namespace: Option<Ident>,
     pub name: Ident,
-    pub span: Span,
+}
+
+impl NameRef {
+    /// The whole reference, from the namespace (if any) to the end of the name: derived, not
+    /// stored, as the syntax tree holds one per rule and peer.
+    pub fn span(&self) -> Span {
+        match &self.namespace {
+            Some(ns) => Span { end: self.name.span.end, ..ns.span },
+            None => self.name.span,
+        }
+    }
 }
 
 impl std::fmt::Display for NameRef {
@@ -240,8 +250,9 @@ pub struct ProtoPorts {
 pub enum PortItem {
     Number(Spanned<u16>),
     Range(Spanned<(u16, u16)>),
-    /// A named container port, or a reference to a `port` parameter of that name.
-    Name(Ident),
+    /// A named container port, or a reference to a `port` parameter of that name. Boxed: a
+    /// number or range is 16 bytes, a name 40.
+    Name(Box<Ident>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -274,8 +285,8 @@ pub enum Peer {
     Dns(Spanned<String>),
     Cidr(CidrPeer),
     Name(NameRef),
-    /// `workload in namespaces-set`.
-    In(WorkloadIn),
+    /// `workload in namespaces-set`. Boxed: the largest peer by far, and rare.
+    In(Box<WorkloadIn>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -292,7 +303,7 @@ impl Peer {
             Peer::Namespace(i) => i.span,
             Peer::Dns(d) => d.span,
             Peer::Cidr(c) => c.span,
-            Peer::Name(n) => n.span,
+            Peer::Name(n) => n.span(),
             Peer::In(w) => w.span,
         }
     }

@@ -566,7 +566,7 @@ impl Lower {
         match p.as_rule() {
             Rule::number => PortItem::Number(self.port_number(p)),
             Rule::port_range => PortItem::Range(self.port_range(p)),
-            Rule::named_port => PortItem::Name(self.ident(p)),
+            Rule::named_port => PortItem::Name(Box::new(self.ident(p))),
             r => unreachable!("grammar: unexpected port item {r:?}"),
         }
     }
@@ -617,7 +617,7 @@ impl Lower {
                 let mut it = inner(x);
                 let workload = self.name_ref(it.next().expect("grammar: workload_in ref"));
                 let namespaces = self.name(it.nth(1));
-                Peer::In(WorkloadIn { workload, namespaces, span })
+                Peer::In(Box::new(WorkloadIn { workload, namespaces, span }))
             }
             r => unreachable!("grammar: unexpected peer {r:?}"),
         }
@@ -679,10 +679,9 @@ impl Lower {
             return NameRef {
                 namespace: Some(Ident { name: ns.to_string(), span: ns_span }),
                 name: Ident { name: name.to_string(), span: name_span },
-                span,
             };
         }
-        NameRef { namespace: None, name: self.ident(p), span }
+        NameRef { namespace: None, name: self.ident(p) }
     }
 
     fn name(&mut self, p: Option<P>) -> Ident {
@@ -770,6 +769,24 @@ mod tests {
             }
         }
         s
+    }
+
+    /// A reference's span runs from its namespace (if any) to the end of its name: the text
+    /// written, as diagnostics underline it.
+    #[test]
+    fn a_reference_spans_its_namespace_and_name() {
+        let text = "namespace a {\n  w accepts tcp 80 from other/x, y\n  w -> z in some on tcp http\n}\n";
+        let file = parse(FileId(0), text).expect("parses");
+        let Item::NamespaceBlock(block) = &file.items[0] else { panic!("{:?}", file.items[0]) };
+        let (Item::Rule(rule), Item::Edge(edge)) = (&block.items[0], &block.items[1]) else { panic!() };
+        let RuleBody::Accepts { peers, .. } = &rule.body else { panic!("{:?}", rule.body) };
+        let written = |span: Span| &text[span.range()];
+        assert_eq!(written(rule.subject.span()), "w");
+        assert_eq!(peers.iter().map(|p| written(p.span())).collect::<Vec<_>>(), ["other/x", "y"]);
+        let Peer::In(w) = &edge.to[0] else { panic!("{:?}", edge.to) };
+        assert_eq!((written(w.span), written(w.workload.span())), ("z in some", "z"));
+        let ports = &edge.ports.as_ref().expect("ports").groups[0].ports;
+        assert!(matches!(&ports[0], PortItem::Name(n) if n.name == "http"));
     }
 
     #[test]
