@@ -9,7 +9,7 @@
 pub(super) enum Trivia {
     /// A comment, from `#` to the end of its line, trailing spaces and tabs removed.
     Comment(String),
-    /// A line break (`\n`, `\r\n` or a lone `\r`, as the grammar's `NEWLINE`).
+    /// A line break (`\n`, `\r\n` or a lone `\r`, as the grammar's `line_break`).
     Newline,
 }
 
