@@ -136,8 +136,9 @@ pub enum Act {
 pub enum Origin {
     Source(Span),
     Manifest {
-        /// `Kind namespace/name`.
-        object: String,
+        /// `Kind namespace/name`: one string for every rule of the object (a reading holds an
+        /// origin per clause).
+        object: Arc<str>,
         /// Where in the object: `spec.ingress[1]`.
         rule: String,
         /// The `file:line` the object's annotations give for it.

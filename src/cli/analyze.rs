@@ -372,7 +372,7 @@ fn rule_ref(
             r.text = Some(sources.line_text(span.file, line).trim().to_string());
         }
         Origin::Manifest { object, rule, source } => {
-            r.object = Some(object.clone());
+            r.object = Some(object.to_string());
             r.rule = Some(rule.clone());
             r.from = source.clone();
         }

@@ -160,7 +160,7 @@ fn mismatch(pop: &Population, original: &dyn Semantics, imported: &dyn Semantics
     let mut origins: Vec<(String, String)> = Vec::new();
     let mut add = |o: &Origin| {
         if let Origin::Manifest { object, rule, .. } = o {
-            let e = (object.clone(), rule.clone());
+            let e = (object.to_string(), rule.clone());
             if !origins.contains(&e) {
                 origins.push(e);
             }

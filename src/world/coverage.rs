@@ -60,7 +60,7 @@ pub fn check(
         match o {
             Origin::Source(s) => Some(*s),
             Origin::Manifest { object, rule, .. } => {
-                objects.iter().find(|x| &x.name() == object).map(|x| x.locate(sources, rule))
+                objects.iter().find(|x| *x.name() == **object).map(|x| x.locate(sources, rule))
             }
         }
     };
@@ -87,13 +87,13 @@ pub fn check(
             }
             for o in &side.isolation {
                 if let Origin::Manifest { object, .. } = o {
-                    taking_part.insert(object.clone());
+                    taking_part.insert(object.to_string());
                 }
             }
             for step in &side.steps {
                 let Step::Clause(c) = step else { continue };
                 if let Origin::Manifest { object, .. } = &c.origin {
-                    taking_part.insert(object.clone());
+                    taking_part.insert(object.to_string());
                 }
                 let key = c.origin.to_string();
                 let covers = !c.cover.is_none();

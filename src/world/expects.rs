@@ -44,7 +44,7 @@ pub fn check(
     let locate = |o: &Origin| match o {
         Origin::Source(s) => Some(*s),
         Origin::Manifest { object, rule, .. } => {
-            objects.iter().find(|x| &x.name() == object).map(|x: &&Object| x.locate(sources, rule))
+            objects.iter().find(|x| *x.name() == **object).map(|x: &&Object| x.locate(sources, rule))
         }
     };
     let failures: Vec<ExpectFailure> = expect::check(

@@ -21,6 +21,7 @@ use super::universe::{PointId, Universe};
 use crate::backend::{Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE};
 use serde_json::Value;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// A target's reading of a set of objects.
 pub struct Reading<'u> {
@@ -248,5 +249,45 @@ pub fn origin(obj: &Value, rule: String, rule_value: Option<&Value>) -> Origin {
     });
     let source =
         own.or(listed).or_else(|| obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str().map(first));
-    Origin::Manifest { object: object_name(obj), rule, source }
+    Origin::Manifest { object: shared_object_name(obj), rule, source }
+}
+
+/// [`object_name`], as the string the previous call on this thread returned when the name is
+/// the same: the rules of one object, read one after another, share one name.
+fn shared_object_name(obj: &Value) -> Arc<str> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+    }
+    let name = object_name(obj);
+    LAST.with_borrow_mut(|last| match last {
+        Some(shared) if **shared == *name => shared.clone(),
+        _ => last.insert(Arc::from(name)).clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn name_of(o: &Origin) -> Arc<str> {
+        match o {
+            Origin::Manifest { object, .. } => object.clone(),
+            Origin::Source(_) => panic!("a manifest's origin"),
+        }
+    }
+
+    #[test]
+    fn the_rules_of_one_object_share_its_name() {
+        let policy = |name: &str| json!({"kind": "NetworkPolicy", "metadata": {"name": name, "namespace": "shop"}, "spec": {}});
+        let (a, b) = (policy("a"), policy("b"));
+        let first = name_of(&origin(&a, "spec.ingress[0]".into(), None));
+        let second = name_of(&origin(&a, "spec.ingress[1]".into(), None));
+        assert_eq!(&*first, "NetworkPolicy shop/a");
+        assert!(Arc::ptr_eq(&first, &second), "one string for the object's rules");
+        let other = name_of(&origin(&b, "spec.ingress[0]".into(), None));
+        assert_eq!(&*other, "NetworkPolicy shop/b");
+        // Back to the first object: the same name again, whichever string holds it.
+        assert_eq!(name_of(&origin(&a, "spec.egress[0]".into(), None)), first);
+    }
 }

@@ -212,7 +212,6 @@ impl Reader<'_, '_> {
                 }
                 continue;
             }
-            let mut steps = Vec::new();
             let rules: &[Value] = match spec.get(key) {
                 None | Some(Value::Null) => &[],
                 Some(Value::Array(l)) => l,
@@ -221,6 +220,9 @@ impl Reader<'_, '_> {
                     &[]
                 }
             };
+            // Room for every rule up front: grown by doubling, a side's steps (a reading holds
+            // one per rule of every object) kept up to half their room spare.
+            let mut steps = Vec::with_capacity(rules.len());
             for (i, rule) in rules.iter().enumerate() {
                 let at = format!("spec.{key}[{i}]");
                 if let Some(step) = self.rule(obj, zone, &at, rule, peers_key) {

@@ -164,7 +164,8 @@ struct Rule {
 
 /// The object a policy's rules come from, for their origins.
 struct At<'a> {
-    object: String,
+    /// Shared by every rule's origin.
+    object: Arc<str>,
     /// The object's `netpol/source` annotation.
     source: Option<&'a str>,
     /// For a converted Kubernetes NetworkPolicy, per direction and rule, the path of the rule it
@@ -395,7 +396,7 @@ impl<'u> Calico<'u> {
             order: Some(DEFAULT_TIER_ORDER),
             pass: false,
             origin: Origin::Manifest {
-                object: format!("Tier {DEFAULT_TIER}"),
+                object: format!("Tier {DEFAULT_TIER}").into(),
                 rule: "spec.defaultAction".to_string(),
                 source: None,
             },

@@ -313,7 +313,7 @@ impl<'u, 'a> Reader<'u, 'a> {
             Form::Calico { .. } => None,
         };
         let at = At {
-            object: object.clone(),
+            object: object.as_str().into(),
             source: obj["metadata"]["annotations"][ANNOTATION_SOURCE].as_str(),
             paths,
         };
