@@ -17,20 +17,21 @@ pub(crate) struct NetpolParser;
 /// Parses one file. Syntax errors are recovered from line by line, so all of them are reported;
 /// a file with syntax errors yields no AST.
 ///
-/// A large file is cut at top-level statement boundaries and the pieces are parsed in parallel.
-/// If any piece does not parse, the whole file is parsed again in one piece, so diagnostics are
-/// exactly those of the sequential parse.
+/// A large file is cut at top-level statement boundaries, and a large `namespace` block at its
+/// own statements' boundaries, and the pieces are parsed in parallel. If any piece does not
+/// parse, the whole file is parsed again in one piece, so diagnostics are exactly those of the
+/// sequential parse.
 ///
 /// Text whose brackets nest deeper than [`MAX_NESTING`] is refused (E0008) before it is
 /// parsed: every pass over the tree (the parser, lowering, resolve, `fmt`, the language
 /// server's index) recurses once per level of nesting, and this bound keeps that well inside
 /// the smallest stack netpol runs on (a worker thread's 2 MiB).
 pub fn parse(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
-    let scan = scan(text, MAX_NESTING, piece_bytes(text.len()));
+    let scan = scan(text, MAX_NESTING, piece_bytes(text.len()), true);
     if let Some(at) = scan.too_deep {
         return Err(vec![SyntaxError::TooDeep { max: MAX_NESTING, span: Span::new(file, at, at + 1) }]);
     }
-    parse_pieces(file, text, scan.pieces)
+    parse_pieces(file, text, scan.pieces, scan.parts)
 }
 
 /// How deep `{ … }` and `( … )` may nest: `namespace` blocks, `if` blocks (`else if` does not
@@ -42,11 +43,35 @@ pub const MAX_NESTING: usize = 128;
 struct Scan {
     /// The byte offset of the first `{` or `(` that opens a level deeper than the bound.
     too_deep: Option<usize>,
-    /// Byte ranges covering the text, cut only between top-level statements: at a line end
-    /// with no open brace or parenthesis, where the line does not continue (it does not end in
-    /// `,`, `=`, `{` or `(`), each at least the target size (the last one aside). One range
-    /// when the text is smaller than twice the target.
+    /// Byte ranges covering the text, cut only between statements: at a line end with no open
+    /// brace or parenthesis, where the line does not continue (it does not end in `,`, `=`, `{`
+    /// or `(`), or, inside a `namespace` block, at such a line end with only the block open.
+    /// Each is at least the target size (the last one, one before a block's opening line and
+    /// one that closes a block aside). One range when the text is smaller than twice the
+    /// target.
     pieces: Vec<std::ops::Range<usize>>,
+    /// What each piece holds, for the rule it is parsed with.
+    parts: Vec<Part>,
+}
+
+/// What a piece of a file holds ([`Scan::pieces`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// Whole top-level statements.
+    Top,
+    /// A `namespace` block's opening line and its first statements.
+    Opening,
+    /// Statements inside a block.
+    Middle,
+    /// A block's last statements and its closing line.
+    Closing,
+}
+
+/// Whether `line` (a line's text up to a `{` that opens a top-level block) opens a `namespace`
+/// block: the keyword and one more word.
+fn opens_namespace(line: &[u8]) -> bool {
+    let mut words = line.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty());
+    words.next() == Some(b"namespace") && words.next().is_some() && words.next().is_none()
 }
 
 /// The bytes the scan stops at; every other byte is skipped in a tight loop.
@@ -62,18 +87,34 @@ const SPECIAL: [bool; 256] = {
 };
 
 /// One pass over `text` for [`Scan`]: nesting deeper than `max`, and pieces of at least
-/// `target` bytes. A string ends at its closing quote or at the line's end (the grammar allows
-/// no line break in one, escaped or not), and a comment at the line's end; depth never drops
-/// below zero. The scan stops at the first level too deep.
-fn scan(text: &str, max: usize, target: usize) -> Scan {
+/// `target` bytes, cut inside `namespace` blocks too where `in_blocks`. A string ends at its
+/// closing quote or at the line's end (the grammar allows no line break in one, escaped or
+/// not), and a comment at the line's end; depth never drops below zero. The scan stops at the
+/// first level too deep.
+fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
     let bytes = text.as_bytes();
     let n = bytes.len();
     let split = n >= target.saturating_mul(2);
     let mut depth = 0usize;
-    let mut pieces = Vec::new();
+    let (mut pieces, mut parts) = (Vec::new(), Vec::new());
     let (mut start, mut line_start) = (0, 0);
     // On the current line: where its comment starts, and whether a string is still open.
     let (mut comment, mut open_string) = (None, false);
+    // Whether a line continues on the next: its last significant byte, outside its comment, is
+    // `,`, `=`, `{` or `(`; a string left open counts as a quote. Asked only where it decides.
+    let continues = |(from, comment, end, open_string): (usize, Option<usize>, usize, bool)| {
+        !open_string
+            && bytes[from..comment.unwrap_or(end)]
+                .iter()
+                .rev()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| matches!(c, b',' | b'=' | b'{' | b'('))
+    };
+    // The line before the current one, as `continues` takes it.
+    let mut previous = None;
+    // The open top-level `namespace` block, by its opening line's start, where it may be cut;
+    // whether the current piece starts inside it; whether it was cut and closes on this line.
+    let (mut block, mut inside, mut closes) = (None, false, false);
     let mut i = 0;
     loop {
         while i < n && !SPECIAL[bytes[i] as usize] {
@@ -106,35 +147,70 @@ fn scan(text: &str, max: usize, target: usize) -> Scan {
                 continue;
             }
             b'{' | b'(' => {
+                if depth == 0
+                    && in_blocks
+                    && b == b'{'
+                    && !previous.is_some_and(continues)
+                    && opens_namespace(&bytes[line_start..i])
+                {
+                    block = Some(line_start);
+                }
                 depth += 1;
                 if depth > max {
-                    return Scan { too_deep: Some(i), pieces: Vec::new() };
+                    return Scan { too_deep: Some(i), pieces: Vec::new(), parts: Vec::new() };
                 }
             }
-            b'}' | b')' => depth = depth.saturating_sub(1),
+            b'}' | b')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    closes = inside;
+                    block = None;
+                }
+            }
             _ => {
-                // A line end: the line's last significant byte, outside its comment; a string
-                // left open counts as a quote.
-                if split && depth == 0 && i + 1 - start >= target {
-                    let last = if open_string {
-                        b'"'
-                    } else {
-                        let code = &bytes[line_start..comment.unwrap_or(i)];
-                        code.iter().rev().find(|c| !c.is_ascii_whitespace()).copied().unwrap_or(b'\n')
-                    };
-                    if !matches!(last, b',' | b'=' | b'{' | b'(') {
-                        pieces.push(start..i + 1);
-                        start = i + 1;
+                let line = (line_start, comment, i, open_string);
+                if closes {
+                    // A block cut inside ends its piece with its closing line.
+                    pieces.push(start..i + 1);
+                    parts.push(Part::Closing);
+                    (start, inside, closes) = (i + 1, false, false);
+                } else if split
+                    && i + 1 - start >= target
+                    && (depth == 0 || (depth == 1 && block.is_some()))
+                    && !continues(line)
+                {
+                    match (depth, block) {
+                        (0, _) => {
+                            pieces.push(start..i + 1);
+                            parts.push(Part::Top);
+                            start = i + 1;
+                        }
+                        // Inside a block at least twice the target so far: a smaller one is
+                        // left whole, as joining a block's pieces copies its statements on one
+                        // thread.
+                        (1, Some(open)) if i + 1 - open >= target.saturating_mul(2) => {
+                            if !inside && open > start {
+                                pieces.push(start..open);
+                                parts.push(Part::Top);
+                                start = open;
+                            }
+                            pieces.push(start..i + 1);
+                            parts.push(if inside { Part::Middle } else { Part::Opening });
+                            (start, inside) = (i + 1, true);
+                        }
+                        _ => {}
                     }
                 }
                 line_start = i + 1;
-                (comment, open_string) = (None, false);
+                (comment, open_string, previous) = (None, false, Some(line));
             }
         }
         i += 1;
     }
+    // A block left open at the end: the piece does not parse, and the whole file is parsed.
     pieces.push(start..n);
-    Scan { too_deep: None, pieces }
+    parts.push(if inside { Part::Closing } else { Part::Top });
+    Scan { too_deep: None, pieces, parts }
 }
 
 /// The size of the pieces a file of `len` bytes is cut into: about four per thread, so a
@@ -150,26 +226,77 @@ fn parse_pieces(
     file: FileId,
     text: &str,
     pieces: Vec<std::ops::Range<usize>>,
+    parts: Vec<Part>,
 ) -> Result<File, Vec<SyntaxError>> {
     if pieces.len() > 1 {
-        let parts = crate::par::blocks(pieces.len(), 2, |range| {
-            range.map(|i| parse_piece(file, text, pieces[i].clone())).collect::<Vec<_>>()
+        let parsed = crate::par::blocks(pieces.len(), 2, |range| {
+            range.map(|i| parse_piece(file, text, pieces[i].clone(), parts[i])).collect::<Vec<_>>()
         });
-        let mut items = Vec::new();
-        let mut errors = Vec::new();
-        let mut all_parsed = true;
-        for piece in parts.into_iter().flatten() {
-            match piece {
-                Some(Ok(mut it)) => items.append(&mut it),
-                Some(Err(mut e)) => errors.append(&mut e),
-                None => all_parsed = false,
-            }
-        }
-        if all_parsed {
-            return if errors.is_empty() { Ok(File { items: tight(items) }) } else { Err(errors) };
+        if let Some(joined) = join_pieces(parsed.into_iter().flatten().collect()) {
+            return joined;
         }
     }
     parse_whole(file, text)
+}
+
+/// What a piece gives: its statements, or the errors in their values; for a block's opening,
+/// its name and where it starts, and for its closing, where it ends.
+struct Piece {
+    lowered: Result<Vec<Item>, Vec<SyntaxError>>,
+    opens: Option<(Ident, u32)>,
+    closes: Option<u32>,
+}
+
+/// The pieces' statements in order, a block cut into pieces joined again; `None` if a piece
+/// did not parse (or, which the scan rules out, a block's pieces do not follow one another).
+/// Each list is made with its final length, so nothing is copied to grow or shrink it.
+fn join_pieces(pieces: Vec<Option<Piece>>) -> Option<Result<File, Vec<SyntaxError>>> {
+    let pieces: Vec<Piece> = pieces.into_iter().collect::<Option<_>>()?;
+    let count = |p: &Piece| p.lowered.as_ref().map_or(0, Vec::len);
+    // The statements of each block cut into pieces, at its opening piece, and of the file.
+    let mut sizes = vec![0; pieces.len()];
+    let (mut top, mut open) = (0, None);
+    for (i, p) in pieces.iter().enumerate() {
+        if p.opens.is_some() {
+            open = Some(i);
+            top += 1;
+        }
+        match open {
+            Some(at) => sizes[at] += count(p),
+            None => top += count(p),
+        }
+        if p.closes.is_some() {
+            open = None;
+        }
+    }
+    let mut items = Vec::with_capacity(top);
+    let mut errors = Vec::new();
+    // A block being joined: its name, where it starts, and its statements so far.
+    let mut block: Option<(Ident, u32, Vec<Item>)> = None;
+    for (piece, size) in pieces.into_iter().zip(sizes) {
+        if let Some((name, start)) = piece.opens {
+            if block.is_some() {
+                return None;
+            }
+            block = Some((name, start, Vec::with_capacity(size)));
+        }
+        match piece.lowered {
+            Ok(mut it) => match &mut block {
+                Some((.., inner)) => inner.append(&mut it),
+                None => items.append(&mut it),
+            },
+            Err(mut e) => errors.append(&mut e),
+        }
+        if let Some(end) = piece.closes {
+            let (name, start, inner) = block.take()?;
+            let span = Span { file: name.span.file, start, end };
+            items.push(Item::NamespaceBlock(NamespaceBlock { name, items: inner, span }));
+        }
+    }
+    if block.is_some() {
+        return None;
+    }
+    Some(if errors.is_empty() { Ok(File { items }) } else { Err(errors) })
 }
 
 /// Pieces smaller than this are not worth a thread's start.
@@ -182,14 +309,32 @@ const MIN_PIECE_BYTES: usize = 16 * 1024;
 const CHUNK_BYTES: usize = 32 * 1024;
 
 /// One piece: `None` if it does not fit the grammar (the caller then parses the whole file).
-fn parse_piece(
-    file: FileId,
-    text: &str,
-    range: std::ops::Range<usize>,
-) -> Option<Result<Vec<Item>, Vec<SyntaxError>>> {
+fn parse_piece(file: FileId, text: &str, range: std::ops::Range<usize>, part: Part) -> Option<Piece> {
     let offset = range.start;
-    let pairs = NetpolParser::parse(Rule::file, &text[range]).ok()?;
-    Some(lower_file(file, offset, pairs))
+    let rule = match part {
+        Part::Top => Rule::file,
+        Part::Opening => Rule::block_opening,
+        Part::Middle => Rule::block_middle,
+        Part::Closing => Rule::block_closing,
+    };
+    let mut pairs = NetpolParser::parse(rule, &text[range]).ok()?;
+    let mut lower = Lower { file, offset, errors: Vec::new() };
+    let mut within = pairs.next().expect("grammar: piece").into_inner().peekable();
+    let opens = within.next_if(|p| p.as_rule() == Rule::namespace_open).map(|open| {
+        let start = lower.span(&open).start;
+        (lower.name(inner(open).nth(1)), start)
+    });
+    let mut items = Vec::new();
+    let mut closes = None;
+    for p in within {
+        match p.as_rule() {
+            Rule::EOI => {}
+            Rule::block_end => closes = Some(lower.span(&p).end),
+            _ => items.push(lower.item(p)),
+        }
+    }
+    let lowered = if lower.errors.is_empty() { Ok(tight(items)) } else { Err(lower.errors) };
+    Some(Piece { lowered, opens, closes })
 }
 
 /// Lowers a parsed `file` rule whose text starts at byte `offset` of the file.
@@ -250,7 +395,7 @@ pub const MAX_SYNTAX_ERRORS: usize = 20;
 fn count_more(file: FileId, text: &str, at: usize) -> Option<SyntaxError> {
     let mut first = None;
     let mut count = 0;
-    for piece in scan(text, usize::MAX, 1).pieces {
+    for piece in scan(text, usize::MAX, 1, false).pieces {
         if piece.end <= at || text[piece.clone()].trim().is_empty() {
             continue;
         }
@@ -754,7 +899,41 @@ mod tests {
 
     /// `text` cut into pieces of at least `target` bytes and parsed on every core.
     fn parse_split(file: FileId, text: &str, target: usize) -> Result<File, Vec<SyntaxError>> {
-        parse_pieces(file, text, scan(text, MAX_NESTING, target).pieces)
+        let scan = scan(text, MAX_NESTING, target, true);
+        parse_pieces(file, text, scan.pieces, scan.parts)
+    }
+
+    /// One `namespace` block of `n` workloads with the statements around it, so that only a
+    /// scan that cuts inside the block can split it; `extra` goes in its middle.
+    fn one_block(n: usize, extra: &str) -> String {
+        let mut s = String::from(
+            "param p: bool = true
+workload top { app: top }
+namespace big {
+",
+        );
+        for i in 0..n {
+            s.push_str(&format!(
+                "  workload w{i} {{ app: w{i},
+    tier in (a, b) }}
+  group g{i} =
+    w{i},
+    10.0.0.0/8 except (
+      10.1.0.0/16)
+  w{i} accepts tcp 80 from g{i}   \"a # not, {{\"
+  if p {{
+    w{i} connects to \"x.example.com\" on tcp 443 # {{
+  }}
+  # a comment,
+
+"
+            ));
+            if i == n / 2 {
+                s.push_str(extra);
+            }
+        }
+        s.push_str("  top -> w0 on tcp 1 }   # closed\n\nw0 -> big/w1\n");
+        s
     }
 
     /// A program large enough to be split, with every kind of line continuation.
@@ -791,31 +970,76 @@ mod tests {
 
     #[test]
     fn split_parse_equals_whole_parse() {
-        let text = big("");
-        let pieces = scan(&text, MAX_NESTING, SMALL).pieces;
-        assert!(pieces.len() > 2, "the test input must be split");
-        assert_eq!(pieces.iter().map(|r| r.len()).sum::<usize>(), text.len());
-        let file = FileId(0);
-        // Each piece parses on its own (no fallback to the whole file hides a bad cut).
-        for piece in &pieces {
-            assert!(
-                matches!(parse_piece(file, &text, piece.clone()), Some(Ok(_))),
-                "{:?}",
-                &text[piece.clone()]
-            );
+        for (text, target) in
+            [(big(""), SMALL), (one_block(300, ""), SMALL), (big(""), 1), (one_block(20, ""), 1)]
+        {
+            let Scan { pieces, parts, .. } = scan(&text, MAX_NESTING, target, true);
+            assert!(pieces.len() > 2, "the test input must be split");
+            assert_eq!(pieces.iter().map(|r| r.len()).sum::<usize>(), text.len());
+            let file = FileId(0);
+            // Each piece parses on its own (no fallback to the whole file hides a bad cut).
+            for (piece, part) in pieces.iter().zip(&parts) {
+                assert!(
+                    matches!(
+                        parse_piece(file, &text, piece.clone(), *part),
+                        Some(Piece { lowered: Ok(_), .. })
+                    ),
+                    "{part:?}: {:?}",
+                    &text[piece.clone()]
+                );
+            }
+            let split = parse_split(file, &text, target).expect("parses");
+            let whole = parse_whole(file, &text).expect("parses");
+            assert_eq!(split, whole);
         }
-        // Cut wherever it may be: the parameter, then each namespace block and the edge after it.
-        assert_eq!(scan(&text, MAX_NESTING, 1).pieces.len(), 1 + 2 * 300 + 1);
-        let split = parse_split(file, &text, SMALL).expect("parses");
-        let whole = parse_whole(file, &text).expect("parses");
-        assert_eq!(split, whole);
+        // Cut wherever it may be: the parameter, then each namespace block and the edge after
+        // it; inside the blocks too, at each statement but the first, and after the closing line.
+        let text = big("");
+        assert_eq!(scan(&text, MAX_NESTING, 1, false).pieces.len(), 1 + 2 * 300 + 1);
+        let parts = scan(&text, MAX_NESTING, 1, true).parts;
+        assert_eq!(parts.len(), 1 + 6 * 300 + 1);
+        assert_eq!(
+            parts[..8],
+            [
+                Part::Top,
+                Part::Opening,
+                Part::Middle,
+                Part::Middle,
+                Part::Middle,
+                Part::Closing,
+                Part::Top,
+                Part::Opening
+            ]
+        );
+        // A block that starts a piece's text, after statements: they are a piece of their own.
+        let text = one_block(300, "");
+        let Scan { pieces, parts, .. } = scan(&text, MAX_NESTING, SMALL, true);
+        assert_eq!(parts[..2], [Part::Top, Part::Opening]);
+        assert!(text[pieces[1].clone()].starts_with("namespace big {"));
+        assert_eq!(parts.iter().filter(|p| **p == Part::Closing).count(), 1);
+        assert!(text[pieces[parts.len() - 2].clone()].ends_with("}   # closed\n"));
+    }
+
+    /// A block cut into pieces parses to the block the whole parse gives: its span from
+    /// `namespace` to `}`, its statements in order.
+    #[test]
+    fn a_block_cut_into_pieces_is_the_block_whole() {
+        let text = one_block(300, "");
+        let file = parse_split(FileId(0), &text, SMALL).expect("parses");
+        let Item::NamespaceBlock(block) = &file.items[2] else { panic!("{:?}", file.items[2]) };
+        let written = &text[block.span.range()];
+        assert!(written.starts_with("namespace big {") && written.ends_with("on tcp 1 }"), "{written}");
+        assert_eq!(block.items.len(), 4 * 300 + 1);
+        assert_eq!(block.items.len(), block.items.capacity());
+        assert_eq!(file.items.len(), 4);
     }
 
     #[test]
     fn the_scan_cuts_between_statements_and_finds_the_first_level_too_deep() {
         let text = "group g =\n  a,\n  b\nw accepts tcp 80 from a, # c,\n  b\nx -> y \"s,\n# a comment,\n\
                     z accepts tcp 1 from (\n a)\nq -> r \"a\\\"\"   \n";
-        let pieces: Vec<&str> = scan(text, MAX_NESTING, 1).pieces.into_iter().map(|r| &text[r]).collect();
+        let pieces: Vec<&str> =
+            scan(text, MAX_NESTING, 1, true).pieces.into_iter().map(|r| &text[r]).collect();
         assert_eq!(
             pieces,
             [
@@ -830,26 +1054,40 @@ mod tests {
         );
         // Below twice the target: one piece.
         assert_eq!(
-            scan(text, MAX_NESTING, text.len()).pieces,
+            scan(text, MAX_NESTING, text.len(), true).pieces,
             vec![std::ops::Range { start: 0, end: text.len() }]
         );
         // Brackets in strings and comments do not nest; a line break ends a string, escaped or not.
         let deep = "\"{{{{\" # ((((\n{ ( \"x\\\n{ {";
-        assert_eq!(scan(deep, 3, 1).too_deep, Some(deep.rfind('{').unwrap_or(0)));
-        assert_eq!(scan(deep, 4, 1).too_deep, None);
-        assert_eq!(scan("}}} {{ {", 2, 1).too_deep, Some(7));
+        assert_eq!(scan(deep, 3, 1, true).too_deep, Some(deep.rfind('{').unwrap_or(0)));
+        assert_eq!(scan(deep, 4, 1, true).too_deep, None);
+        assert_eq!(scan("}}} {{ {", 2, 1, true).too_deep, Some(7));
     }
 
     #[test]
     fn split_parse_reports_what_the_whole_parse_reports() {
-        for extra in ["w accepts tcp 99999 from anywhere\n", "w accepts tcp from\n", "}\n", "\"open string\n"]
-        {
-            let text = big(extra);
-            let file = FileId(0);
-            let split = parse_split(file, &text, SMALL);
-            assert!(split.is_err());
-            assert_eq!(split, parse_whole(file, &text), "{extra:?}");
+        let extras = [
+            "w accepts tcp 99999 from anywhere\n",
+            "w accepts tcp from\n",
+            "}\n",
+            "\"open string\n",
+            "namespace inner {\n",
+            "  x accepts tcp 1 from y }\n",
+        ];
+        for extra in extras {
+            for text in [big(extra), one_block(300, extra)] {
+                let file = FileId(0);
+                let split = parse_split(file, &text, SMALL);
+                assert!(split.is_err(), "{extra:?}");
+                assert_eq!(split, parse_whole(file, &text), "{extra:?}");
+            }
         }
+        // A block left open at the end of the file.
+        let mut text = one_block(300, "");
+        text.truncate(text.find("  top -> w0").expect("the last statement"));
+        let split = parse_split(FileId(0), &text, SMALL);
+        assert!(split.is_err());
+        assert_eq!(split, parse_whole(FileId(0), &text));
     }
 
     /// The tree is held whole until resolve: a list with room to spare multiplies its size
