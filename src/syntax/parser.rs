@@ -100,18 +100,11 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
     let (mut start, mut line_start) = (0, 0);
     // On the current line: where its comment starts, and whether a string is still open.
     let (mut comment, mut open_string) = (None, false);
-    // Whether a line continues on the next: its last significant byte, outside its comment, is
-    // `,`, `=`, `{` or `(`; a string left open counts as a quote. Asked only where it decides.
-    let continues = |(from, comment, end, open_string): (usize, Option<usize>, usize, bool)| {
-        !open_string
-            && bytes[from..comment.unwrap_or(end)]
-                .iter()
-                .rev()
-                .find(|c| !c.is_ascii_whitespace())
-                .is_some_and(|c| matches!(c, b',' | b'=' | b'{' | b'('))
-    };
-    // The line before the current one, as `continues` takes it.
-    let mut previous = None;
+    // Whether the line before the current one continues on the next: its last significant
+    // byte, outside its comment, is `,`, `=`, `{` or `(` (a string left open counts as a
+    // quote); a blank or comment line carries on what the line before it did, as the grammar
+    // takes line breaks and comments inside a list.
+    let mut continued = false;
     // The open top-level `namespace` block, by its opening line's start, where it may be cut;
     // whether the current piece starts inside it; whether it was cut and closes on this line.
     let (mut block, mut inside, mut closes) = (None, false, false);
@@ -150,7 +143,7 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
                 if depth == 0
                     && in_blocks
                     && b == b'{'
-                    && !previous.is_some_and(continues)
+                    && !continued
                     && opens_namespace(&bytes[line_start..i])
                 {
                     block = Some(line_start);
@@ -168,7 +161,18 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
                 }
             }
             _ => {
-                let line = (line_start, comment, i, open_string);
+                let continues = if open_string {
+                    false
+                } else {
+                    match bytes[line_start..comment.unwrap_or(i)]
+                        .iter()
+                        .rev()
+                        .find(|c| !c.is_ascii_whitespace())
+                    {
+                        Some(last) => matches!(last, b',' | b'=' | b'{' | b'('),
+                        None => continued,
+                    }
+                };
                 if closes {
                     // A block cut inside ends its piece with its closing line.
                     pieces.push(start..i + 1);
@@ -177,7 +181,7 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
                 } else if split
                     && i + 1 - start >= target
                     && (depth == 0 || (depth == 1 && block.is_some()))
-                    && !continues(line)
+                    && !continues
                 {
                     match (depth, block) {
                         (0, _) => {
@@ -202,7 +206,7 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
                     }
                 }
                 line_start = i + 1;
-                (comment, open_string, previous) = (None, false, Some(line));
+                (comment, open_string, continued) = (None, false, continues);
             }
         }
         i += 1;
@@ -1018,6 +1022,45 @@ namespace big {
         assert!(text[pieces[1].clone()].starts_with("namespace big {"));
         assert_eq!(parts.iter().filter(|p| **p == Part::Closing).count(), 1);
         assert!(text[pieces[parts.len() - 2].clone()].ends_with("}   # closed\n"));
+    }
+
+    /// Every program in the repository, cut at every statement it allows (inside namespace
+    /// blocks too), parses to what the whole parse gives, or fails the same way.
+    #[test]
+    fn every_program_in_the_repository_parses_the_same_cut_everywhere() {
+        fn programs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("a folder").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    programs(&path, out);
+                } else if path.extension().is_some_and(|e| e == "netpol") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["examples", "tests", "editors"] {
+            programs(&root.join(dir), &mut files);
+        }
+        assert!(files.len() > 100, "{} programs", files.len());
+        let mut cut_inside = 0;
+        for path in files {
+            let text = std::fs::read_to_string(&path).expect("a program");
+            let scan = scan(&text, MAX_NESTING, 1, true);
+            let whole = parse_whole(FileId(0), &text);
+            if whole.is_ok() {
+                // No fallback to the whole parse hides a bad cut.
+                for (piece, part) in scan.pieces.iter().zip(&scan.parts) {
+                    let parsed = parse_piece(FileId(0), &text, piece.clone(), *part);
+                    assert!(parsed.is_some(), "{}: {part:?} {:?}", path.display(), &text[piece.clone()]);
+                }
+                cut_inside += scan.parts.iter().filter(|p| **p == Part::Middle).count();
+            }
+            let split = parse_pieces(FileId(0), &text, scan.pieces, scan.parts);
+            assert_eq!(split, whole, "{}", path.display());
+        }
+        assert!(cut_inside > 10, "the programs have namespace blocks to cut: {cut_inside}");
     }
 
     /// A block cut into pieces parses to the block the whole parse gives: its span from
