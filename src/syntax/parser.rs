@@ -178,11 +178,7 @@ fn scan(text: &str, max: usize, target: usize, in_blocks: bool) -> Scan {
                     pieces.push(start..i + 1);
                     parts.push(Part::Closing);
                     (start, inside, closes) = (i + 1, false, false);
-                } else if split
-                    && i + 1 - start >= target
-                    && (depth == 0 || (depth == 1 && block.is_some()))
-                    && !continues
-                {
+                } else if split && i + 1 - start >= target && !continues {
                     match (depth, block) {
                         (0, _) => {
                             pieces.push(start..i + 1);
@@ -328,17 +324,9 @@ fn parse_piece(file: FileId, text: &str, range: std::ops::Range<usize>, part: Pa
         let start = lower.span(&open).start;
         (lower.name(inner(open).nth(1)), start)
     });
-    let mut items = Vec::new();
-    let mut closes = None;
-    for p in within {
-        match p.as_rule() {
-            Rule::EOI => {}
-            Rule::block_end => closes = Some(lower.span(&p).end),
-            _ => items.push(lower.item(p)),
-        }
-    }
-    let lowered = if lower.errors.is_empty() { Ok(tight(items)) } else { Err(lower.errors) };
-    Some(Piece { lowered, opens, closes })
+    let closes = within.clone().find(|p| p.as_rule() == Rule::block_end).map(|end| lower.span(&end).end);
+    let items = lower.items(within.filter(|p| p.as_rule() != Rule::block_end));
+    Some(Piece { lowered: lower.finish(items), opens, closes })
 }
 
 /// Lowers a parsed `file` rule whose text starts at byte `offset` of the file.
@@ -349,11 +337,7 @@ fn lower_file(
 ) -> Result<Vec<Item>, Vec<SyntaxError>> {
     let mut lower = Lower { file, offset, errors: Vec::new() };
     let items = lower.items(pairs.next().expect("grammar: file").into_inner());
-    if lower.errors.is_empty() {
-        Ok(items)
-    } else {
-        Err(lower.errors)
-    }
+    lower.finish(items)
 }
 
 fn parse_whole(file: FileId, text: &str) -> Result<File, Vec<SyntaxError>> {
@@ -455,6 +439,15 @@ impl Lower {
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
         Span::new(self.file, self.offset + s.start(), self.offset + s.end())
+    }
+
+    /// `items`, or the errors lowering found in their values.
+    fn finish(self, items: Vec<Item>) -> Result<Vec<Item>, Vec<SyntaxError>> {
+        if self.errors.is_empty() {
+            Ok(items)
+        } else {
+            Err(self.errors)
+        }
     }
 
     fn items<'i>(&mut self, pairs: impl Iterator<Item = P<'i>>) -> Vec<Item> {
@@ -910,27 +903,10 @@ mod tests {
     /// One `namespace` block of `n` workloads with the statements around it, so that only a
     /// scan that cuts inside the block can split it; `extra` goes in its middle.
     fn one_block(n: usize, extra: &str) -> String {
-        let mut s = String::from(
-            "param p: bool = true
-workload top { app: top }
-namespace big {
-",
-        );
+        let mut s = String::from("param p: bool = true\nworkload top { app: top }\nnamespace big {\n");
         for i in 0..n {
             s.push_str(&format!(
-                "  workload w{i} {{ app: w{i},
-    tier in (a, b) }}
-  group g{i} =
-    w{i},
-    10.0.0.0/8 except (
-      10.1.0.0/16)
-  w{i} accepts tcp 80 from g{i}   \"a # not, {{\"
-  if p {{
-    w{i} connects to \"x.example.com\" on tcp 443 # {{
-  }}
-  # a comment,
-
-"
+                "  workload w{i} {{ app: w{i},\n    tier in (a, b) }}\n  group g{i} =\n    w{i},\n    10.0.0.0/8 except (\n      10.1.0.0/16)\n  w{i} accepts tcp 80 from g{i}   \"a # not, {{\"\n  if p {{\n    w{i} connects to \"x.example.com\" on tcp 443 # {{\n  }}\n  # a comment,\n\n"
             ));
             if i == n / 2 {
                 s.push_str(extra);
