@@ -6,7 +6,7 @@ use crate::analysis::matrix::{Rows, Semantics};
 use crate::analysis::ports::PortSet;
 use crate::analysis::reach::SourceSemantics;
 use crate::analysis::side::{Act, Cell, Origin, Side, Step};
-use crate::analysis::targets::{self, Reading};
+use crate::analysis::targets;
 use crate::analysis::universe::{next_address, previous_address, PointId, Role, Universe};
 use crate::analysis::verify;
 use crate::backend::Target;
@@ -16,37 +16,6 @@ use crate::span::SourceMap;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-
-/// The source's meaning and every compiled target's reading of its manifests.
-pub struct Analysis<'a> {
-    pub program: &'a Program,
-    pub universe: &'a Universe,
-    pub source: SourceSemantics<'a>,
-    pub readings: Vec<(Target, Reading<'a>)>,
-}
-
-impl<'a> Analysis<'a> {
-    /// Reads each target's objects: from `c.read_back` when the compile kept them, else from
-    /// their YAML.
-    pub fn new(program: &'a Program, universe: &'a Universe, c: &Compilation) -> Self {
-        let readings = c
-            .outputs
-            .iter()
-            .map(|(t, objects)| match c.read_back.iter().find(|(r, _)| r == t) {
-                Some((_, bodies)) => (*t, targets::read(*t, bodies, universe)),
-                None => (*t, targets::read(*t, objects, universe)),
-            })
-            .collect();
-        Analysis { program, universe, source: SourceSemantics::new(program, universe), readings }
-    }
-
-    /// `source` first, then each target.
-    pub fn semantics(&self) -> Vec<(&'static str, &dyn Semantics)> {
-        let mut out: Vec<(&'static str, &dyn Semantics)> = vec![("source", &self.source)];
-        out.extend(self.readings.iter().map(|(t, r)| (t.name(), &*r.semantics)));
-        out
-    }
-}
 
 /// `file:line` of an origin, and the line's text for source lines.
 pub(crate) fn describe_origin(sources: &SourceMap, o: &Origin) -> String {
@@ -496,23 +465,30 @@ pub(crate) fn connection_report(
     (from, to): (End, End),
     ports: &PortSet,
 ) -> Connection {
-    let verdicts = semantics
-        .iter()
-        .map(|(name, sem)| {
-            let cell = crate::analysis::matrix::connection(*sem, u, s, d);
-            let lines = explain_connection_lines(sources, u, *sem, s, d, ports);
-            Verdict {
-                semantics: name.clone(),
-                answer: Answer::of_cell(&cell, ports),
-                text: verdict(&cell, ports),
-                certain: ports_text(&cell.certain.intersect(ports)),
-                possible: ports_text(&cell.possible.intersect(ports)),
-                rules: lines.iter().filter_map(|l| l.rule.clone()).collect(),
-                lines: lines.into_iter().map(|l| l.text).collect(),
-            }
-        })
-        .collect();
+    let verdicts = semantics.iter().map(|(name, sem)| judge(sources, u, name, *sem, (s, d), ports)).collect();
     Connection { from, to, verdicts }
+}
+
+/// The connection `s` → `d` on `ports` under one semantics, with the lines that decide it.
+fn judge(
+    sources: &SourceMap,
+    u: &Universe,
+    name: &str,
+    sem: &dyn Semantics,
+    (s, d): (PointId, PointId),
+    ports: &PortSet,
+) -> Verdict {
+    let cell = crate::analysis::matrix::connection(sem, u, s, d);
+    let lines = explain_connection_lines(sources, u, sem, s, d, ports);
+    Verdict {
+        semantics: name.to_string(),
+        answer: Answer::of_cell(&cell, ports),
+        text: verdict(&cell, ports),
+        certain: ports_text(&cell.certain.intersect(ports)),
+        possible: ports_text(&cell.possible.intersect(ports)),
+        rules: lines.iter().filter_map(|l| l.rule.clone()).collect(),
+        lines: lines.into_iter().map(|l| l.text).collect(),
+    }
 }
 
 /// The answers per semantics over a question's connections, and the report's answer.
@@ -689,8 +665,11 @@ fn world_note(program: &Program, u: &Universe) -> String {
     )
 }
 
-/// `netpol why`: for each query, per semantics, the verdict and the lines on both sides.
-pub fn why(c: &Compilation) -> Option<WhyReport> {
+/// `netpol why`: each question's connections under the source's meaning, then under each
+/// target's reading of its objects in `outputs`. The targets are read one after another, each
+/// reading freed beside the next one's (first, where there is one thread), as `verify` does:
+/// no more than one target's reading is held.
+pub fn why(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) -> Option<WhyReport> {
     let program = c.program.as_ref()?;
     let nets: Vec<&CidrBlock> = c
         .queries
@@ -702,11 +681,10 @@ pub fn why(c: &Compilation) -> Option<WhyReport> {
         })
         .collect();
     let u = Universe::with_questions(program, &nets);
-    let a = Analysis::new(program, &u, c);
-    let semantics: Vec<(String, &dyn Semantics)> =
-        a.semantics().into_iter().map(|(n, s)| (n.to_string(), s)).collect();
-    let names: Vec<String> = semantics.iter().map(|(n, _)| n.clone()).collect();
+    let source = SourceSemantics::new(program, &u);
     let mut questions = Vec::new();
+    // Per question, its ports and the two points of each of its connections, for the targets.
+    let mut asked: Vec<(PortSet, Vec<(PointId, PointId)>)> = Vec::new();
     for q in &c.queries {
         let text = |span: crate::span::Span| {
             c.sources.text(span.file).get(span.range()).unwrap_or("").trim().to_string()
@@ -725,23 +703,36 @@ pub fn why(c: &Compilation) -> Option<WhyReport> {
             notes,
             connections: Vec::new(),
         };
+        let mut pairs = Vec::new();
         let destinations = ends(program, &u, &q.to.peer);
         for (s, sa) in ends(program, &u, &q.from.peer) {
             for (d, da) in &destinations {
                 let from = End { name: u.point(s).name.clone(), addresses: sa.clone() };
                 let to = End { name: u.point(*d).name.clone(), addresses: da.clone() };
-                question.connections.push(connection_report(
-                    &c.sources,
-                    &u,
-                    &semantics,
-                    (s, *d),
-                    (from, to),
-                    &ports,
-                ));
+                let verdicts = vec![judge(&c.sources, &u, "source", &source, (s, *d), &ports)];
+                question.connections.push(Connection { from, to, verdicts });
+                pairs.push((s, *d));
             }
         }
-        settle(&mut question, &names);
         questions.push(question);
+        asked.push((ports, pairs));
+    }
+    let mut previous = None;
+    for &(t, objects) in outputs {
+        let old = previous.take();
+        let ((), reading) = crate::par::join(move || drop(old), || targets::read(t, objects, &u));
+        for (question, (ports, pairs)) in questions.iter_mut().zip(&asked) {
+            for (connection, pair) in question.connections.iter_mut().zip(pairs) {
+                connection.verdicts.push(judge(&c.sources, &u, t.name(), &*reading.semantics, *pair, ports));
+            }
+        }
+        previous = Some(reading);
+    }
+    drop(previous);
+    let names: Vec<String> =
+        std::iter::once("source").chain(outputs.iter().map(|(t, _)| t.name())).map(str::to_string).collect();
+    for question in &mut questions {
+        settle(question, &names);
     }
     Some(report(questions))
 }
@@ -792,13 +783,19 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
     }
 }
 
-/// The matrix under `semantics` (`source` or a target name) in `format`.
-pub fn matrix(c: &Compilation, semantics: &str, format: MatrixFormat) -> Option<String> {
+/// The matrix in `format` under the source's meaning (`of` is `None`), or under a target's
+/// reading of its objects, which is freed once its rows are built.
+pub fn matrix(
+    c: &Compilation,
+    of: Option<(Target, &dyn targets::Manifests)>,
+    format: MatrixFormat,
+) -> Option<String> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let a = Analysis::new(program, &u, c);
-    let (name, sem) = a.semantics().into_iter().find(|(n, _)| *n == semantics)?;
-    let rows = Rows::build(sem, &u);
+    let (name, rows) = match of {
+        None => ("source", Rows::build(&SourceSemantics::new(program, &u), &u)),
+        Some((t, objects)) => (t.name(), Rows::build(&*targets::read(t, objects, &u).semantics, &u)),
+    };
     let mut out = String::new();
     match format {
         MatrixFormat::Csv => {

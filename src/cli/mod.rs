@@ -1050,18 +1050,12 @@ fn print_diagnostics(
 }
 
 /// Compiles for `targets`; reports diagnostics (all of them, or only when there are errors).
-fn compile_for(
-    input: &InputArgs,
-    targets: Vec<Target>,
-    versions: Versions,
-    queries: Vec<String>,
-) -> Result<Compilation, i32> {
+fn compile_for(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> Result<Compilation, i32> {
     let paths = expand_paths(&input.paths, false)?;
     let options = Options {
         overrides: input.set.clone(),
         targets,
         versions,
-        queries,
         keep_read_back: true,
         ..Options::default()
     };
@@ -1078,22 +1072,39 @@ fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: boo
     // no more than one target's objects and reading are held. The program's `expect`s read
     // each target on their own and free it (`keep_read_back` would hold every target's
     // objects, parsed, until the end).
-    let options = Options { overrides: input.set.clone(), targets, versions, ..Options::default() };
-    let mut held: Vec<(Target, Held)> = Vec::new();
-    let c = input.compile_into(&paths, &options, &mut |t, objects| held.push((t, Held::spool(objects))));
+    let (c, held) = compile_held(input, &paths, targets, versions, Vec::new());
     let _ = report(input, &c, true);
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
-    let outputs: Vec<(Target, &dyn crate::analysis::targets::Manifests)> =
-        held.iter().map(|(t, h)| (*t, h.manifests())).collect();
-    let Some(r) = analyze::verify(&c, &outputs) else { return EXIT_ERRORS };
+    let Some(r) = analyze::verify(&c, &manifests(&held)) else { return EXIT_ERRORS };
     let text = if json {
         format!("{}\n", serde_json::to_string_pretty(&r).unwrap_or_default())
     } else {
         analyze::print_verify(&r)
     };
     print_out(&text, if r.ok() { EXIT_OK } else { EXIT_ERRORS })
+}
+
+/// Compiles `paths` for `targets` (with `queries`, see [`Options::queries`]), each target's
+/// objects handed to a spool as soon as they are emitted ([`Held::spool`]) for the engine to
+/// read back one target at a time.
+fn compile_held(
+    input: &InputArgs,
+    paths: &[String],
+    targets: Vec<Target>,
+    versions: Versions,
+    queries: Vec<String>,
+) -> (Compilation, Vec<(Target, Held)>) {
+    let options = Options { overrides: input.set.clone(), targets, versions, queries, ..Options::default() };
+    let mut held: Vec<(Target, Held)> = Vec::new();
+    let c = input.compile_into(paths, &options, &mut |t, objects| held.push((t, Held::spool(objects))));
+    (c, held)
+}
+
+/// Each held target with its objects, as the engine reads them.
+fn manifests(held: &[(Target, Held)]) -> Vec<(Target, &dyn crate::analysis::targets::Manifests)> {
+    held.iter().map(|(t, h)| (*t, h.manifests())).collect()
 }
 
 /// A target's objects until they are read: spooled to a temporary file, or in memory where no
@@ -1136,16 +1147,18 @@ fn why(
         Some(_) => format!(" on {}", words.join(" ")),
     };
     let query = format!("expect {from} can reach {to}{ports}");
-    let c = match compile_for(input, targets, versions, vec![query]) {
-        Ok(c) => c,
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
         Err(code) if code == EXIT_ERRORS => return errors,
         Err(code) => return code,
     };
+    // As `verify`: each target spooled, and read back one at a time.
+    let (c, held) = compile_held(input, &paths, targets, versions, vec![query]);
     if c.has_errors() {
         let _ = report(input, &c, true);
         return errors;
     }
-    match analyze::why(&c) {
+    match analyze::why(&c, &manifests(&held)) {
         Some(r) => print_answer(&r, answer),
         None => errors,
     }
@@ -1153,16 +1166,16 @@ fn why(
 
 fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: analyze::MatrixFormat) -> i32 {
     let target = target.target();
-    let (targets, name) = (target.into_iter().collect(), target.map_or("source", Target::name));
-    let c = match compile_for(input, targets, versions, Vec::new()) {
-        Ok(c) => c,
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
         Err(code) => return code,
     };
+    let (c, held) = compile_held(input, &paths, target.into_iter().collect(), versions, Vec::new());
     let _ = report(input, &c, true);
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
-    match analyze::matrix(&c, name, format) {
+    match analyze::matrix(&c, manifests(&held).into_iter().next(), format) {
         Some(text) => print_out(&text, EXIT_OK),
         None => EXIT_ERRORS,
     }
@@ -1176,7 +1189,7 @@ fn graph_command(
     every_dns_edge: bool,
 ) -> i32 {
     let target = target.target();
-    let mut c = match compile_for(input, target.into_iter().collect(), versions, Vec::new()) {
+    let mut c = match compile_for(input, target.into_iter().collect(), versions) {
         Ok(c) => c,
         Err(code) => return code,
     };
