@@ -104,11 +104,12 @@ fn main() -> ExitCode {
     let now = || (Instant::now(), netpol::par::busy());
     let lap = |t: &mut (Instant, netpol::par::BusyTime)| {
         let next = now();
+        let busy = next.1 - t.1;
         let out = format!(
             "{:.0} ms ({:.0} alone, {:.0} uneven)",
             ms(next.0 - t.0),
-            ms(next.1.alone - t.1.alone),
-            ms(next.1.uneven - t.1.uneven)
+            ms(busy.alone),
+            ms(busy.uneven)
         );
         *t = next;
         out

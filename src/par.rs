@@ -86,6 +86,20 @@ pub struct BusyTime {
     pub more: std::time::Duration,
 }
 
+/// What was counted between two readings of [`busy`]: `later - earlier`, each field on its own
+/// (none goes below zero).
+impl std::ops::Sub for BusyTime {
+    type Output = BusyTime;
+
+    fn sub(self, earlier: BusyTime) -> BusyTime {
+        BusyTime {
+            alone: self.alone.saturating_sub(earlier.alone),
+            uneven: self.uneven.saturating_sub(earlier.uneven),
+            more: self.more.saturating_sub(earlier.more),
+        }
+    }
+}
+
 /// The account behind [`busy`]: how many threads are busy now, how many callers wait for
 /// their workers, and since when.
 #[derive(Clone, Copy)]
@@ -226,6 +240,16 @@ mod tests {
             );
             assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
         }
+    }
+
+    #[test]
+    fn busy_time_subtracts_field_by_field() {
+        use std::time::Duration;
+        let ms = Duration::from_millis;
+        let later = BusyTime { alone: ms(9), uneven: ms(4), more: ms(20) };
+        let earlier = BusyTime { alone: ms(2), uneven: ms(4), more: ms(25) };
+        assert_eq!(later - earlier, BusyTime { alone: ms(7), uneven: ms(0), more: ms(0) });
+        assert_eq!(later - BusyTime::default(), later);
     }
 
     #[test]
