@@ -14,6 +14,7 @@ use crate::driver::Compilation;
 use crate::ir::{CidrBlock, Direction, Entity, Peer, Program};
 use crate::span::SourceMap;
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -670,6 +671,16 @@ fn world_note(program: &Program, u: &Universe) -> String {
 /// reading freed beside the next one's (first, where there is one thread), as `verify` does:
 /// no more than one target's reading is held.
 pub fn why(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) -> Option<WhyReport> {
+    why_reading(c, outputs, false)
+}
+
+/// [`why`]; `every_object`: read all of each target's objects, not only those that bear on the
+/// questions' pods (to test that the answers are the same).
+fn why_reading(
+    c: &Compilation,
+    outputs: &[(Target, &dyn targets::Manifests)],
+    every_object: bool,
+) -> Option<WhyReport> {
     let program = c.program.as_ref()?;
     let nets: Vec<&CidrBlock> = c
         .queries
@@ -717,9 +728,21 @@ pub fn why(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) -> Op
         questions.push(question);
         asked.push((ports, pairs));
     }
+    // The verdicts depend on the sides of the questions' pods alone: a target's policies of
+    // other namespaces are not read (`targets::bearing_on`).
+    let namespaces: Option<BTreeSet<&str>> = (!every_object).then(|| {
+        asked
+            .iter()
+            .flat_map(|(_, pairs)| pairs.iter().flat_map(|&(s, d)| [s, d]))
+            .filter_map(|p| u.point(p).zone)
+            .map(|z| u.zone(z).name.as_str())
+            .collect()
+    });
     let mut previous = None;
     for &(t, objects) in outputs {
         let old = previous.take();
+        let subset = namespaces.as_ref().map(|n| targets::bearing_on(objects, n));
+        let objects = subset.as_ref().map_or(objects, |s| s as &dyn targets::Manifests);
         let ((), reading) = crate::par::join(move || drop(old), || targets::read(t, objects, &u));
         for (question, (ports, pairs)) in questions.iter_mut().zip(&asked) {
             for (connection, pair) in question.connections.iter_mut().zip(pairs) {
@@ -914,4 +937,78 @@ pub(crate) fn deciding_origins(
     let mut seen = std::collections::HashSet::new();
     out.retain(|o| seen.insert(o.clone()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::{compile, Options};
+    use crate::fs::FsLoader;
+    use crate::ir::WorkloadId;
+
+    /// `why` reads only the objects that bear on its questions' pods; the answers, every line
+    /// that decides them included, are those of a reading of every object. Asked of each
+    /// example, on each target it compiles for, for every pair of up to four workloads of one
+    /// namespace, and between the first of them and a network and the world, namespace by
+    /// namespace (so other namespaces' policies are left out).
+    #[test]
+    fn why_reads_only_what_bears_on_its_pods_and_answers_the_same() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut examples: Vec<String> = std::fs::read_dir(dir)
+            .expect("examples")
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "netpol"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        examples.sort();
+        let (mut compared, mut left_out) = (0, 0);
+        for path in &examples {
+            let paths = [path.clone()];
+            let plain = compile(&paths, &FsLoader, &Options::default());
+            let Some(p) = plain.program.as_ref().filter(|_| !plain.has_errors()) else { continue };
+            for ns in 0..p.namespaces.len() {
+                let names: Vec<String> = (0..p.workloads.len())
+                    .map(|i| WorkloadId(i as u32))
+                    .filter(|w| p.workload(*w).namespace.index() == ns)
+                    .take(4)
+                    .map(|w| p.qualified_name(w))
+                    .collect();
+                let Some(first) = names.first() else { continue };
+                let mut queries: Vec<String> = names
+                    .iter()
+                    .flat_map(|a| names.iter().map(move |b| format!("expect {a} can reach {b}")))
+                    .collect();
+                queries.push(format!("expect {first} can reach 10.0.0.0/8 on tcp 443"));
+                queries.push(format!("expect world can reach {first}"));
+                for target in Target::ALL {
+                    let options =
+                        Options { targets: vec![target], queries: queries.clone(), ..Options::default() };
+                    let c = compile(&paths, &FsLoader, &options);
+                    if c.has_errors() {
+                        continue;
+                    }
+                    let outputs: Vec<(Target, &dyn targets::Manifests)> =
+                        c.outputs.iter().map(|(t, o)| (*t, o as &dyn targets::Manifests)).collect();
+                    let json =
+                        |r: Option<WhyReport>| serde_json::to_string_pretty(&r.expect("a report")).unwrap();
+                    let some = json(why_reading(&c, &outputs, false));
+                    let every = json(why_reading(&c, &outputs, true));
+                    assert_eq!(
+                        some,
+                        every,
+                        "{path}, namespace {}, on {}",
+                        p.namespaces[ns].name,
+                        target.name()
+                    );
+                    compared += 1;
+                    let asked = BTreeSet::from([p.namespaces[ns].name.as_str()]);
+                    let (_, objects) = &c.outputs[0];
+                    left_out +=
+                        objects.len() - targets::Manifests::count(&targets::bearing_on(objects, &asked));
+                }
+            }
+        }
+        assert!(compared >= 30, "{compared} programs, namespaces and targets compared");
+        assert!(left_out > 0, "no example has a policy of another namespace to leave out");
+    }
 }

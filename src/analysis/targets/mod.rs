@@ -40,6 +40,62 @@ pub trait Manifests: Sync {
     /// The objects in `range` as JSON values, and why any of them could not be read (such an
     /// object is left out: a CNI would be handed something other than what a reader sees).
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>);
+
+    /// The kind and namespace (`None` for a cluster-wide object) of object `i`, where they are
+    /// known without reading it: for emitted objects.
+    fn kind_and_namespace(&self, _i: usize) -> Option<(&str, Option<&str>)> {
+        None
+    }
+}
+
+/// Kinds of policy that police only pods of their own namespace: a Kubernetes NetworkPolicy
+/// applies to the pods its `podSelector` selects, and "an empty selector matches all pods in
+/// the policy's namespace" (`NetworkPolicySpec`); a CiliumNetworkPolicy's endpointSelector is
+/// always scoped to the policy's namespace (Cilium `kubernetes.rst`, `SEMANTICS.md`); a Calico
+/// "`NetworkPolicy` in a specific namespace only applies to workload endpoint resources in that
+/// namespace" (docs.tigera.io, resources/networkpolicy). Whatever else such an object says, it
+/// changes nothing for the sides of a pod of another namespace.
+const NAMESPACE_POLICIES: [&str; 2] = ["NetworkPolicy", "CiliumNetworkPolicy"];
+
+/// The objects of `of` that can bear on the sides of pods in `namespaces`: every object, less
+/// the [`NAMESPACE_POLICIES`] of other namespaces. What the sides of those pods are, a reading
+/// of these gives as a reading of all of them does (`netpol why` asks about a few points of a
+/// large program). Objects whose kind and namespace are not known up front are kept.
+pub fn bearing_on<'a>(of: &'a dyn Manifests, namespaces: &std::collections::BTreeSet<&str>) -> Subset<'a> {
+    let keep = (0..of.count())
+        .filter(|&i| match of.kind_and_namespace(i) {
+            Some((kind, Some(ns))) if NAMESPACE_POLICIES.contains(&kind) => namespaces.contains(ns),
+            _ => true,
+        })
+        .collect();
+    Subset { of, keep }
+}
+
+/// Some of the objects of a set of manifests, in their order ([`bearing_on`]).
+pub struct Subset<'a> {
+    of: &'a dyn Manifests,
+    keep: Vec<usize>,
+}
+
+impl Manifests for Subset<'_> {
+    fn count(&self) -> usize {
+        self.keep.len()
+    }
+
+    fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
+        let mut values = Vec::with_capacity(range.len());
+        let mut problems = Vec::new();
+        for &i in &self.keep[range] {
+            let (v, p) = self.of.values(i..i + 1);
+            values.extend(v.into_owned());
+            problems.extend(p);
+        }
+        (Cow::Owned(values), problems)
+    }
+
+    fn kind_and_namespace(&self, i: usize) -> Option<(&str, Option<&str>)> {
+        self.of.kind_and_namespace(self.keep[i])
+    }
 }
 
 impl Manifests for [Value] {
@@ -77,6 +133,10 @@ impl Manifests for [Object] {
         self.len()
     }
 
+    fn kind_and_namespace(&self, i: usize) -> Option<(&str, Option<&str>)> {
+        Some((self[i].kind, self[i].namespace.as_deref()))
+    }
+
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
         let mut values = Vec::with_capacity(range.len());
         let mut problems = Vec::new();
@@ -98,11 +158,23 @@ impl Manifests for Vec<Object> {
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
         self.as_slice().values(range)
     }
+
+    fn kind_and_namespace(&self, i: usize) -> Option<(&str, Option<&str>)> {
+        self.as_slice().kind_and_namespace(i)
+    }
 }
 
 /// An emitted object as problems name it: `Kind namespace/name` (`-` for no namespace).
 fn label(o: &Object) -> String {
     format!("{} {}/{}", o.kind, o.namespace.as_deref().unwrap_or("-"), o.name)
+}
+
+/// The kind and namespace a [`label`] names (neither a kind nor a namespace holds a space or a
+/// `/`, and `-` is no namespace's name).
+fn label_kind_and_namespace(label: &str) -> Option<(&str, Option<&str>)> {
+    let (kind, rest) = label.split_once(' ')?;
+    let (ns, _) = rest.split_once('/')?;
+    Some((kind, (ns != "-").then_some(ns)))
 }
 
 /// Emitted objects written to a spool, each labelled with [`label`], to be read back from it.
@@ -136,6 +208,10 @@ impl Manifests for crate::spool::Spooled<String> {
             return (Cow::Owned(Vec::new()), unread.collect());
         }
         (Cow::Owned(values), problems)
+    }
+
+    fn kind_and_namespace(&self, i: usize) -> Option<(&str, Option<&str>)> {
+        label_kind_and_namespace(self.label(i))
     }
 }
 
@@ -289,5 +365,39 @@ mod tests {
         assert_eq!(&*other, "NetworkPolicy shop/b");
         // Back to the first object: the same name again, whichever string holds it.
         assert_eq!(name_of(&origin(&a, "spec.egress[0]".into(), None)), first);
+    }
+
+    /// A spooled object's kind and namespace come from its label, as the objects say them.
+    #[test]
+    fn a_spooled_object_keeps_its_kind_and_namespace() {
+        let object = |kind: &'static str, namespace: Option<&str>| Object {
+            kind,
+            namespace: namespace.map(str::to_string),
+            name: "allow-web".to_string(),
+            yaml: "kind: x\n".to_string(),
+            origin: crate::span::Span::default(),
+        };
+        let objects = vec![
+            object("NetworkPolicy", Some("shop")),
+            object("CiliumClusterwideNetworkPolicy", None),
+            object("GlobalNetworkPolicy", None),
+            object("CiliumNetworkPolicy", Some("kube-system")),
+        ];
+        let spooled = spool(&objects).expect("a temporary file");
+        for i in 0..objects.len() {
+            assert_eq!(spooled.kind_and_namespace(i), objects.kind_and_namespace(i), "{i}");
+        }
+        assert_eq!(spooled.kind_and_namespace(0), Some(("NetworkPolicy", Some("shop"))));
+        assert_eq!(spooled.kind_and_namespace(1), Some(("CiliumClusterwideNetworkPolicy", None)));
+        // Asked about `shop`: the other namespace's policy is left out, cluster-wide ones kept.
+        let shop = std::collections::BTreeSet::from(["shop"]);
+        let kept = bearing_on(&spooled, &shop);
+        assert_eq!(kept.count(), 3);
+        assert_eq!(
+            (0..3).map(|i| kept.kind_and_namespace(i).unwrap().0).collect::<Vec<_>>(),
+            ["NetworkPolicy", "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"]
+        );
+        let (values, problems) = kept.values(0..3);
+        assert_eq!((values.len(), problems.len()), (3, 0));
     }
 }
