@@ -29,25 +29,21 @@ impl GraphFormat {
     }
 }
 
-/// The diagram of a compiled program: the source's meaning, or `target`'s reading of its
-/// objects (which `c` must hold). `None` when the program did not resolve; a diagram too large
-/// for its format is a diagnostic. The workloads' alike edges to kube-dns are drawn once
+/// The diagram of a compiled program: the source's meaning (`of` is `None`), or a target's
+/// reading of its objects. `None` when the program did not resolve; a diagram too large for
+/// its format is a diagnostic. The workloads' alike edges to kube-dns are drawn once
 /// ([`graph::Graph::fold_dns`]) unless `every_dns_edge`.
 pub fn diagram(
     c: &Compilation,
-    target: Option<Target>,
+    of: Option<(Target, &dyn targets::Manifests)>,
     format: GraphFormat,
     every_dns_edge: bool,
 ) -> Option<Result<String, Box<Diagnostic>>> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
-    let mut g = match target {
+    let mut g = match of {
         None => graph::build(program, &u, &SourceSemantics::new(program, &u)),
-        Some(t) => {
-            let objects = &c.outputs.iter().find(|(o, _)| *o == t)?.1;
-            let reading = targets::read(t, objects, &u);
-            graph::build(program, &u, &*reading.semantics)
-        }
+        Some((t, objects)) => graph::build(program, &u, &*targets::read(t, objects, &u).semantics),
     };
     if !every_dns_edge {
         g.fold_dns();

@@ -1049,19 +1049,6 @@ fn print_diagnostics(
     Ok(())
 }
 
-/// Compiles for `targets`; reports diagnostics (all of them, or only when there are errors).
-fn compile_for(input: &InputArgs, targets: Vec<Target>, versions: Versions) -> Result<Compilation, i32> {
-    let paths = expand_paths(&input.paths, false)?;
-    let options = Options {
-        overrides: input.set.clone(),
-        targets,
-        versions,
-        keep_read_back: true,
-        ..Options::default()
-    };
-    Ok(input.compile(&paths, &options))
-}
-
 fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
     let paths = match expand_paths(&input.paths, false) {
         Ok(paths) => paths,
@@ -1188,17 +1175,18 @@ fn graph_command(
     format: graph::GraphFormat,
     every_dns_edge: bool,
 ) -> i32 {
-    let target = target.target();
-    let mut c = match compile_for(input, target.into_iter().collect(), versions) {
-        Ok(c) => c,
+    let paths = match expand_paths(&input.paths, false) {
+        Ok(paths) => paths,
         Err(code) => return code,
     };
+    let (mut c, held) =
+        compile_held(input, &paths, target.target().into_iter().collect(), versions, Vec::new());
     if c.has_errors() {
         let _ = report(input, &c, true);
         return EXIT_ERRORS;
     }
     // A diagram too large for its format is one more diagnostic (E0501).
-    let diagram = graph::diagram(&c, target, format, every_dns_edge);
+    let diagram = graph::diagram(&c, manifests(&held).into_iter().next(), format, every_dns_edge);
     if let Some(Err(d)) = &diagram {
         c.diagnostics.push((**d).clone());
     }
