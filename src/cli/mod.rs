@@ -1094,6 +1094,18 @@ fn manifests(held: &[(Target, Held)]) -> Vec<(Target, &dyn crate::analysis::targ
     held.iter().map(|(t, h)| (*t, h.manifests())).collect()
 }
 
+/// A target and its objects, or none for the source's meaning.
+type Of<'a> = Option<(Target, &'a dyn crate::analysis::targets::Manifests)>;
+
+/// The objects of `target` among those held: `Ok(None)` for the source's meaning, `Err` where
+/// the target was asked for and is not held (a compile that did not emit it failed).
+fn held_target(held: &[(Target, Held)], target: Option<Target>) -> Result<Of<'_>, ()> {
+    match target {
+        None => Ok(None),
+        Some(t) => held.iter().find(|(h, _)| *h == t).map(|(_, h)| Some((t, h.manifests()))).ok_or(()),
+    }
+}
+
 /// A target's objects until they are read: spooled to a temporary file, or in memory where no
 /// temporary file could be written.
 enum Held {
@@ -1162,7 +1174,8 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
     }
-    match analyze::matrix(&c, manifests(&held).into_iter().next(), format) {
+    let Ok(of) = held_target(&held, target) else { return EXIT_ERRORS };
+    match analyze::matrix(&c, of, format) {
         Some(text) => print_out(&text, EXIT_OK),
         None => EXIT_ERRORS,
     }
@@ -1179,14 +1192,15 @@ fn graph_command(
         Ok(paths) => paths,
         Err(code) => return code,
     };
-    let (mut c, held) =
-        compile_held(input, &paths, target.target().into_iter().collect(), versions, Vec::new());
-    if c.has_errors() {
+    let target = target.target();
+    let (mut c, held) = compile_held(input, &paths, target.into_iter().collect(), versions, Vec::new());
+    let of = held_target(&held, target);
+    if c.has_errors() || of.is_err() {
         let _ = report(input, &c, true);
         return EXIT_ERRORS;
     }
     // A diagram too large for its format is one more diagnostic (E0501).
-    let diagram = graph::diagram(&c, manifests(&held).into_iter().next(), format, every_dns_edge);
+    let diagram = graph::diagram(&c, of.ok().flatten(), format, every_dns_edge);
     if let Some(Err(d)) = &diagram {
         c.diagnostics.push((**d).clone());
     }
