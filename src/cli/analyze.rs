@@ -66,14 +66,10 @@ pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) ->
     let source_semantics = SourceSemantics::new(program, &u);
     let source = Rows::build(&source_semantics, &u);
     let (possible_pairs, certain_pairs) = source.count(&u);
-    let mut targets = Vec::new();
-    let mut previous = None;
-    for &(t, objects) in outputs {
-        // The previous target's reading and rows are freed beside this one's reading (a
-        // million small frees at 100,000 objects, on one thread); first, where there is one
-        // thread, so the two are never held at once.
-        let old = previous.take();
-        let ((), reading) = crate::par::join(move || drop(old), || targets::read(t, objects, &u));
+    let mut reports = Vec::new();
+    // The previous target's reading and rows are freed beside this one's reading (a million
+    // small frees at 100,000 objects, on one thread).
+    targets::read_each(outputs, &u, |t, reading| {
         let rows = Rows::build(&*reading.semantics, &u);
         let (p, ce) = rows.count(&u);
         let differences = verify::compare(&u, &source, &rows)
@@ -91,16 +87,16 @@ pub fn verify(c: &Compilation, outputs: &[(Target, &dyn targets::Manifests)]) ->
                 text
             })
             .collect();
-        targets.push(TargetReport {
+        reports.push(TargetReport {
             target: t.name(),
             problems: reading.problems.clone(),
             differences,
             possible_pairs: p,
             certain_pairs: ce,
         });
-        previous = Some((rows, reading));
-    }
-    Some(VerifyReport { points: u.len(), possible_pairs, certain_pairs, targets })
+        (rows, reading)
+    });
+    Some(VerifyReport { points: u.len(), possible_pairs, certain_pairs, targets: reports })
 }
 
 pub fn print_verify(r: &VerifyReport) -> String {
@@ -730,28 +726,27 @@ fn why_reading(
     }
     // The verdicts depend on the sides of the questions' pods alone: a target's policies of
     // other namespaces are not read (`targets::bearing_on`).
-    let namespaces: Option<BTreeSet<&str>> = (!every_object).then(|| {
-        asked
+    let subsets: Option<Vec<(Target, targets::Subset)>> = (!every_object).then(|| {
+        let namespaces: BTreeSet<&str> = asked
             .iter()
             .flat_map(|(_, pairs)| pairs.iter().flat_map(|&(s, d)| [s, d]))
             .filter_map(|p| u.point(p).zone)
             .map(|z| u.zone(z).name.as_str())
-            .collect()
+            .collect();
+        outputs.iter().map(|&(t, objects)| (t, targets::bearing_on(objects, &namespaces))).collect()
     });
-    let mut previous = None;
-    for &(t, objects) in outputs {
-        let old = previous.take();
-        let subset = namespaces.as_ref().map(|n| targets::bearing_on(objects, n));
-        let objects = subset.as_ref().map_or(objects, |s| s as &dyn targets::Manifests);
-        let ((), reading) = crate::par::join(move || drop(old), || targets::read(t, objects, &u));
+    let read: Vec<(Target, &dyn targets::Manifests)> = match &subsets {
+        Some(subsets) => subsets.iter().map(|(t, s)| (*t, s as &dyn targets::Manifests)).collect(),
+        None => outputs.to_vec(),
+    };
+    targets::read_each(&read, &u, |t, reading| {
         for (question, (ports, pairs)) in questions.iter_mut().zip(&asked) {
             for (connection, pair) in question.connections.iter_mut().zip(pairs) {
                 connection.verdicts.push(judge(&c.sources, &u, t.name(), &*reading.semantics, *pair, ports));
             }
         }
-        previous = Some(reading);
-    }
-    drop(previous);
+        reading
+    });
     let names: Vec<String> =
         std::iter::once("source").chain(outputs.iter().map(|(t, _)| t.name())).map(str::to_string).collect();
     for question in &mut questions {

@@ -1050,16 +1050,15 @@ fn print_diagnostics(
 }
 
 fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: bool) -> i32 {
-    let paths = match expand_paths(&input.paths, false) {
-        Ok(paths) => paths,
-        Err(code) => return code,
-    };
     // Each target's objects go to a spool as soon as they are emitted (into memory only where
     // no temporary file can be written), and are read back from it one target at a time, so
     // no more than one target's objects and reading are held. The program's `expect`s read
     // each target on their own and free it (`keep_read_back` would hold every target's
     // objects, parsed, until the end).
-    let (c, held) = compile_held(input, &paths, targets, versions, Vec::new());
+    let (c, held) = match compile_held(input, targets, versions, Vec::new()) {
+        Ok(compiled) => compiled,
+        Err(code) => return code,
+    };
     let _ = report(input, &c, true);
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
@@ -1073,20 +1072,21 @@ fn verify(input: &InputArgs, targets: Vec<Target>, versions: Versions, json: boo
     print_out(&text, if r.ok() { EXIT_OK } else { EXIT_ERRORS })
 }
 
-/// Compiles `paths` for `targets` (with `queries`, see [`Options::queries`]), each target's
-/// objects handed to a spool as soon as they are emitted ([`Held::spool`]) for the engine to
-/// read back one target at a time.
+/// Compiles the input's paths for `targets` (with `queries`, see [`Options::queries`]), each
+/// target's objects handed to a spool as soon as they are emitted ([`Held::spool`]) for the
+/// engine to read back one target at a time; `Err` with the exit code where the paths cannot
+/// be listed.
 fn compile_held(
     input: &InputArgs,
-    paths: &[String],
     targets: Vec<Target>,
     versions: Versions,
     queries: Vec<String>,
-) -> (Compilation, Vec<(Target, Held)>) {
+) -> Result<(Compilation, Vec<(Target, Held)>), i32> {
+    let paths = expand_paths(&input.paths, false)?;
     let options = Options { overrides: input.set.clone(), targets, versions, queries, ..Options::default() };
     let mut held: Vec<(Target, Held)> = Vec::new();
-    let c = input.compile_into(paths, &options, &mut |t, objects| held.push((t, Held::spool(objects))));
-    (c, held)
+    let c = input.compile_into(&paths, &options, &mut |t, objects| held.push((t, Held::spool(objects))));
+    Ok((c, held))
 }
 
 /// Each held target with its objects, as the engine reads them.
@@ -1146,13 +1146,12 @@ fn why(
         Some(_) => format!(" on {}", words.join(" ")),
     };
     let query = format!("expect {from} can reach {to}{ports}");
-    let paths = match expand_paths(&input.paths, false) {
-        Ok(paths) => paths,
+    // As `verify`: each target spooled, and read back one at a time.
+    let (c, held) = match compile_held(input, targets, versions, vec![query]) {
+        Ok(compiled) => compiled,
         Err(code) if code == EXIT_ERRORS => return errors,
         Err(code) => return code,
     };
-    // As `verify`: each target spooled, and read back one at a time.
-    let (c, held) = compile_held(input, &paths, targets, versions, vec![query]);
     if c.has_errors() {
         let _ = report(input, &c, true);
         return errors;
@@ -1165,11 +1164,10 @@ fn why(
 
 fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: analyze::MatrixFormat) -> i32 {
     let target = target.target();
-    let paths = match expand_paths(&input.paths, false) {
-        Ok(paths) => paths,
+    let (c, held) = match compile_held(input, target.into_iter().collect(), versions, Vec::new()) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
-    let (c, held) = compile_held(input, &paths, target.into_iter().collect(), versions, Vec::new());
     let _ = report(input, &c, true);
     if input.fails(&c.diagnostics) {
         return EXIT_ERRORS;
@@ -1188,12 +1186,11 @@ fn graph_command(
     format: graph::GraphFormat,
     every_dns_edge: bool,
 ) -> i32 {
-    let paths = match expand_paths(&input.paths, false) {
-        Ok(paths) => paths,
+    let target = target.target();
+    let (mut c, held) = match compile_held(input, target.into_iter().collect(), versions, Vec::new()) {
+        Ok(compiled) => compiled,
         Err(code) => return code,
     };
-    let target = target.target();
-    let (mut c, held) = compile_held(input, &paths, target.into_iter().collect(), versions, Vec::new());
     let of = held_target(&held, target);
     if c.has_errors() || of.is_err() {
         let _ = report(input, &c, true);

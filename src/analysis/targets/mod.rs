@@ -85,8 +85,9 @@ impl Manifests for Subset<'_> {
     fn values(&self, range: std::ops::Range<usize>) -> (Cow<'_, [Value]>, Vec<String>) {
         let mut values = Vec::with_capacity(range.len());
         let mut problems = Vec::new();
-        for &i in &self.keep[range] {
-            let (v, p) = self.of.values(i..i + 1);
+        // Objects kept one after another are read together (a spool reads them with one read).
+        for run in self.keep[range].chunk_by(|a, b| *b == a + 1) {
+            let (v, p) = self.of.values(run[0]..run[run.len() - 1] + 1);
             values.extend(v.into_owned());
             problems.extend(p);
         }
@@ -250,6 +251,23 @@ pub fn read<'u>(target: Target, objects: &(impl Manifests + ?Sized), u: &'u Univ
     }
 }
 
+/// Reads each target's objects in turn and hands the reading to `each`. What `each` keeps (the
+/// reading, its rows) is freed beside the next target's reading, and first where there is one
+/// thread ([`crate::par::join`] runs its first task first), so no more than one target's
+/// reading is held at a time (`netpol verify`, `netpol why`).
+pub fn read_each<'u, K>(
+    outputs: &[(Target, &dyn Manifests)],
+    u: &'u Universe,
+    mut each: impl FnMut(Target, Reading<'u>) -> K,
+) {
+    let mut kept = None;
+    for &(t, objects) in outputs {
+        let old = kept.take();
+        let ((), reading) = crate::par::join(move || drop(old), || read(t, objects, u));
+        kept = Some(each(t, reading));
+    }
+}
+
 /// Per worker, the problems found and each object read: what it says per direction and the
 /// pods it selects.
 pub(crate) type ReadParts<S> = Vec<(Vec<String>, Vec<([S; 2], Vec<PointId>)>)>;
@@ -374,30 +392,35 @@ mod tests {
             kind,
             namespace: namespace.map(str::to_string),
             name: "allow-web".to_string(),
-            yaml: "kind: x\n".to_string(),
+            yaml: format!("kind: {kind}\n"),
             origin: crate::span::Span::default(),
         };
         let objects = vec![
             object("NetworkPolicy", Some("shop")),
+            object("CiliumNetworkPolicy", Some("kube-system")),
             object("CiliumClusterwideNetworkPolicy", None),
             object("GlobalNetworkPolicy", None),
-            object("CiliumNetworkPolicy", Some("kube-system")),
         ];
         let spooled = spool(&objects).expect("a temporary file");
         for i in 0..objects.len() {
             assert_eq!(spooled.kind_and_namespace(i), objects.kind_and_namespace(i), "{i}");
         }
         assert_eq!(spooled.kind_and_namespace(0), Some(("NetworkPolicy", Some("shop"))));
-        assert_eq!(spooled.kind_and_namespace(1), Some(("CiliumClusterwideNetworkPolicy", None)));
+        assert_eq!(spooled.kind_and_namespace(2), Some(("CiliumClusterwideNetworkPolicy", None)));
         // Asked about `shop`: the other namespace's policy is left out, cluster-wide ones kept.
         let shop = std::collections::BTreeSet::from(["shop"]);
         let kept = bearing_on(&spooled, &shop);
+        let kinds = ["NetworkPolicy", "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"];
         assert_eq!(kept.count(), 3);
-        assert_eq!(
-            (0..3).map(|i| kept.kind_and_namespace(i).unwrap().0).collect::<Vec<_>>(),
-            ["NetworkPolicy", "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"]
-        );
-        let (values, problems) = kept.values(0..3);
-        assert_eq!((values.len(), problems.len()), (3, 0));
+        assert_eq!((0..3).map(|i| kept.kind_and_namespace(i).unwrap().0).collect::<Vec<_>>(), kinds);
+        // Read across the gap, and from inside a run: the objects kept, in order.
+        let read = |range: std::ops::Range<usize>| {
+            let (values, problems) = kept.values(range);
+            assert!(problems.is_empty(), "{problems:?}");
+            values.iter().map(|v| v["kind"].as_str().unwrap_or("").to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(read(0..3), kinds);
+        assert_eq!(read(1..3), kinds[1..]);
+        assert_eq!(read(0..1), kinds[..1]);
     }
 }
