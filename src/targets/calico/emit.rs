@@ -81,12 +81,13 @@ impl Backend for Calico {
     }
 
     fn emit(&self, program: &Program, cx: &EmitContext) -> Result<Vec<Object>, Vec<EmitError>> {
+        let memo = Memo::new(program);
         let (mut objects, errors) = crate::backend::per_workload(program, |range| {
-            let mut e = Emitter { program, cx, errors: Vec::new() };
+            let mut e = Emitter { program, cx, memo: &memo, errors: Vec::new() };
             let objects = range.flat_map(|i| e.workload_policies(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut e = Emitter { program, cx, errors };
+        let mut e = Emitter { program, cx, memo: &memo, errors };
         for d in &program.default_denies {
             objects.push(e.default_deny(d));
         }
@@ -177,7 +178,25 @@ enum PortValue {
 struct Emitter<'a> {
     program: &'a Program,
     cx: &'a EmitContext<'a>,
+    memo: &'a Memo,
     errors: Vec<EmitError>,
+}
+
+/// Each workload's selector expression and each namespace's by-name selector, written once
+/// for the whole target: a workload is named by every rule that has it as a peer, and each
+/// naming wrote the same expression again.
+struct Memo {
+    workloads: Vec<std::sync::OnceLock<Result<String, String>>>,
+    namespaces: Vec<std::sync::OnceLock<String>>,
+}
+
+impl Memo {
+    fn new(program: &Program) -> Self {
+        Memo {
+            workloads: program.workloads.iter().map(|_| std::sync::OnceLock::new()).collect(),
+            namespaces: program.namespaces.iter().map(|_| std::sync::OnceLock::new()).collect(),
+        }
+    }
 }
 
 impl Emitter<'_> {
@@ -187,7 +206,7 @@ impl Emitter<'_> {
         let p = self.program;
         let wl = p.workload(w);
         let ns = p.namespace(wl.namespace).name.clone();
-        let selector = self.selector(&wl.selector, wl.span);
+        let selector = self.workload_selector(w, wl.span);
         let mut out = Vec::new();
         // Allows: every direction with an allow rule or `accepts nothing` is isolated by being
         // selected, and the default tier's Deny ends what no rule allows.
@@ -368,19 +387,19 @@ impl Emitter<'_> {
                     // Without a namespaceSelector, a NetworkPolicy's selector picks endpoints of
                     // the policy's own namespace (`policy_common.go`, EntityRule).
                     EntityRule {
-                        selector: Some(self.selector(&wl.selector, r.span)),
+                        selector: Some(self.workload_selector(*x, r.span)),
                         namespace_selector: (wl.namespace != home)
-                            .then(|| namespace_by_name(&p.namespace(wl.namespace).name)),
+                            .then(|| self.namespace_selector(wl.namespace)),
                         ..EntityRule::default()
                     }
                 }
                 Peer::Namespace(n) => EntityRule {
-                    namespace_selector: Some(namespace_by_name(&p.namespace(*n).name)),
+                    namespace_selector: Some(self.namespace_selector(*n)),
                     ..EntityRule::default()
                 },
                 // Both in one entity rule: the workload's pods in the set's namespaces.
                 Peer::WorkloadIn(w, s) => EntityRule {
-                    selector: Some(self.selector(&p.workload(*w).selector, r.span)),
+                    selector: Some(self.workload_selector(*w, r.span)),
                     namespace_selector: Some(self.selector(&p.namespace_set(*s).selector, r.span)),
                     ..EntityRule::default()
                 },
@@ -510,9 +529,28 @@ impl Emitter<'_> {
         object(kind, &name, namespace, annotations, spec, d.origin)
     }
 
+    /// A workload's selector expression (see [`Emitter::selector`]), written once per target.
+    fn workload_selector(&mut self, w: WorkloadId, span: Span) -> String {
+        let expr = self.memo.workloads[w.0 as usize]
+            .get_or_init(|| selector_expr(&self.program.workload(w).selector));
+        self.expression(expr.clone(), span)
+    }
+
+    /// `projectcalico.org/name == '<name>'`, written once per namespace and target.
+    fn namespace_selector(&self, n: NamespaceId) -> String {
+        self.memo.namespaces[n.0 as usize]
+            .get_or_init(|| namespace_by_name(&self.program.namespace(n).name))
+            .clone()
+    }
+
     /// A selector expression, or an error where Calico cannot hold it.
     fn selector(&mut self, s: &LabelSelector, span: Span) -> String {
-        match selector_expr(s) {
+        self.expression(selector_expr(s), span)
+    }
+
+    /// The expression, or the error at `span` where Calico cannot hold it.
+    fn expression(&mut self, expr: Result<String, String>, span: Span) -> String {
+        match expr {
             Ok(expr) => expr,
             Err(what) => {
                 self.errors.push(EmitError::Unrepresentable {
