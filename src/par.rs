@@ -175,10 +175,10 @@ fn threads_for(n: usize, min_parallel: usize) -> Option<usize> {
     (threads > 1 && n >= min_parallel.max(2)).then_some(threads)
 }
 
-/// Like [`chunks`], for work whose cost varies along `0..n`: the range is cut into eight
-/// blocks per thread, and each thread takes the next block as soon as it is free, so no core
-/// idles while another still has a costly stretch. Results come back in range order. On one
-/// thread the eight blocks run one after the other.
+/// Like [`chunks`], for work whose cost varies along `0..n`: the range is cut into blocks (see
+/// [`schedule`]), and each thread takes the next block as soon as it is free, so no core idles
+/// while another still has a costly stretch. Results come back in range order. On one thread
+/// eight blocks run one after the other.
 pub fn blocks<T: Send>(
     n: usize,
     min_parallel: usize,
@@ -186,23 +186,21 @@ pub fn blocks<T: Send>(
 ) -> Vec<T> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let Some(threads) = threads_for(n, min_parallel) else { return one_thread(n, min_parallel, work) };
-    let size = n.div_ceil(threads * 8);
+    let starts = schedule(n, threads);
     let next = AtomicUsize::new(0);
     let waiting = Busy::wait();
     let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (work, next) = (&work, &next);
+                let (work, next, starts) = (&work, &next, &starts);
                 scope.spawn(move || {
                     let _busy = Busy::start();
                     let mut mine = Vec::new();
                     loop {
                         let b = next.fetch_add(1, Ordering::Relaxed);
-                        let start = b * size;
-                        if start >= n {
-                            return mine;
-                        }
-                        mine.push((b, work(start..(start + size).min(n))));
+                        let Some(&start) = starts.get(b) else { return mine };
+                        let end = starts.get(b + 1).copied().unwrap_or(n);
+                        mine.push((b, work(start..end)));
                     }
                 })
             })
@@ -212,6 +210,26 @@ pub fn blocks<T: Send>(
     drop(waiting);
     done.sort_unstable_by_key(|(b, _)| *b);
     done.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Where each block of [`blocks`] starts, for `n` items on `threads` threads. While more than a
+/// quarter of the range is left, a block is an eighth of one thread's share (as many blocks as
+/// before this schedule, so a caller that holds a block's intermediate data holds no more);
+/// then each block is half of one thread's part of what is left, down to a sixty-fourth of a
+/// thread's share. The last blocks are small, so the threads run out of work at nearly the
+/// same time: with eight equal blocks per thread, one thread idled for half a block on average
+/// (the benchmarks' `uneven` time) while another finished its last. The schedule depends on
+/// `n` and `threads` alone.
+fn schedule(n: usize, threads: usize) -> Vec<usize> {
+    let big = n.div_ceil(threads * 8).max(1);
+    let small = n.div_ceil(threads * 64).max(1);
+    let mut starts = Vec::with_capacity(threads * 24);
+    let mut start = 0;
+    while start < n {
+        starts.push(start);
+        start += (n - start).div_ceil(threads * 2).clamp(small, big);
+    }
+    starts
 }
 
 /// [`blocks`] on the calling thread: still a block at a time, so a caller that holds a block's
@@ -239,6 +257,30 @@ mod tests {
                 "{n}: {parts:?}"
             );
             assert_eq!(parts.into_iter().flatten().collect::<Vec<_>>(), (0..n).collect::<Vec<_>>(), "{n}");
+        }
+    }
+
+    #[test]
+    fn the_schedule_starts_with_equal_blocks_and_ends_with_small_ones() {
+        for threads in [2, 3, 16] {
+            for n in [2, 7, 100, 1000, 10_000, 100_003] {
+                let starts = schedule(n, threads);
+                let mut sizes: Vec<usize> =
+                    starts.windows(2).map(|w| w[1] - w[0]).chain([n - starts[starts.len() - 1]]).collect();
+                assert_eq!(starts[0], 0);
+                assert_eq!(sizes.iter().sum::<usize>(), n, "{n} on {threads}");
+                // No block is larger than an eighth of a thread's share, and none but the last
+                // grows.
+                let (big, small) = (n.div_ceil(threads * 8), n.div_ceil(threads * 64));
+                assert!(sizes.iter().all(|&s| s <= big), "{n} on {threads}: {sizes:?}");
+                let last = sizes.pop().unwrap();
+                assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{n} on {threads}: {sizes:?}");
+                assert!(last <= small.max(1), "{n} on {threads}: last {last}");
+                if n >= threads * 64 {
+                    assert_eq!(sizes[0], big);
+                    assert!(starts.len() <= threads * 24, "{n} on {threads}: {} blocks", starts.len());
+                }
+            }
         }
     }
 
