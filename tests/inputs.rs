@@ -260,6 +260,7 @@ fn a_closed_stdout_ends_the_output_quietly() {
         (&["compile", "p.netpol"], 0),
         (&["matrix", "p.netpol"], 0),
         (&["matrix", "p.netpol", "--as", "json"], 0),
+        (&["matrix", "p.netpol", "--format", "csv"], 0),
         (&["graph", "p.netpol"], 0),
         (&["graph", "p.netpol", "--format", "svg"], 0),
         (&["verify", "p.netpol"], 0),

@@ -147,6 +147,20 @@ impl Rows {
     /// Calls `f` for every pair that is possibly allowed on some port, sources in order and
     /// destinations in order within a source.
     pub fn for_each_allowed(&self, u: &Universe, mut f: impl FnMut(PointId, PointId, &Cell)) {
+        let done: Result<(), std::convert::Infallible> = self.try_for_each_allowed(u, |s, d, cell| {
+            f(s, d, cell);
+            Ok(())
+        });
+        let Ok(()) = done;
+    }
+
+    /// [`for_each_allowed`](Self::for_each_allowed) until `f` fails (a writer whose reader
+    /// went away): the first error.
+    pub fn try_for_each_allowed<E>(
+        &self,
+        u: &Universe,
+        mut f: impl FnMut(PointId, PointId, &Cell) -> Result<(), E>,
+    ) -> Result<(), E> {
         let classes = Classes::new(self, u);
         let reach = classes.reach();
         let exceptions = self.exceptions();
@@ -167,9 +181,10 @@ impl Rows {
             }
             items.sort_unstable_by_key(|x| x.0);
             for (d, cell) in items {
-                f(s, d, cell);
+                f(s, d, cell)?;
             }
         }
+        Ok(())
     }
 
     /// Counts of pairs: possibly allowed on some port, and certainly allowed on some port.

@@ -766,6 +766,8 @@ pub enum MatrixFormat {
     Json,
 }
 
+/// The matrix as one JSON value: the document [`write_json`] writes piece by piece.
+#[cfg(test)]
 #[derive(Serialize)]
 struct JsonMatrix<'a> {
     semantics: &'a str,
@@ -802,52 +804,107 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
 }
 
 /// The matrix in `format` under the source's meaning (`of` is `None`), or under a target's
-/// reading of its objects, which is freed once its rows are built.
+/// reading of its objects, which is freed once its rows are built; written to `out` as it is
+/// made, a source's row at a time. Every format lists every pair of points (the table as a
+/// cell, CSV and JSON each allowed pair), so the text grows with the square of the points:
+/// held whole, it took more memory than the machine had from a few thousand workloads on.
+/// `None` without a program; else the first error writing to `out`.
 pub fn matrix(
     c: &Compilation,
     of: Option<(Target, &dyn targets::Manifests)>,
     format: MatrixFormat,
-) -> Option<String> {
+    out: &mut dyn std::io::Write,
+) -> Option<std::io::Result<()>> {
     let program = c.program.as_ref()?;
     let u = Universe::new(program);
     let (name, rows) = match of {
         None => ("source", Rows::build(&SourceSemantics::new(program, &u), &u)),
         Some((t, objects)) => (t.name(), Rows::build(&*targets::read(t, objects, &u).semantics, &u)),
     };
-    let mut out = String::new();
-    match format {
-        MatrixFormat::Csv => {
-            out.push_str("from,to,certain,possible\n");
-            rows.for_each_allowed(&u, |s, d, cell| {
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{}",
-                    csv(&u.point(s).name),
-                    csv(&u.point(d).name),
-                    csv(&ports_text(&cell.certain)),
-                    csv(&ports_text(&cell.possible))
-                );
-            });
-        }
-        MatrixFormat::Json => {
-            let mut connections = Vec::new();
-            rows.for_each_allowed(&u, |s, d, cell| {
-                connections.push(JsonConnection {
-                    from: &u.point(s).name,
-                    to: &u.point(d).name,
-                    certain: ports_text(&cell.certain),
-                    possible: ports_text(&cell.possible),
-                })
-            });
-            let points =
-                u.ids().map(|p| JsonPoint { name: &u.point(p).name, kind: kind_name(&u, p) }).collect();
-            let m = JsonMatrix { semantics: name, points, connections };
-            out = serde_json::to_string_pretty(&m).unwrap_or_default();
-            out.push('\n');
-        }
-        MatrixFormat::Table => out = table(&u, &rows, name),
+    Some(match format {
+        MatrixFormat::Csv => write_csv(&u, &rows, out),
+        MatrixFormat::Json => write_json(&u, &rows, name, out),
+        MatrixFormat::Table => write_table(&u, &rows, name, out),
+    })
+}
+
+fn write_csv(u: &Universe, rows: &Rows, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(b"from,to,certain,possible\n")?;
+    let mut texts = CellTexts::default();
+    rows.try_for_each_allowed(u, |s, d, cell| {
+        let (certain, possible) = texts.of(cell);
+        writeln!(
+            out,
+            "{},{},{},{}",
+            csv(&u.point(s).name),
+            csv(&u.point(d).name),
+            csv(certain),
+            csv(possible)
+        )
+    })
+}
+
+/// The matrix as JSON: the text `serde_json::to_string_pretty` makes of a [`JsonMatrix`], and
+/// a line break, written a point and a connection at a time instead of from one value.
+fn write_json(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write!(out, "{{\n  \"semantics\": {},\n  \"points\": [", json_text(&name))?;
+    let mut first = true;
+    for p in u.ids() {
+        json_item(out, &mut first, &JsonPoint { name: &u.point(p).name, kind: kind_name(u, p) })?;
     }
-    Some(out)
+    json_end(out, first)?;
+    out.write_all(b",\n  \"connections\": [")?;
+    let mut first = true;
+    let mut texts = CellTexts::default();
+    rows.try_for_each_allowed(u, |s, d, cell| {
+        let (certain, possible) = texts.of(cell);
+        let c = JsonConnection {
+            from: &u.point(s).name,
+            to: &u.point(d).name,
+            certain: certain.to_string(),
+            possible: possible.to_string(),
+        };
+        json_item(out, &mut first, &c)
+    })?;
+    json_end(out, first)?;
+    out.write_all(b"\n}\n")
+}
+
+fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
+    // Plain data (strings, structs of strings) always serializes.
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+/// One element of an array at the second level of a pretty-printed document: after `[` or
+/// the element before, on its own lines, indented four spaces. (A JSON string holds no line
+/// break, so every line break of the element's text is between its tokens.)
+fn json_item<T: Serialize>(out: &mut dyn std::io::Write, first: &mut bool, value: &T) -> std::io::Result<()> {
+    out.write_all(if *first { b"\n    " } else { b",\n    " })?;
+    *first = false;
+    out.write_all(json_text(value).replace('\n', "\n    ").as_bytes())
+}
+
+/// The end of such an array: `]` right after `[` when it is empty, as serde_json writes it.
+fn json_end(out: &mut dyn std::io::Write, empty: bool) -> std::io::Result<()> {
+    out.write_all(if empty { b"]" } else { b"\n  ]" })
+}
+
+/// The port texts of the last cell written. Most pairs share their cell with the pairs
+/// beside them (the rows hold one cell per class of points), and comparing two cells is
+/// cheaper than writing one.
+#[derive(Default)]
+struct CellTexts {
+    last: Option<(Cell, String, String)>,
+}
+
+impl CellTexts {
+    fn of(&mut self, cell: &Cell) -> (&str, &str) {
+        if self.last.as_ref().is_none_or(|(last, ..)| last != cell) {
+            self.last = Some((cell.clone(), ports_text(&cell.certain), ports_text(&cell.possible)));
+        }
+        let (_, certain, possible) = self.last.as_ref().expect("set above");
+        (certain, possible)
+    }
 }
 
 fn ports_text(p: &PortSet) -> String {
@@ -868,36 +925,61 @@ fn csv(field: &str) -> String {
 
 /// Rows are sources, columns destinations (numbered as the rows).
 pub(crate) fn table(u: &Universe, rows: &Rows, name: &str) -> String {
+    let mut out = Vec::new();
+    // Writing to memory does not fail.
+    let _ = write_table(u, rows, name, &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// [`table`], written to `out` a row at a time: one row of cells is held, not the grid.
+fn write_table(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let n = u.len();
     let width = n.to_string().len() + 1;
     let label = u.ids().map(|p| u.point(p).name.len()).max().unwrap_or(0);
-    let mut grid = vec![vec!['.'; n]; n];
-    rows.for_each_allowed(u, |s, d, cell| {
-        grid[s as usize][d as usize] = if cell.certain.is_all() {
-            'A'
-        } else if !cell.certain.is_empty() {
-            'S'
-        } else {
-            '?'
-        };
-    });
-    let mut out = format!("reachability ({name}): rows are sources, columns destinations\n");
-    let _ = write!(out, "{:>w$} {:label$} ", "", "", w = width);
+    writeln!(out, "reachability ({name}): rows are sources, columns destinations")?;
+    let mut line = String::new();
+    let _ = write!(line, "{:>w$} {:label$} ", "", "", w = width);
     for d in 0..n {
-        let _ = write!(out, "{:>width$}", d + 1);
+        let _ = write!(line, "{:>width$}", d + 1);
     }
-    out.push('\n');
-    for (s, cells) in grid.iter().enumerate() {
-        let _ = write!(out, "{:>width$} {:label$} ", s + 1, u.point(s as PointId).name);
-        for c in cells {
-            let _ = write!(out, "{c:>width$}");
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
+    // The row being filled, and the next row to write.
+    let mut cells = vec![b'.'; n];
+    let mut next: usize = 0;
+    let mut write_row = |out: &mut dyn std::io::Write, s: usize, cells: &mut [u8]| -> std::io::Result<()> {
+        line.clear();
+        let _ = write!(line, "{:>width$} {:label$} ", s + 1, u.point(s as PointId).name);
+        for c in cells.iter_mut() {
+            let _ = write!(line, "{:>width$}", *c as char);
+            *c = b'.';
         }
-        out.push('\n');
+        line.push('\n');
+        out.write_all(line.as_bytes())
+    };
+    rows.try_for_each_allowed(u, |s, d, cell| {
+        let s = s as usize;
+        // The rows before this source, each finished (or without an allowed pair).
+        while next < s {
+            write_row(out, next, &mut cells)?;
+            next += 1;
+        }
+        cells[d as usize] = if cell.certain.is_all() {
+            b'A'
+        } else if !cell.certain.is_empty() {
+            b'S'
+        } else {
+            b'?'
+        };
+        Ok::<(), std::io::Error>(())
+    })?;
+    while next < n {
+        write_row(out, next, &mut cells)?;
+        next += 1;
     }
-    out.push_str(
-        "A: every port   S: some ports (see --as csv)   ?: only possibly (an open fact, such as whether a network holds a pod's address)   .: nothing\n",
-    );
-    out
+    out.write_all(
+        b"A: every port   S: some ports (see --as csv)   ?: only possibly (an open fact, such as whether a network holds a pod's address)   .: nothing\n",
+    )
 }
 
 /// The rules that decide a connection on `ports`, on both sides (egress of `s`, ingress of
@@ -937,9 +1019,162 @@ pub(crate) fn deciding_origins(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::Of;
     use crate::driver::{compile, Options};
     use crate::fs::FsLoader;
     use crate::ir::WorkloadId;
+
+    /// The examples that compile, each with its program's matrices: the source's and each
+    /// target's (the compilation, and the targets' manifests to read).
+    fn example_compilations() -> Vec<(String, Compilation)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut paths: Vec<String> = std::fs::read_dir(dir)
+            .expect("examples")
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "netpol"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|path| {
+                let options = Options { targets: Target::ALL.to_vec(), ..Options::default() };
+                let c = compile(std::slice::from_ref(&path), &FsLoader, &options);
+                (path, c)
+            })
+            .filter(|(_, c)| c.program.is_some() && !c.has_errors())
+            .collect()
+    }
+
+    fn written(
+        c: &Compilation,
+        of: Option<(Target, &dyn targets::Manifests)>,
+        format: MatrixFormat,
+    ) -> String {
+        let mut out = Vec::new();
+        matrix(c, of, format, &mut out).expect("a program").expect("written to memory");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    /// The matrix written a row and a pair at a time is the text the whole value made: JSON
+    /// as serde_json prints the document, the table as its grid of cells, CSV a line per pair.
+    #[test]
+    fn the_matrix_written_as_it_is_made_is_the_whole_matrix() {
+        let mut compared = 0;
+        for (path, c) in example_compilations() {
+            let program = c.program.as_ref().expect("compiled");
+            let u = Universe::new(program);
+            let mut readings: Vec<(&str, Of, Rows)> =
+                vec![("source", None, Rows::build(&SourceSemantics::new(program, &u), &u))];
+            for (t, objects) in &c.outputs {
+                let rows = Rows::build(&*targets::read(*t, objects, &u).semantics, &u);
+                readings.push((t.name(), Some((*t, objects as &dyn targets::Manifests)), rows));
+            }
+            for (name, of, rows) in readings {
+                let mut pairs = Vec::new();
+                rows.for_each_allowed(&u, |s, d, cell| pairs.push((s, d, cell.clone())));
+                let whole = JsonMatrix {
+                    semantics: name,
+                    points: u
+                        .ids()
+                        .map(|p| JsonPoint { name: &u.point(p).name, kind: kind_name(&u, p) })
+                        .collect(),
+                    connections: pairs
+                        .iter()
+                        .map(|(s, d, cell)| JsonConnection {
+                            from: &u.point(*s).name,
+                            to: &u.point(*d).name,
+                            certain: ports_text(&cell.certain),
+                            possible: ports_text(&cell.possible),
+                        })
+                        .collect(),
+                };
+                let json = serde_json::to_string_pretty(&whole).expect("JSON") + "\n";
+                assert_eq!(written(&c, of, MatrixFormat::Json), json, "{path}, {name}");
+
+                let mut csv_text = String::from("from,to,certain,possible\n");
+                for (s, d, cell) in &pairs {
+                    let fields = [
+                        u.point(*s).name.clone(),
+                        u.point(*d).name.clone(),
+                        ports_text(&cell.certain),
+                        ports_text(&cell.possible),
+                    ];
+                    csv_text += &(fields.map(|f| csv(&f)).join(",") + "\n");
+                }
+                assert_eq!(written(&c, of, MatrixFormat::Csv), csv_text, "{path}, {name}");
+
+                let n = u.len();
+                let mut grid = vec![vec!['.'; n]; n];
+                for (s, d, cell) in &pairs {
+                    grid[*s as usize][*d as usize] = match (cell.certain.is_all(), cell.certain.is_empty()) {
+                        (true, _) => 'A',
+                        (false, false) => 'S',
+                        (false, true) => '?',
+                    };
+                }
+                let table = written(&c, of, MatrixFormat::Table);
+                let lines: Vec<&str> = table.lines().collect();
+                assert_eq!(lines.len(), n + 3, "{path}, {name}: a title, a header, a row per point, a key");
+                // A row ends in its cells, each right-aligned in the width of the largest number.
+                let width = n.to_string().len() + 1;
+                for (s, row) in grid.iter().enumerate() {
+                    let line: Vec<char> = lines[s + 2].chars().collect();
+                    let cells: String =
+                        line[line.len() - n * width..].chunks(width).map(|cell| cell[width - 1]).collect();
+                    assert_eq!(cells, row.iter().collect::<String>(), "{path}, {name}, row {}", s + 1);
+                }
+                assert!(pairs.len() > 1 || name != "source", "{path}: a matrix with pairs");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 20, "{compared} matrices compared");
+    }
+
+    /// Takes `budget` bytes, then fails every write; counts the writes.
+    struct FailAfter {
+        budget: usize,
+        writes: usize,
+        failed: usize,
+    }
+
+    impl std::io::Write for FailAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.writes += 1;
+            if self.budget == 0 {
+                self.failed += 1;
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.budget);
+            self.budget -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Each format is written as it is made, and stops at the first write that fails (a
+    /// reader that went away): nothing is written after it, and what was written before it is
+    /// a small part of the whole.
+    #[test]
+    fn the_matrix_is_written_a_piece_at_a_time_and_stops_at_a_failed_write() {
+        let (path, c) = example_compilations()
+            .into_iter()
+            .max_by_key(|(_, c)| c.program.as_ref().map_or(0, |p| p.workloads.len()))
+            .expect("an example");
+        for format in [MatrixFormat::Table, MatrixFormat::Csv, MatrixFormat::Json] {
+            let whole = written(&c, None, format);
+            let mut out = FailAfter { budget: 256, writes: 0, failed: 0 };
+            let result = matrix(&c, None, format, &mut out).expect("a program");
+            assert!(result.is_err(), "{path}, {format:?}: the failed write is the result");
+            assert_eq!(out.failed, 1, "{path}, {format:?}: no write after the failed one");
+            // Piece by piece: more than one write reached the writer before it failed.
+            assert!(out.writes > 2, "{path}, {format:?}: {} writes", out.writes);
+            assert!(whole.len() > 4 * 256, "{path}, {format:?}: the whole is larger than the budget");
+        }
+    }
 
     /// `why` reads only the objects that bear on its questions' pods; the answers, every line
     /// that decides them included, are those of a reading of every object. Asked of each

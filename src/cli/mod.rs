@@ -1173,8 +1173,10 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         return EXIT_ERRORS;
     }
     let Ok(of) = held_target(&held, target) else { return EXIT_ERRORS };
-    match analyze::matrix(&c, of, format) {
-        Some(text) => print_out(&text, EXIT_OK),
+    // Written as it is made: the matrix grows with the square of the points.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match analyze::matrix(&c, of, format, &mut out) {
+        Some(written) => wrote(written.and_then(|_| out.flush()), EXIT_OK),
         None => EXIT_ERRORS,
     }
 }
@@ -1382,7 +1384,12 @@ fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
 /// sees the error instead of being killed by the signal as a C tool is. Any other failure to
 /// write is exit 3, after a message.
 fn print_out(text: &str, code: i32) -> i32 {
-    match write_stdout(text.as_bytes()) {
+    wrote(write_stdout(text.as_bytes()), code)
+}
+
+/// `code` after output written on stdout, as [`print_out`] judges the result of writing it.
+fn wrote(result: std::io::Result<()>, code: i32) -> i32 {
+    match result {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             say(format_args!("error: cannot write to stdout: {e}"));
             EXIT_IO
