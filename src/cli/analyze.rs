@@ -1024,9 +1024,8 @@ mod tests {
     use crate::fs::FsLoader;
     use crate::ir::WorkloadId;
 
-    /// The examples that compile, each with its program's matrices: the source's and each
-    /// target's (the compilation, and the targets' manifests to read).
-    fn example_compilations() -> Vec<(String, Compilation)> {
+    /// The paths of the examples, sorted.
+    fn example_paths() -> Vec<String> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
         let mut paths: Vec<String> = std::fs::read_dir(dir)
             .expect("examples")
@@ -1036,6 +1035,12 @@ mod tests {
             .collect();
         paths.sort();
         paths
+    }
+
+    /// The examples that compile, each with its program's matrices: the source's and each
+    /// target's (the compilation, and the targets' manifests to read).
+    fn example_compilations() -> Vec<(String, Compilation)> {
+        example_paths()
             .into_iter()
             .map(|path| {
                 let options = Options { targets: Target::ALL.to_vec(), ..Options::default() };
@@ -1183,14 +1188,7 @@ mod tests {
     /// namespace (so other namespaces' policies are left out).
     #[test]
     fn why_reads_only_what_bears_on_its_pods_and_answers_the_same() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-        let mut examples: Vec<String> = std::fs::read_dir(dir)
-            .expect("examples")
-            .filter_map(|e| Some(e.ok()?.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "netpol"))
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        examples.sort();
+        let examples = example_paths();
         let (mut compared, mut left_out) = (0, 0);
         for path in &examples {
             let paths = [path.clone()];
