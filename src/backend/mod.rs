@@ -399,6 +399,28 @@ pub(crate) fn metadata(
     }
 }
 
+/// A default deny's object name (`default-deny-ingress`) and annotations (its source line, and
+/// its reason as the rules' note), the annotations checked against the size limit (E0304 in
+/// `errors`). `kind` names the object in that message. Every backend writes its default denies'
+/// names and annotations this way.
+pub(crate) fn default_deny_meta(
+    target: Target,
+    kind: &str,
+    d: &crate::ir::DefaultDeny,
+    cx: &EmitContext,
+    errors: &mut Vec<EmitError>,
+) -> (String, std::collections::BTreeMap<String, String>) {
+    let mut annotations =
+        std::collections::BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (cx.locate)(d.origin))]);
+    if let Some(r) = &d.reason {
+        annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
+    }
+    let name = format!("default-deny-{}", d.direction.as_str());
+    let on = format!("the {kind} `{name}`");
+    errors.extend(validation::annotations_too_large(target, &annotations, &on, d.origin));
+    (name, annotations)
+}
+
 /// The words of a deny rule, for messages.
 pub(crate) fn deny_construct(direction: crate::ir::Direction) -> &'static str {
     match direction {

@@ -4,9 +4,7 @@
 //! Semantics follow kubernetes/api `networking/v1/types.go` and the website's
 //! `concepts/services-networking/network-policies.md`; each choice below cites why.
 
-use crate::backend::{
-    Backend, EmitContext, EmitError, Object, Target, ANNOTATION_RULES, ANNOTATION_SOURCE, MANAGED_BY,
-};
+use crate::backend::{Backend, EmitContext, EmitError, Object, Target, MANAGED_BY};
 use crate::ir::{
     self, Action, Direction, Entity, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program, WorkloadId,
     KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
@@ -282,18 +280,8 @@ impl Emitter<'_> {
             ingress: None,
             egress: None,
         };
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
-        if let Some(r) = &d.reason {
-            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
-        }
-        let name = format!("default-deny-{}", d.direction.as_str());
-        let on = format!("the NetworkPolicy `{name}`");
-        self.errors.extend(crate::backend::validation::annotations_too_large(
-            self.target,
-            &annotations,
-            &on,
-            d.origin,
-        ));
+        let (name, annotations) =
+            crate::backend::default_deny_meta(self.target, "NetworkPolicy", d, self.cx, &mut self.errors);
         Some(object(&name, self.program.namespace(ns).name.clone(), annotations, spec, d.origin))
     }
 

@@ -25,7 +25,7 @@
 
 use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
-    ANNOTATION_RULES, ANNOTATION_SOURCE,
+    ANNOTATION_SOURCE,
 };
 use crate::ir::{
     self, Action, Direction, Entity, LabelOp, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program,
@@ -497,18 +497,8 @@ impl Emitter<'_> {
             ingress: Vec::new(),
             egress: Vec::new(),
         };
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
-        if let Some(r) = &d.reason {
-            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
-        }
-        let name = format!("default-deny-{}", d.direction.as_str());
-        let on = format!("the {kind} `{name}`");
-        self.errors.extend(crate::backend::validation::annotations_too_large(
-            Target::Calico,
-            &annotations,
-            &on,
-            d.origin,
-        ));
+        let (name, annotations) =
+            crate::backend::default_deny_meta(Target::Calico, kind, d, self.cx, &mut self.errors);
         object(kind, &name, namespace, annotations, spec, d.origin)
     }
 

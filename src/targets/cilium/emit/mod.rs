@@ -22,7 +22,6 @@ use crate::analysis::side::Match;
 use crate::analysis::universe::Universe;
 use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
-    ANNOTATION_RULES, ANNOTATION_SOURCE,
 };
 use crate::ir::{
     self, Action, Direction, Entity, LabelOp, LabelSelector, Peer, PortMatch, Ports, Program, Protocol,
@@ -583,18 +582,8 @@ impl Emitter<'_> {
             Direction::Ingress => spec.ingress = vec![rule],
             Direction::Egress => spec.egress = vec![rule],
         }
-        let mut annotations = BTreeMap::from([(ANNOTATION_SOURCE.to_string(), (self.cx.locate)(d.origin))]);
-        if let Some(r) = &d.reason {
-            annotations.insert(ANNOTATION_RULES.to_string(), r.clone());
-        }
-        let name = format!("default-deny-{}", d.direction.as_str());
-        let on = format!("the {kind} `{name}`");
-        self.errors.extend(crate::backend::validation::annotations_too_large(
-            Target::Cilium,
-            &annotations,
-            &on,
-            d.origin,
-        ));
+        let (name, annotations) =
+            crate::backend::default_deny_meta(Target::Cilium, kind, d, self.cx, &mut self.errors);
         object(kind, &name, namespace, annotations, spec, d.origin)
     }
 
