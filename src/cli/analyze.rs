@@ -785,8 +785,8 @@ struct JsonPoint<'a> {
 struct JsonConnection<'a> {
     from: &'a str,
     to: &'a str,
-    certain: String,
-    possible: String,
+    certain: &'a str,
+    possible: &'a str,
 }
 
 fn kind_name(u: &Universe, p: PointId) -> &'static str {
@@ -811,7 +811,7 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
 /// `None` without a program; else the first error writing to `out`.
 pub fn matrix(
     c: &Compilation,
-    of: Option<(Target, &dyn targets::Manifests)>,
+    of: super::Of,
     format: MatrixFormat,
     out: &mut dyn std::io::Write,
 ) -> Option<std::io::Result<()>> {
@@ -858,12 +858,7 @@ fn write_json(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Writ
     let mut texts = CellTexts::default();
     rows.try_for_each_allowed(u, |s, d, cell| {
         let (certain, possible) = texts.of(cell);
-        let c = JsonConnection {
-            from: &u.point(s).name,
-            to: &u.point(d).name,
-            certain: certain.to_string(),
-            possible: possible.to_string(),
-        };
+        let c = JsonConnection { from: &u.point(s).name, to: &u.point(d).name, certain, possible };
         json_item(out, &mut first, &c)
     })?;
     json_end(out, first)?;
@@ -1078,6 +1073,8 @@ mod tests {
             for (name, of, rows) in readings {
                 let mut pairs = Vec::new();
                 rows.for_each_allowed(&u, |s, d, cell| pairs.push((s, d, cell.clone())));
+                let texts: Vec<[String; 2]> =
+                    pairs.iter().map(|(_, _, c)| [ports_text(&c.certain), ports_text(&c.possible)]).collect();
                 let whole = JsonMatrix {
                     semantics: name,
                     points: u
@@ -1086,11 +1083,12 @@ mod tests {
                         .collect(),
                     connections: pairs
                         .iter()
-                        .map(|(s, d, cell)| JsonConnection {
+                        .zip(&texts)
+                        .map(|((s, d, _), [certain, possible])| JsonConnection {
                             from: &u.point(*s).name,
                             to: &u.point(*d).name,
-                            certain: ports_text(&cell.certain),
-                            possible: ports_text(&cell.possible),
+                            certain,
+                            possible,
                         })
                         .collect(),
                 };

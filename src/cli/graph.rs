@@ -4,7 +4,6 @@
 use crate::analysis::reach::SourceSemantics;
 use crate::analysis::targets;
 use crate::analysis::universe::Universe;
-use crate::backend::Target;
 use crate::diagnostic::Diagnostic;
 use crate::driver::Compilation;
 use crate::graph;
@@ -35,7 +34,7 @@ impl GraphFormat {
 /// ([`graph::Graph::fold_dns`]) unless `every_dns_edge`.
 pub fn diagram(
     c: &Compilation,
-    of: Option<(Target, &dyn targets::Manifests)>,
+    of: super::Of,
     format: GraphFormat,
     every_dns_edge: bool,
 ) -> Option<Result<String, Box<Diagnostic>>> {
