@@ -255,12 +255,24 @@ fn a_closed_stdout_ends_the_output_quietly() {
         "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\n",
     );
     write(d.join("messy.netpol"), "namespace shop\nworkload web {app:web}\n");
+    // A world: a policy and an inventory of pods.
+    write(
+        d.join("policy.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: b, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: b}}\n  policyTypes: [Ingress]\n",
+    );
+    write(
+        d.join("inventory.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: shop, labels: {app: a}}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b, namespace: shop, labels: {app: b}}}\n",
+    );
     // The exit code is the command's own result, as with a stdout that reads everything.
     let cases: &[(&[&str], i32)] = &[
         (&["compile", "p.netpol"], 0),
         (&["matrix", "p.netpol"], 0),
         (&["matrix", "p.netpol", "--as", "json"], 0),
         (&["matrix", "p.netpol", "--format", "csv"], 0),
+        (&["matrix", "policy.yaml", "--inventory", "inventory.yaml"], 0),
+        (&["matrix", "policy.yaml", "--inventory", "inventory.yaml", "--as", "csv"], 0),
+        (&["matrix", "policy.yaml", "--inventory", "inventory.yaml", "--as", "json"], 0),
         (&["graph", "p.netpol"], 0),
         (&["graph", "p.netpol", "--format", "svg"], 0),
         (&["verify", "p.netpol"], 0),

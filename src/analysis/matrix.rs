@@ -52,6 +52,47 @@ pub struct Count {
     pub cells: u64,
 }
 
+/// The pairs possibly allowed on some port, a source's row at a time: see [`Rows::allowed`].
+pub struct Allowed<'r> {
+    rows: &'r Rows,
+    u: &'r Universe,
+    classes: Classes,
+    reach: Vec<Reach>,
+    /// Per source, the destinations whose cell a row names (sorted).
+    exceptions: Vec<Vec<PointId>>,
+}
+
+impl Allowed<'_> {
+    /// Calls `f` for each destination that `s` possibly reaches on some port, in order, until
+    /// `f` fails: the first error.
+    pub fn try_row<E>(
+        &self,
+        s: PointId,
+        mut f: impl FnMut(PointId, &Cell) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (u, classes) = (self.u, &self.classes);
+        let named = &self.exceptions[s as usize];
+        let own: Vec<(PointId, Cell)> =
+            named.iter().map(|&d| (d, self.rows.cell(u, s, d))).filter(|(_, c)| !c.is_empty()).collect();
+        let mut items: Vec<(PointId, &Cell)> = own.iter().map(|(d, c)| (*d, c)).collect();
+        let sc = classes.src[s as usize] as usize;
+        let (base, list) = &self.reach[sc];
+        for (dc, value) in list {
+            let value = match value {
+                Value::Base(b) => &base[*b as usize],
+                Value::Own(c) => c,
+            };
+            let members = &classes.dst_members[*dc as usize];
+            items.extend(members.iter().filter(|d| named.binary_search(d).is_err()).map(|d| (*d, value)));
+        }
+        items.sort_unstable_by_key(|x| x.0);
+        for (d, cell) in items {
+            f(d, cell)?;
+        }
+        Ok(())
+    }
+}
+
 /// Every point's two rows under one semantics.
 pub struct Rows {
     pub ingress: Vec<Row>,
@@ -161,30 +202,21 @@ impl Rows {
         u: &Universe,
         mut f: impl FnMut(PointId, PointId, &Cell) -> Result<(), E>,
     ) -> Result<(), E> {
+        let allowed = self.allowed(u);
+        for s in u.ids() {
+            allowed.try_row(s, |d, cell| f(s, d, cell))?;
+        }
+        Ok(())
+    }
+
+    /// What [`try_for_each_allowed`](Self::try_for_each_allowed) walks, for walking the
+    /// sources in another order, one row at a time (the points' classes and what each class
+    /// reaches: memory linear in the points, as the rows).
+    pub fn allowed<'r>(&'r self, u: &'r Universe) -> Allowed<'r> {
         let classes = Classes::new(self, u);
         let reach = classes.reach();
         let exceptions = self.exceptions();
-        for s in u.ids() {
-            let named = &exceptions[s as usize];
-            let own: Vec<(PointId, Cell)> =
-                named.iter().map(|&d| (d, self.cell(u, s, d))).filter(|(_, c)| !c.is_empty()).collect();
-            let mut items: Vec<(PointId, &Cell)> = own.iter().map(|(d, c)| (*d, c)).collect();
-            let sc = classes.src[s as usize] as usize;
-            let (base, list) = &reach[sc];
-            for (dc, value) in list {
-                let value = match value {
-                    Value::Base(b) => &base[*b as usize],
-                    Value::Own(c) => c,
-                };
-                let members = &classes.dst_members[*dc as usize];
-                items.extend(members.iter().filter(|d| named.binary_search(d).is_err()).map(|d| (*d, value)));
-            }
-            items.sort_unstable_by_key(|x| x.0);
-            for (d, cell) in items {
-                f(s, d, cell)?;
-            }
-        }
-        Ok(())
+        Allowed { rows: self, u, classes, reach, exceptions }
     }
 
     /// Counts of pairs: possibly allowed on some port, and certainly allowed on some port.
@@ -386,6 +418,10 @@ fn meets(out: &Cell, inn: &Cell) -> (bool, bool) {
 }
 
 /// A cell of the reach of a source class: its base value towards a bucket, or its own.
+/// What a source class reaches: its base's cells, and each destination class it reaches with
+/// the cell towards it.
+type Reach = (Arc<Vec<Cell>>, Vec<(u32, Value)>);
+
 enum Value {
     Base(u32),
     Own(Box<Cell>),
@@ -616,7 +652,7 @@ impl Classes {
     /// Per source class: its base cells, and the destination classes it may reach away from
     /// named pairs with the cell, each a base cell or its own.
     #[allow(clippy::type_complexity)]
-    fn reach(&self) -> Vec<(Arc<Vec<Cell>>, Vec<(u32, Value)>)> {
+    fn reach(&self) -> Vec<Reach> {
         let order = self.by_base();
         let parts = crate::par::blocks(order.len(), 64, |range| {
             let mut scratch = Scratch::new(self.dst_key.len());

@@ -865,7 +865,7 @@ fn write_json(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Writ
     out.write_all(b"\n}\n")
 }
 
-fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
+pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
     // Plain data (strings, structs of strings) always serializes.
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -873,14 +873,18 @@ fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
 /// One element of an array at the second level of a pretty-printed document: after `[` or
 /// the element before, on its own lines, indented four spaces. (A JSON string holds no line
 /// break, so every line break of the element's text is between its tokens.)
-fn json_item<T: Serialize>(out: &mut dyn std::io::Write, first: &mut bool, value: &T) -> std::io::Result<()> {
+pub(crate) fn json_item<T: Serialize>(
+    out: &mut dyn std::io::Write,
+    first: &mut bool,
+    value: &T,
+) -> std::io::Result<()> {
     out.write_all(if *first { b"\n    " } else { b",\n    " })?;
     *first = false;
     out.write_all(json_text(value).replace('\n', "\n    ").as_bytes())
 }
 
 /// The end of such an array: `]` right after `[` when it is empty, as serde_json writes it.
-fn json_end(out: &mut dyn std::io::Write, empty: bool) -> std::io::Result<()> {
+pub(crate) fn json_end(out: &mut dyn std::io::Write, empty: bool) -> std::io::Result<()> {
     out.write_all(if empty { b"]" } else { b"\n  ]" })
 }
 
@@ -902,7 +906,7 @@ impl CellTexts {
     }
 }
 
-fn ports_text(p: &PortSet) -> String {
+pub(crate) fn ports_text(p: &PortSet) -> String {
     if p.is_empty() {
         String::new()
     } else {
@@ -910,7 +914,7 @@ fn ports_text(p: &PortSet) -> String {
     }
 }
 
-fn csv(field: &str) -> String {
+pub(crate) fn csv(field: &str) -> String {
     if field.contains([',', '"', '\n']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
@@ -918,16 +922,14 @@ fn csv(field: &str) -> String {
     }
 }
 
-/// Rows are sources, columns destinations (numbered as the rows).
-pub(crate) fn table(u: &Universe, rows: &Rows, name: &str) -> String {
-    let mut out = Vec::new();
-    // Writing to memory does not fail.
-    let _ = write_table(u, rows, name, &mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// [`table`], written to `out` a row at a time: one row of cells is held, not the grid.
-fn write_table(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// The matrix as a table, rows sources and columns destinations (numbered as the rows),
+/// written to `out` a row at a time: one row of cells is held, not the grid.
+pub(crate) fn write_table(
+    u: &Universe,
+    rows: &Rows,
+    name: &str,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let n = u.len();
     let width = n.to_string().len() + 1;
     let label = u.ids().map(|p| u.point(p).name.len()).max().unwrap_or(0);

@@ -876,7 +876,7 @@ fn with_world(
         Option<&crate::ir::Program>,
         &world::Read,
         &mut Vec<crate::diagnostic::Diagnostic>,
-    ) -> (String, i32),
+    ) -> (WorldOut, i32),
 ) -> i32 {
     let mut l = match world::load(&w.input()) {
         Ok(l) => l,
@@ -893,14 +893,30 @@ fn with_world(
     let population = crate::world::universe::build(&l.world, program.as_ref(), extra);
     let r = world::read(&mut l, cni, program.as_ref(), &population, !machine_on_stdout);
     let mut more = Vec::new();
-    let (text, code) = f(&mut l, program.as_ref(), &r, &mut more);
+    let (out, code) = f(&mut l, program.as_ref(), &r, &mut more);
     l.diagnostics.extend(more);
     report_all(input, &l.sources, &mut l.diagnostics, machine_on_stdout);
+    let written = match out {
+        WorldOut::Text(text) => print_out(&text, code),
+        WorldOut::Matrix(format) => {
+            // Written as it is made, after the diagnostics: it grows with the square of the pods.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            wrote(world::write_matrix(&r, format, &mut out).and_then(|_| out.flush()), code)
+        }
+    };
+    // What the input's diagnostics fail decides the code, whatever the writing did.
     if input.fails(&l.diagnostics) {
-        let _ = print_out(&text, EXIT_ERRORS);
-        return EXIT_ERRORS;
+        EXIT_ERRORS
+    } else {
+        written
     }
-    print_out(&text, code)
+}
+
+/// What a command over the world prints on stdout.
+enum WorldOut {
+    Text(String),
+    /// The matrix of the reading, in this format.
+    Matrix(analyze::MatrixFormat),
 }
 
 fn world_check(input: &InputArgs, w: &WorldPaths) -> i32 {
@@ -908,12 +924,12 @@ fn world_check(input: &InputArgs, w: &WorldPaths) -> i32 {
         let found =
             crate::world::coverage::check(&l.sources, &l.world, r.population, &*r.semantics, program, r.cni);
         diags.extend(found);
-        (String::new(), EXIT_OK)
+        (WorldOut::Text(String::new()), EXIT_OK)
     })
 }
 
 fn world_matrix(input: &InputArgs, w: &WorldPaths, format: analyze::MatrixFormat) -> i32 {
-    with_world(input, w, false, &[], |_, _, r, _| (world::matrix(r, format), EXIT_OK))
+    with_world(input, w, false, &[], |_, _, _, _| (WorldOut::Matrix(format), EXIT_OK))
 }
 
 fn world_verify(input: &InputArgs, w: &WorldPaths, json: bool) -> i32 {
@@ -925,7 +941,7 @@ fn world_verify(input: &InputArgs, w: &WorldPaths, json: bool) -> i32 {
         } else {
             world::print_verify(&report)
         };
-        (text, world::exit_code(ok))
+        (WorldOut::Text(text), world::exit_code(ok))
     })
 }
 
@@ -978,11 +994,11 @@ fn world_why(
                     }
                 };
                 answered = Some(report.answer.exit_code());
-                (text, EXIT_OK)
+                (WorldOut::Text(text), EXIT_OK)
             }
             Err(e) => {
                 say(format_args!("error: {e}"));
-                (String::new(), EXIT_USAGE)
+                (WorldOut::Text(String::new()), EXIT_USAGE)
             }
         }
     });

@@ -3,12 +3,16 @@
 //! program. The library does the reading (`crate::world`); this module reads the files and
 //! prints.
 
-use super::analyze::{connection_report, report, settle, End, MatrixFormat, Question, WhyReport};
+use super::analyze::{
+    connection_report, csv, json_end, json_item, json_text, ports_text, report, settle, write_table, End,
+    MatrixFormat, Question, WhyReport,
+};
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
-use crate::analysis::matrix::{Rows, Semantics};
+use crate::analysis::matrix::{Allowed, Rows, Semantics};
 use crate::analysis::ports::PortSet;
 use crate::analysis::reach::SourceSemantics;
+use crate::analysis::side::Cell;
 use crate::diagnostic::Diagnostic;
 use crate::driver::{self, Options};
 use crate::ir::{Program, Protocol};
@@ -141,13 +145,6 @@ pub(crate) fn choose(l: &mut Loaded, cni: Option<Dialect>) -> Option<Dialect> {
 // ---- matrix -----------------------------------------------------------------------------
 
 #[derive(Serialize)]
-struct JsonMatrix<'a> {
-    semantics: String,
-    points: Vec<JsonPoint<'a>>,
-    connections: Vec<JsonConnection>,
-}
-
-#[derive(Serialize)]
 struct JsonPoint<'a> {
     name: &'a str,
     /// The inventory pods the point stands for.
@@ -155,59 +152,103 @@ struct JsonPoint<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonConnection {
-    from: String,
-    to: String,
-    certain: String,
-    possible: String,
+struct JsonConnection<'a> {
+    from: &'a str,
+    to: &'a str,
+    certain: &'a str,
+    possible: &'a str,
 }
 
-/// The matrix of the reading: every pair of inventory pods (one by one, even where several
-/// share a point) and other points that is possibly allowed, sorted by name.
-pub(crate) fn matrix(r: &Read, format: MatrixFormat) -> String {
+/// The matrix of the reading, written to `out` as it is made: the table a source point's row
+/// at a time; CSV and JSON every pair of inventory pods (one by one, even where several share
+/// a point) and other points that is possibly allowed, sorted by name, a source name at a
+/// time. Either grows with the square of the pods, so neither is held whole: what is held is
+/// the rows, the names, and one source's destinations. The first error writing to `out`.
+pub(crate) fn write_matrix(
+    r: &Read,
+    format: MatrixFormat,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let pop = r.population;
     let u = &pop.universe;
     let rows = Rows::build(&*r.semantics, u);
-    let name = r.label.clone();
-    let text = |p: &PortSet| if p.is_empty() { String::new() } else { p.to_string() };
-    match format {
-        MatrixFormat::Table => super::analyze::table(u, &rows, &name),
-        MatrixFormat::Csv | MatrixFormat::Json => {
-            let mut lines: Vec<(String, String, String, String)> = Vec::new();
-            rows.for_each_allowed(u, |s, d, cell| {
-                let (certain, possible) = (text(&cell.certain), text(&cell.possible));
-                for a in pop.names(s) {
-                    for b in pop.names(d) {
-                        lines.push((a.to_string(), b.to_string(), certain.clone(), possible.clone()));
-                    }
-                }
-            });
-            lines.sort();
-            if format == MatrixFormat::Json {
-                let points =
-                    u.ids().map(|p| JsonPoint { name: &u.point(p).name, pods: pop.names(p) }).collect();
-                let connections = lines
-                    .into_iter()
-                    .map(|(from, to, certain, possible)| JsonConnection { from, to, certain, possible })
-                    .collect();
-                let m = JsonMatrix { semantics: name, points, connections };
-                return serde_json::to_string_pretty(&m).unwrap_or_default() + "\n";
-            }
-            let mut out = String::from("from,to,certain,possible\n");
-            for (a, b, c, p) in lines {
-                let _ = writeln!(out, "{},{},{},{}", csv(&a), csv(&b), csv(&c), csv(&p));
-            }
-            out
+    let json = match format {
+        MatrixFormat::Table => return write_table(u, &rows, &r.label, out),
+        MatrixFormat::Csv => false,
+        MatrixFormat::Json => true,
+    };
+    if json {
+        write!(out, "{{\n  \"semantics\": {},\n  \"points\": [", json_text(&r.label))?;
+        let mut first = true;
+        for p in u.ids() {
+            let point = JsonPoint { name: &u.point(p).name, pods: pop.names(p) };
+            json_item(out, &mut first, &point)?;
         }
+        json_end(out, first)?;
+        out.write_all(b",\n  \"connections\": [")?;
+    } else {
+        out.write_all(b"from,to,certain,possible\n")?;
     }
+    let mut first = true;
+    by_name(pop, &rows.allowed(u), |from, to, certain, possible| {
+        if json {
+            json_item(out, &mut first, &JsonConnection { from, to, certain, possible })
+        } else {
+            writeln!(out, "{},{},{},{}", csv(from), csv(to), csv(certain), csv(possible))
+        }
+    })?;
+    if json {
+        json_end(out, first)?;
+        out.write_all(b"\n}\n")?;
+    }
+    Ok(())
 }
 
-fn csv(field: &str) -> String {
-    if field.contains([',', '"', '\n']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
+/// Calls `f` with each possibly allowed pair of names (an inventory pod's, or a point's own
+/// where it stands for none) and its certain and possible ports as text, in the order of the
+/// four texts (the order a sort of every such line gives). One source name's destinations are
+/// held at a time, and kept for the next name while it stands for the same points (the pods of
+/// one workload follow each other by name).
+fn by_name<E>(
+    pop: &Population,
+    allowed: &Allowed,
+    mut f: impl FnMut(&str, &str, &str, &str) -> Result<(), E>,
+) -> Result<(), E> {
+    let u = &pop.universe;
+    let mut sources: Vec<(&str, u32)> =
+        u.ids().flat_map(|p| pop.names(p).into_iter().map(move |a| (a, p))).collect();
+    sources.sort_unstable();
+    // The names' points, and their destinations sorted: names and an index into `texts`.
+    let mut held: (Vec<u32>, Vec<(&str, usize)>) = (Vec::new(), Vec::new());
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut i = 0;
+    while i < sources.len() {
+        let from = sources[i].0;
+        let points: Vec<u32> = sources[i..].iter().take_while(|x| x.0 == from).map(|x| x.1).collect();
+        i += points.len();
+        if points != held.0 {
+            let mut to = Vec::new();
+            texts.clear();
+            let mut last: Option<Cell> = None;
+            for &s in &points {
+                let Ok(()) = allowed.try_row(s, |d, cell| {
+                    if last.as_ref() != Some(cell) {
+                        texts.push((ports_text(&cell.certain), ports_text(&cell.possible)));
+                        last = Some(cell.clone());
+                    }
+                    to.extend(pop.names(d).into_iter().map(|b| (b, texts.len() - 1)));
+                    Ok::<(), std::convert::Infallible>(())
+                });
+            }
+            to.sort_unstable_by(|x, y| (x.0, &texts[x.1]).cmp(&(y.0, &texts[y.1])));
+            held = (points, to);
+        }
+        for &(to, t) in &held.1 {
+            let (certain, possible) = &texts[t];
+            f(from, to, certain, possible)?;
+        }
     }
+    Ok(())
 }
 
 // ---- why --------------------------------------------------------------------------------
@@ -373,5 +414,164 @@ pub(crate) fn exit_code(ok: bool) -> i32 {
         EXIT_OK
     } else {
         EXIT_ERRORS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matrix as it was made before it was written a source name at a time: every line
+    /// held, then sorted.
+    fn whole(r: &Read, format: MatrixFormat) -> String {
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            semantics: String,
+            points: Vec<JsonPoint<'a>>,
+            connections: Vec<JsonConnection<'a>>,
+        }
+        let pop = r.population;
+        let u = &pop.universe;
+        let rows = Rows::build(&*r.semantics, u);
+        if format == MatrixFormat::Table {
+            let mut out = Vec::new();
+            write_table(u, &rows, &r.label, &mut out).expect("written to memory");
+            return String::from_utf8(out).expect("UTF-8");
+        }
+        let mut lines: Vec<(String, String, String, String)> = Vec::new();
+        rows.for_each_allowed(u, |s, d, cell| {
+            let (certain, possible) = (ports_text(&cell.certain), ports_text(&cell.possible));
+            for a in pop.names(s) {
+                for b in pop.names(d) {
+                    lines.push((a.to_string(), b.to_string(), certain.clone(), possible.clone()));
+                }
+            }
+        });
+        lines.sort();
+        if format == MatrixFormat::Json {
+            let points = u.ids().map(|p| JsonPoint { name: &u.point(p).name, pods: pop.names(p) }).collect();
+            let connections = lines
+                .iter()
+                .map(|(from, to, certain, possible)| JsonConnection { from, to, certain, possible })
+                .collect();
+            let m = Whole { semantics: r.label.clone(), points, connections };
+            return serde_json::to_string_pretty(&m).expect("plain data") + "\n";
+        }
+        let mut out = String::from("from,to,certain,possible\n");
+        for (a, b, c, p) in lines {
+            let _ = writeln!(out, "{},{},{},{}", csv(&a), csv(&b), csv(&c), csv(&p));
+        }
+        out
+    }
+
+    /// Three namespaces, each with two workloads of several replicas, a bare pod, and policies
+    /// that name pods of other namespaces and networks (so points stand for several pods, and
+    /// addresses are points too).
+    fn generated_world(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+        let (mut inventory, mut policies) =
+            (String::from("apiVersion: v1\nkind: List\nitems:\n"), String::new());
+        for ns in ["alpha", "beta", "gamma"] {
+            let _ = writeln!(
+                inventory,
+                "- {{apiVersion: v1, kind: Namespace, metadata: {{name: {ns}, labels: {{team: {ns}}}}}}}"
+            );
+            for (name, replicas) in [("web", 3), ("db", 2)] {
+                let _ = write!(
+                    inventory,
+                    "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {{name: {name}, namespace: {ns}}}\n  spec:\n    replicas: {replicas}\n    template:\n      metadata: {{labels: {{app: {name}}}}}\n      spec: {{containers: [{{name: c, ports: [{{name: p, containerPort: 80}}]}}]}}\n"
+                );
+            }
+            let _ = writeln!(
+                inventory,
+                "- {{apiVersion: v1, kind: Pod, metadata: {{name: job-1, namespace: {ns}, labels: {{app: job}}}}, spec: {{containers: [{{name: c}}]}}}}"
+            );
+            let _ = write!(
+                policies,
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: db, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: db}}}}\n  ingress:\n  - from: [{{podSelector: {{matchLabels: {{app: web}}}}}}]\n    ports: [{{port: 5432}}, {{port: 80, protocol: UDP}}]\n  - from: [{{namespaceSelector: {{matchLabels: {{team: beta}}}}}}]\n    ports: [{{port: 9187}}]\n  egress:\n  - to: [{{ipBlock: {{cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}}}]\n  policyTypes: [Ingress, Egress]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: web}}}}\n  ingress:\n  - from: [{{namespaceSelector: {{}}, podSelector: {{matchLabels: {{app: job}}}}}}, {{ipBlock: {{cidr: 192.168.0.0/16}}}}]\n    ports: [{{port: 80}}]\n"
+            );
+        }
+        let (i, p) = (dir.join("inventory.yaml"), dir.join("policies.yaml"));
+        std::fs::write(&i, inventory).expect("written");
+        std::fs::write(&p, policies).expect("written");
+        (i, p)
+    }
+
+    /// Each world's matrix, in each format, as a reading of its manifests and, where a program
+    /// is given alone, as the program's meaning over the inventory.
+    fn each_matrix(mut check: impl FnMut(&str, &Read, MatrixFormat)) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let (generated_inventory, generated_policies) = generated_world(dir.path());
+        let cluster = |p: &str| PathBuf::from(format!("examples/cluster/{p}"));
+        let worlds: Vec<(Vec<String>, Vec<PathBuf>, PathBuf)> = vec![
+            (vec![], vec![cluster("kubernetes/policies.yaml")], cluster("inventory.yaml")),
+            (vec![], vec![cluster("cilium/policies.yaml")], cluster("inventory.yaml")),
+            (vec![], vec![cluster("calico/policies.yaml")], cluster("inventory.yaml")),
+            (vec!["examples/cluster/expects.netpol".into()], vec![], cluster("inventory.yaml")),
+            (vec![], vec![generated_policies], generated_inventory),
+        ];
+        for (sources, manifests, inventory) in &worlds {
+            let inventory = [inventory.clone()];
+            let input =
+                WorldInput { sources, manifests, inventory: &inventory, set: &[], namespace: "default" };
+            let mut l = load(&input).unwrap_or_else(|code| panic!("{manifests:?}: not loaded ({code})"));
+            let cni = choose(&mut l, None).expect("a dialect");
+            let program = l.program.take();
+            let population = crate::world::universe::build(&l.world, program.as_ref(), &[]);
+            let r = read(&mut l, cni, program.as_ref(), &population, true);
+            let errors: Vec<_> = l.diagnostics.iter().filter(|d| d.is_error()).map(|d| &d.message).collect();
+            assert!(errors.is_empty(), "{manifests:?}: {errors:?}");
+            let name = format!("{sources:?} {manifests:?} as {}", r.label);
+            for format in [MatrixFormat::Table, MatrixFormat::Csv, MatrixFormat::Json] {
+                check(&name, &r, format);
+            }
+        }
+    }
+
+    #[test]
+    fn the_matrix_written_a_source_name_at_a_time_is_the_sorted_matrix() {
+        let mut pods_shared = false;
+        each_matrix(|name, r, format| {
+            let mut out = Vec::new();
+            write_matrix(r, format, &mut out).expect("written to memory");
+            let written = String::from_utf8(out).expect("UTF-8");
+            assert_eq!(written, whole(r, format), "{name}, {format:?}");
+            assert!(written.lines().count() > 10, "{name}, {format:?}: a matrix with pairs in it");
+            pods_shared |= r.population.members.iter().any(|m| m.len() > 1);
+        });
+        assert!(pods_shared, "some point stands for several pods");
+    }
+
+    /// Takes `budget` bytes, then fails every write; counts the writes that failed.
+    struct FailAfter {
+        budget: usize,
+        failed: usize,
+    }
+
+    impl std::io::Write for FailAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.budget == 0 {
+                self.failed += 1;
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.budget);
+            self.budget -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_matrix_stops_at_the_first_failed_write() {
+        each_matrix(|name, r, format| {
+            let mut out = FailAfter { budget: 200, failed: 0 };
+            assert!(
+                write_matrix(r, format, &mut out).is_err(),
+                "{name}, {format:?}: the failed write is the result"
+            );
+            assert_eq!(out.failed, 1, "{name}, {format:?}: no write after the failed one");
+        });
     }
 }
