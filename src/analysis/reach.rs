@@ -49,24 +49,25 @@ impl std::hash::Hash for PeerList<'_> {
 /// The distinct peer lists of `rules`, in order of first use, and for each rule the index of
 /// its list. Told apart on every core: the rules are cut into `shards` by their peers' hash,
 /// and each shard finds each of its rules' first equal, so the result is the same for any
-/// number of shards.
+/// number of shards. Each chunk of rules hands its rules to their shards in one pass (each
+/// shard scanning every rule's hash would be work that grows with the number of threads).
 fn distinct_peer_lists(rules: &[crate::ir::Rule], shards: usize) -> (Vec<&[crate::ir::PeerRef]>, Vec<usize>) {
     use std::hash::BuildHasher;
-    let hashes: Vec<u64> = crate::par::chunks(rules.len(), 4096, |range| {
-        rules[range]
-            .iter()
-            .map(|r| rustc_hash::FxBuildHasher.hash_one(PeerList(&r.peers)))
-            .collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect();
     let shards = shards.max(1);
+    // Per chunk of rules, in order: each shard's rules, in order.
+    let by_chunk: Vec<Vec<Vec<u32>>> = crate::par::chunks(rules.len(), 4096, |range| {
+        let mut by_shard = vec![Vec::new(); shards];
+        for i in range {
+            let h = rustc_hash::FxBuildHasher.hash_one(PeerList(&rules[i].peers));
+            by_shard[h as usize % shards].push(i as u32);
+        }
+        by_shard
+    });
     let found = crate::par::chunks(shards, 2, |range| {
         let mut out = Vec::new();
         for shard in range {
             let mut seen: rustc_hash::FxHashMap<PeerList, usize> = rustc_hash::FxHashMap::default();
-            for (i, _) in hashes.iter().enumerate().filter(|(_, h)| **h as usize % shards == shard) {
+            for i in by_chunk.iter().flat_map(|chunk| &chunk[shard]).map(|&i| i as usize) {
                 out.push((i, *seen.entry(PeerList(&rules[i].peers)).or_insert(i)));
             }
         }
@@ -352,7 +353,8 @@ mod tests {
     #[test]
     fn peer_lists_are_told_apart_alike_in_any_number_of_shards() {
         let mut src = String::from("namespace n\nworkload w { app: w }\nworkload v { app: v }\n");
-        for i in 0..700 {
+        // More rules than one chunk of the hashing takes, so several chunks hand rules to shards.
+        for i in 0..7000 {
             let peers = ["v", "v, 10.0.0.0/8", "10.0.0.0/8, v", "namespace m", "v, namespace m", "cluster"];
             src.push_str(&format!("w accepts tcp {} from {}\n", i + 1, peers[(i * 7 + i / 5) % peers.len()]));
             if i % 3 == 0 {
