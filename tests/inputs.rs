@@ -250,6 +250,7 @@ fn a_closed_stdout_ends_the_output_quietly() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     write(d.join("p.netpol"), SHOP);
+    write(d.join("moved.netpol"), &SHOP.replace("5432", "5433"));
     write(
         d.join("bad.netpol"),
         "namespace shop\nworkload web { app: web }\nweb accepts tcp 80 from frontend\n",
@@ -273,6 +274,8 @@ fn a_closed_stdout_ends_the_output_quietly() {
         (&["matrix", "policy.yaml", "--inventory", "inventory.yaml"], 0),
         (&["matrix", "policy.yaml", "--inventory", "inventory.yaml", "--as", "csv"], 0),
         (&["matrix", "policy.yaml", "--inventory", "inventory.yaml", "--as", "json"], 0),
+        (&["diff", "p.netpol", "moved.netpol"], 1),
+        (&["diff", "p.netpol", "moved.netpol", "--format", "json"], 1),
         (&["graph", "p.netpol"], 0),
         (&["graph", "p.netpol", "--format", "svg"], 0),
         (&["verify", "p.netpol"], 0),

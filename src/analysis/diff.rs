@@ -73,7 +73,7 @@ pub struct Connection {
 
 impl Connection {
     /// The ports of each kind of change (empty sets left out).
-    pub fn changes(&self) -> Vec<(Change, PortSet)> {
+    pub fn changes(&self) -> Changes {
         let (a, b) = (&self.old, &self.new);
         let added = b.certain.subtract(&a.possible);
         let removed = a.certain.subtract(&b.possible);
@@ -90,82 +90,137 @@ impl Connection {
 /// Every connection whose range differs between `old` and `new`, in (source, destination)
 /// order.
 pub fn connections(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Connection> {
+    let mut out = Vec::new();
+    each_changed_row(u, old, new, |s, row| {
+        out.extend(row.into_iter().map(|(to, old, new)| Connection { from: s, to, old, new }));
+    });
+    out
+}
+
+/// Calls `f` with each source whose connections changed and those connections (destination,
+/// old cell, new cell), sources in order and destinations in order within one.
+fn each_changed_row(
+    u: &Universe,
+    old: &dyn Semantics,
+    new: &dyn Semantics,
+    mut f: impl FnMut(PointId, Vec<(PointId, Cell, Cell)>),
+) {
     let (ra, rb) = (Rows::build(old, u), Rows::build(new, u));
     let changed = |rows_a: &[super::side::Row], rows_b: &[super::side::Row]| -> Vec<bool> {
         rows_a.iter().zip(rows_b).map(|(x, y)| x != y).collect()
     };
     let (egress, ingress) = (changed(&ra.egress, &rb.egress), changed(&ra.ingress, &rb.ingress));
     let ingress_changed: Vec<PointId> = u.ids().filter(|d| ingress[*d as usize]).collect();
-    let mut out = Vec::new();
+    let all: Vec<PointId> = if egress.contains(&true) { u.ids().collect() } else { Vec::new() };
     // Each pair once, in order: every destination of a source whose egress changed, else the
     // destinations whose ingress changed.
     for s in u.ids() {
-        let all: Vec<PointId>;
-        let destinations: &[PointId] = if egress[s as usize] {
-            all = u.ids().collect();
-            &all
-        } else {
-            &ingress_changed
-        };
-        for &d in destinations {
-            if s == d {
-                continue;
-            }
-            let (old, new) = (ra.cell(u, s, d), rb.cell(u, s, d));
-            if old != new {
-                out.push(Connection { from: s, to: d, old, new });
-            }
+        let destinations: &[PointId] = if egress[s as usize] { &all } else { &ingress_changed };
+        let row: Vec<(PointId, Cell, Cell)> = destinations
+            .iter()
+            .filter(|&&d| d != s)
+            .filter_map(|&d| {
+                let (old, new) = (ra.cell(u, s, d), rb.cell(u, s, d));
+                (old != new).then_some((d, old, new))
+            })
+            .collect();
+        if !row.is_empty() {
+            f(s, row);
         }
     }
-    out
 }
 
-/// The changes of `connections`, grouped.
+/// The changes of `connections` (in source order, as [`connections`] gives them), grouped.
 pub fn group(connections: &[Connection]) -> Vec<Group> {
-    // By (change, source, ports): the destinations.
-    let mut by_source: Vec<(Change, PointId, PortSet, Vec<PointId>)> = Vec::new();
-    let mut index: HashMap<(Change, PointId, PortSet), usize> = HashMap::new();
-    for c in connections {
-        for (change, ports) in c.changes() {
-            match index.get(&(change, c.from, ports.clone())) {
-                Some(&i) => by_source[i].3.push(c.to),
+    let mut groups = Groups::default();
+    for run in connections.chunk_by(|a, b| a.from == b.from) {
+        groups.source(run[0].from, run.iter().map(|c| (c.to, &c.old, &c.new)));
+    }
+    groups.finish()
+}
+
+/// Every change from `old` to `new` over `u`, grouped. One source's changed connections are
+/// held at a time (a change that reaches most pairs, such as a cluster-wide default deny,
+/// changes a number of connections that grows with the square of the points).
+pub fn diff(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Group> {
+    let mut groups = Groups::default();
+    each_changed_row(u, old, new, |s, row| groups.source(s, row.iter().map(|(d, a, b)| (*d, a, b))));
+    groups.finish()
+}
+
+/// The kinds of change of one connection, each with its ports ([`Connection::changes`]).
+type Changes = Vec<(Change, PortSet)>;
+
+/// Changes grouped as they come, a source at a time: by (change, ports) the source's
+/// destinations; then those with equal destinations, change and ports merged across sources.
+#[derive(Default)]
+struct Groups {
+    groups: Vec<Group>,
+    index: HashMap<(Change, Vec<PointId>, PortSet), usize>,
+    /// The changes of the last pair of cells (equal cells follow each other along a row).
+    last: Option<(Cell, Cell, Changes)>,
+}
+
+impl Groups {
+    /// The changed connections of source `from`, destinations in order.
+    fn source<'c>(&mut self, from: PointId, row: impl Iterator<Item = (PointId, &'c Cell, &'c Cell)>) {
+        // By (change, ports), in order of first appearance: the destinations.
+        let mut by_ports: Vec<(Change, PortSet, Vec<PointId>)> = Vec::new();
+        let mut slot_of: HashMap<(Change, PortSet), usize> = HashMap::new();
+        // The slots of the last pair of cells' changes, while the cells stay the same.
+        let mut slots: Option<Vec<usize>> = None;
+        for (to, old, new) in row {
+            let same = self.last.as_ref().is_some_and(|(a, b, _)| a == old && b == new);
+            if !same {
+                let changes = Connection { from, to, old: old.clone(), new: new.clone() }.changes();
+                self.last = Some((old.clone(), new.clone(), changes));
+            }
+            if !same || slots.is_none() {
+                let (_, _, changes) = self.last.as_ref().expect("set above");
+                let slot = |(change, ports): &(Change, PortSet)| {
+                    *slot_of.entry((*change, ports.clone())).or_insert_with(|| {
+                        by_ports.push((*change, ports.clone(), Vec::new()));
+                        by_ports.len() - 1
+                    })
+                };
+                slots = Some(changes.iter().map(slot).collect());
+            }
+            for &slot in slots.as_deref().unwrap_or_default() {
+                by_ports[slot].2.push(to);
+            }
+        }
+        for (change, ports, to) in by_ports {
+            let key = (change, to, ports);
+            match self.index.get(&key) {
+                Some(&i) => self.groups[i].from.push(from),
                 None => {
-                    index.insert((change, c.from, ports.clone()), by_source.len());
-                    by_source.push((change, c.from, ports, vec![c.to]));
+                    let Some(port) = key.2.sample() else { continue };
+                    let witness = (from, key.1[0], port);
+                    self.groups.push(Group {
+                        change,
+                        from: vec![from],
+                        to: key.1.clone(),
+                        ports: key.2.clone(),
+                        witness,
+                    });
+                    self.index.insert(key, self.groups.len() - 1);
                 }
             }
         }
     }
-    // By (change, destinations, ports): the sources.
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<(Change, Vec<PointId>, PortSet), usize> = HashMap::new();
-    for (change, from, ports, to) in by_source {
-        let key = (change, to, ports);
-        match index.get(&key) {
-            Some(&i) => groups[i].from.push(from),
-            None => {
-                let Some(port) = key.2.sample() else { continue };
-                let witness = (from, key.1[0], port);
-                groups.push(Group {
-                    change,
-                    from: vec![from],
-                    to: key.1.clone(),
-                    ports: key.2.clone(),
-                    witness,
-                });
-                index.insert(key, groups.len() - 1);
-            }
-        }
-    }
-    groups.sort_by(|a, b| {
-        (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(b.change, &b.from, &b.to, b.ports.to_string()))
-    });
-    groups
-}
 
-/// Every change from `old` to `new` over `u`, grouped.
-pub fn diff(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Group> {
-    group(&connections(u, old, new))
+    fn finish(self) -> Vec<Group> {
+        let mut groups = self.groups;
+        groups.sort_by(|a, b| {
+            (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(
+                b.change,
+                &b.from,
+                &b.to,
+                b.ports.to_string(),
+            ))
+        });
+        groups
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +255,96 @@ mod tests {
         let new = cell(tcp(80, 80), tcp(80, 80));
         let c = Connection { from: 0, to: 1, old, new };
         assert_eq!(c.changes(), vec![(Change::Possibly, tcp(80, 80))]);
+    }
+
+    /// The grouping as it was made from every changed connection at once.
+    fn group_whole(connections: &[Connection]) -> Vec<Group> {
+        let mut by_source: Vec<(Change, PointId, PortSet, Vec<PointId>)> = Vec::new();
+        let mut index: HashMap<(Change, PointId, PortSet), usize> = HashMap::new();
+        for c in connections {
+            for (change, ports) in c.changes() {
+                match index.get(&(change, c.from, ports.clone())) {
+                    Some(&i) => by_source[i].3.push(c.to),
+                    None => {
+                        index.insert((change, c.from, ports.clone()), by_source.len());
+                        by_source.push((change, c.from, ports, vec![c.to]));
+                    }
+                }
+            }
+        }
+        let mut groups = Groups::default();
+        for (change, from, ports, to) in by_source {
+            let key = (change, to, ports);
+            match groups.index.get(&key) {
+                Some(&i) => groups.groups[i].from.push(from),
+                None => {
+                    let Some(port) = key.2.sample() else { continue };
+                    let witness = (from, key.1[0], port);
+                    let group =
+                        Group { change, from: vec![from], to: key.1.clone(), ports: key.2.clone(), witness };
+                    groups.groups.push(group);
+                    groups.index.insert(key, groups.groups.len() - 1);
+                }
+            }
+        }
+        groups.finish()
+    }
+
+    fn program(text: &str) -> crate::ir::Program {
+        let mut sources = crate::span::SourceMap::new();
+        let file = sources.add("test.netpol", text.to_string());
+        let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
+        crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program
+    }
+
+    /// Each example against itself with some of its rules left out, and with a cluster-wide
+    /// default deny added (a change that reaches most pairs), both ways: grouped a source at a
+    /// time as every connection at once.
+    #[test]
+    fn diff_a_source_at_a_time_groups_as_every_connection_at_once() {
+        use crate::analysis::reach::SourceSemantics;
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .expect("examples")
+            .filter_map(|e| Some(e.ok()?.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "netpol"))
+            .collect();
+        paths.sort();
+        let (mut compared, mut most) = (0, 0);
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let fewer: String = text
+                .lines()
+                .enumerate()
+                .filter(|(i, l)| i % 3 != 0 || !(l.contains(" accepts ") || l.contains(" connects to ")))
+                .map(|(_, l)| format!("{l}\n"))
+                .collect();
+            let denied = format!("default deny all\n{text}");
+            let mut sides = vec![program(&text)];
+            for other in [fewer, denied] {
+                let mut sources = crate::span::SourceMap::new();
+                let file = sources.add("test.netpol", other.clone());
+                let Ok(ast) = crate::syntax::parse(file, sources.text(file)) else { continue };
+                let Ok(r) = crate::resolve::resolve(&sources, &[(file, ast)], &[]) else { continue };
+                sides.push(r.program);
+            }
+            for (a, b) in
+                [(0, 1), (1, 0), (0, 2), (2, 0)].into_iter().filter(|(a, b)| *a.max(b) < sides.len())
+            {
+                let (po, pn) = (&sides[a], &sides[b]);
+                let pop = crate::world::universe::build_for(&crate::world::World::default(), &[po, pn], &[]);
+                let Some(bound) = pop.bound_to(pn) else { continue };
+                let u = &pop.universe;
+                let (so, sn) = (SourceSemantics::new(po, u), SourceSemantics::new(pn, &bound));
+                let connections = connections(u, &so, &sn);
+                let groups = diff(u, &so, &sn);
+                assert_eq!(groups, group_whole(&connections), "{}: {a} against {b}", path.display());
+                assert_eq!(group(&connections), groups, "{}: {a} against {b}", path.display());
+                compared += 1;
+                most = most.max(groups.len());
+            }
+        }
+        assert!(compared > 20 && most > 5, "{compared} diffs compared, at most {most} groups");
     }
 
     #[test]

@@ -208,13 +208,18 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
             rev: None,
         },
     };
+    let code = if groups.is_empty() { EXIT_OK } else { EXIT_ERRORS };
     let text = match a.format {
         DiffFormat::Human => report.human(),
         DiffFormat::Markdown => report.markdown(),
-        DiffFormat::Json => report.json(),
+        DiffFormat::Json => {
+            // Written as it is made: it names every point of every change.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            let written = report.write_json(&mut out).and_then(|_| std::io::Write::flush(&mut out));
+            return Ok(super::wrote(written, code));
+        }
         DiffFormat::Sarif => report.sarif(),
     };
-    let code = if groups.is_empty() { EXIT_OK } else { EXIT_ERRORS };
     Ok(super::print_out(&text, code))
 }
 

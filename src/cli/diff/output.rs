@@ -86,14 +86,26 @@ pub(super) struct Report<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonDiff<'a> {
+struct JsonDiff<'a, C: Serialize> {
     old: JsonInput<'a>,
     new: JsonInput<'a>,
     same: bool,
     added: usize,
     removed: usize,
     possibly: usize,
-    changes: Vec<JsonChange>,
+    changes: C,
+}
+
+/// A sequence serialized from an iterator as it goes (once), so its items are not all held.
+struct Lazy<I>(std::cell::RefCell<Option<I>>);
+
+impl<I: Iterator<Item = T>, T: Serialize> Serialize for Lazy<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.borrow_mut().take() {
+            Some(items) => s.collect_seq(items),
+            None => s.collect_seq(std::iter::empty::<T>()),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -157,27 +169,27 @@ impl Report<'_> {
         self.groups.iter().filter(|g| g.change == c).count()
     }
 
-    fn shown(&self) -> Vec<Shown> {
+    /// Each group ready to print, made as it is asked for: a group lists every name of its
+    /// sources and destinations, and a change that reaches most pairs has as many groups as
+    /// points, each with most points' names.
+    fn shown(&self) -> impl Iterator<Item = Shown> + '_ {
         let pop = self.pop;
         let all = |ps: &[PointId]| -> Vec<String> {
             ps.iter().flat_map(|p| pop.names(*p)).map(str::to_string).collect()
         };
-        self.groups
-            .iter()
-            .map(|g| {
-                let (s, d, port) = &g.witness;
-                let first = |p: PointId| pop.names(p).first().map_or_else(String::new, |n| n.to_string());
-                Shown {
-                    change: g.change,
-                    from: all(&g.from),
-                    to: all(&g.to),
-                    ports: g.ports.to_string(),
-                    witness: (first(*s), first(*d), port.to_string()),
-                    old: self.old.explain(*s, *d, port),
-                    new: self.new.explain(*s, *d, port),
-                }
-            })
-            .collect()
+        self.groups.iter().map(move |g| {
+            let (s, d, port) = &g.witness;
+            let first = |p: PointId| pop.names(p).first().map_or_else(String::new, |n| n.to_string());
+            Shown {
+                change: g.change,
+                from: all(&g.from),
+                to: all(&g.to),
+                ports: g.ports.to_string(),
+                witness: (first(*s), first(*d), port.to_string()),
+                old: self.old.explain(*s, *d, port),
+                new: self.new.explain(*s, *d, port),
+            }
+        })
     }
 
     fn summary(&self) -> String {
@@ -225,14 +237,16 @@ impl Report<'_> {
             self.new.label,
             self.new.how()
         );
-        let shown = self.shown();
-        if shown.is_empty() {
+        if self.groups.is_empty() {
             return out;
         }
         out.push_str("\n| Change | From | To | Ports |\n|---|---|---|---|\n");
         // Names in code spans: `<pod app=api>` is no HTML tag there; a `|` would end the cell.
         let code = |n: &str| format!("`{}`", n.replace('|', "\\|").replace('`', "'"));
-        for s in &shown {
+        // The table and the witnesses below it, each group written to both as it is made.
+        let mut details =
+            String::from("\n<details><summary>Witnesses and the rules that decide them</summary>\n\n");
+        for s in self.shown() {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -241,38 +255,34 @@ impl Report<'_> {
                 names_as(&s.to, code),
                 s.ports.replace('|', "\\|")
             );
-        }
-        out.push_str("\n<details><summary>Witnesses and the rules that decide them</summary>\n\n");
-        for s in &shown {
             let (f, t, p) = &s.witness;
-            let _ = writeln!(out, "**{}**: `{f}` -> `{t}` on {p}\n\n```", s.change.as_str());
+            let _ = writeln!(details, "**{}**: `{f}` -> `{t}` on {p}\n\n```", s.change.as_str());
             for (which, (verdict, lines)) in [("old", &s.old), ("new", &s.new)] {
-                let _ = writeln!(out, "{which}: {verdict}");
+                let _ = writeln!(details, "{which}: {verdict}");
                 for line in lines {
-                    let _ = writeln!(out, "  {line}");
+                    let _ = writeln!(details, "  {line}");
                 }
             }
-            out.push_str("```\n\n");
+            details.push_str("```\n\n");
         }
+        out.push_str(&details);
         out.push_str("</details>\n");
         out
     }
 
-    pub(super) fn json(&self) -> String {
+    /// The report as JSON, written to `out` a change at a time (a change lists every name of
+    /// its sources and destinations). The first error writing to `out`.
+    pub(super) fn write_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let verdict = |(v, rules): (String, Vec<String>)| JsonVerdict { verdict: v, rules };
-        let changes = self
-            .shown()
-            .into_iter()
-            .map(|s| JsonChange {
-                change: s.change.as_str(),
-                from: s.from,
-                to: s.to,
-                ports: s.ports,
-                witness: JsonWitness { from: s.witness.0, to: s.witness.1, port: s.witness.2 },
-                old: verdict(s.old),
-                new: verdict(s.new),
-            })
-            .collect();
+        let changes = self.shown().map(|s| JsonChange {
+            change: s.change.as_str(),
+            from: s.from,
+            to: s.to,
+            ports: s.ports,
+            witness: JsonWitness { from: s.witness.0, to: s.witness.1, port: s.witness.2 },
+            old: verdict(s.old),
+            new: verdict(s.new),
+        });
         let d = JsonDiff {
             old: JsonInput { path: self.old.label, reading: self.old.reading },
             new: JsonInput { path: self.new.label, reading: self.new.reading },
@@ -280,9 +290,10 @@ impl Report<'_> {
             added: self.count(Change::Added),
             removed: self.count(Change::Removed),
             possibly: self.count(Change::Possibly),
-            changes,
+            changes: Lazy(std::cell::RefCell::new(Some(changes))),
         };
-        serde_json::to_string_pretty(&d).unwrap_or_default() + "\n"
+        serde_json::to_writer_pretty(&mut *out, &d)?;
+        out.write_all(b"\n")
     }
 
     /// SARIF 2.1.0, for code scanning: a rule per kind of change, a result per change with the
