@@ -156,7 +156,9 @@ type Changes = Vec<(Change, PortSet)>;
 #[derive(Default)]
 struct Groups {
     groups: Vec<Group>,
-    index: HashMap<(Change, Vec<PointId>, PortSet), usize>,
+    /// The groups by the hash of their change, destinations and ports (not by a copy of them:
+    /// a change that reaches most pairs has a group per source, each with most destinations).
+    index: HashMap<u64, Vec<usize>>,
     /// The changes of the last pair of cells (equal cells follow each other along a row).
     last: Option<(Cell, Cell, Changes)>,
 }
@@ -190,20 +192,18 @@ impl Groups {
             }
         }
         for (change, ports, to) in by_ports {
-            let key = (change, to, ports);
-            match self.index.get(&key) {
-                Some(&i) => self.groups[i].from.push(from),
+            use std::hash::BuildHasher;
+            let hash = rustc_hash::FxBuildHasher.hash_one((change, &to, &ports));
+            let groups = &mut self.groups;
+            let same =
+                |&i: &usize| groups[i].change == change && groups[i].to == to && groups[i].ports == ports;
+            match self.index.get(&hash).and_then(|is| is.iter().copied().find(same)) {
+                Some(i) => self.groups[i].from.push(from),
                 None => {
-                    let Some(port) = key.2.sample() else { continue };
-                    let witness = (from, key.1[0], port);
-                    self.groups.push(Group {
-                        change,
-                        from: vec![from],
-                        to: key.1.clone(),
-                        ports: key.2.clone(),
-                        witness,
-                    });
-                    self.index.insert(key, self.groups.len() - 1);
+                    let Some(port) = ports.sample() else { continue };
+                    let witness = (from, to[0], port);
+                    self.index.entry(hash).or_default().push(self.groups.len());
+                    self.groups.push(Group { change, from: vec![from], to, ports, witness });
                 }
             }
         }
@@ -272,22 +272,35 @@ mod tests {
                 }
             }
         }
-        let mut groups = Groups::default();
+        let mut groups: Vec<Group> = Vec::new();
+        let mut index: HashMap<(Change, Vec<PointId>, PortSet), usize> = HashMap::new();
         for (change, from, ports, to) in by_source {
             let key = (change, to, ports);
-            match groups.index.get(&key) {
-                Some(&i) => groups.groups[i].from.push(from),
+            match index.get(&key) {
+                Some(&i) => groups[i].from.push(from),
                 None => {
                     let Some(port) = key.2.sample() else { continue };
                     let witness = (from, key.1[0], port);
-                    let group =
-                        Group { change, from: vec![from], to: key.1.clone(), ports: key.2.clone(), witness };
-                    groups.groups.push(group);
-                    groups.index.insert(key, groups.groups.len() - 1);
+                    groups.push(Group {
+                        change,
+                        from: vec![from],
+                        to: key.1.clone(),
+                        ports: key.2.clone(),
+                        witness,
+                    });
+                    index.insert(key, groups.len() - 1);
                 }
             }
         }
-        groups.finish()
+        groups.sort_by(|a, b| {
+            (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(
+                b.change,
+                &b.from,
+                &b.to,
+                b.ports.to_string(),
+            ))
+        });
+        groups
     }
 
     fn program(text: &str) -> crate::ir::Program {
