@@ -90,107 +90,154 @@ impl Connection {
 /// Every connection whose range differs between `old` and `new`, in (source, destination)
 /// order.
 pub fn connections(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Connection> {
-    let mut out = Vec::new();
-    each_changed_row(u, old, new, |s, row| {
-        out.extend(row.into_iter().map(|(to, old, new)| Connection { from: s, to, old, new }));
-    });
-    out
+    let changed = Changed::new(u, old, new);
+    let rows = u.ids().map(|s| (s, changed.row(s)));
+    rows.flat_map(|(s, row)| row.into_iter().map(move |(to, old, new)| Connection { from: s, to, old, new }))
+        .collect()
 }
 
-/// Calls `f` with each source whose connections changed and those connections (destination,
-/// old cell, new cell), sources in order and destinations in order within one.
-fn each_changed_row(
-    u: &Universe,
-    old: &dyn Semantics,
-    new: &dyn Semantics,
-    mut f: impl FnMut(PointId, Vec<(PointId, Cell, Cell)>),
-) {
-    let (ra, rb) = (Rows::build(old, u), Rows::build(new, u));
-    let changed = |rows_a: &[super::side::Row], rows_b: &[super::side::Row]| -> Vec<bool> {
-        rows_a.iter().zip(rows_b).map(|(x, y)| x != y).collect()
-    };
-    let (egress, ingress) = (changed(&ra.egress, &rb.egress), changed(&ra.ingress, &rb.ingress));
-    let ingress_changed: Vec<PointId> = u.ids().filter(|d| ingress[*d as usize]).collect();
-    let all: Vec<PointId> = if egress.contains(&true) { u.ids().collect() } else { Vec::new() };
-    // Each pair once, in order: every destination of a source whose egress changed, else the
-    // destinations whose ingress changed.
-    for s in u.ids() {
-        let destinations: &[PointId] = if egress[s as usize] { &all } else { &ingress_changed };
-        let row: Vec<(PointId, Cell, Cell)> = destinations
+/// Both readings' rows, and which sides differ.
+struct Changed<'u> {
+    u: &'u Universe,
+    old: Rows,
+    new: Rows,
+    egress: Vec<bool>,
+    /// Every point, where some egress changed; the points whose ingress changed.
+    all: Vec<PointId>,
+    ingress_changed: Vec<PointId>,
+}
+
+impl<'u> Changed<'u> {
+    fn new(u: &'u Universe, old: &dyn Semantics, new: &dyn Semantics) -> Self {
+        let (ra, rb) = (Rows::build(old, u), Rows::build(new, u));
+        let changed = |rows_a: &[super::side::Row], rows_b: &[super::side::Row]| -> Vec<bool> {
+            rows_a.iter().zip(rows_b).map(|(x, y)| x != y).collect()
+        };
+        let (egress, ingress) = (changed(&ra.egress, &rb.egress), changed(&ra.ingress, &rb.ingress));
+        let ingress_changed: Vec<PointId> = u.ids().filter(|d| ingress[*d as usize]).collect();
+        let all: Vec<PointId> = if egress.contains(&true) { u.ids().collect() } else { Vec::new() };
+        Changed { u, old: ra, new: rb, egress, all, ingress_changed }
+    }
+
+    /// The connections of source `s` that changed (destination, old cell, new cell), in order.
+    /// Each pair is looked at once: every destination of a source whose egress changed, else
+    /// the destinations whose ingress changed.
+    fn row(&self, s: PointId) -> Vec<(PointId, Cell, Cell)> {
+        let u = self.u;
+        let destinations: &[PointId] =
+            if self.egress[s as usize] { &self.all } else { &self.ingress_changed };
+        destinations
             .iter()
             .filter(|&&d| d != s)
             .filter_map(|&d| {
-                let (old, new) = (ra.cell(u, s, d), rb.cell(u, s, d));
+                let (old, new) = (self.old.cell(u, s, d), self.new.cell(u, s, d));
                 (old != new).then_some((d, old, new))
             })
-            .collect();
-        if !row.is_empty() {
-            f(s, row);
-        }
+            .collect()
     }
 }
 
 /// The changes of `connections` (in source order, as [`connections`] gives them), grouped.
 pub fn group(connections: &[Connection]) -> Vec<Group> {
     let mut groups = Groups::default();
+    let mut last = None;
     for run in connections.chunk_by(|a, b| a.from == b.from) {
-        groups.source(run[0].from, run.iter().map(|c| (c.to, &c.old, &c.new)));
+        let from = run[0].from;
+        groups.add(from, by_ports(from, run.iter().map(|c| (c.to, &c.old, &c.new)), &mut last));
     }
     groups.finish()
 }
 
-/// Every change from `old` to `new` over `u`, grouped. One source's changed connections are
-/// held at a time (a change that reaches most pairs, such as a cluster-wide default deny,
+/// Every change from `old` to `new` over `u`, grouped. The sources are taken in waves, each
+/// wave's changed connections found on every core and grouped in source order, so only a
+/// wave's are held (a change that reaches most pairs, such as a cluster-wide default deny,
 /// changes a number of connections that grows with the square of the points).
 pub fn diff(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Group> {
+    // A wave's destinations lists hold at most about 16 million points, and each thread
+    // takes several blocks of a wave.
+    let threads = crate::par::threads();
+    let wave = ((1usize << 24) / u.len().max(1)).clamp(4 * threads, 64 * threads);
+    diff_in_waves(u, old, new, wave)
+}
+
+/// [`diff`], `wave` sources at a time.
+fn diff_in_waves(u: &Universe, old: &dyn Semantics, new: &dyn Semantics, wave: usize) -> Vec<Group> {
+    let changed = Changed::new(u, old, new);
     let mut groups = Groups::default();
-    each_changed_row(u, old, new, |s, row| groups.source(s, row.iter().map(|(d, a, b)| (*d, a, b))));
+    let n = u.len();
+    for start in (0..n).step_by(wave) {
+        let end = (start + wave).min(n);
+        let found = crate::par::blocks(end - start, 16, |range| {
+            let mut last = None;
+            range
+                .map(|i| {
+                    let s = (start + i) as PointId;
+                    let row = changed.row(s);
+                    (s, by_ports(s, row.iter().map(|(d, a, b)| (*d, a, b)), &mut last))
+                })
+                .collect::<Vec<_>>()
+        });
+        for (s, by_ports) in found.into_iter().flatten() {
+            groups.add(s, by_ports);
+        }
+    }
     groups.finish()
 }
 
 /// The kinds of change of one connection, each with its ports ([`Connection::changes`]).
 type Changes = Vec<(Change, PortSet)>;
 
-/// Changes grouped as they come, a source at a time: by (change, ports) the source's
-/// destinations; then those with equal destinations, change and ports merged across sources.
+/// The changes of the last pair of cells a source's changes were found for (equal cells
+/// follow each other along a row).
+type LastChanges = Option<(Cell, Cell, Changes)>;
+
+/// A source's changed connections (destinations in order) by (change, ports), in order of
+/// first appearance: the destinations.
+fn by_ports<'c>(
+    from: PointId,
+    row: impl Iterator<Item = (PointId, &'c Cell, &'c Cell)>,
+    last: &mut LastChanges,
+) -> Vec<(Change, PortSet, Vec<PointId>)> {
+    let mut by_ports: Vec<(Change, PortSet, Vec<PointId>)> = Vec::new();
+    let mut slot_of: HashMap<(Change, PortSet), usize> = HashMap::new();
+    // The slots of the last pair of cells' changes, while the cells stay the same.
+    let mut slots: Option<Vec<usize>> = None;
+    for (to, old, new) in row {
+        let same = last.as_ref().is_some_and(|(a, b, _)| a == old && b == new);
+        if !same {
+            let changes = Connection { from, to, old: old.clone(), new: new.clone() }.changes();
+            *last = Some((old.clone(), new.clone(), changes));
+        }
+        if !same || slots.is_none() {
+            let (_, _, changes) = last.as_ref().expect("set above");
+            let slot = |(change, ports): &(Change, PortSet)| {
+                *slot_of.entry((*change, ports.clone())).or_insert_with(|| {
+                    by_ports.push((*change, ports.clone(), Vec::new()));
+                    by_ports.len() - 1
+                })
+            };
+            slots = Some(changes.iter().map(slot).collect());
+        }
+        for &slot in slots.as_deref().unwrap_or_default() {
+            by_ports[slot].2.push(to);
+        }
+    }
+    by_ports
+}
+
+/// Changes grouped as they come, a source at a time: a source's destinations by (change,
+/// ports) ([`by_ports`]), merged across sources where destinations, change and ports are equal.
 #[derive(Default)]
 struct Groups {
     groups: Vec<Group>,
     /// The groups by the hash of their change, destinations and ports (not by a copy of them:
     /// a change that reaches most pairs has a group per source, each with most destinations).
     index: HashMap<u64, Vec<usize>>,
-    /// The changes of the last pair of cells (equal cells follow each other along a row).
-    last: Option<(Cell, Cell, Changes)>,
 }
 
 impl Groups {
-    /// The changed connections of source `from`, destinations in order.
-    fn source<'c>(&mut self, from: PointId, row: impl Iterator<Item = (PointId, &'c Cell, &'c Cell)>) {
-        // By (change, ports), in order of first appearance: the destinations.
-        let mut by_ports: Vec<(Change, PortSet, Vec<PointId>)> = Vec::new();
-        let mut slot_of: HashMap<(Change, PortSet), usize> = HashMap::new();
-        // The slots of the last pair of cells' changes, while the cells stay the same.
-        let mut slots: Option<Vec<usize>> = None;
-        for (to, old, new) in row {
-            let same = self.last.as_ref().is_some_and(|(a, b, _)| a == old && b == new);
-            if !same {
-                let changes = Connection { from, to, old: old.clone(), new: new.clone() }.changes();
-                self.last = Some((old.clone(), new.clone(), changes));
-            }
-            if !same || slots.is_none() {
-                let (_, _, changes) = self.last.as_ref().expect("set above");
-                let slot = |(change, ports): &(Change, PortSet)| {
-                    *slot_of.entry((*change, ports.clone())).or_insert_with(|| {
-                        by_ports.push((*change, ports.clone(), Vec::new()));
-                        by_ports.len() - 1
-                    })
-                };
-                slots = Some(changes.iter().map(slot).collect());
-            }
-            for &slot in slots.as_deref().unwrap_or_default() {
-                by_ports[slot].2.push(to);
-            }
-        }
+    /// Source `from`'s changes, sources in order.
+    fn add(&mut self, from: PointId, by_ports: Vec<(Change, PortSet, Vec<PointId>)>) {
         for (change, ports, to) in by_ports {
             use std::hash::BuildHasher;
             let hash = rustc_hash::FxBuildHasher.hash_one((change, &to, &ports));
@@ -352,6 +399,10 @@ mod tests {
                 let connections = connections(u, &so, &sn);
                 let groups = diff(u, &so, &sn);
                 assert_eq!(groups, group_whole(&connections), "{}: {a} against {b}", path.display());
+                for wave in [1, 3] {
+                    let in_waves = diff_in_waves(u, &so, &sn, wave);
+                    assert_eq!(in_waves, groups, "{}: {a} against {b}, waves of {wave}", path.display());
+                }
                 assert_eq!(group(&connections), groups, "{}: {a} against {b}", path.display());
                 compared += 1;
                 most = most.max(groups.len());
