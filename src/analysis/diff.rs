@@ -257,17 +257,16 @@ impl Groups {
     }
 
     fn finish(self) -> Vec<Group> {
-        let mut groups = self.groups;
-        groups.sort_by(|a, b| {
-            (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(
-                b.change,
-                &b.from,
-                &b.to,
-                b.ports.to_string(),
-            ))
-        });
-        groups
+        sorted(self.groups)
     }
+}
+
+/// Groups in the order they are shown: by change, sources, destinations and ports.
+fn sorted(mut groups: Vec<Group>) -> Vec<Group> {
+    groups.sort_by(|a, b| {
+        (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(b.change, &b.from, &b.to, b.ports.to_string()))
+    });
+    groups
 }
 
 #[cfg(test)]
@@ -339,15 +338,7 @@ mod tests {
                 }
             }
         }
-        groups.sort_by(|a, b| {
-            (a.change, &a.from, &a.to, a.ports.to_string()).cmp(&(
-                b.change,
-                &b.from,
-                &b.to,
-                b.ports.to_string(),
-            ))
-        });
-        groups
+        sorted(groups)
     }
 
     fn program(text: &str) -> crate::ir::Program {

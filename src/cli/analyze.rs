@@ -1136,30 +1136,6 @@ mod tests {
         assert!(compared >= 20, "{compared} matrices compared");
     }
 
-    /// Takes `budget` bytes, then fails every write; counts the writes.
-    struct FailAfter {
-        budget: usize,
-        writes: usize,
-        failed: usize,
-    }
-
-    impl std::io::Write for FailAfter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.writes += 1;
-            if self.budget == 0 {
-                self.failed += 1;
-                return Err(std::io::ErrorKind::BrokenPipe.into());
-            }
-            let n = buf.len().min(self.budget);
-            self.budget -= n;
-            Ok(n)
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     /// Each format is written as it is made, and stops at the first write that fails (a
     /// reader that went away): nothing is written after it, and what was written before it is
     /// a small part of the whole.
@@ -1171,7 +1147,7 @@ mod tests {
             .expect("an example");
         for format in [MatrixFormat::Table, MatrixFormat::Csv, MatrixFormat::Json] {
             let whole = written(&c, None, format);
-            let mut out = FailAfter { budget: 256, writes: 0, failed: 0 };
+            let mut out = crate::cli::FailAfter::new(256);
             let result = matrix(&c, None, format, &mut out).expect("a program");
             assert!(result.is_err(), "{path}, {format:?}: the failed write is the result");
             assert_eq!(out.failed, 1, "{path}, {format:?}: no write after the failed one");

@@ -541,32 +541,10 @@ mod tests {
         assert!(pods_shared, "some point stands for several pods");
     }
 
-    /// Takes `budget` bytes, then fails every write; counts the writes that failed.
-    struct FailAfter {
-        budget: usize,
-        failed: usize,
-    }
-
-    impl std::io::Write for FailAfter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.budget == 0 {
-                self.failed += 1;
-                return Err(std::io::ErrorKind::BrokenPipe.into());
-            }
-            let n = buf.len().min(self.budget);
-            self.budget -= n;
-            Ok(n)
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn the_matrix_stops_at_the_first_failed_write() {
         each_matrix(|name, r, format| {
-            let mut out = FailAfter { budget: 200, failed: 0 };
+            let mut out = crate::cli::FailAfter::new(200);
             assert!(
                 write_matrix(r, format, &mut out).is_err(),
                 "{name}, {format:?}: the failed write is the result"
