@@ -63,6 +63,15 @@ pub struct Allowed<'r> {
 }
 
 impl Allowed<'_> {
+    /// Calls `f` for each destination that `s` possibly reaches on some port, in order.
+    pub fn row(&self, s: PointId, mut f: impl FnMut(PointId, &Cell)) {
+        let done: Result<(), std::convert::Infallible> = self.try_row(s, |d, cell| {
+            f(d, cell);
+            Ok(())
+        });
+        let Ok(()) = done;
+    }
+
     /// Calls `f` for each destination that `s` possibly reaches on some port, in order, until
     /// `f` fails: the first error.
     pub fn try_row<E>(
@@ -417,11 +426,11 @@ fn meets(out: &Cell, inn: &Cell) -> (bool, bool) {
     (out.possible.meets(&inn.possible), out.certain.meets(&inn.certain))
 }
 
-/// A cell of the reach of a source class: its base value towards a bucket, or its own.
 /// What a source class reaches: its base's cells, and each destination class it reaches with
 /// the cell towards it.
 type Reach = (Arc<Vec<Cell>>, Vec<(u32, Value)>);
 
+/// A cell of the reach of a source class: its base value towards a bucket, or its own.
 enum Value {
     Base(u32),
     Own(Box<Cell>),
@@ -651,7 +660,6 @@ impl Classes {
 
     /// Per source class: its base cells, and the destination classes it may reach away from
     /// named pairs with the cell, each a base cell or its own.
-    #[allow(clippy::type_complexity)]
     fn reach(&self) -> Vec<Reach> {
         let order = self.by_base();
         let parts = crate::par::blocks(order.len(), 64, |range| {
@@ -684,7 +692,7 @@ impl Classes {
             }
             out
         });
-        let mut reach: Vec<Option<(Arc<Vec<Cell>>, Vec<(u32, Value)>)>> =
+        let mut reach: Vec<Option<Reach>> =
             (0..self.src_key.len()).map(|_| None).collect();
         for (sc, r) in parts.into_iter().flatten() {
             reach[sc] = Some(r);

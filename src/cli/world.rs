@@ -231,13 +231,12 @@ fn by_name<E>(
             texts.clear();
             let mut last: Option<Cell> = None;
             for &s in &points {
-                let Ok(()) = allowed.try_row(s, |d, cell| {
+                allowed.row(s, |d, cell| {
                     if last.as_ref() != Some(cell) {
                         texts.push((ports_text(&cell.certain), ports_text(&cell.possible)));
                         last = Some(cell.clone());
                     }
                     to.extend(pop.names(d).into_iter().map(|b| (b, texts.len() - 1)));
-                    Ok::<(), std::convert::Infallible>(())
                 });
             }
             to.sort_unstable_by(|x, y| (x.0, &texts[x.1]).cmp(&(y.0, &texts[y.1])));
