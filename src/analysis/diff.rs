@@ -74,17 +74,21 @@ pub struct Connection {
 impl Connection {
     /// The ports of each kind of change (empty sets left out).
     pub fn changes(&self) -> Changes {
-        let (a, b) = (&self.old, &self.new);
-        let added = b.certain.subtract(&a.possible);
-        let removed = a.certain.subtract(&b.possible);
-        let sym = |x: &PortSet, y: &PortSet| x.subtract(y).union(&y.subtract(x));
-        let changed = sym(&a.certain, &b.certain).union(&sym(&a.possible, &b.possible));
-        let possibly = changed.subtract(&added).subtract(&removed);
-        [(Change::Added, added), (Change::Removed, removed), (Change::Possibly, possibly)]
-            .into_iter()
-            .filter(|(_, p)| !p.is_empty())
-            .collect()
+        changes(&self.old, &self.new)
     }
+}
+
+/// The ports of each kind of change from cell `a` to cell `b` (empty sets left out).
+fn changes(a: &Cell, b: &Cell) -> Changes {
+    let added = b.certain.subtract(&a.possible);
+    let removed = a.certain.subtract(&b.possible);
+    let sym = |x: &PortSet, y: &PortSet| x.subtract(y).union(&y.subtract(x));
+    let changed = sym(&a.certain, &b.certain).union(&sym(&a.possible, &b.possible));
+    let possibly = changed.subtract(&added).subtract(&removed);
+    [(Change::Added, added), (Change::Removed, removed), (Change::Possibly, possibly)]
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .collect()
 }
 
 /// Every connection whose range differs between `old` and `new`, in (source, destination)
@@ -143,7 +147,7 @@ pub fn group(connections: &[Connection]) -> Vec<Group> {
     let mut last = None;
     for run in connections.chunk_by(|a, b| a.from == b.from) {
         let from = run[0].from;
-        groups.add(from, by_ports(from, run.iter().map(|c| (c.to, &c.old, &c.new)), &mut last));
+        groups.add(from, by_ports(run.iter().map(|c| (c.to, &c.old, &c.new)), &mut last));
     }
     groups.finish()
 }
@@ -173,7 +177,7 @@ fn diff_in_waves(u: &Universe, old: &dyn Semantics, new: &dyn Semantics, wave: u
                 .map(|i| {
                     let s = (start + i) as PointId;
                     let row = changed.row(s);
-                    (s, by_ports(s, row.iter().map(|(d, a, b)| (*d, a, b)), &mut last))
+                    (s, by_ports(row.iter().map(|(d, a, b)| (*d, a, b)), &mut last))
                 })
                 .collect::<Vec<_>>()
         });
@@ -194,7 +198,6 @@ type LastChanges = Option<(Cell, Cell, Changes)>;
 /// A source's changed connections (destinations in order) by (change, ports), in order of
 /// first appearance: the destinations.
 fn by_ports<'c>(
-    from: PointId,
     row: impl Iterator<Item = (PointId, &'c Cell, &'c Cell)>,
     last: &mut LastChanges,
 ) -> Vec<(Change, PortSet, Vec<PointId>)> {
@@ -205,8 +208,7 @@ fn by_ports<'c>(
     for (to, old, new) in row {
         let same = last.as_ref().is_some_and(|(a, b, _)| a == old && b == new);
         if !same {
-            let changes = Connection { from, to, old: old.clone(), new: new.clone() }.changes();
-            *last = Some((old.clone(), new.clone(), changes));
+            *last = Some((old.clone(), new.clone(), changes(old, new)));
         }
         if !same || slots.is_none() {
             let (_, _, changes) = last.as_ref().expect("set above");
@@ -341,11 +343,12 @@ mod tests {
         sorted(groups)
     }
 
-    fn program(text: &str) -> crate::ir::Program {
+    /// The program of `text`, if it parses and resolves.
+    fn program(text: &str) -> Option<crate::ir::Program> {
         let mut sources = crate::span::SourceMap::new();
         let file = sources.add("test.netpol", text.to_string());
-        let ast = crate::syntax::parse(file, sources.text(file)).expect("parses");
-        crate::resolve::resolve(&sources, &[(file, ast)], &[]).expect("resolves").program
+        let ast = crate::syntax::parse(file, sources.text(file)).ok()?;
+        Some(crate::resolve::resolve(&sources, &[(file, ast)], &[]).ok()?.program)
     }
 
     /// Each example against itself with some of its rules left out, and with a cluster-wide
@@ -371,14 +374,8 @@ mod tests {
                 .map(|(_, l)| format!("{l}\n"))
                 .collect();
             let denied = format!("default deny all\n{text}");
-            let mut sides = vec![program(&text)];
-            for other in [fewer, denied] {
-                let mut sources = crate::span::SourceMap::new();
-                let file = sources.add("test.netpol", other.clone());
-                let Ok(ast) = crate::syntax::parse(file, sources.text(file)) else { continue };
-                let Ok(r) = crate::resolve::resolve(&sources, &[(file, ast)], &[]) else { continue };
-                sides.push(r.program);
-            }
+            let mut sides = vec![program(&text).expect("an example resolves")];
+            sides.extend([fewer, denied].iter().filter_map(|other| program(other)));
             for (a, b) in
                 [(0, 1), (1, 0), (0, 2), (2, 0)].into_iter().filter(|(a, b)| *a.max(b) < sides.len())
             {

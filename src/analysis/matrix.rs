@@ -692,8 +692,7 @@ impl Classes {
             }
             out
         });
-        let mut reach: Vec<Option<Reach>> =
-            (0..self.src_key.len()).map(|_| None).collect();
+        let mut reach: Vec<Option<Reach>> = (0..self.src_key.len()).map(|_| None).collect();
         for (sc, r) in parts.into_iter().flatten() {
             reach[sc] = Some(r);
         }
