@@ -781,12 +781,13 @@ struct JsonPoint<'a> {
     kind: &'static str,
 }
 
+/// One connection of a matrix in JSON or CSV: its two ends, and its ports as text.
 #[derive(Serialize)]
-struct JsonConnection<'a> {
-    from: &'a str,
-    to: &'a str,
-    certain: &'a str,
-    possible: &'a str,
+pub(crate) struct JsonConnection<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub certain: &'a str,
+    pub possible: &'a str,
 }
 
 fn kind_name(u: &Universe, p: PointId) -> &'static str {
@@ -829,43 +830,56 @@ pub fn matrix(
 }
 
 fn write_csv(u: &Universe, rows: &Rows, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    out.write_all(b"from,to,certain,possible\n")?;
+    out.write_all(CSV_HEADER)?;
     let mut texts = CellTexts::default();
     rows.try_for_each_allowed(u, |s, d, cell| {
         let (certain, possible) = texts.of(cell);
-        writeln!(
-            out,
-            "{},{},{},{}",
-            csv(&u.point(s).name),
-            csv(&u.point(d).name),
-            csv(certain),
-            csv(possible)
-        )
+        csv_line(out, &JsonConnection { from: &u.point(s).name, to: &u.point(d).name, certain, possible })
     })
 }
 
-/// The matrix as JSON: the text `serde_json::to_string_pretty` makes of a [`JsonMatrix`], and
-/// a line break, written a point and a connection at a time instead of from one value.
+/// The first line of a matrix as CSV.
+pub(crate) const CSV_HEADER: &[u8] = b"from,to,certain,possible\n";
+
+/// A connection as a line of CSV.
+pub(crate) fn csv_line(out: &mut dyn std::io::Write, c: &JsonConnection) -> std::io::Result<()> {
+    writeln!(out, "{},{},{},{}", csv(c.from), csv(c.to), csv(c.certain), csv(c.possible))
+}
+
 fn write_json(u: &Universe, rows: &Rows, name: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    write!(out, "{{\n  \"semantics\": {},\n  \"points\": [", json_text(&name))?;
+    let points = u.ids().map(|p| JsonPoint { name: &u.point(p).name, kind: kind_name(u, p) });
+    write_json_matrix(out, name, points, |each| {
+        let mut texts = CellTexts::default();
+        rows.try_for_each_allowed(u, |s, d, cell| {
+            let (certain, possible) = texts.of(cell);
+            each(&JsonConnection { from: &u.point(s).name, to: &u.point(d).name, certain, possible })
+        })
+    })
+}
+
+/// A matrix as JSON: the text `serde_json::to_string_pretty` makes of `{semantics, points,
+/// connections}`, and a line break, written a point and a connection at a time instead of from
+/// one value. `connections` hands each connection to the function it is given.
+pub(crate) fn write_json_matrix<P: Serialize>(
+    out: &mut dyn std::io::Write,
+    semantics: &str,
+    points: impl IntoIterator<Item = P>,
+    connections: impl FnOnce(&mut dyn FnMut(&JsonConnection) -> std::io::Result<()>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    write!(out, "{{\n  \"semantics\": {},\n  \"points\": [", json_text(semantics))?;
     let mut first = true;
-    for p in u.ids() {
-        json_item(out, &mut first, &JsonPoint { name: &u.point(p).name, kind: kind_name(u, p) })?;
+    for p in points {
+        json_item(out, &mut first, &p)?;
     }
     json_end(out, first)?;
     out.write_all(b",\n  \"connections\": [")?;
     let mut first = true;
-    let mut texts = CellTexts::default();
-    rows.try_for_each_allowed(u, |s, d, cell| {
-        let (certain, possible) = texts.of(cell);
-        let c = JsonConnection { from: &u.point(s).name, to: &u.point(d).name, certain, possible };
-        json_item(out, &mut first, &c)
-    })?;
+    connections(&mut |c| json_item(out, &mut first, c))?;
     json_end(out, first)?;
     out.write_all(b"\n}\n")
 }
 
-pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
+fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
     // Plain data (strings, structs of strings) always serializes.
     serde_json::to_string_pretty(value).unwrap_or_default()
 }
@@ -873,18 +887,14 @@ pub(crate) fn json_text<T: Serialize + ?Sized>(value: &T) -> String {
 /// One element of an array at the second level of a pretty-printed document: after `[` or
 /// the element before, on its own lines, indented four spaces. (A JSON string holds no line
 /// break, so every line break of the element's text is between its tokens.)
-pub(crate) fn json_item<T: Serialize>(
-    out: &mut dyn std::io::Write,
-    first: &mut bool,
-    value: &T,
-) -> std::io::Result<()> {
+fn json_item<T: Serialize>(out: &mut dyn std::io::Write, first: &mut bool, value: &T) -> std::io::Result<()> {
     out.write_all(if *first { b"\n    " } else { b",\n    " })?;
     *first = false;
     out.write_all(json_text(value).replace('\n', "\n    ").as_bytes())
 }
 
 /// The end of such an array: `]` right after `[` when it is empty, as serde_json writes it.
-pub(crate) fn json_end(out: &mut dyn std::io::Write, empty: bool) -> std::io::Result<()> {
+fn json_end(out: &mut dyn std::io::Write, empty: bool) -> std::io::Result<()> {
     out.write_all(if empty { b"]" } else { b"\n  ]" })
 }
 

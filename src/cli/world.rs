@@ -4,8 +4,8 @@
 //! prints.
 
 use super::analyze::{
-    connection_report, csv, json_end, json_item, json_text, ports_text, report, settle, write_table, End,
-    MatrixFormat, Question, WhyReport,
+    connection_report, csv_line, ports_text, report, settle, write_json_matrix, write_table, End,
+    JsonConnection, MatrixFormat, Question, WhyReport, CSV_HEADER,
 };
 use super::input::{read_manifest, read_stream_limited, MAX_MANIFEST_BYTES};
 use super::{say, EXIT_ERRORS, EXIT_OK};
@@ -151,14 +151,6 @@ struct JsonPoint<'a> {
     pods: Vec<&'a str>,
 }
 
-#[derive(Serialize)]
-struct JsonConnection<'a> {
-    from: &'a str,
-    to: &'a str,
-    certain: &'a str,
-    possible: &'a str,
-}
-
 /// The matrix of the reading, written to `out` as it is made: the table a source point's row
 /// at a time; CSV and JSON every pair of inventory pods (one by one, even where several share
 /// a point) and other points that is possibly allowed, sorted by name, a source name at a
@@ -172,36 +164,18 @@ pub(crate) fn write_matrix(
     let pop = r.population;
     let u = &pop.universe;
     let rows = Rows::build(&*r.semantics, u);
-    let json = match format {
-        MatrixFormat::Table => return write_table(u, &rows, &r.label, out),
-        MatrixFormat::Csv => false,
-        MatrixFormat::Json => true,
-    };
-    if json {
-        write!(out, "{{\n  \"semantics\": {},\n  \"points\": [", json_text(&r.label))?;
-        let mut first = true;
-        for p in u.ids() {
-            let point = JsonPoint { name: &u.point(p).name, pods: pop.names(p) };
-            json_item(out, &mut first, &point)?;
+    let allowed = rows.allowed(u);
+    match format {
+        MatrixFormat::Table => write_table(u, &rows, &r.label, out),
+        MatrixFormat::Csv => {
+            out.write_all(CSV_HEADER)?;
+            by_name(pop, &allowed, |c| csv_line(out, c))
         }
-        json_end(out, first)?;
-        out.write_all(b",\n  \"connections\": [")?;
-    } else {
-        out.write_all(b"from,to,certain,possible\n")?;
-    }
-    let mut first = true;
-    by_name(pop, &rows.allowed(u), |from, to, certain, possible| {
-        if json {
-            json_item(out, &mut first, &JsonConnection { from, to, certain, possible })
-        } else {
-            writeln!(out, "{},{},{},{}", csv(from), csv(to), csv(certain), csv(possible))
+        MatrixFormat::Json => {
+            let points = u.ids().map(|p| JsonPoint { name: &u.point(p).name, pods: pop.names(p) });
+            write_json_matrix(out, &r.label, points, |each| by_name(pop, &allowed, each))
         }
-    })?;
-    if json {
-        json_end(out, first)?;
-        out.write_all(b"\n}\n")?;
     }
-    Ok(())
 }
 
 /// Calls `f` with each possibly allowed pair of names (an inventory pod's, or a point's own
@@ -212,7 +186,7 @@ pub(crate) fn write_matrix(
 fn by_name<E>(
     pop: &Population,
     allowed: &Allowed,
-    mut f: impl FnMut(&str, &str, &str, &str) -> Result<(), E>,
+    mut f: impl FnMut(&JsonConnection) -> Result<(), E>,
 ) -> Result<(), E> {
     let u = &pop.universe;
     let mut sources: Vec<(&str, u32)> =
@@ -244,7 +218,7 @@ fn by_name<E>(
         }
         for &(to, t) in &held.1 {
             let (certain, possible) = &texts[t];
-            f(from, to, certain, possible)?;
+            f(&JsonConnection { from, to, certain, possible })?;
         }
     }
     Ok(())
@@ -419,6 +393,7 @@ pub(crate) fn exit_code(ok: bool) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::analyze::csv;
 
     /// The matrix as it was made before it was written a source name at a time: every line
     /// held, then sorted.
