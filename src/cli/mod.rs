@@ -15,40 +15,6 @@ mod replay;
 mod sarif;
 mod world;
 
-/// A writer for tests of output written as it is made: takes `budget` bytes, then fails every
-/// write (as a pipe whose reader went away); counts the writes, and those that failed.
-#[cfg(test)]
-pub(crate) struct FailAfter {
-    pub budget: usize,
-    pub writes: usize,
-    pub failed: usize,
-}
-
-#[cfg(test)]
-impl FailAfter {
-    pub fn new(budget: usize) -> Self {
-        FailAfter { budget, writes: 0, failed: 0 }
-    }
-}
-
-#[cfg(test)]
-impl std::io::Write for FailAfter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.writes += 1;
-        if self.budget == 0 {
-            self.failed += 1;
-            return Err(std::io::ErrorKind::BrokenPipe.into());
-        }
-        let n = buf.len().min(self.budget);
-        self.budget -= n;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 use crate::backend::{Target, Version, Versions};
 use crate::driver::{self, Compilation, Options};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -1460,5 +1426,39 @@ fn color_choice(c: ColorArg) -> ColorChoice {
         ColorArg::Auto if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) => ColorChoice::Never,
         ColorArg::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => ColorChoice::Auto,
         ColorArg::Auto => ColorChoice::Never,
+    }
+}
+
+/// A writer for tests of output written as it is made: takes `budget` bytes, then fails every
+/// write (as a pipe whose reader went away); counts the writes, and those that failed.
+#[cfg(test)]
+pub(crate) struct FailAfter {
+    pub budget: usize,
+    pub writes: usize,
+    pub failed: usize,
+}
+
+#[cfg(test)]
+impl FailAfter {
+    pub fn new(budget: usize) -> Self {
+        FailAfter { budget, writes: 0, failed: 0 }
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for FailAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.writes += 1;
+        if self.budget == 0 {
+            self.failed += 1;
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
