@@ -81,9 +81,16 @@ impl Allowed<'_> {
     ) -> Result<(), E> {
         let (u, classes) = (self.u, &self.classes);
         let named = &self.exceptions[s as usize];
-        let own: Vec<(PointId, Cell)> =
-            named.iter().map(|&d| (d, self.rows.cell(u, s, d))).filter(|(_, c)| !c.is_empty()).collect();
-        let mut items: Vec<(PointId, &Cell)> = own.iter().map(|(d, c)| (*d, c)).collect();
+        let row = &self.rows.egress[s as usize];
+        let mut meets = Meets::default();
+        let mut own: Vec<(PointId, usize)> = Vec::with_capacity(named.len());
+        for &d in named {
+            let i = meets.of(row.get(u, d), self.rows.ingress[d as usize].get(u, s));
+            if !meets.cells[i].is_empty() {
+                own.push((d, i));
+            }
+        }
+        let mut items: Vec<(PointId, &Cell)> = own.iter().map(|(d, i)| (*d, &meets.cells[*i])).collect();
         let sc = classes.src[s as usize] as usize;
         let (base, list) = &self.reach[sc];
         for (dc, value) in list {
@@ -94,11 +101,36 @@ impl Allowed<'_> {
             let members = &classes.dst_members[*dc as usize];
             items.extend(members.iter().filter(|d| named.binary_search(d).is_err()).map(|d| (*d, value)));
         }
-        items.sort_unstable_by_key(|x| x.0);
+        // Runs already in order (the named destinations, then each class's members): the
+        // stable sort merges runs.
+        items.sort_by_key(|x| x.0);
         for (d, cell) in items {
             f(d, cell)?;
         }
         Ok(())
+    }
+}
+
+/// The meets of pairs of cells that rows hand out, each found once: rows share equal cells
+/// (see [`Row::points`]), so a row's many entries hold few distinct pairs. Keyed by the two
+/// cells' addresses: the cells are borrowed for as long as the memo lives (`'r`), so no
+/// address is reused for another cell meanwhile.
+#[derive(Default)]
+pub struct Meets<'r> {
+    index: HashMap<(usize, usize), usize>,
+    /// The meets found, each once.
+    pub cells: Vec<Cell>,
+    cells_of: std::marker::PhantomData<&'r Cell>,
+}
+
+impl<'r> Meets<'r> {
+    /// The index in [`cells`](Self::cells) of `a`'s meet with `b`.
+    pub fn of(&mut self, a: &'r Cell, b: &'r Cell) -> usize {
+        let key = (std::ptr::from_ref(a) as usize, std::ptr::from_ref(b) as usize);
+        *self.index.entry(key).or_insert_with(|| {
+            self.cells.push(a.intersect(b));
+            self.cells.len() - 1
+        })
     }
 }
 

@@ -26,14 +26,14 @@ pub mod dot;
 pub mod mermaid;
 pub mod svg;
 
-use crate::analysis::matrix::{node_to_its_pod, Rows, Semantics};
+use crate::analysis::matrix::{node_to_its_pod, Meets, Rows, Semantics};
 use crate::analysis::ports::PortSet;
 use crate::analysis::reach::peer_coverage;
 use crate::analysis::side::{Cell, Match};
 use crate::analysis::universe::{PointId, Role, Universe};
 use crate::diagnostic::Diagnostic;
 use crate::ir::{Action, CidrBlock, Direction, Entity, NamespaceSetId, Peer, Program, WorkloadId};
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeMap;
 
 /// What a node of the diagram stands for.
@@ -311,9 +311,9 @@ impl<'g> Cover<'g> {
                 };
                 for &(d, mb) in members {
                     let cell = acc.at(d);
-                    cell.possible = cell.possible.union(&e.allowed.possible);
+                    add(&mut cell.possible, &e.allowed.possible);
                     if ma == Match::Yes && mb == Match::Yes {
-                        cell.certain = cell.certain.union(&e.allowed.certain);
+                        add(&mut cell.certain, &e.allowed.certain);
                     }
                 }
             }
@@ -325,8 +325,8 @@ impl<'g> Cover<'g> {
     fn rest(&self, acc: &Acc, d: PointId, cell: &Cell) -> Cell {
         let mut rest = match acc.get(d) {
             Some(covered) => Cell {
-                certain: cell.certain.subtract(&covered.certain),
-                possible: cell.possible.subtract(&covered.possible),
+                certain: less(&cell.certain, &covered.certain),
+                possible: less(&cell.possible, &covered.possible),
             },
             None => cell.clone(),
         };
@@ -338,9 +338,9 @@ impl<'g> Cover<'g> {
             if mb == Match::No {
                 continue;
             }
-            rest.possible = rest.possible.subtract(&e.allowed.possible);
+            rest.possible = less(&rest.possible, &e.allowed.possible);
             if ma == Match::Yes && mb == Match::Yes {
-                rest.certain = rest.certain.subtract(&e.allowed.certain);
+                rest.certain = less(&rest.certain, &e.allowed.certain);
             }
         }
         rest
@@ -394,6 +394,22 @@ impl<'g> Cover<'g> {
     }
 }
 
+/// `a` less `b`, building no set where `b` covers `a` (most connections are drawn already).
+fn less(a: &PortSet, b: &PortSet) -> PortSet {
+    if a.is_subset(b) {
+        PortSet::empty()
+    } else {
+        a.subtract(b)
+    }
+}
+
+/// `b` added to `a`, building no set where `a` has it already.
+fn add(a: &mut PortSet, b: &PortSet) {
+    if !b.is_subset(a) {
+        *a = a.union(b);
+    }
+}
+
 fn union(a: &Cell, b: &Cell) -> Cell {
     Cell { certain: a.certain.union(&b.certain), possible: a.possible.union(&b.possible) }
 }
@@ -426,6 +442,10 @@ impl Graph {
             let o = u.workload(*o);
             return if dir == Direction::Egress { rows.cell(u, me, o) } else { rows.cell(u, o, me) };
         }
+        // Rows share equal cells, so the other end's many points hold few distinct pairs of
+        // cells: each pair is met once, and each meet added once (certainly and possibly).
+        let mut meets = Meets::default();
+        let mut added: HashSet<(usize, bool)> = HashSet::default();
         let mut out = Cell::none();
         for (q, m) in self.nodes[other].iter().enumerate() {
             if *m == Match::No {
@@ -433,12 +453,11 @@ impl Graph {
             }
             let q = q as PointId;
             let (s, d) = if dir == Direction::Egress { (me, q) } else { (q, me) };
-            let (a, b) = (rows.egress[s as usize].get(u, d), rows.ingress[d as usize].get(u, s));
-            // Most points allow nothing here: no set is built for them.
-            if !a.possible.meets(&b.possible) {
+            let c = meets.of(rows.egress[s as usize].get(u, d), rows.ingress[d as usize].get(u, s));
+            if !added.insert((c, *m == Match::Yes)) {
                 continue;
             }
-            let c = a.intersect(b);
+            let c = &meets.cells[c];
             out.possible = out.possible.union(&c.possible);
             if *m == Match::Yes {
                 out.certain = out.certain.union(&c.certain);
