@@ -166,7 +166,7 @@ impl Emitter<'_> {
     /// would not be the same: whether it matches pod and node IPs is CNI-specific (types.go
     /// `IPBlock`; calico#6634 vs cilium#9209), and Gardener found omission the portable form.
     fn peers(&mut self, rule: &ir::Rule, home: NamespaceId) -> Option<Vec<net::NetworkPolicyPeer>> {
-        if rule.peers.iter().any(|p| p.peer == Peer::Entity(Entity::Anywhere)) {
+        if rule.peers.iter().any(|p| matches!(p.peer, Peer::Entity(Entity::Anywhere))) {
             return None;
         }
         let mut out: Vec<net::NetworkPolicyPeer> = Vec::new();

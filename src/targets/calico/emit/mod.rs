@@ -358,7 +358,7 @@ impl Emitter<'_> {
     /// The peer side of each rule to emit; `None` matches every peer.
     fn peers(&mut self, rule: &ir::Rule, home: NamespaceId) -> Vec<Option<EntityRule>> {
         let p = self.program;
-        if rule.peers.iter().any(|r| r.peer == Peer::Entity(Entity::Anywhere)) {
+        if rule.peers.iter().any(|r| matches!(r.peer, Peer::Entity(Entity::Anywhere))) {
             return vec![None];
         }
         let mut out: Vec<Option<EntityRule>> = Vec::new();
@@ -401,8 +401,9 @@ impl Emitter<'_> {
                 Peer::Cidr(c) if c.except.is_empty() => {
                     // Plain networks of one address family share a rule.
                     let family = usize::from(matches!(c.net, IpNet::V6(_)));
-                    if !plain_nets[family].contains(&c.net.to_string()) {
-                        plain_nets[family].push(c.net.to_string());
+                    let net = c.net.to_string();
+                    if !plain_nets[family].contains(&net) {
+                        plain_nets[family].push(net);
                     }
                     continue;
                 }

@@ -24,8 +24,8 @@ use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
 };
 use crate::ir::{
-    self, Action, Direction, Entity, LabelOp, LabelSelector, Peer, PortMatch, Ports, Program, Protocol,
-    WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
+    self, Action, Direction, Entity, LabelOp, LabelSelector, NamespaceSetId, Peer, PortMatch, Ports, Program,
+    Protocol, WorkloadId, KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
 };
 use crate::span::Span;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
@@ -61,11 +61,11 @@ impl Backend for Cilium {
         let has_fqdn = program.rules.iter().any(|r| r.peers.iter().any(|p| matches!(p.peer, Peer::Fqdn(_))));
         let universe = has_fqdn.then(|| Universe::new(program));
         let (mut objects, errors) = crate::backend::per_workload(program, |range| {
-            let mut e = Emitter { program, cx, universe: universe.as_ref(), errors: Vec::new() };
+            let mut e = Emitter::new(program, cx, universe.as_ref(), Vec::new());
             let objects = range.filter_map(|i| e.workload_policy(WorkloadId(i as u32))).collect();
             (objects, e.errors)
         });
-        let mut e = Emitter { program, cx, universe: universe.as_ref(), errors };
+        let mut e = Emitter::new(program, cx, universe.as_ref(), errors);
         // A selector on a dropped label is reported once per declaration, not per use.
         let mut seen = std::collections::HashSet::new();
         e.errors.retain(|err| seen.insert(err.clone()));
@@ -206,14 +206,26 @@ struct Emitter<'a> {
     /// Present when some rule names a DNS name: decides whether the DNS-proxy rule is allowed.
     universe: Option<&'a Universe>,
     errors: Vec<EmitError>,
+    /// The selectors [`identity_labels`](Emitter::identity_labels) has looked at: a workload's
+    /// is named by every rule towards it, and its problems are reported once anyway.
+    checked: rustc_hash::FxHashSet<Labels>,
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
+    fn new(
+        program: &'a Program,
+        cx: &'a EmitContext<'a>,
+        universe: Option<&'a Universe>,
+        errors: Vec<EmitError>,
+    ) -> Self {
+        Emitter { program, cx, universe, errors, checked: rustc_hash::FxHashSet::default() }
+    }
+
     fn workload_policy(&mut self, w: WorkloadId) -> Option<Object> {
         let p = self.program;
         let wl = p.workload(w);
         let mut spec = Spec { endpoint_selector: pod_selector(&wl.selector, None), ..Spec::default() };
-        self.identity_labels(&wl.selector, "", wl.span);
+        self.check_labels(Labels::Workload(w));
         let mut notes = Vec::new();
         let mut default_deny = DefaultDeny::default();
         let mut any = false;
@@ -314,47 +326,6 @@ impl Emitter<'_> {
         Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
     }
 
-    /// Cilium matches selectors against security identities, which leave out the labels its
-    /// default label filter drops (`pkg/labelsfilter/filter.go`: `kubernetes.io/…`,
-    /// `k8s.io/…`, `pod-template-hash`, …). A selector on such a label matches no pod: as a
-    /// subject the workload would be left unpoliced, as a peer the rule would allow nothing,
-    /// and a `DoesNotExist` would match every pod. Each is a different meaning, so it is an
-    /// error. `prefix` is how the key appears in identities (namespace labels are copied
-    /// onto pods under a prefix).
-    fn identity_labels(&mut self, s: &LabelSelector, prefix: &str, span: Span) {
-        let keys = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key));
-        for key in keys {
-            let full = format!("{prefix}{key}");
-            if let Some(why) = validated_key_problem(&full) {
-                self.errors.push(EmitError::Unrepresentable {
-                    target: Target::Cilium,
-                    what: format!("the label key `{key}` ({why})"),
-                    span,
-                    help: format!(
-                        "Cilium validates a selector key with its source as part of the key \
-                         (`{}`), so a pod label key without `/` has at most {} characters and a \
-                         namespace label key at most {}; shorten the key or select on another label",
-                        validated_key(&full),
-                        63 - K8S_VALIDATED.len(),
-                        63 - K8S_VALIDATED.len() - (NAMESPACE_LABELS_PREFIX.len() - K8S_SOURCE.len()),
-                    ),
-                });
-            }
-            if !crate::analysis::targets::cilium::in_identity(full.strip_prefix(K8S_SOURCE).unwrap_or(&full))
-            {
-                self.errors.push(EmitError::Unsupported {
-                    target: Target::Cilium,
-                    construct: format!("a selector on the label `{key}`"),
-                    span,
-                    help: format!(
-                        "Cilium's default label filter leaves `{key}` out of security identities, so no \
-                         pod matches it; select on another label of these pods (e.g. `app.kubernetes.io/name`)"
-                    ),
-                });
-            }
-        }
-    }
-
     /// `section[i]: reason (file:line)` for each Cilium rule one source rule became.
     fn note(
         &self,
@@ -365,8 +336,12 @@ impl Emitter<'_> {
         reason: &Option<String>,
         at: Span,
     ) {
+        if n == 0 {
+            return;
+        }
+        let (reason, at) = (reason_suffix(reason), (self.cx.locate)(at));
         for i in start..start + n {
-            notes.push(format!("{section}[{i}]{} ({})", reason_suffix(reason), (self.cx.locate)(at)));
+            notes.push(format!("{section}[{i}]{reason} ({at})"));
         }
     }
 
@@ -408,7 +383,7 @@ impl Emitter<'_> {
         match peer {
             Peer::Workload(x) => {
                 let wl = p.workload(*x);
-                self.identity_labels(&wl.selector, "", wl.span);
+                self.check_labels(Labels::Workload(*x));
                 push_unique(
                     &mut out.endpoints,
                     pod_selector(&wl.selector, Some(&p.namespace(wl.namespace).name)),
@@ -417,13 +392,13 @@ impl Emitter<'_> {
             Peer::Namespace(n) => push_unique(&mut out.endpoints, namespace_selector(&p.namespace(*n).name)),
             Peer::WorkloadIn(w, s) => {
                 let (wl, set) = (p.workload(*w), p.namespace_set(*s));
-                self.identity_labels(&wl.selector, "", wl.span);
-                self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
+                self.check_labels(Labels::Workload(*w));
+                self.check_labels(Labels::Set(*s));
                 push_unique(&mut out.endpoints, workload_in_selector(&wl.selector, &set.selector))
             }
             Peer::NamespaceSet(s) => {
                 let set = p.namespace_set(*s);
-                self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
+                self.check_labels(Labels::Set(*s));
                 push_unique(&mut out.endpoints, namespace_set_selector(&set.selector))
             }
             // Every pod: any endpoint that has a namespace. The `cluster` entity would also

@@ -116,3 +116,69 @@ pub(super) fn selector(
         match_expressions: (!expressions.is_empty()).then_some(expressions),
     }
 }
+
+/// A selector of the program, as [`Emitter::checked`] keeps it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Labels {
+    Workload(WorkloadId),
+    Set(NamespaceSetId),
+}
+
+impl Emitter<'_> {
+    /// [`identity_labels`](Self::identity_labels) of a workload's or a namespace set's selector,
+    /// once per emitter.
+    pub(super) fn check_labels(&mut self, of: Labels) {
+        if !self.checked.insert(of) {
+            return;
+        }
+        let p = self.program;
+        match of {
+            Labels::Workload(w) => self.identity_labels(&p.workload(w).selector, "", p.workload(w).span),
+            Labels::Set(s) => {
+                let set = p.namespace_set(s);
+                self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
+            }
+        }
+    }
+
+    /// Cilium matches selectors against security identities, which leave out the labels its
+    /// default label filter drops (`pkg/labelsfilter/filter.go`: `kubernetes.io/…`,
+    /// `k8s.io/…`, `pod-template-hash`, …). A selector on such a label matches no pod: as a
+    /// subject the workload would be left unpoliced, as a peer the rule would allow nothing,
+    /// and a `DoesNotExist` would match every pod. Each is a different meaning, so it is an
+    /// error. `prefix` is how the key appears in identities (namespace labels are copied
+    /// onto pods under a prefix).
+    fn identity_labels(&mut self, s: &LabelSelector, prefix: &str, span: Span) {
+        let keys = s.match_labels.keys().chain(s.expressions.iter().map(|e| &e.key));
+        for key in keys {
+            let full = format!("{prefix}{key}");
+            if let Some(why) = validated_key_problem(&full) {
+                self.errors.push(EmitError::Unrepresentable {
+                    target: Target::Cilium,
+                    what: format!("the label key `{key}` ({why})"),
+                    span,
+                    help: format!(
+                        "Cilium validates a selector key with its source as part of the key \
+                         (`{}`), so a pod label key without `/` has at most {} characters and a \
+                         namespace label key at most {}; shorten the key or select on another label",
+                        validated_key(&full),
+                        63 - K8S_VALIDATED.len(),
+                        63 - K8S_VALIDATED.len() - (NAMESPACE_LABELS_PREFIX.len() - K8S_SOURCE.len()),
+                    ),
+                });
+            }
+            if !crate::analysis::targets::cilium::in_identity(full.strip_prefix(K8S_SOURCE).unwrap_or(&full))
+            {
+                self.errors.push(EmitError::Unsupported {
+                    target: Target::Cilium,
+                    construct: format!("a selector on the label `{key}`"),
+                    span,
+                    help: format!(
+                        "Cilium's default label filter leaves `{key}` out of security identities, so no \
+                         pod matches it; select on another label of these pods (e.g. `app.kubernetes.io/name`)"
+                    ),
+                });
+            }
+        }
+    }
+}
