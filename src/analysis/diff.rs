@@ -17,7 +17,7 @@
 //! source to several destinations, then those groups with equal destinations merged across
 //! sources. Each group keeps one witness connection and port.
 
-use super::matrix::{Rows, Semantics};
+use super::matrix::{Meets, Rows, Semantics};
 use super::ports::{Port, PortSet};
 use super::side::Cell;
 use super::universe::{PointId, Universe};
@@ -92,12 +92,20 @@ fn changes(a: &Cell, b: &Cell) -> Changes {
 }
 
 /// Every connection whose range differs between `old` and `new`, in (source, destination)
-/// order.
+/// order: every pair's two cells found on their own, with none of [`diff`]'s shortcuts (which
+/// pairs can differ, cells met once per row), so the tests hold [`diff`] against it.
 pub fn connections(u: &Universe, old: &dyn Semantics, new: &dyn Semantics) -> Vec<Connection> {
-    let changed = Changed::new(u, old, new);
-    let rows = u.ids().map(|s| (s, changed.row(s)));
-    rows.flat_map(|(s, row)| row.into_iter().map(move |(to, old, new)| Connection { from: s, to, old, new }))
-        .collect()
+    let (old, new) = (Rows::build(old, u), Rows::build(new, u));
+    let mut out = Vec::new();
+    for from in u.ids() {
+        for to in u.ids().filter(|&d| d != from) {
+            let (a, b) = (old.cell(u, from, to), new.cell(u, from, to));
+            if a != b {
+                out.push(Connection { from, to, old: a, new: b });
+            }
+        }
+    }
+    out
 }
 
 /// Both readings' rows, and which sides differ.
@@ -125,19 +133,38 @@ impl<'u> Changed<'u> {
 
     /// The connections of source `s` that changed (destination, old cell, new cell), in order.
     /// Each pair is looked at once: every destination of a source whose egress changed, else
-    /// the destinations whose ingress changed.
-    fn row(&self, s: PointId) -> Vec<(PointId, Cell, Cell)> {
+    /// the destinations whose ingress changed. Rows share equal cells, so a row holds few
+    /// distinct pairs of them: each side's meet of a pair is found once ([`Meets`]), and
+    /// whether the two meets differ once per pair of meets.
+    fn row(&self, s: PointId) -> ChangedRow<'_> {
         let u = self.u;
         let destinations: &[PointId] =
             if self.egress[s as usize] { &self.all } else { &self.ingress_changed };
-        destinations
-            .iter()
-            .filter(|&&d| d != s)
-            .filter_map(|&d| {
-                let (old, new) = (self.old.cell(u, s, d), self.new.cell(u, s, d));
-                (old != new).then_some((d, old, new))
-            })
-            .collect()
+        let (old_out, new_out) = (&self.old.egress[s as usize], &self.new.egress[s as usize]);
+        let mut row = ChangedRow { old: Meets::default(), new: Meets::default(), changed: Vec::new() };
+        let mut differ: rustc_hash::FxHashMap<(usize, usize), bool> = rustc_hash::FxHashMap::default();
+        for &d in destinations.iter().filter(|&&d| d != s) {
+            let a = row.old.of(old_out.get(u, d), self.old.ingress[d as usize].get(u, s));
+            let b = row.new.of(new_out.get(u, d), self.new.ingress[d as usize].get(u, s));
+            if *differ.entry((a, b)).or_insert_with(|| row.old.cells[a] != row.new.cells[b]) {
+                row.changed.push((d, a, b));
+            }
+        }
+        row
+    }
+}
+
+/// A source's changed connections: (destination, old cell, new cell) by the cells' places in
+/// the two sides' meets.
+struct ChangedRow<'r> {
+    old: Meets<'r>,
+    new: Meets<'r>,
+    changed: Vec<(PointId, usize, usize)>,
+}
+
+impl ChangedRow<'_> {
+    fn iter(&self) -> impl Iterator<Item = (PointId, &Cell, &Cell)> {
+        self.changed.iter().map(|&(d, a, b)| (d, &self.old.cells[a], &self.new.cells[b]))
     }
 }
 
@@ -176,8 +203,7 @@ fn diff_in_waves(u: &Universe, old: &dyn Semantics, new: &dyn Semantics, wave: u
             range
                 .map(|i| {
                     let s = (start + i) as PointId;
-                    let row = changed.row(s);
-                    (s, by_ports(row.iter().map(|(d, a, b)| (*d, a, b)), &mut last))
+                    (s, by_ports(changed.row(s).iter(), &mut last))
                 })
                 .collect::<Vec<_>>()
         });
