@@ -809,24 +809,23 @@ fn kind_name(u: &Universe, p: PointId) -> &'static str {
 /// made, a source's row at a time. Every format lists every pair of points (the table as a
 /// cell, CSV and JSON each allowed pair), so the text grows with the square of the points:
 /// held whole, it took more memory than the machine had from a few thousand workloads on.
-/// `None` without a program; else the first error writing to `out`.
+/// The first error writing to `out`.
 pub fn matrix(
-    c: &Compilation,
+    program: &Program,
     of: super::Of,
     format: MatrixFormat,
     out: &mut dyn std::io::Write,
-) -> Option<std::io::Result<()>> {
-    let program = c.program.as_ref()?;
+) -> std::io::Result<()> {
     let u = Universe::new(program);
     let (name, rows) = match of {
         None => ("source", Rows::build(&SourceSemantics::new(program, &u), &u)),
         Some((t, objects)) => (t.name(), Rows::build(&*targets::read(t, objects, &u).semantics, &u)),
     };
-    Some(match format {
+    match format {
         MatrixFormat::Csv => write_csv(&u, &rows, out),
         MatrixFormat::Json => write_json(&u, &rows, name, out),
         MatrixFormat::Table => write_table(&u, &rows, name, out),
-    })
+    }
 }
 
 fn write_csv(u: &Universe, rows: &Rows, out: &mut dyn std::io::Write) -> std::io::Result<()> {
@@ -1064,7 +1063,7 @@ mod tests {
         format: MatrixFormat,
     ) -> String {
         let mut out = Vec::new();
-        matrix(c, of, format, &mut out).expect("a program").expect("written to memory");
+        matrix(c.program.as_ref().expect("a program"), of, format, &mut out).expect("written to memory");
         String::from_utf8(out).expect("UTF-8")
     }
 
@@ -1158,7 +1157,7 @@ mod tests {
         for format in [MatrixFormat::Table, MatrixFormat::Csv, MatrixFormat::Json] {
             let whole = written(&c, None, format);
             let mut out = crate::cli::FailAfter::new(256);
-            let result = matrix(&c, None, format, &mut out).expect("a program");
+            let result = matrix(c.program.as_ref().expect("a program"), None, format, &mut out);
             assert!(result.is_err(), "{path}, {format:?}: the failed write is the result");
             assert_eq!(out.failed, 1, "{path}, {format:?}: no write after the failed one");
             // Piece by piece: more than one write reached the writer before it failed.

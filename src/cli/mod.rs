@@ -898,11 +898,8 @@ fn with_world(
     report_all(input, &l.sources, &mut l.diagnostics, machine_on_stdout);
     let written = match out {
         WorldOut::Text(text) => print_out(&text, code),
-        WorldOut::Matrix(format) => {
-            // Written as it is made, after the diagnostics: it grows with the square of the pods.
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            wrote(world::write_matrix(&r, format, &mut out).and_then(|_| out.flush()), code)
-        }
+        // Written as it is made, after the diagnostics: it grows with the square of the pods.
+        WorldOut::Matrix(format) => stream_out(code, |out| world::write_matrix(&r, format, out)),
     };
     // What the input's diagnostics fail decides the code, whatever the writing did.
     if input.fails(&l.diagnostics) {
@@ -1189,12 +1186,9 @@ fn matrix(input: &InputArgs, target: SemanticsArg, versions: Versions, format: a
         return EXIT_ERRORS;
     }
     let Ok(of) = held_target(&held, target) else { return EXIT_ERRORS };
+    let Some(program) = c.program.as_ref() else { return EXIT_ERRORS };
     // Written as it is made: the matrix grows with the square of the points.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match analyze::matrix(&c, of, format, &mut out) {
-        Some(written) => wrote(written.and_then(|_| out.flush()), EXIT_OK),
-        None => EXIT_ERRORS,
-    }
+    stream_out(EXIT_OK, |out| analyze::matrix(program, of, format, out))
 }
 
 fn graph_command(
@@ -1401,6 +1395,13 @@ fn write_stdout(bytes: &[u8]) -> std::io::Result<()> {
 /// write is exit 3, after a message.
 fn print_out(text: &str, code: i32) -> i32 {
     wrote(write_stdout(text.as_bytes()), code)
+}
+
+/// Output written on stdout as `write` makes it (through a buffer, not held whole); returns
+/// `code`, as [`print_out`] does.
+fn stream_out(code: i32, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> i32 {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    wrote(write(&mut out).and_then(|_| out.flush()), code)
 }
 
 /// `code` after output written on stdout, as [`print_out`] judges the result of writing it.

@@ -212,12 +212,8 @@ fn run_inner(a: &DiffArgs) -> Result<i32, i32> {
     let text = match a.format {
         DiffFormat::Human => report.human(),
         DiffFormat::Markdown => report.markdown(),
-        DiffFormat::Json => {
-            // Written as it is made: it names every point of every change.
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            let written = report.write_json(&mut out).and_then(|_| std::io::Write::flush(&mut out));
-            return Ok(super::wrote(written, code));
-        }
+        // Written as it is made: it names every point of every change.
+        DiffFormat::Json => return Ok(super::stream_out(code, |out| report.write_json(out))),
         DiffFormat::Sarif => report.sarif(),
     };
     Ok(super::print_out(&text, code))

@@ -133,7 +133,10 @@ impl Emitter<'_> {
         }
         let p = self.program;
         match of {
-            Labels::Workload(w) => self.identity_labels(&p.workload(w).selector, "", p.workload(w).span),
+            Labels::Workload(w) => {
+                let wl = p.workload(w);
+                self.identity_labels(&wl.selector, "", wl.span);
+            }
             Labels::Set(s) => {
                 let set = p.namespace_set(s);
                 self.identity_labels(&set.selector, NAMESPACE_LABELS_PREFIX, set.span);
