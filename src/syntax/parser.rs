@@ -747,20 +747,23 @@ impl Lower {
     }
 
     fn peer(&mut self, p: P) -> Peer {
-        let x = inner(p).next().expect("grammar: peer");
+        let mut it = inner(p);
+        let x = it.next().expect("grammar: peer");
         let span = self.span(&x);
         match x.as_rule() {
             Rule::builtin => Peer::Builtin(Spanned::new(builtin(x.as_str()), span)),
             Rule::namespace_peer => Peer::Namespace(self.name(inner(x).nth(1))),
             Rule::dns_name => Peer::Dns(self.string(inner(x).next().expect("grammar: dns string"))),
             Rule::cidr_peer => Peer::Cidr(self.cidr_peer(x)),
-            Rule::ref_name => Peer::Name(self.name_ref(x)),
-            Rule::workload_in => {
-                let mut it = inner(x);
-                let workload = self.name_ref(it.next().expect("grammar: workload_in ref"));
-                let namespaces = self.name(it.nth(1));
-                Peer::In(Box::new(WorkloadIn { workload, namespaces, span }))
-            }
+            // `web`, or `web in tenants`: the name, then `in` and the set's name.
+            Rule::ref_name => match it.nth(1) {
+                None => Peer::Name(self.name_ref(x)),
+                Some(set) => {
+                    let namespaces = self.ident(set);
+                    let span = Span { end: namespaces.span.end, ..span };
+                    Peer::In(Box::new(WorkloadIn { workload: self.name_ref(x), namespaces, span }))
+                }
+            },
             r => unreachable!("grammar: unexpected peer {r:?}"),
         }
     }
