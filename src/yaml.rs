@@ -167,7 +167,12 @@ fn scalar(out: &mut String, s: &str, n: usize, block_ok: bool) {
         out.push_str(s);
     } else if s.chars().all(printable) {
         out.push('\'');
-        out.push_str(&s.replace('\'', "''"));
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
         out.push('\'');
     } else if block_ok && literal_ok(s) {
         literal(out, s, n);
@@ -841,6 +846,11 @@ pub mod resolve {
         if !may_be_typed(s) {
             return !s.is_empty();
         }
+        // Digits alone (a Cilium port, say): an integer under YAML 1.2's core schema
+        // (`[-+]?[0-9]+`), whatever the others make of it, so not a string to every reader.
+        if s.bytes().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
         [core12(s), pyyaml(s), spec11(s), goyaml2(s)].iter().all(|t| *t == Typed::Str)
     }
 
@@ -931,6 +941,17 @@ mod tests {
         for s in ["web", "kafka-0", "10.0.0.0/8", "fd00::/8", "app.kubernetes.io/name", "v1", "a:b"] {
             assert!(all_read_as_string(s), "{s}");
         }
+    }
+
+    /// Digits alone are a number to YAML 1.2, so never written plain, however PyYAML reads them
+    /// (`08` is a string to it).
+    #[test]
+    fn digits_alone_are_not_a_string_to_every_reader() {
+        for s in ["0", "8", "08", "0123", "443", "65535", "123456789012345678901234567890"] {
+            assert!(!all_read_as_string(s), "{s}");
+            assert!(matches!(core12(s), Typed::Int(_)), "{s}: {:?}", core12(s));
+        }
+        assert_eq!(pyyaml("08"), Typed::Str);
     }
 }
 
