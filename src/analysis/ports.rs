@@ -591,6 +591,50 @@ mod tests {
             }
         }
 
+        /// Union, intersection, complement and subtraction give the ports bitmaps of their
+        /// operands give, as sorted, disjoint, non-adjacent intervals (the edges of the port
+        /// range among them).
+        #[test]
+        fn set_operations_agree_with_bitmaps(
+            xs in proptest::collection::vec((0u16..24, 0u16..6), 0..6),
+            ys in proptest::collection::vec((0u16..24, 0u16..6), 0..6),
+        ) {
+            // Small ports, and the same shapes at the top of the range.
+            let build = |items: &[(u16, u16)]| {
+                let mut set = Intervals::default();
+                for &(lo, len) in items {
+                    match lo % 2 {
+                        0 => set.insert(lo / 2 + 1, lo / 2 + 1 + len),
+                        _ => set.insert(u16::MAX - lo / 2 - len, u16::MAX - lo / 2),
+                    }
+                }
+                set
+            };
+            let (a, b) = (build(&xs), build(&ys));
+            let ports = |set: &Intervals| -> Vec<u16> {
+                (1..=40).chain(u16::MAX - 40..=u16::MAX).filter(|&p| set.contains(p)).collect()
+            };
+            let model = |f: &dyn Fn(bool, bool) -> bool| -> Vec<u16> {
+                (1..=40).chain(u16::MAX - 40..=u16::MAX).filter(|&p| f(a.contains(p), b.contains(p))).collect()
+            };
+            for (set, want) in [
+                (a.union(&b), model(&|x, y| x || y)),
+                (a.intersect(&b), model(&|x, y| x && y)),
+                (a.subtract(&b), model(&|x, y| x && !y)),
+                (b.subtract(&a), model(&|x, y| y && !x)),
+                (a.complement(), model(&|x, _| !x)),
+            ] {
+                let ranges = set.ranges();
+                proptest::prop_assert!(
+                    ranges.windows(2).all(|w| w[0].1 as u32 + 1 < w[1].0 as u32),
+                    "{:?}", ranges
+                );
+                proptest::prop_assert_eq!(ports(&set), want, "{:?} {:?}: {:?}", a, b, ranges);
+            }
+            // Nothing outside the ports looked at: every interval touches them.
+            proptest::prop_assert!(a.subtract(&b).ranges().iter().all(|&(lo, hi)| lo <= 46 || hi >= u16::MAX - 40));
+        }
+
         /// `is_subset` (which builds nothing) agrees with its definition, `a − b = ∅`, on sets
         /// built by union, subtraction and complement of small ranges and names.
         #[test]
