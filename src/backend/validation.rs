@@ -80,6 +80,27 @@ use std::collections::BTreeMap;
 /// projectcalico/calico `libcalico-go/lib/validator/v3/validator.go`).
 pub const MAX_ANNOTATIONS: usize = 256 * 1024;
 
+/// An object's `netpol/rules` annotation as it is made: a line per rule it holds, written
+/// into one string (a string per line, joined at the end, copied every line twice).
+#[derive(Default)]
+pub(crate) struct Notes {
+    text: String,
+    lines: usize,
+}
+
+impl Notes {
+    /// Adds a line.
+    pub(crate) fn line(&mut self, line: std::fmt::Arguments) {
+        use std::fmt::Write as _;
+        if self.lines > 0 {
+            self.text.push('\n');
+        }
+        self.lines += 1;
+        // Writing to a String cannot fail.
+        let _ = self.text.write_fmt(line);
+    }
+}
+
 /// E0304 when `annotations` exceed [`MAX_ANNOTATIONS`]; `on` names what carries them.
 /// A workload's object's provenance annotations (`netpol/source`, and `netpol/rules` when
 /// there are notes), with an error in `errors` if they pass the API server's limit.
@@ -88,12 +109,12 @@ pub(crate) fn provenance(
     kind: &str,
     wl: &crate::ir::Workload,
     source: String,
-    notes: &[String],
+    notes: Notes,
     errors: &mut Vec<EmitError>,
 ) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::from([(super::ANNOTATION_SOURCE.to_string(), source)]);
-    if !notes.is_empty() {
-        annotations.insert(super::ANNOTATION_RULES.to_string(), notes.join("\n"));
+    if notes.lines > 0 {
+        annotations.insert(super::ANNOTATION_RULES.to_string(), notes.text);
     }
     let on = format!("the {kind} `{}`", wl.name);
     errors.extend(annotations_too_large(target, &annotations, &on, wl.span));

@@ -4,6 +4,7 @@
 //! Semantics follow kubernetes/api `networking/v1/types.go` and the website's
 //! `concepts/services-networking/network-policies.md`; each choice below cites why.
 
+use crate::backend::validation::Notes;
 use crate::backend::{Backend, EmitContext, EmitError, Object, Target, MANAGED_BY};
 use crate::ir::{
     self, Action, Direction, Entity, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program, WorkloadId,
@@ -89,13 +90,17 @@ impl Emitter<'_> {
         if !ingress_on && !egress_on {
             return None;
         }
-        let mut notes = Vec::new();
+        let mut notes = Notes::default();
         let ingress = self.rules(w, Direction::Ingress, &mut notes);
         let egress = self.rules(w, Direction::Egress, &mut notes);
         for dir in [Direction::Ingress, Direction::Egress] {
             if let Some(iso) = p.isolation_of(w, dir) {
                 let reason = iso.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-                notes.push(format!("{}: nothing{reason} ({})", dir.as_str(), (self.cx.locate)(iso.origin)));
+                notes.line(format_args!(
+                    "{}: nothing{reason} ({})",
+                    dir.as_str(),
+                    (self.cx.locate)(iso.origin)
+                ));
             }
         }
         // Always explicit: if omitted, every policy counts as Ingress and Egress only when an
@@ -127,7 +132,7 @@ impl Emitter<'_> {
             "NetworkPolicy",
             wl,
             (self.cx.locate)(wl.span),
-            &notes,
+            notes,
             &mut self.errors,
         );
         Some(object(&wl.name, ns, annotations, spec, wl.span))
@@ -139,7 +144,7 @@ impl Emitter<'_> {
         &mut self,
         w: WorkloadId,
         dir: Direction,
-        notes: &mut Vec<String>,
+        notes: &mut Notes,
     ) -> Vec<(Option<Vec<net::NetworkPolicyPeer>>, Option<Vec<net::NetworkPolicyPort>>)> {
         let mut out = Vec::new();
         for rule in self.program.rules_of(w, dir) {
@@ -156,7 +161,7 @@ impl Emitter<'_> {
             let ports = ports(&rule.ports);
             let index = out.len();
             let reason = rule.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            notes.push(format!("{}[{index}]{reason} ({})", dir.as_str(), (self.cx.locate)(rule.origin)));
+            notes.line(format_args!("{}[{index}]{reason} ({})", dir.as_str(), (self.cx.locate)(rule.origin)));
             out.push((peers, ports));
         }
         out

@@ -38,6 +38,7 @@
 //!   one: only exact names are written.
 
 use super::emit::{label_selector, namespace_by_name};
+use crate::backend::validation::Notes;
 use crate::backend::{Backend, EmitContext, EmitError, Object, Target};
 use crate::ir::{
     Action, Direction, Entity, Peer, PeerRef, PortMatch, Ports, Program, Protocol, Rule, WorkloadId,
@@ -466,13 +467,13 @@ impl Emitter<'_> {
                 });
                 return;
             }
-            let mut notes = Vec::new();
+            let mut notes = Notes::default();
             let mut section =
                 |chunk: Option<&&[(RuleOut, String)]>, dir: Direction, pass: Option<&(RuleOut, String)>| {
                     let mut out = Vec::new();
                     if let Some(chunk) = chunk {
                         for (rule, note) in pass.into_iter().chain(chunk.iter()) {
-                            notes.push(format!("{}[{}]{note}", dir.as_str(), out.len()));
+                            notes.line(format_args!("{}[{}]{note}", dir.as_str(), out.len()));
                             out.push(rule.clone());
                         }
                     }
@@ -493,7 +494,7 @@ impl Emitter<'_> {
                 KIND,
                 wl,
                 (self.cx.locate)(wl.span),
-                &notes,
+                notes,
                 &mut self.errors,
             );
             objects.push(crate::backend::custom_object(

@@ -23,6 +23,7 @@
 //!   EntityRules contain Ports"), ranges are `"a:b"`, at most 50 ports per rule;
 //! - open-source Calico has no DNS-name matching (no such field in `EntityRule`).
 
+use crate::backend::validation::Notes;
 use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
     ANNOTATION_SOURCE,
@@ -195,7 +196,7 @@ impl Emitter<'_> {
         // selected, and the default tier's Deny ends what no rule allows.
         let mut types = Vec::new();
         let mut sections: [Vec<Rule>; 2] = [Vec::new(), Vec::new()];
-        let mut notes = Vec::new();
+        let mut notes = Notes::default();
         for (slot, dir) in [Direction::Ingress, Direction::Egress].into_iter().enumerate() {
             let isolation = p.isolation_of(w, dir);
             let allow: Vec<&ir::Rule> = p.rules_of(w, dir).filter(|r| r.action == Action::Allow).collect();
@@ -208,7 +209,7 @@ impl Emitter<'_> {
                 sections[slot].extend(rules);
             }
             if let Some(i) = isolation {
-                notes.push(format!(
+                notes.line(format_args!(
                     "{}: nothing{} ({})",
                     dir.as_str(),
                     reason_suffix(&i.reason),
@@ -233,7 +234,7 @@ impl Emitter<'_> {
                 "NetworkPolicy",
                 wl,
                 (self.cx.locate)(wl.span),
-                &notes,
+                notes,
                 &mut self.errors,
             );
             out.push(object("NetworkPolicy", &wl.name, Some(ns.clone()), annotations, spec, wl.span));

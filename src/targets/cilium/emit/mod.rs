@@ -20,6 +20,7 @@ use crate::analysis::ports::PortSet;
 use crate::analysis::reach::peer_coverage;
 use crate::analysis::side::Match;
 use crate::analysis::universe::Universe;
+use crate::backend::validation::Notes;
 use crate::backend::{
     deny_construct, reason_suffix, Backend, EmitContext, EmitError, Object, Target, Version,
 };
@@ -226,7 +227,7 @@ impl<'a> Emitter<'a> {
         let wl = p.workload(w);
         let mut spec = Spec { endpoint_selector: pod_selector(&wl.selector, None), ..Spec::default() };
         self.check_labels(Labels::Workload(w));
-        let mut notes = Vec::new();
+        let mut notes = Notes::default();
         let mut default_deny = DefaultDeny::default();
         let mut any = false;
         for dir in [Direction::Ingress, Direction::Egress] {
@@ -252,7 +253,7 @@ impl<'a> Emitter<'a> {
             }
             if let Some(span) = fqdn_at {
                 if let Some(rule) = self.dns_proxy_rule(w, span) {
-                    notes.push(format!(
+                    notes.line(format_args!(
                         "{allow_name}[{}]: DNS lookups through Cilium's DNS proxy, so DNS names resolve ({})",
                         allows.len(),
                         (self.cx.locate)(span)
@@ -268,7 +269,7 @@ impl<'a> Emitter<'a> {
                     Some(i) => (i.reason.clone(), i.origin),
                     None => (None, p.isolating_line(w, dir).unwrap_or(wl.span)),
                 };
-                notes.push(format!(
+                notes.line(format_args!(
                     "{allow_name}[0]: nothing{} ({})",
                     reason_suffix(&reason),
                     (self.cx.locate)(origin)
@@ -320,7 +321,7 @@ impl<'a> Emitter<'a> {
             "CiliumNetworkPolicy",
             wl,
             (self.cx.locate)(wl.span),
-            &notes,
+            notes,
             &mut self.errors,
         );
         Some(object("CiliumNetworkPolicy", &wl.name, Some(ns), annotations, spec, wl.span))
@@ -329,7 +330,7 @@ impl<'a> Emitter<'a> {
     /// `section[i]: reason (file:line)` for each Cilium rule one source rule became.
     fn note(
         &self,
-        notes: &mut Vec<String>,
+        notes: &mut Notes,
         section: &str,
         start: usize,
         n: usize,
@@ -341,7 +342,7 @@ impl<'a> Emitter<'a> {
         }
         let (reason, at) = (reason_suffix(reason), (self.cx.locate)(at));
         for i in start..start + n {
-            notes.push(format!("{section}[{i}]{reason} ({at})"));
+            notes.line(format_args!("{section}[{i}]{reason} ({at})"));
         }
     }
 
