@@ -140,12 +140,10 @@ impl<'u> Changed<'u> {
         let u = self.u;
         let destinations: &[PointId] =
             if self.egress[s as usize] { &self.all } else { &self.ingress_changed };
-        let (old_out, new_out) = (&self.old.egress[s as usize], &self.new.egress[s as usize]);
         let mut row = ChangedRow { old: Meets::default(), new: Meets::default(), changed: Vec::new() };
         let mut differ: rustc_hash::FxHashMap<(usize, usize), bool> = rustc_hash::FxHashMap::default();
         for &d in destinations.iter().filter(|&&d| d != s) {
-            let a = row.old.of(old_out.get(u, d), self.old.ingress[d as usize].get(u, s));
-            let b = row.new.of(new_out.get(u, d), self.new.ingress[d as usize].get(u, s));
+            let (a, b) = (row.old.of(&self.old, u, s, d), row.new.of(&self.new, u, s, d));
             if *differ.entry((a, b)).or_insert_with(|| row.old.cells[a] != row.new.cells[b]) {
                 row.changed.push((d, a, b));
             }

@@ -81,11 +81,10 @@ impl Allowed<'_> {
     ) -> Result<(), E> {
         let (u, classes) = (self.u, &self.classes);
         let named = &self.exceptions[s as usize];
-        let row = &self.rows.egress[s as usize];
         let mut meets = Meets::default();
         let mut own: Vec<(PointId, usize)> = Vec::with_capacity(named.len());
         for &d in named {
-            let i = meets.of(row.get(u, d), self.rows.ingress[d as usize].get(u, s));
+            let i = meets.of(self.rows, u, s, d);
             if !meets.cells[i].is_empty() {
                 own.push((d, i));
             }
@@ -124,8 +123,10 @@ pub struct Meets<'r> {
 }
 
 impl<'r> Meets<'r> {
-    /// The index in [`cells`](Self::cells) of `a`'s meet with `b`.
-    pub fn of(&mut self, a: &'r Cell, b: &'r Cell) -> usize {
+    /// The index in [`cells`](Self::cells) of the cell of `s` → `d` under `rows`
+    /// ([`Rows::cell`]).
+    pub fn of(&mut self, rows: &'r Rows, u: &Universe, s: PointId, d: PointId) -> usize {
+        let (a, b) = rows.ends(u, s, d);
         let key = (std::ptr::from_ref(a) as usize, std::ptr::from_ref(b) as usize);
         *self.index.entry(key).or_insert_with(|| {
             self.cells.push(a.intersect(b));
@@ -223,7 +224,14 @@ impl Rows {
     }
 
     pub fn cell(&self, u: &Universe, s: PointId, d: PointId) -> Cell {
-        self.egress[s as usize].get(u, d).intersect(self.ingress[d as usize].get(u, s))
+        let (out, into) = self.ends(u, s, d);
+        out.intersect(into)
+    }
+
+    /// The two cells that [`Rows::cell`] meets: `s`'s egress towards `d`, and `d`'s ingress
+    /// from `s`.
+    pub fn ends(&self, u: &Universe, s: PointId, d: PointId) -> (&Cell, &Cell) {
+        (self.egress[s as usize].get(u, d), self.ingress[d as usize].get(u, s))
     }
 
     /// Calls `f` for every pair that is possibly allowed on some port, sources in order and
@@ -320,8 +328,8 @@ impl Rows {
                 for &d in &exceptions[s] {
                     let (gp, gc) =
                         meets(generic.at(Region::of(u, d)), self.ingress[d as usize].generic.at(region));
-                    let (p, c) =
-                        meets(self.egress[s].get(u, d), self.ingress[d as usize].get(u, s as PointId));
+                    let (out, into) = self.ends(u, s as PointId, d);
+                    let (p, c) = meets(out, into);
                     possible += i64::from(p) - i64::from(gp);
                     certain += i64::from(c) - i64::from(gc);
                 }

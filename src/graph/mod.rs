@@ -453,7 +453,7 @@ impl Graph {
             }
             let q = q as PointId;
             let (s, d) = if dir == Direction::Egress { (me, q) } else { (q, me) };
-            let c = meets.of(rows.egress[s as usize].get(u, d), rows.ingress[d as usize].get(u, s));
+            let c = meets.of(rows, u, s, d);
             if !added.insert((c, *m == Match::Yes)) {
                 continue;
             }
