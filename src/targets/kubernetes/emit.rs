@@ -5,7 +5,7 @@
 //! `concepts/services-networking/network-policies.md`; each choice below cites why.
 
 use crate::backend::validation::Notes;
-use crate::backend::{Backend, EmitContext, EmitError, Object, Target, MANAGED_BY};
+use crate::backend::{reason_suffix, Backend, EmitContext, EmitError, Object, Target, MANAGED_BY};
 use crate::ir::{
     self, Action, Direction, Entity, LabelSelector, NamespaceId, Peer, PortMatch, Ports, Program, WorkloadId,
     KUBE_DNS_LABEL, KUBE_DNS_NAMESPACE,
@@ -95,7 +95,7 @@ impl Emitter<'_> {
         let egress = self.rules(w, Direction::Egress, &mut notes);
         for dir in [Direction::Ingress, Direction::Egress] {
             if let Some(iso) = p.isolation_of(w, dir) {
-                let reason = iso.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+                let reason = reason_suffix(&iso.reason);
                 notes.line(format_args!(
                     "{}: nothing{reason} ({})",
                     dir.as_str(),
@@ -160,7 +160,7 @@ impl Emitter<'_> {
             let peers = self.peers(rule, self.program.workload(w).namespace);
             let ports = ports(&rule.ports);
             let index = out.len();
-            let reason = rule.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let reason = reason_suffix(&rule.reason);
             notes.line(format_args!("{}[{index}]{reason} ({})", dir.as_str(), (self.cx.locate)(rule.origin)));
             out.push((peers, ports));
         }
